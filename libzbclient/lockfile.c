@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lock files in /tmp/zerobuffer: the owner of a buffer holds flock(LOCK_EX) on
+ * NAME.lock for the buffer's life; a lock nobody holds marks an abandoned buffer.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lockfile.h"
+#include "segment.h"
+
+int lockdir_ensure(void)
+{
+	struct stat st;
+
+	/* World-writable and sticky like /tmp itself: users may not remove each other's locks. */
+	if (mkdir(ZB_LOCK_DIR, 01777) == 0) {
+		if (chmod(ZB_LOCK_DIR, 01777) < 0)
+			return -errno;
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -errno;
+	if (lstat(ZB_LOCK_DIR, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR; /* a symlink or file squatting the name */
+	return 0;
+}
+
+/* flock on an fd whose file was unlinked and replaced under us protects nothing. */
+static bool fd_is_path(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+int lockfile_take(const char *name, mode_t mode, int *ret_fd)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	r = names_lock(path, sizeof(path), name);
+	if (r < 0)
+		return r;
+	r = lockdir_ensure();
+	if (r < 0)
+		return r;
+	for (int tries = 0; tries < 8; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0)
+			return errno == ELOOP ? -ELOOP : -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			r = errno == EWOULDBLOCK ? -EEXIST : -errno;
+			close(fd);
+			return r;
+		}
+		if (fd_is_path(fd, path)) {
+			*ret_fd = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	return -EAGAIN;
+}
+
+void lockfile_release(const char *name, int fd)
+{
+	char path[PATH_MAX];
+
+	if (fd < 0)
+		return;
+	if (names_lock(path, sizeof(path), name) == 0 && fd_is_path(fd, path))
+		unlink(path);
+	close(fd);
+}
+
+/* A segment whose recorded reader and writer are both dead or absent. */
+static bool segment_abandoned(const char *name)
+{
+	char shm[ZB_OBJ_NAME_MAX];
+	struct zb_oieb oieb;
+	bool abandoned = true;
+	int fd;
+
+	names_shm(shm, name);
+	fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	if (pread(fd, &oieb, sizeof(oieb), 0) == (ssize_t)sizeof(oieb))
+		abandoned = !pid_alive(oieb.reader_pid) && !pid_alive(oieb.writer_pid);
+	close(fd);
+	return abandoned;
+}
+
+void lockfile_cleanup_stale(void)
+{
+	char path[PATH_MAX], name[ZB_NAME_MAX + 1];
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir(ZB_LOCK_DIR);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		size_t len = strlen(de->d_name);
+		int fd;
+
+		if (len <= 5 || len - 5 > ZB_NAME_MAX || strcmp(de->d_name + len - 5, ".lock") != 0)
+			continue;
+		memcpy(name, de->d_name, len - 5);
+		name[len - 5] = '\0';
+		if (names_check(name) < 0 || names_lock(path, sizeof(path), name) < 0)
+			continue;
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fd_is_path(fd, path)) {
+			unlink(path);
+			if (segment_abandoned(name))
+				segment_unlink(name);
+		}
+		close(fd);
+	}
+	closedir(dir);
+}

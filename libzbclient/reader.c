@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reader. The fast path (a frame is there) touches only shared memory:
+ * no system call, no allocation, no clock. Frames are found by comparing
+ * payload_written_count with our read count, not by semaphore tokens, so a
+ * stray or missing token can delay a wake-up but never make us read a header
+ * the writer has not published.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "lockfile.h"
+#include "segment.h"
+#include "wait.h"
+
+/* Space handed out but not yet given back, in read order. */
+struct pending {
+	uint64_t bytes;
+	bool released;
+};
+
+struct zb_reader {
+	struct zb_segment seg;
+	uint64_t pid;
+	int lock_fd; /* >= 0 when we created the buffer and own it */
+	uint64_t read_pos;
+	uint64_t read_count;
+	uint64_t next_seq;  /* 0: accept any, as at the start of a writer's session */
+	bool writer_active; /* a writer or its frames seen since the last "gone" */
+	struct pending *queue;
+	uint64_t queue_cap; /* power of two */
+	uint64_t head;      /* ticket of the oldest pending entry; tickets start at 1 */
+	uint64_t tail;      /* next ticket */
+	unsigned spin_us;
+	struct zb_stats stats;
+};
+
+#define QUEUE_INITIAL 64
+
+static struct pending *queue_at(struct zb_reader *r, uint64_t ticket)
+{
+	return &r->queue[ticket & (r->queue_cap - 1)];
+}
+
+static int queue_push(struct zb_reader *r, uint64_t bytes, bool released, uint64_t *ret_ticket)
+{
+	if (r->tail - r->head == r->queue_cap) {
+		uint64_t cap = r->queue_cap * 2;
+		struct pending *q = malloc(cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		for (uint64_t t = r->head; t != r->tail; t++)
+			q[t & (cap - 1)] = *queue_at(r, t);
+		free(r->queue);
+		r->queue = q;
+		r->queue_cap = cap;
+	}
+	*queue_at(r, r->tail) = (struct pending){ .bytes = bytes, .released = released };
+	*ret_ticket = r->tail++;
+	return 0;
+}
+
+/* Give the writer back every released entry at the head of the queue. */
+static void queue_return(struct zb_reader *r)
+{
+	uint64_t bytes = 0;
+
+	while (r->head != r->tail && queue_at(r, r->head)->released)
+		bytes += queue_at(r, r->head++)->bytes;
+	if (bytes == 0)
+		return;
+	zb_fetch_add(&r->seg.oieb->payload_free_bytes, bytes);
+	sem_post_once(r->seg.sem_r);
+}
+
+/*
+ * A reader that died holding frames never gave their space back. At attach we
+ * hold nothing, so the free count should be the ring minus what lies between
+ * the read and write positions. Free is read before the positions and only
+ * ever raised, so a writer committing meanwhile makes us return too little,
+ * never too much.
+ */
+static void free_resync(struct zb_reader *r)
+{
+	struct zb_oieb *o = r->seg.oieb;
+	uint64_t p = r->seg.payload_size;
+	uint64_t free_now = zb_load(&o->payload_free_bytes);
+	uint64_t w = zb_load(&o->payload_write_pos) % p, rd = r->read_pos;
+	uint64_t used;
+
+	if (w == rd) /* empty or full: the counts could be mid-update, leave it */
+		return;
+	used = w > rd ? w - rd : p - rd + w;
+	if (free_now < p - used)
+		zb_fetch_add(&o->payload_free_bytes, p - used - free_now);
+}
+
+static int reader_init(struct zb_reader *r)
+{
+	struct zb_oieb *o = r->seg.oieb;
+	uint64_t p = r->seg.payload_size;
+
+	r->read_pos = zb_load(&o->payload_read_pos);
+	r->read_count = zb_load(&o->payload_read_count);
+	if (r->read_pos > p || r->read_count > zb_load(&o->payload_written_count))
+		return ZB_ECORRUPT;
+	if (r->read_pos == p)
+		r->read_pos = 0;
+	if (zb_load(&o->payload_free_bytes) > p || zb_load(&o->payload_write_pos) > p)
+		return ZB_ECORRUPT;
+	r->queue_cap = QUEUE_INITIAL;
+	r->queue = calloc(r->queue_cap, sizeof(*r->queue));
+	if (!r->queue)
+		return -ENOMEM;
+	r->head = r->tail = 1;
+	return 0;
+}
+
+ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
+{
+	struct zb_reader *r;
+	int err;
+
+	if (!ret || names_check(name) < 0)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->lock_fd = -1;
+	r->pid = (uint64_t)getpid();
+	err = segment_attach(&r->seg, name);
+	if (err < 0)
+		goto fail;
+	err = pid_claim(&r->seg.oieb->reader_pid, r->pid);
+	if (err < 0)
+		goto fail;
+	err = reader_init(r);
+	if (err < 0)
+		goto fail_release;
+	free_resync(r);
+	*ret = r;
+	return 0;
+
+fail_release:
+	pid_release(&r->seg.oieb->reader_pid, r->pid);
+fail:
+	segment_detach(&r->seg);
+	free(r);
+	return err;
+}
+
+ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
+			       const struct zb_buffer_config *config)
+{
+	struct zb_buffer_config defaults = { 0 };
+	struct zb_reader *r;
+	mode_t mode;
+	int err;
+
+	if (!ret || names_check(name) < 0)
+		return -EINVAL;
+	if (!config)
+		config = &defaults;
+	mode = config->mode ? config->mode : 0600;
+	if (mode & ~07777)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->lock_fd = -1;
+	r->pid = (uint64_t)getpid();
+
+	lockfile_cleanup_stale();
+	err = lockfile_take(name, mode, &r->lock_fd);
+	if (err < 0)
+		goto fail;
+	err = segment_create(&r->seg, name, config->metadata_size, config->payload_size, mode,
+			     (gid_t)-1, r->pid);
+	if (err == -EEXIST) {
+		/* We hold the lock, so whatever is there has no owner (PROTOCOL.md 9). */
+		segment_unlink(name);
+		err = segment_create(&r->seg, name, config->metadata_size, config->payload_size,
+				     mode, (gid_t)-1, r->pid);
+	}
+	if (err < 0)
+		goto fail;
+	err = reader_init(r);
+	if (err < 0)
+		goto fail_unlink;
+	*ret = r;
+	return 0;
+
+fail_unlink:
+	segment_detach(&r->seg);
+	segment_unlink(name);
+fail:
+	lockfile_release(name, r->lock_fd);
+	free(r);
+	return err;
+}
+
+static bool writer_gone(struct zb_reader *r)
+{
+	uint64_t pid = zb_load(&r->seg.oieb->writer_pid);
+
+	if (pid != 0 && pid_alive(pid)) {
+		r->writer_active = true;
+		return false;
+	}
+	return true;
+}
+
+static bool frame_ready(void *arg)
+{
+	struct zb_reader *r = arg;
+
+	return zb_load(&r->seg.oieb->payload_written_count) != r->read_count;
+}
+
+static void publish_read(struct zb_reader *r)
+{
+	zb_store(&r->seg.oieb->payload_read_pos, r->read_pos);
+	zb_store(&r->seg.oieb->payload_read_count, r->read_count);
+}
+
+/* The writer left the ring's tail unused: give it back in order, move to 0. */
+static int skip_tail(struct zb_reader *r)
+{
+	uint64_t ticket;
+	int err = queue_push(r, r->seg.payload_size - r->read_pos, true, &ticket);
+
+	if (err < 0)
+		return err;
+	r->read_pos = 0;
+	queue_return(r);
+	return 0;
+}
+
+/* 1: a frame is in *ret; 0: a wrap was consumed, look again; < 0: error. */
+static int take_frame(struct zb_reader *r, struct zb_frame *ret)
+{
+	uint64_t p = r->seg.payload_size, pos = r->read_pos;
+	struct zb_frame_header hdr;
+	uint64_t ticket;
+	int err;
+
+	if (p - pos < ZB_FRAME_HEADER_SIZE) /* wrap without a marker */
+		return skip_tail(r) ?: 0;
+	/* Copied once: a writer rewriting the header must not change what we checked. */
+	memcpy(&hdr, r->seg.ring + pos, sizeof(hdr));
+	if (hdr.payload_size == 0) { /* wrap marker, counted like a frame */
+		r->read_count++;
+		err = skip_tail(r);
+		publish_read(r);
+		return err;
+	}
+	if (hdr.payload_size > p - pos - ZB_FRAME_HEADER_SIZE)
+		return ZB_ECORRUPT;
+	if (r->next_seq != 0 && hdr.sequence_number != r->next_seq) {
+		/* A new writer restarts at 1: end the old session first, once. */
+		if (hdr.sequence_number != 1 || !r->writer_active)
+			return ZB_ECORRUPT;
+		r->writer_active = false;
+		r->next_seq = 0;
+		return ZB_EWRITER_GONE;
+	}
+	err = queue_push(r, ZB_FRAME_HEADER_SIZE + hdr.payload_size, false, &ticket);
+	if (err < 0)
+		return err;
+	r->read_pos = pos + ZB_FRAME_HEADER_SIZE + hdr.payload_size;
+	if (r->read_pos == p)
+		r->read_pos = 0;
+	r->read_count++;
+	publish_read(r);
+	/* Keep sem-w balanced with the frames we take, whichever token this is. */
+	sem_take_token(r->seg.sem_w);
+
+	r->writer_active = true;
+	r->next_seq = hdr.sequence_number + 1;
+	r->stats.frames++;
+	r->stats.bytes += hdr.payload_size;
+	*ret = (struct zb_frame){
+		.data = r->seg.ring + pos + ZB_FRAME_HEADER_SIZE,
+		.size = hdr.payload_size,
+		.sequence = hdr.sequence_number,
+		.ticket = ticket,
+	};
+	return 1;
+}
+
+ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
+{
+	int64_t deadline = 0;
+
+	if (!r || !ret)
+		return -EINVAL;
+	for (;;) {
+		uint64_t written = zb_load(&r->seg.oieb->payload_written_count);
+
+		if (written != r->read_count) {
+			int err;
+
+			if (written < r->read_count)
+				return ZB_ECORRUPT;
+			err = take_frame(r, ret);
+			if (err != 0)
+				return err > 0 ? 0 : err;
+			continue;
+		}
+		if (writer_gone(r) && !frame_ready(r)) {
+			if (r->writer_active) {
+				r->writer_active = false;
+				r->next_seq = 0;
+				return ZB_EWRITER_GONE;
+			}
+		}
+		if (timeout_ms == 0)
+			return -ETIMEDOUT;
+		if (deadline == 0)
+			deadline = deadline_from_ms(timeout_ms);
+		if (spin_until(frame_ready, r, r->spin_us, deadline))
+			continue;
+		if (clock_now_ns() >= deadline)
+			return -ETIMEDOUT;
+		sem_wait_slice(r->seg.sem_w, deadline);
+	}
+}
+
+ZB_EXPORT int zb_reader_release(struct zb_reader *r, const struct zb_frame *frame)
+{
+	struct pending *e;
+
+	if (!r || !frame || frame->ticket < r->head || frame->ticket >= r->tail)
+		return -EINVAL;
+	e = queue_at(r, frame->ticket);
+	if (e->released)
+		return -EINVAL;
+	e->released = true;
+	if (frame->ticket == r->head)
+		queue_return(r);
+	return 0;
+}
+
+ZB_EXPORT int zb_reader_metadata(struct zb_reader *r, const void **ret_data, size_t *ret_size)
+{
+	uint64_t written, len;
+
+	if (!r || !ret_data || !ret_size)
+		return -EINVAL;
+	written = zb_load(&r->seg.oieb->metadata_written_bytes);
+	if (written == 0)
+		return -ENODATA;
+	if (written < sizeof(uint64_t) || written > r->seg.metadata_size)
+		return ZB_ECORRUPT;
+	memcpy(&len, r->seg.metadata, sizeof(len));
+	if (len != written - sizeof(uint64_t))
+		return ZB_ECORRUPT;
+	*ret_data = r->seg.metadata + sizeof(uint64_t);
+	*ret_size = len;
+	return 0;
+}
+
+ZB_EXPORT int zb_reader_writer_connected(struct zb_reader *r)
+{
+	if (!r)
+		return -EINVAL;
+	return pid_alive(zb_load(&r->seg.oieb->writer_pid));
+}
+
+ZB_EXPORT int zb_reader_set_spin(struct zb_reader *r, unsigned spin_us)
+{
+	if (!r)
+		return -EINVAL;
+	r->spin_us = spin_us;
+	return 0;
+}
+
+ZB_EXPORT int zb_reader_stats(struct zb_reader *r, struct zb_stats *ret)
+{
+	if (!r || !ret)
+		return -EINVAL;
+	*ret = r->stats;
+	return 0;
+}
+
+ZB_EXPORT void zb_reader_close(struct zb_reader *r)
+{
+	if (!r)
+		return;
+	/* Frames still held die with the handle: their space goes back now. */
+	for (uint64_t t = r->head; t != r->tail; t++)
+		queue_at(r, t)->released = true;
+	queue_return(r);
+	pid_release(&r->seg.oieb->reader_pid, r->pid);
+	segment_detach(&r->seg);
+	if (r->lock_fd >= 0) {
+		segment_unlink(r->seg.name);
+		lockfile_release(r->seg.name, r->lock_fd);
+	}
+	free(r->queue);
+	free(r);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Waiting: deadlines on the monotonic clock, semaphore waits in slices so a
+ * sleeper re-checks its peer's liveness even when nobody wakes it, and a
+ * bounded spin before sleeping. None of this runs on the per-frame fast path.
+ */
+#pragma once
+
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Longest single sleep: a dead peer with no daemon is noticed within this. */
+#define ZB_WAIT_SLICE_MS 100
+
+int64_t clock_now_ns(void);
+
+/* Absolute monotonic deadline for a timeout in ms (negative: never). */
+int64_t deadline_from_ms(int timeout_ms);
+
+/* Sleep on `sem` until a token, the deadline, or one slice, whichever is first.
+ * 0 with a token taken, -ETIMEDOUT otherwise. */
+int sem_wait_slice(sem_t *sem, int64_t deadline_ns);
+
+/* Take a token if one is there, without entering the kernel. */
+bool sem_take_token(sem_t *sem);
+
+/* Post unless a token is already waiting: a sleeper needs one token to wake,
+ * and a count that only grows would overflow on a long stream (PROTOCOL.md 10). */
+void sem_post_once(sem_t *sem);
+
+/* Spin up to spin_us (bounded by the deadline) until ready(arg) is true. */
+bool spin_until(bool (*ready)(void *), void *arg, unsigned spin_us, int64_t deadline_ns);

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The writer. Per frame it writes the header and data, publishes write_pos,
+ * free bytes and the written count, and posts sem-w once; sem_post enters the
+ * kernel only when the reader sleeps. The writer keeps its own copies of the
+ * positions and never trusts the shared ones after attaching.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "segment.h"
+#include "wait.h"
+
+/* Readers of other implementations post sem-r on every release; we take the
+ * surplus back every so often so the count never reaches SEM_VALUE_MAX. */
+#define SEM_R_DRAIN_EVERY 1024
+#define SEM_R_DRAIN_ABOVE 1024
+
+struct zb_writer {
+	struct zb_segment seg;
+	uint64_t pid;
+	uint64_t write_pos;
+	uint64_t written_count;
+	uint64_t next_seq;
+	uint64_t seen_read_count; /* a reader moving it is a reader that exists */
+	bool reader_active;       /* a reader seen since the last "gone" */
+	bool acquired;
+	uint64_t acq_size;  /* bytes reserved by acquire */
+	uint64_t acq_waste; /* ring tail skipped to place the frame at 0, or 0 */
+	unsigned spin_us;
+	struct zb_stats stats;
+};
+
+ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
+{
+	struct zb_writer *w;
+	struct zb_oieb *o;
+	int err;
+
+	if (!ret || names_check(name) < 0)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->pid = (uint64_t)getpid();
+	err = segment_attach(&w->seg, name);
+	if (err < 0)
+		goto fail;
+	o = w->seg.oieb;
+	err = pid_claim(&o->writer_pid, w->pid);
+	if (err < 0)
+		goto fail;
+	w->write_pos = zb_load(&o->payload_write_pos);
+	w->written_count = zb_load(&o->payload_written_count);
+	w->seen_read_count = zb_load(&o->payload_read_count);
+	if (w->write_pos > w->seg.payload_size ||
+	    zb_load(&o->payload_free_bytes) > w->seg.payload_size) {
+		err = ZB_ECORRUPT;
+		goto fail_release;
+	}
+	if (w->write_pos == w->seg.payload_size)
+		w->write_pos = 0;
+	w->next_seq = 1;
+	w->reader_active = pid_alive(zb_load(&o->reader_pid));
+	*ret = w;
+	return 0;
+
+fail_release:
+	pid_release(&o->writer_pid, w->pid);
+fail:
+	segment_detach(&w->seg);
+	free(w);
+	return err;
+}
+
+ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size_t size)
+{
+	struct zb_oieb *o;
+	uint64_t len = size;
+
+	if (!w || (!data && size))
+		return -EINVAL;
+	o = w->seg.oieb;
+	if (zb_load(&o->metadata_written_bytes) != 0)
+		return -EALREADY;
+	if (size > w->seg.metadata_size || sizeof(len) + size > w->seg.metadata_size)
+		return -EMSGSIZE;
+	memcpy(w->seg.metadata, &len, sizeof(len));
+	if (size)
+		memcpy(w->seg.metadata + sizeof(len), data, size);
+	zb_store(&o->metadata_free_bytes, w->seg.metadata_size - sizeof(len) - size);
+	zb_store(&o->metadata_written_bytes, sizeof(len) + size);
+	return 0;
+}
+
+static bool reader_gone(struct zb_writer *w)
+{
+	uint64_t pid = zb_load(&w->seg.oieb->reader_pid);
+	uint64_t read_count = zb_load(&w->seg.oieb->payload_read_count);
+
+	if (read_count != w->seen_read_count) {
+		w->seen_read_count = read_count;
+		w->reader_active = true;
+	}
+	if (pid != 0 && pid_alive(pid)) {
+		w->reader_active = true;
+		return false;
+	}
+	return true;
+}
+
+struct space_wait {
+	struct zb_writer *w;
+	uint64_t need;
+};
+
+static bool space_ready(void *arg)
+{
+	struct space_wait *sw = arg;
+
+	return zb_load(&sw->w->seg.oieb->payload_free_bytes) >= sw->need;
+}
+
+static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
+{
+	struct space_wait sw = { w, need };
+	int64_t deadline = 0;
+
+	for (;;) {
+		if (space_ready(&sw))
+			return 0;
+		if (reader_gone(w) && w->reader_active) {
+			w->reader_active = false;
+			return ZB_EREADER_GONE;
+		}
+		if (timeout_ms == 0)
+			return -ENOBUFS;
+		if (deadline == 0)
+			deadline = deadline_from_ms(timeout_ms);
+		if (spin_until(space_ready, &sw, w->spin_us, deadline))
+			return 0;
+		if (clock_now_ns() >= deadline)
+			return -ENOBUFS;
+		sem_wait_slice(w->seg.sem_r, deadline);
+	}
+}
+
+ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_data, int timeout_ms)
+{
+	uint64_t p, to_end, waste, need;
+	int err;
+
+	if (!w || !ret_data || size == 0 || w->acquired)
+		return -EINVAL;
+	p = w->seg.payload_size;
+	if (size > p - ZB_FRAME_HEADER_SIZE)
+		return -EMSGSIZE;
+	to_end = p - w->write_pos;
+	waste = to_end < ZB_FRAME_HEADER_SIZE + size ? to_end : 0;
+	need = waste + ZB_FRAME_HEADER_SIZE + size;
+	/* The skipped tail stays counted until the reader passes it: a frame this
+	 * large cannot be placed from here, ever. Frames up to P/2 - 16 always fit. */
+	if (need > p)
+		return -EMSGSIZE;
+	err = wait_space(w, need, timeout_ms);
+	if (err < 0)
+		return err;
+	w->acquired = true;
+	w->acq_size = size;
+	w->acq_waste = waste;
+	*ret_data = w->seg.ring + (waste ? 0 : w->write_pos) + ZB_FRAME_HEADER_SIZE;
+	return 0;
+}
+
+static void drain_sem_r(struct zb_writer *w)
+{
+	int value;
+
+	if (sem_getvalue(w->seg.sem_r, &value) < 0 || value <= SEM_R_DRAIN_ABOVE)
+		return;
+	/* Safe at any time: we re-check free space before every sleep. */
+	while (value-- > 0 && sem_take_token(w->seg.sem_r))
+		;
+}
+
+ZB_EXPORT int zb_writer_commit(struct zb_writer *w, size_t size)
+{
+	struct zb_oieb *o;
+	struct zb_frame_header hdr;
+	uint64_t p, pos, total, count;
+
+	if (!w || !w->acquired || size == 0 || size > w->acq_size)
+		return -EINVAL;
+	o = w->seg.oieb;
+	p = w->seg.payload_size;
+	pos = w->write_pos;
+	count = w->written_count;
+	if (w->acq_waste) {
+		if (w->acq_waste >= ZB_FRAME_HEADER_SIZE) {
+			hdr = (struct zb_frame_header){ 0, 0 };
+			memcpy(w->seg.ring + pos, &hdr, sizeof(hdr));
+			count++;
+		}
+		pos = 0;
+	}
+	hdr = (struct zb_frame_header){ size, w->next_seq };
+	memcpy(w->seg.ring + pos, &hdr, sizeof(hdr));
+	total = ZB_FRAME_HEADER_SIZE + size;
+	pos += total;
+	if (pos == p)
+		pos = 0;
+	count++;
+
+	/* Release stores: the frame's bytes are visible before any of these. */
+	zb_store(&o->payload_write_pos, pos);
+	zb_fetch_sub(&o->payload_free_bytes, w->acq_waste + total);
+	zb_store(&o->payload_written_count, count);
+	sem_post(w->seg.sem_w);
+
+	w->write_pos = pos;
+	w->written_count = count;
+	w->next_seq++;
+	w->acquired = false;
+	w->stats.frames++;
+	w->stats.bytes += size;
+	if (w->stats.frames % SEM_R_DRAIN_EVERY == 0)
+		drain_sem_r(w);
+	return 0;
+}
+
+ZB_EXPORT int zb_writer_write(struct zb_writer *w, const void *data, size_t size, int timeout_ms)
+{
+	void *dst;
+	int err;
+
+	if (!w || !data)
+		return -EINVAL;
+	err = zb_writer_acquire(w, size, &dst, timeout_ms);
+	if (err < 0)
+		return err;
+	memcpy(dst, data, size);
+	return zb_writer_commit(w, size);
+}
+
+ZB_EXPORT int zb_writer_reader_connected(struct zb_writer *w)
+{
+	if (!w)
+		return -EINVAL;
+	return pid_alive(zb_load(&w->seg.oieb->reader_pid));
+}
+
+ZB_EXPORT int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us)
+{
+	if (!w)
+		return -EINVAL;
+	w->spin_us = spin_us;
+	return 0;
+}
+
+ZB_EXPORT int zb_writer_stats(struct zb_writer *w, struct zb_stats *ret)
+{
+	if (!w || !ret)
+		return -EINVAL;
+	*ret = w->stats;
+	return 0;
+}
+
+ZB_EXPORT void zb_writer_close(struct zb_writer *w)
+{
+	if (!w)
+		return;
+	pid_release(&w->seg.oieb->writer_pid, w->pid);
+	segment_detach(&w->seg);
+	free(w);
+}
