@@ -34,11 +34,13 @@ struct zb_reader {
 	uint64_t queue_cap; /* power of two */
 	uint64_t head;      /* ticket of the oldest pending entry; tickets start at 1 */
 	uint64_t tail;      /* next ticket */
+	uint64_t held;      /* bytes of all pending entries */
 	unsigned spin_us;
 	struct zb_stats stats;
 };
 
 #define QUEUE_INITIAL 64
+#define RESYNC_EVERY 1024
 
 static struct pending *queue_at(struct zb_reader *r, uint64_t ticket)
 {
@@ -60,6 +62,7 @@ static int queue_push(struct zb_reader *r, uint64_t bytes, bool released, uint64
 		r->queue_cap = cap;
 	}
 	*queue_at(r, r->tail) = (struct pending){ .bytes = bytes, .released = released };
+	r->held += bytes;
 	*ret_ticket = r->tail++;
 	return 0;
 }
@@ -73,30 +76,9 @@ static void queue_return(struct zb_reader *r)
 		bytes += queue_at(r, r->head++)->bytes;
 	if (bytes == 0)
 		return;
+	r->held -= bytes;
 	zb_fetch_add(&r->seg.oieb->payload_free_bytes, bytes);
 	sem_post_once(r->seg.sem_r);
-}
-
-/*
- * A reader that died holding frames never gave their space back. At attach we
- * hold nothing, so the free count should be the ring minus what lies between
- * the read and write positions. Free is read before the positions and only
- * ever raised, so a writer committing meanwhile makes us return too little,
- * never too much.
- */
-static void free_resync(struct zb_reader *r)
-{
-	struct zb_oieb *o = r->seg.oieb;
-	uint64_t p = r->seg.payload_size;
-	uint64_t free_now = zb_load(&o->payload_free_bytes);
-	uint64_t w = zb_load(&o->payload_write_pos) % p, rd = r->read_pos;
-	uint64_t used;
-
-	if (w == rd) /* empty or full: the counts could be mid-update, leave it */
-		return;
-	used = w > rd ? w - rd : p - rd + w;
-	if (free_now < p - used)
-		zb_fetch_add(&o->payload_free_bytes, p - used - free_now);
 }
 
 static int reader_init(struct zb_reader *r)
@@ -141,7 +123,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	err = reader_init(r);
 	if (err < 0)
 		goto fail_release;
-	free_resync(r);
+	segment_resync_free(&r->seg, 0);
 	*ret = r;
 	return 0;
 
@@ -283,6 +265,9 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 	r->next_seq = hdr.sequence_number + 1;
 	r->stats.frames++;
 	r->stats.bytes += hdr.payload_size;
+	/* Now and then, recover space a previous reader died holding. */
+	if (r->stats.frames % RESYNC_EVERY == 0)
+		segment_resync_free(&r->seg, r->held);
 	*ret = (struct zb_frame){
 		.data = r->seg.ring + pos + ZB_FRAME_HEADER_SIZE,
 		.size = hdr.payload_size,

@@ -299,3 +299,29 @@ uint64_t segment_used_bytes(const struct zb_segment *s)
 	return zb_load(&s->oieb->payload_written_count) == zb_load(&s->oieb->payload_read_count) ? 0
 												   : p;
 }
+
+/*
+ * A reader that died holding frames never gave their space back. The free
+ * count should be the ring minus what lies between the read and write
+ * positions, minus what the caller itself holds (`held`). Free is read before
+ * the positions and only ever raised, so a writer committing meanwhile makes us
+ * return too little (a later call returns the rest), never too much. An equal
+ * read and write position is left alone: empty and full look alike while a
+ * commit is half published. Only the party entitled to return space (the
+ * reader, or zbd while it fences readers out) may call this.
+ */
+void segment_resync_free(struct zb_segment *s, uint64_t held)
+{
+	struct zb_oieb *o = s->oieb;
+	uint64_t p = s->payload_size;
+	uint64_t free_now = zb_load(&o->payload_free_bytes);
+	uint64_t w = zb_load(&o->payload_write_pos) % p;
+	uint64_t r = zb_load(&o->payload_read_pos) % p;
+	uint64_t used;
+
+	if (w == r)
+		return;
+	used = (w > r ? w - r : p - r + w) + held;
+	if (used < p && free_now < p - used)
+		zb_fetch_add(&o->payload_free_bytes, p - used - free_now);
+}

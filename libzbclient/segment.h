@@ -74,3 +74,7 @@ void pid_release(uint64_t *slot, uint64_t self);
 
 /* Distance the writer is ahead of the reader, wrap waste included. */
 uint64_t segment_used_bytes(const struct zb_segment *s);
+
+/* Give back space a dead reader held (see segment.c for who may call it);
+ * `held` is what the caller holds itself and has not returned. */
+void segment_resync_free(struct zb_segment *s, uint64_t held);
