@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "segment.h"
+#include "testutil.h"
+
+#define MAX_NAMES 1024
+
+static char names[MAX_NAMES][64];
+static unsigned n_names;
+
+const char *tu_unique_name(const char *tag)
+{
+	char *slot;
+
+	ck_assert_uint_lt(n_names, MAX_NAMES);
+	slot = names[n_names];
+	snprintf(slot, sizeof(names[0]), "t%d-%s-%u", (int)getpid(), tag, n_names);
+	n_names++;
+	return slot;
+}
+
+void tu_cleanup_name(const char *name)
+{
+	char path[256];
+
+	segment_unlink(name);
+	if (names_lock(path, sizeof(path), name) == 0)
+		unlink(path);
+}
+
+void tu_cleanup_all(void)
+{
+	for (unsigned i = 0; i < n_names; i++)
+		tu_cleanup_name(names[i]);
+	n_names = 0;
+}
+
+bool tu_any_object_exists(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "/dev/shm/sem.sem-w-%s", name);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "/dev/shm/sem.sem-r-%s", name);
+	if (access(path, F_OK) == 0)
+		return true;
+	return names_lock(path, sizeof(path), name) == 0 && access(path, F_OK) == 0;
+}
+
+pid_t tu_spawn(char *const argv[])
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int tu_wait(pid_t pid, int timeout_ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0), status, r;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	ck_assert_int_ge(fd, 0);
+	do
+		r = poll(&pfd, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	if (r == 0)
+		kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return r == 0 ? -1 : status;
+}
