@@ -40,16 +40,41 @@ void config_defaults(struct zbd_config *cfg);
 /*
  * Load `path` over the defaults into *cfg. On error returns a negative errno
  * and writes "PATH:LINE: what is wrong" into err; *cfg is untouched.
+ *
+ * *cfg must already hold a configuration (from config_defaults() or an
+ * earlier load): on success its old contents are freed and replaced, so a
+ * reload that wants to compare old and new loads into a second struct.
+ * Each buffer spec comes back with mode and gid resolved (the [zbd] defaults
+ * when its section sets none). err may be NULL; 256 bytes hold any message
+ * but a very long path. Errors: -ENOENT/-EACCES/... when the file cannot be
+ * opened ("PATH: cannot open: ..."), -EINVAL for a syntax error, unknown
+ * section or key, bad value or bad buffer name, -EEXIST for a buffer declared
+ * twice, -ENOENT for an unknown group, -ERANGE for a number out of range,
+ * -EMSGSIZE for a size above ZBD_SIZE_MAX, -ENOMEM.
  */
 int config_load(struct zbd_config *cfg, const char *path, char *err, size_t err_size);
 
+/* Frees what a configuration owns and leaves it empty; NULL is fine. */
 void config_free(struct zbd_config *cfg);
 
-/* "64M", "1024", "4K", "1G": bytes. -EINVAL for garbage, 0 or overflow. */
+/* The largest payload or metadata size (the same limit segment_create applies). */
+#define ZBD_SIZE_MAX (UINT64_C(1) << 40)
+
+/*
+ * "64M", "1024", "4K", "1G": bytes (suffixes are powers of 1024, either case).
+ * -EINVAL for garbage (signs, spaces, other suffixes, trailing text) or 0,
+ * -EMSGSIZE above ZBD_SIZE_MAX (1 TiB), overflowing numbers included.
+ */
 int config_parse_size(const char *text, uint64_t *ret);
 
-/* "0660": mode bits. -EINVAL unless octal and within 07777. */
+/* "0660": mode bits. -EINVAL unless octal and within 07777 (a leading 0 is optional). */
 int config_parse_mode(const char *text, mode_t *ret);
 
-/* Group name or number: gid. -ENOENT for an unknown group. */
+/*
+ * Group name or number: gid. -ENOENT for an unknown group name; a number is
+ * taken as is (chown accepts any gid); -EINVAL for "" or an out-of-range number.
+ */
 int config_parse_group(const char *text, gid_t *ret);
+
+/* The spec of buffer `name` in cfg, or NULL. */
+const struct zbd_buffer_spec *config_buffer(const struct zbd_config *cfg, const char *name);
