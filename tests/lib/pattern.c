@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* Frame contents both processes of a test derive from the seed (see libtest.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "libtest.h"
+
+/* Larger than any frame a test writes, so every window is a fresh offset. */
+#define TABLE_SLACK (64 * 1024)
+
+uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static uint64_t mix(uint64_t seed, uint64_t seq, uint64_t salt)
+{
+	uint64_t s = seed * UINT64_C(0x100000001b3) ^ seq ^ (salt << 56);
+
+	return splitmix64(&s);
+}
+
+void pattern_init(struct pattern *p, uint64_t seed, size_t min_size, size_t max_size)
+{
+	uint64_t s = seed;
+
+	p->seed = seed;
+	p->min_size = min_size ? min_size : 1;
+	p->max_size = max_size < p->min_size ? p->min_size : max_size;
+	p->table_len = p->max_size + TABLE_SLACK;
+	p->table = malloc(p->table_len);
+	if (!p->table)
+		abort();
+	for (size_t i = 0; i < p->table_len; i++)
+		p->table[i] = (uint8_t)(splitmix64(&s) >> 24);
+}
+
+void pattern_free(struct pattern *p)
+{
+	free(p->table);
+	p->table = NULL;
+}
+
+/*
+ * Sizes spread over every scale: a cap of max >> k for a random k, then a
+ * uniform size under it. Small frames (many per wrap) and frames at the top
+ * of the range (a third of the ring) both occur often, and the bytes moved
+ * stay a fraction of what uniform sizes would cost.
+ */
+size_t pattern_size(const struct pattern *p, uint64_t seq)
+{
+	uint64_t h = mix(p->seed, seq, 1);
+	size_t span = p->max_size - p->min_size + 1;
+	size_t cap = span >> (h % 16);
+
+	if (cap == 0)
+		cap = 1;
+	return p->min_size + (size_t)((h >> 8) % cap);
+}
+
+const uint8_t *pattern_data(const struct pattern *p, uint64_t seq, size_t size)
+{
+	uint64_t h = mix(p->seed, seq, 2);
+
+	return p->table + h % (p->table_len - size + 1);
+}
+
+void vector_frame(uint8_t *out, uint64_t k, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		out[i] = (uint8_t)((k * 31 + i) & 0xff);
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

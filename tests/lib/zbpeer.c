@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zbpeer: the second process of the libzbclient tests. A real writer or reader
+ * in its own address space, driven by its arguments and reporting on a status
+ * pipe: 'R' once attached, 'D' once its frames are done. Exit status 0 means
+ * every frame went through (and, reading, matched byte for byte).
+ *
+ *   zbpeer FD write  NAME COUNT SEED MIN MAX [zc] [stay|closehold]
+ *   zbpeer FD read   NAME COUNT SEED MIN MAX [stay] [hold N]
+ *   zbpeer FD create NAME
+ *
+ * write: attach as writer, write COUNT frames of pattern(SEED, MIN, MAX), by
+ *   copy or (zc) acquire/commit. stay: then remain attached until killed;
+ *   closehold: detach, then remain alive until killed.
+ * read: attach to an existing buffer as reader and verify COUNT frames.
+ *   stay: remain attached afterwards; hold N: keep up to N frames held at once
+ *   and release them in a shuffled order after checking them again.
+ * create: create the buffer standalone (zb_reader_create) and wait to be killed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libtest.h"
+#include "zbclient.h"
+
+#define FRAME_TIMEOUT_MS 30000
+
+static int status_fd = -1;
+
+static void report(char c)
+{
+	if (write(status_fd, &c, 1) != 1)
+		exit(90);
+}
+
+static void __attribute__((noreturn)) die(int code, const char *what, int err)
+{
+	fprintf(stderr, "zbpeer: %s: %s (%d)\n", what, zb_strerror(err), err);
+	exit(code);
+}
+
+static void __attribute__((noreturn)) park(void)
+{
+	for (;;)
+		pause();
+}
+
+static bool has_word(int argc, char **argv, int from, const char *word)
+{
+	for (int i = from; i < argc; i++)
+		if (strcmp(argv[i], word) == 0)
+			return true;
+	return false;
+}
+
+static int do_write(const char *name, uint64_t count, const struct pattern *pat, bool zc,
+		    bool stay, bool closehold)
+{
+	struct zb_writer *w;
+	int r = zb_writer_open(&w, name);
+
+	if (r < 0)
+		die(10, "zb_writer_open", r);
+	report('R');
+	for (uint64_t seq = 1; seq <= count; seq++) {
+		size_t size = pattern_size(pat, seq);
+		const uint8_t *data = pattern_data(pat, seq, size);
+
+		if (zc) {
+			void *dst;
+
+			r = zb_writer_acquire(w, size, &dst, FRAME_TIMEOUT_MS);
+			if (r < 0)
+				die(11, "zb_writer_acquire", r);
+			memcpy(dst, data, size);
+			r = zb_writer_commit(w, size);
+		} else {
+			r = zb_writer_write(w, data, size, FRAME_TIMEOUT_MS);
+		}
+		if (r < 0)
+			die(12, "write", r);
+	}
+	if (stay) {
+		report('D');
+		park();
+	}
+	zb_writer_close(w);
+	report('D');
+	if (closehold)
+		park();
+	return 0;
+}
+
+static void check_frame(const struct pattern *pat, const struct zb_frame *f, uint64_t seq)
+{
+	size_t size = pattern_size(pat, seq);
+
+	if (f->sequence != seq) {
+		fprintf(stderr, "zbpeer: sequence %llu, expected %llu\n",
+			(unsigned long long)f->sequence, (unsigned long long)seq);
+		exit(20);
+	}
+	if (f->size != size || memcmp(f->data, pattern_data(pat, seq, size), size) != 0) {
+		fprintf(stderr, "zbpeer: frame %llu: size %zu (expected %zu) or bytes differ\n",
+			(unsigned long long)seq, f->size, size);
+		exit(21);
+	}
+}
+
+static int do_read(const char *name, uint64_t count, const struct pattern *pat, bool stay,
+		   unsigned hold)
+{
+	struct zb_frame held[16];
+	struct zb_reader *rd;
+	uint64_t rng = pat->seed;
+	unsigned n = 0;
+	size_t held_bytes = 0;
+	int r = zb_reader_open(&rd, name);
+
+	if (r < 0)
+		die(10, "zb_reader_open", r);
+	report('R');
+	if (hold < 1 || hold > 16)
+		hold = 1;
+	for (uint64_t seq = 1; seq <= count; seq++) {
+		r = zb_reader_read(rd, &held[n], FRAME_TIMEOUT_MS);
+		if (r < 0)
+			die(13, "zb_reader_read", r);
+		check_frame(pat, &held[n], seq);
+		held_bytes += held[n].size + ZB_FRAME_HEADER_SIZE;
+		/* Held bytes stay under half a largest frame (a sixth of the ring when
+		 * MAX is a third of it), so the writer always finds room to go on. */
+		if (++n < hold && held_bytes < pat->max_size / 2 && seq < count)
+			continue;
+		/* Shuffled release; each frame is checked again just before: still intact. */
+		while (n > 0) {
+			unsigned i = (unsigned)(splitmix64(&rng) % n);
+
+			check_frame(pat, &held[i], held[i].sequence);
+			r = zb_reader_release(rd, &held[i]);
+			if (r < 0)
+				die(14, "zb_reader_release", r);
+			held[i] = held[--n];
+		}
+		held_bytes = 0;
+	}
+	report('D');
+	if (stay)
+		park();
+	zb_reader_close(rd);
+	return 0;
+}
+
+static int do_create(const char *name)
+{
+	struct zb_reader *rd;
+	int r = zb_reader_create(&rd, name, NULL);
+
+	if (r < 0)
+		die(10, "zb_reader_create", r);
+	report('R');
+	park();
+}
+
+int main(int argc, char **argv)
+{
+	struct pattern pat;
+	uint64_t count;
+	int r;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: zbpeer FD write|read|create NAME ...\n");
+		return 2;
+	}
+	status_fd = atoi(argv[1]);
+	if (strcmp(argv[2], "create") == 0)
+		return do_create(argv[3]);
+	if (argc < 8) {
+		fprintf(stderr, "zbpeer: %s needs NAME COUNT SEED MIN MAX\n", argv[2]);
+		return 2;
+	}
+	count = strtoull(argv[4], NULL, 0);
+	pattern_init(&pat, strtoull(argv[5], NULL, 0), strtoul(argv[6], NULL, 0),
+		     strtoul(argv[7], NULL, 0));
+	if (strcmp(argv[2], "write") == 0) {
+		r = do_write(argv[3], count, &pat, has_word(argc, argv, 8, "zc"),
+			     has_word(argc, argv, 8, "stay"), has_word(argc, argv, 8, "closehold"));
+	} else if (strcmp(argv[2], "read") == 0) {
+		unsigned hold = 1;
+
+		for (int i = 8; i + 1 < argc; i++)
+			if (strcmp(argv[i], "hold") == 0)
+				hold = (unsigned)atoi(argv[i + 1]);
+		r = do_read(argv[3], count, &pat, has_word(argc, argv, 8, "stay"), hold);
+	} else {
+		fprintf(stderr, "zbpeer: unknown mode %s\n", argv[2]);
+		r = 2;
+	}
+	pattern_free(&pat);
+	return r;
+}
