@@ -170,6 +170,201 @@ int zb_writer_stats(struct zb_writer *w, struct zb_stats *ret);
  * Accepts NULL. */
 void zb_writer_close(struct zb_writer *w);
 
+/* ---------------------------------------------------------- control socket */
+
+/*
+ * A client of zbd's control socket (doc/control-protocol.md): create, destroy,
+ * list and inspect the buffers zbd owns. One request at a time per handle; a
+ * handle is not thread-safe. Every call waits at most the handle's timeout
+ * (ZB_CTL_TIMEOUT_MS unless changed with zb_ctl_set_timeout()) for the daemon,
+ * so a silent or stuck daemon gives -ETIMEDOUT, never a hang.
+ *
+ * Errors common to the calls below:
+ *   -ENOENT, -ECONNREFUSED  no daemon listens on the socket (from zb_ctl_connect)
+ *   -EACCES                 the socket may not be opened
+ *   -ETIMEDOUT              the daemon did not answer within the timeout
+ *   -ECONNRESET             the daemon closed the connection
+ *   -EPROTO                 the reply is malformed or larger than ZB_CTL_REPLY_MAX;
+ *                           the connection is then out of step: close the handle
+ *   -EINTR                  a signal arrived while waiting (the reply, if any,
+ *                           can still be received with zb_ctl_receive())
+ *   any other negative code the daemon sent in the reply's status line
+ */
+
+struct zb_ctl;
+
+/* Default time to wait for a reply. */
+#define ZB_CTL_TIMEOUT_MS 5000
+/* Largest reply accepted (all lines together); a larger one is -EPROTO. */
+#define ZB_CTL_REPLY_MAX (4u << 20)
+/* Longest request line, without its newline (the protocol caps lines at 4096 bytes). */
+#define ZB_CTL_LINE_MAX 4095
+
+/*
+ * Write the socket path zb_ctl_connect(NULL) uses into buf (NUL-terminated):
+ * $ZBD_SOCKET if set and not empty; else /run/zbd/zbd.sock for root; else
+ * $XDG_RUNTIME_DIR/zbd.sock when that is set; else /run/zbd/zbd.sock.
+ * Returns 0, or -ENAMETOOLONG if it does not fit in `size` bytes (buf untouched).
+ */
+int zb_ctl_default_socket(char *buf, size_t size);
+
+/*
+ * Connect to zbd's control socket at `socket_path`, or at the default path
+ * (see zb_ctl_default_socket()) when NULL. Returns 0, -ENOENT / -ECONNREFUSED
+ * when no daemon listens there, -EACCES, -ENAMETOOLONG for a path that does
+ * not fit a Unix socket address, -ETIMEDOUT if the daemon does not accept in time.
+ * The caller owns *ret and frees it with zb_ctl_close().
+ */
+int zb_ctl_connect(struct zb_ctl **ret, const char *socket_path);
+
+/* Change how long each call waits for the daemon, in milliseconds (> 0, or
+ * negative to wait forever, which only makes sense for zb_ctl_receive()
+ * during a watch). Returns 0 or -EINVAL. */
+int zb_ctl_set_timeout(struct zb_ctl *ctl, int timeout_ms);
+
+/* The connection's file descriptor, to poll() it for POLLIN while waiting for
+ * watch replies; owned by the handle (never close it). -EINVAL for NULL. */
+int zb_ctl_fd(struct zb_ctl *ctl);
+
+/* The `error=` text of the last reply received on this handle, or NULL when
+ * it had none. Valid until the next call on the handle; do not free. */
+const char *zb_ctl_last_error(struct zb_ctl *ctl);
+
+/* Close the connection and free the handle. Accepts NULL. */
+void zb_ctl_close(struct zb_ctl *ctl);
+
+/* One `key=value` line of a reply (split at the first '='). */
+struct zb_ctl_field {
+	const char *key;
+	const char *value;
+};
+
+/* A run of fields that starts at a `daemon=` or `buffer=` key (the key that
+ * names the record), or the fields before the first such key. */
+struct zb_ctl_record {
+	const struct zb_ctl_field *fields;
+	size_t n_fields;
+};
+
+/* A reply as received, for tools that show what the daemon said. Read-only:
+ * everything in it belongs to the reply and is freed by zb_ctl_reply_free(). */
+struct zb_ctl_reply {
+	int status;        /* the status line: 0 or a negative code */
+	const char *error; /* the error= text, or NULL */
+	const struct zb_ctl_field *fields; /* every line before the status line, in order */
+	size_t n_fields;
+	const struct zb_ctl_record *records; /* the same fields split into records */
+	size_t n_records;
+};
+
+/* The value of the first `key` in the record, or NULL. Owned by the reply. */
+const char *zb_ctl_record_get(const struct zb_ctl_record *record, const char *key);
+
+/*
+ * Send one request line (no newline; at most ZB_CTL_LINE_MAX bytes, no NUL or
+ * newline inside, else -EINVAL) and receive its reply. Returns 0 and sets *ret
+ * whatever the reply's status (it is in (*ret)->status); an error only when no
+ * well-formed reply arrived. The caller frees *ret with zb_ctl_reply_free().
+ */
+int zb_ctl_request(struct zb_ctl *ctl, const char *line, struct zb_ctl_reply **ret);
+
+/* The two halves of zb_ctl_request(), for requests with many replies (`watch`):
+ * send the line once, then receive each reply as it comes. */
+int zb_ctl_send(struct zb_ctl *ctl, const char *line);
+int zb_ctl_receive(struct zb_ctl *ctl, struct zb_ctl_reply **ret);
+
+/* Free a reply. Accepts NULL. */
+void zb_ctl_reply_free(struct zb_ctl_reply *reply);
+
+/*
+ * Ask zbd to create and own buffer `name`. `config` may be NULL; its zero
+ * fields (and mode 0) leave the daemon's defaults. `group` (a group name, or
+ * NULL for the daemon's default) owns the buffer's objects. Returns 0 or the
+ * daemon's code (-EEXIST, -EPERM when not allowed, -EINVAL...); -EINVAL before
+ * sending for a name or group that cannot travel in a request line (empty,
+ * too long, containing '/', '=', white space).
+ */
+int zb_ctl_create(struct zb_ctl *ctl, const char *name, const struct zb_buffer_config *config,
+		  const char *group);
+
+/* Ask zbd to remove buffer `name`. Without `force` the daemon refuses with
+ * -EBUSY while a peer is attached; with it, the peers are woken and told the
+ * other side is gone. Returns 0 or the daemon's code (-ENOENT, -EPERM...). */
+int zb_ctl_destroy(struct zb_ctl *ctl, const char *name, int force);
+
+/*
+ * The names of the buffers zbd owns: *ret_names is a NULL-terminated array of
+ * *ret_count strings, in the daemon's order. Returns 0 or an error. The caller
+ * frees the array and its strings with zb_ctl_list_free().
+ */
+int zb_ctl_list(struct zb_ctl *ctl, char ***ret_names, size_t *ret_count);
+
+/* Free what zb_ctl_list() returned. Accepts NULL. */
+void zb_ctl_list_free(char **names);
+
+enum zb_health_state {
+	ZB_HEALTH_UNKNOWN = 0, /* a state this library does not know (see state_text) */
+	ZB_HEALTH_HEALTHY,     /* under 80 % used */
+	ZB_HEALTH_DEGRADED,    /* under 95 % used */
+	ZB_HEALTH_CRITICAL,    /* 95 % or more used */
+	ZB_HEALTH_STALLED,     /* full, and the reader has not consumed for the stall time */
+	ZB_HEALTH_CORRUPT,     /* the control block fails validation */
+};
+
+/* One buffer's health as zbd reports it. Keys the daemon did not send read 0. */
+struct zb_health {
+	char name[ZB_NAME_MAX + 1];
+	enum zb_health_state state;
+	char state_text[32]; /* the state as sent, e.g. "healthy" */
+	uint64_t payload_size;
+	uint64_t metadata_size;
+	uint64_t used_bytes;   /* of the payload ring */
+	double utilisation;    /* used_bytes in percent of payload_size */
+	int64_t reader_pid;    /* 0: none recorded */
+	int reader_alive;      /* 1 if reader_pid names a live process */
+	int64_t writer_pid;
+	int writer_alive;
+	uint64_t frames_written;
+	uint64_t frames_read;
+	uint64_t bytes_written;
+	uint64_t bytes_read;
+	double write_rate_fps; /* rates over the daemon's last scan interval */
+	double read_rate_fps;
+	double write_rate_bps; /* bytes per second */
+	double read_rate_bps;
+	uint64_t readers_reaped; /* dead readers zbd cleared from the control block */
+	uint64_t writers_reaped;
+	uint64_t reserved[8]; /* room to grow without changing the size; zero */
+};
+
+/* The daemon's own record in a health reply. */
+struct zb_daemon_health {
+	char version[32];
+	uint64_t uptime_s;
+	uint64_t buffers; /* number of buffers the daemon owns */
+	uint64_t reserved[4];
+};
+
+/*
+ * Health of one buffer (`name`), or of all when `name` is NULL: *ret is an
+ * array of *ret_count entries (NULL and 0 when there are none), freed by the
+ * caller with zb_health_free(). `ret_daemon` may be NULL; when not, it gets
+ * the daemon's record. Returns 0 or an error (-ENOENT for an unknown name).
+ */
+int zb_ctl_health(struct zb_ctl *ctl, const char *name, struct zb_health **ret,
+		  size_t *ret_count, struct zb_daemon_health *ret_daemon);
+
+/* The same decoding from a reply already received (each `watch` report).
+ * Returns 0, or the reply's status when it is not 0, or -ENOMEM. */
+int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_health **ret,
+			size_t *ret_count, struct zb_daemon_health *ret_daemon);
+
+/* Free what zb_ctl_health() returned. Accepts NULL. */
+void zb_health_free(struct zb_health *health);
+
+/* "healthy", "degraded", ... for a state; never NULL, never to be freed. */
+const char *zb_health_state_name(enum zb_health_state state);
+
 #ifdef __cplusplus
 }
 #endif
