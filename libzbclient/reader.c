@@ -235,6 +235,11 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 	/* Copied once: a writer rewriting the header must not change what we checked. */
 	memcpy(&hdr, r->seg.ring + pos, sizeof(hdr));
 	if (hdr.payload_size == 0) { /* wrap marker, counted like a frame */
+		/* A marker means "the frame did not fit before the end": at 0 the whole
+		 * ring lies ahead, so none is ever written there, and skipping one at 0
+		 * again and again would loop for as long as the counts say. */
+		if (pos == 0)
+			return ZB_ECORRUPT;
 		r->read_count++;
 		err = skip_tail(r);
 		publish_read(r);
