@@ -349,7 +349,7 @@ static char *read_line(char *str, int num, void *stream)
 	} else if (!feof(l->f)) {
 		c = getc(l->f);
 		if (c != '\n' && c != EOF) {
-			fail(l, -EINVAL, "line too long (at most %d characters)", num - 2);
+			fail(l, -EINVAL, "line too long (at most %d characters)", num - 1);
 			return NULL;
 		}
 	}
