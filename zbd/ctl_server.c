@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl_commands.h"
+#include "ctl_server.h"
+#include "log.h"
+
+static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+static void client_free(struct ctl_client *c)
+{
+	struct zbd *d = c->daemon;
+
+	ev_io_stop(d->loop, &c->io);
+	ev_timer_stop(d->loop, &c->idle);
+	ev_timer_stop(d->loop, &c->watch);
+	close(c->fd);
+	list_remove(&c->link);
+	d->n_clients--;
+	free(c->out);
+	free(c);
+}
+
+static size_t out_pending(const struct ctl_client *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* Read while requests are welcome and output is not piling up; write while
+ * output waits. Changing the events of a started ev_io needs stop/set/start. */
+static void client_update_io(struct ctl_client *c)
+{
+	struct ev_loop *loop = c->daemon->loop;
+	int events = 0;
+
+	if (!c->closing && out_pending(c) < CTL_OUTPUT_PAUSE)
+		events |= EV_READ;
+	if (out_pending(c))
+		events |= EV_WRITE;
+	if (events == (c->io.events & (EV_READ | EV_WRITE)) && ev_is_active(&c->io))
+		return;
+	ev_io_stop(loop, &c->io);
+	ev_io_set(&c->io, c->fd, events);
+	if (events)
+		ev_io_start(loop, &c->io);
+}
+
+static void client_flush(struct ctl_client *c)
+{
+	while (out_pending(c)) {
+		ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				c->dead = true; /* the peer hung up */
+			break;
+		}
+		c->out_off += (size_t)n;
+		if (!c->watching)
+			ev_timer_again(c->daemon->loop, &c->idle);
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->closing && !out_pending(c))
+		c->dead = true;
+}
+
+static void client_send(struct ctl_client *c, const char *data, size_t len)
+{
+	if (c->dead)
+		return;
+	if (out_pending(c) + len > CTL_OUTPUT_MAX) {
+		log_info("control client pid %d dropped: over %d bytes of output unread",
+			 (int)c->pid, CTL_OUTPUT_MAX);
+		c->dead = true;
+		return;
+	}
+	if (c->out_off && c->out_len + len > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, out_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p) {
+			c->dead = true;
+			return;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	client_flush(c);
+}
+
+void ctl_client_reply(struct ctl_client *c, struct reply *r, int status)
+{
+	if (r->oom)
+		status = reply_fail(r, -ENOMEM, "out of memory");
+	if (status < 0) {
+		/* A failed request's partial records would only mislead. */
+		r->len = 0;
+		reply_printf(r, "error=%s\n", r->error[0] ? r->error : log_strerror(status));
+	}
+	reply_printf(r, "status=%d\n\n", status);
+	if (r->oom) {
+		static const char oom[] = "error=out of memory\nstatus=-12\n\n";
+
+		client_send(c, oom, sizeof(oom) - 1);
+		return;
+	}
+	client_send(c, r->data, r->len);
+}
+
+bool ctl_client_is_admin(struct ctl_client *c)
+{
+	gid_t admin = c->daemon->cfg.admin_gid, groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (c->uid == 0)
+		return true;
+	if (admin == (gid_t)-1)
+		return false;
+	if (c->gid == admin)
+		return true;
+	/* The peer's supplementary groups as they were when it connected. */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == admin)
+			return true;
+	return false;
+}
+
+static void client_error_close(struct ctl_client *c, int status, const char *text)
+{
+	struct reply r;
+
+	reply_init(&r);
+	reply_fail(&r, status, "%s", text);
+	ctl_client_reply(c, &r, status);
+	reply_free(&r);
+	c->closing = true;
+	c->in_len = 0;
+	client_flush(c);
+}
+
+/* Run every complete line in the input buffer. */
+static void client_process(struct ctl_client *c)
+{
+	char *nl;
+
+	while (!c->dead && !c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
+		size_t len = (size_t)(nl - c->in);
+
+		if (memchr(c->in, '\0', len)) {
+			client_error_close(c, -EINVAL, "NUL byte in request");
+			return;
+		}
+		*nl = '\0';
+		if (len && c->in[len - 1] == '\r')
+			c->in[len - 1] = '\0';
+		/* A watcher's stream is the reply; what it sends is ignored. */
+		if (!c->watching)
+			ctl_dispatch(c, c->in);
+		c->in_len -= len + 1;
+		memmove(c->in, nl + 1, c->in_len);
+	}
+	if (!c->closing && c->in_len == sizeof(c->in)) {
+		log_info("control client pid %d: request line over %d bytes", (int)c->pid,
+			 CTL_LINE_MAX);
+		client_error_close(c, -EMSGSIZE, "request line too long");
+	}
+}
+
+static void client_read(struct ctl_client *c)
+{
+	ssize_t n;
+
+	/* One read per wake-up: a client that talks fast cannot starve the rest. */
+	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			c->dead = true;
+		return;
+	}
+	if (n == 0) {
+		c->dead = true;
+		return;
+	}
+	c->in_len += (size_t)n;
+	if (!c->watching)
+		ev_timer_again(c->daemon->loop, &c->idle);
+	client_process(c);
+}
+
+static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_client *c = container_of(w, struct ctl_client, io);
+
+	if (revents & EV_WRITE)
+		client_flush(c);
+	if ((revents & EV_READ) && !c->dead)
+		client_read(c);
+	if (c->dead) {
+		client_free(c);
+		return;
+	}
+	client_update_io(c);
+}
+
+static void client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_client *c = container_of(w, struct ctl_client, idle);
+
+	log_debug("control client pid %d closed: idle", (int)c->pid);
+	client_free(c);
+}
+
+static void client_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_client *c = container_of(w, struct ctl_client, watch);
+	struct reply r;
+	int status;
+
+	reply_init(&r);
+	status = ctl_write_health(c->daemon, &r, NULL);
+	ctl_client_reply(c, &r, status);
+	reply_free(&r);
+	if (c->dead) {
+		client_free(c);
+		return;
+	}
+	client_update_io(c);
+}
+
+void ctl_client_watch(struct ctl_client *c, unsigned interval_ms)
+{
+	struct ev_loop *loop = c->daemon->loop;
+
+	c->watching = true;
+	ev_timer_stop(loop, &c->idle);
+	/* The first report at once, then one per interval. */
+	ev_timer_set(&c->watch, 0, interval_ms / 1000.0);
+	ev_timer_start(loop, &c->watch);
+}
+
+static void accept_one(struct zbd *d, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct ctl_client *c;
+
+	if (d->n_clients >= CTL_CLIENTS_MAX) {
+		log_warning("control client refused: %d clients connected", CTL_CLIENTS_MAX);
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warning_errno(-errno, "control client refused: no peer credentials");
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->daemon = d;
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	list_append(&d->clients, &c->link);
+	d->n_clients++;
+	ev_io_init(&c->io, client_io_cb, fd, EV_READ);
+	ev_io_start(d->loop, &c->io);
+	ev_timer_init(&c->idle, client_idle_cb, 0, d->cfg.client_idle_s);
+	ev_timer_again(d->loop, &c->idle);
+	ev_timer_init(&c->watch, client_watch_cb, 0, 0);
+}
+
+static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct zbd *d = container_of(w, struct zbd, listen_watcher);
+
+	/* A bounded batch per wake-up, so a connection storm cannot starve the loop. */
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warning_errno(-errno, "accept on control socket");
+			return;
+		}
+		accept_one(d, fd);
+	}
+}
+
+/* An existing socket file: another zbd answering on it, or a stale leftover. */
+static int check_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return log_error_errno(-EEXIST, "%s exists and is not a socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		r = log_error_errno(-EADDRINUSE, "another zbd is listening on %s", path);
+	else if (unlink(path) < 0)
+		r = log_error_errno(-errno, "cannot remove stale socket %s", path);
+	close(fd);
+	return r;
+}
+
+static int bind_socket(struct zbd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(d->socket_path) >= sizeof(sa.sun_path))
+		return log_error_errno(-ENAMETOOLONG, "socket path %s", d->socket_path);
+	r = check_stale_socket(d->socket_path);
+	if (r < 0)
+		return r;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return log_error_errno(-errno, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = log_error_errno(-errno, "cannot bind %s", d->socket_path);
+		goto fail;
+	}
+	d->socket_ours = true;
+	/* Anyone who can reach the directory may ask for health; what they may
+	 * change is decided per request from their credentials. */
+	if (chmod(d->socket_path, 0666) < 0 || listen(fd, 64) < 0) {
+		r = log_error_errno(-errno, "cannot listen on %s", d->socket_path);
+		goto fail;
+	}
+	d->listen_fd = fd;
+	return 0;
+
+fail:
+	if (d->socket_ours)
+		unlink(d->socket_path);
+	d->socket_ours = false;
+	close(fd);
+	return r;
+}
+
+int ctl_listen(struct zbd *d)
+{
+	int n = sd_listen_fds(1), r;
+
+	if (n < 0)
+		return log_error_errno(n, "sd_listen_fds");
+	if (n > 1)
+		return log_error_errno(-EINVAL, "expected one socket from systemd, got %d", n);
+	if (n == 1) {
+		int fd = SD_LISTEN_FDS_START;
+
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+			return log_error_errno(-EINVAL, "the socket from systemd is not a "
+							"listening Unix stream socket");
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+			return log_error_errno(-errno, "socket from systemd");
+		d->listen_fd = fd;
+		log_info("listening on the socket systemd passed");
+	} else {
+		r = bind_socket(d);
+		if (r < 0)
+			return r;
+		log_info("listening on %s", d->socket_path);
+	}
+	ev_io_init(&d->listen_watcher, listen_cb, d->listen_fd, EV_READ);
+	ev_io_start(d->loop, &d->listen_watcher);
+	return 0;
+}
+
+void ctl_shutdown(struct zbd *d)
+{
+	struct ctl_client *c, *tmp;
+
+	list_for_each_safe(c, tmp, &d->clients, struct ctl_client, link)
+		client_free(c);
+	if (d->listen_fd >= 0) {
+		ev_io_stop(d->loop, &d->listen_watcher);
+		close(d->listen_fd);
+		d->listen_fd = -1;
+	}
+	if (d->socket_ours)
+		unlink(d->socket_path);
+	d->socket_ours = false;
+}

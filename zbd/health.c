@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Health. Frame counts come straight from the control block (wrap markers
+ * included, as the protocol counts them). Byte counts are not in the control
+ * block, so they are estimated from the movement of the write and read
+ * positions between two scans: the distance moved, modulo the ring, is the
+ * bytes of the frames written (headers and any skipped ring tail included),
+ * unless the writer went round the ring more than once between two scans. We
+ * correct for that when the frame count proves it (every frame takes at least
+ * 17 bytes: whole laps are added until the distance covers 17 per frame) and
+ * then subtract the 16-byte headers. So bytes_* are exact for streams that do
+ * not lap the ring within one scan interval and a lower bound otherwise, and
+ * count only what moved while this zbd was watching. Rates are over the last
+ * scan interval.
+ */
+#include "health.h"
+
+#define DEGRADED_PERCENT 80.0
+#define CRITICAL_PERCENT 95.0
+
+static uint64_t moved_bytes(uint64_t from, uint64_t to, uint64_t frames, uint64_t p)
+{
+	uint64_t dist = to >= from ? to - from : p - from + to;
+	uint64_t min = frames * (ZB_FRAME_HEADER_SIZE + 1);
+
+	if (frames > 0 && dist == 0)
+		dist = p; /* a whole lap back to the same place */
+	while (dist < min)
+		dist += p;
+	return dist > frames * ZB_FRAME_HEADER_SIZE ? dist - frames * ZB_FRAME_HEADER_SIZE : 0;
+}
+
+bool health_block_ok(const struct zbd_buffer *b)
+{
+	const struct zb_oieb *o = b->seg.oieb;
+	uint64_t m, p;
+
+	if (segment_validate(o, b->seg.map_size, &m, &p) < 0)
+		return false;
+	/* Sizes are fixed at creation; positions and counts must make sense. */
+	return m == b->seg.metadata_size && p == b->seg.payload_size &&
+	       zb_load(&o->payload_write_pos) <= p && zb_load(&o->payload_read_pos) <= p &&
+	       zb_load(&o->payload_free_bytes) <= p &&
+	       zb_load(&o->payload_read_count) <= zb_load(&o->payload_written_count);
+}
+
+void health_reset(struct zbd_buffer *b, ev_tstamp now)
+{
+	b->stats = (struct buffer_stats){ .read_moved_at = now };
+}
+
+void health_sample(struct zbd_buffer *b, ev_tstamp now)
+{
+	struct buffer_stats *s = &b->stats;
+	const struct zb_oieb *o = b->seg.oieb;
+	uint64_t p = b->seg.payload_size;
+	uint64_t wc = zb_load(&o->payload_written_count), rc = zb_load(&o->payload_read_count);
+	uint64_t wp = zb_load(&o->payload_write_pos) % p, rp = zb_load(&o->payload_read_pos) % p;
+	double dt = now - s->sampled_at;
+
+	if (s->primed && dt > 0 && wc >= s->written_count && rc >= s->read_count) {
+		uint64_t dwc = wc - s->written_count, drc = rc - s->read_count;
+		uint64_t dwb = moved_bytes(s->write_pos, wp, dwc, p);
+		uint64_t drb = moved_bytes(s->read_pos, rp, drc, p);
+
+		s->bytes_written += dwb;
+		s->bytes_read += drb;
+		s->write_fps = dwc / dt;
+		s->read_fps = drc / dt;
+		s->write_bps = dwb / dt;
+		s->read_bps = drb / dt;
+	} else if (s->primed) {
+		/* Counters went backwards: the block was reset or is corrupt. */
+		s->write_fps = s->read_fps = s->write_bps = s->read_bps = 0;
+	}
+	if (!s->primed || rc != s->read_count)
+		s->read_moved_at = now;
+	s->primed = true;
+	s->sampled_at = now;
+	s->written_count = wc;
+	s->read_count = rc;
+	s->write_pos = wp;
+	s->read_pos = rp;
+}
+
+void health_write_daemon(struct reply *r, struct zbd *d)
+{
+	reply_printf(r, "daemon=zbd\nversion=%s\npid=%llu\nuptime_s=%lld\nbuffers=%zu\nclients=%zu\n",
+		     ZBD_VERSION, (unsigned long long)d->pid, (long long)(ev_now(d->loop) - d->started),
+		     d->n_buffers, d->n_clients);
+}
+
+static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp now)
+{
+	unsigned stall_ms = b->daemon->cfg.stall_ms;
+
+	if (!health_block_ok(b))
+		return "corrupt";
+	/* "Full" is the critical band: a writer there is blocked or about to be. */
+	if (percent >= CRITICAL_PERCENT && (now - b->stats.read_moved_at) * 1000.0 >= stall_ms)
+		return "stalled";
+	if (percent >= CRITICAL_PERCENT)
+		return "critical";
+	if (percent >= DEGRADED_PERCENT)
+		return "degraded";
+	return "healthy";
+}
+
+void health_write_buffer(struct reply *r, struct zbd_buffer *b)
+{
+	const struct zb_oieb *o = b->seg.oieb;
+	const struct buffer_stats *s = &b->stats;
+	ev_tstamp now = ev_now(b->daemon->loop);
+	uint64_t used = segment_used_bytes(&b->seg);
+	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
+	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
+
+	reply_printf(r, "buffer=%s\nstate=%s\npayload_size=%llu\nmetadata_size=%llu\n", b->name,
+		     buffer_state(b, percent, now), (unsigned long long)b->seg.payload_size,
+		     (unsigned long long)b->seg.metadata_size);
+	reply_printf(r, "used_bytes=%llu\nutilisation=%.1f\n", (unsigned long long)used, percent);
+	reply_printf(r, "reader_pid=%llu\nreader_alive=%d\nwriter_pid=%llu\nwriter_alive=%d\n",
+		     (unsigned long long)rpid, pid_alive(rpid), (unsigned long long)wpid,
+		     pid_alive(wpid));
+	reply_printf(r, "frames_written=%llu\nframes_read=%llu\nbytes_written=%llu\nbytes_read=%llu\n",
+		     (unsigned long long)zb_load(&o->payload_written_count),
+		     (unsigned long long)zb_load(&o->payload_read_count),
+		     (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
+	reply_printf(r, "write_rate_fps=%.1f\nread_rate_fps=%.1f\nwrite_rate_bps=%.0f\n"
+			"read_rate_bps=%.0f\n",
+		     s->write_fps, s->read_fps, s->write_bps, s->read_bps);
+	reply_printf(r, "readers_reaped=%llu\nwriters_reaped=%llu\nmode=%04o\nadopted=%d\n",
+		     (unsigned long long)b->readers_reaped, (unsigned long long)b->writers_reaped,
+		     (unsigned)b->mode, b->adopted);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging on stderr with sd-daemon.h priority prefixes: journald keeps the
+ * priority when zbd runs under systemd, and a terminal shows plain lines.
+ * The *_errno helpers log and return the (negative) error in one step:
+ *	return log_error_errno(r, "cannot bind %s", path);
+ */
+#pragma once
+
+#include <systemd/sd-daemon.h>
+
+/* Text for a negative errno or ZB_E* code. */
+const char *log_strerror(int err);
+
+void log_line(const char *prefix, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_error(...) log_line(SD_ERR, 0, __VA_ARGS__)
+#define log_warning(...) log_line(SD_WARNING, 0, __VA_ARGS__)
+#define log_notice(...) log_line(SD_NOTICE, 0, __VA_ARGS__)
+#define log_info(...) log_line(SD_INFO, 0, __VA_ARGS__)
+#define log_debug(...) log_line(SD_DEBUG, 0, __VA_ARGS__)
+
+/* Log with ": <error text>" appended and evaluate to `err` (negative). */
+int log_errno(const char *prefix, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define log_error_errno(err, ...) log_errno(SD_ERR, (err), __VA_ARGS__)
+#define log_warning_errno(err, ...) log_errno(SD_WARNING, (err), __VA_ARGS__)

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reaper: dead peers noticed in milliseconds, and repaired.
+ *
+ * Learning who to watch. The control block records the reader's and the
+ * writer's pid; peers of any ZeroBuffer implementation write them there and
+ * nothing tells us when they do. So a scan timer (scan_interval_ms, default
+ * 50) reads both pids of every buffer. For a pid we do not watch yet we open
+ * a pidfd (pidfd_open) and put it in the libev loop: it becomes readable the
+ * moment the process exits (a zombie counts: kill(pid, 0) still succeeds on a
+ * zombie, so pidfds see deaths that the peers' own checks miss). Detection
+ * latency is therefore ~0 for a peer that has been attached for one scan
+ * interval, and at most one interval for one that attaches and dies at once.
+ * A pid that is gone by the time we scan (pidfd_open fails with ESRCH) is
+ * reaped on the spot.
+ *
+ * Repairing a dead writer. Compare-and-swap writer_pid from the dead pid to 0
+ * (if it fails, a new writer has already claimed the slot and nothing is to
+ * be done), then post sem-w: a reader sleeping there wakes at once, finds no
+ * new frame and writer_pid 0, and returns "writer gone" after it has drained
+ * what the writer wrote. Nothing else changes: frames and positions are the
+ * writer's published state and stay valid; a new writer attaches and carries on.
+ *
+ * Repairing a dead reader. The reader may have died holding frames it had read
+ * but not released, so payload_free_bytes is short by their size and a writer
+ * would eventually block forever on a ring that is in fact empty. Only the
+ * reader may give space back, so we first become the reader: CAS reader_pid
+ * from the dead pid to our own pid. That is the fence: pid_claim() refuses a
+ * live recorded reader, so no new reader can attach (and start returning space
+ * itself) while we repair. Then segment_resync_free() recomputes the free
+ * count from the read and write positions (it only ever raises it, never past
+ * the truth, even while the writer commits concurrently). Then reader_pid goes
+ * from our pid to 0 and we post sem-r, so a writer blocked on a full ring
+ * wakes, sees no reader, and returns "reader gone". Frames the dead reader had
+ * not read yet stay in the ring: the next reader starts at the shared
+ * read position and receives them, then everything written after, in order.
+ * If zbd itself dies during the fence, reader_pid names a dead process (us),
+ * which the next reader may claim and the next zbd will reap like any other.
+ *
+ * Both repairs touch only the control block and the semaphores, exactly the
+ * state the protocol defines, so they work for peers of every implementation.
+ * Posts use sem_post_once(): one token wakes a sleeper, and tokens that
+ * nobody takes must not accumulate (PROTOCOL.md section 10).
+ *
+ * Limits: a pid recycled between a peer's death and our pidfd_open would be
+ * watched as if it were the peer (a window of at most one scan interval, and
+ * only when the pid space wraps that fast); pids from another pid namespace
+ * are not ours to judge and are left alone.
+ */
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "reaper.h"
+#include "wait.h"
+
+static void peer_unwatch(struct zbd_peer *p)
+{
+	struct zbd *d = p->buffer->daemon;
+
+	if (p->pidfd >= 0) {
+		ev_io_stop(d->loop, &p->watcher);
+		close(p->pidfd);
+	}
+	p->pidfd = -1;
+	p->pid = 0;
+}
+
+static void reap_writer(struct zbd_buffer *b, uint64_t pid)
+{
+	uint64_t expected = pid;
+
+	if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, 0, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return; /* a new writer claimed the slot already */
+	sem_post_once(b->seg.sem_w);
+	b->writers_reaped++;
+	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);
+}
+
+static void reap_reader(struct zbd_buffer *b, uint64_t pid)
+{
+	uint64_t expected = pid, self = b->daemon->pid;
+
+	if (!__atomic_compare_exchange_n(&b->seg.oieb->reader_pid, &expected, self, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return; /* a new reader claimed the slot (and resynced free space itself) */
+	segment_resync_free(&b->seg, 0);
+	pid_release(&b->seg.oieb->reader_pid, self);
+	sem_post_once(b->seg.sem_r);
+	b->readers_reaped++;
+	log_info("%s: reader %llu died; space recovered, writer woken", b->name,
+		 (unsigned long long)pid);
+}
+
+static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)
+{
+	if (is_reader)
+		reap_reader(b, pid);
+	else
+		reap_writer(b, pid);
+}
+
+static void peer_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct zbd_peer *p = container_of(w, struct zbd_peer, watcher);
+	uint64_t pid = p->pid;
+
+	peer_unwatch(p);
+	peer_died(p->buffer, p->is_reader, pid);
+}
+
+static void peer_watch(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid)
+{
+	int fd;
+
+	peer_unwatch(p);
+	if (pid == 0)
+		return;
+	/* Not a pid of this namespace (or garbage): not ours to judge. */
+	if (pid > INT32_MAX)
+		return;
+	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (fd < 0) {
+		if (errno == ESRCH)
+			peer_died(b, p->is_reader, pid);
+		else if (!pid_alive(pid)) /* e.g. EINVAL: no pidfds here; judge by kill() */
+			peer_died(b, p->is_reader, pid);
+		return;
+	}
+	p->pid = pid;
+	p->pidfd = fd;
+	ev_io_init(&p->watcher, peer_exited_cb, fd, EV_READ);
+	ev_io_start(b->daemon->loop, &p->watcher);
+}
+
+void reaper_init(struct zbd_buffer *b)
+{
+	b->reader = (struct zbd_peer){ .buffer = b, .is_reader = true, .pidfd = -1 };
+	b->writer = (struct zbd_peer){ .buffer = b, .is_reader = false, .pidfd = -1 };
+}
+
+static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, uint64_t *slot)
+{
+	uint64_t pid = zb_load(slot);
+
+	/* Our own pid is the fence of a repair in progress, not a peer. */
+	if (pid == p->pid || pid == b->daemon->pid)
+		return;
+	peer_watch(b, p, pid);
+}
+
+void reaper_scan(struct zbd_buffer *b)
+{
+	scan_slot(b, &b->reader, &b->seg.oieb->reader_pid);
+	scan_slot(b, &b->writer, &b->seg.oieb->writer_pid);
+}
+
+void reaper_forget(struct zbd_buffer *b)
+{
+	peer_unwatch(&b->reader);
+	peer_unwatch(&b->writer);
+}

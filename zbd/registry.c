@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "health.h"
+#include "lockfile.h"
+#include "log.h"
+#include "reaper.h"
+#include "registry.h"
+#include "statefile.h"
+#include "wait.h"
+
+bool registry_name_ok(const char *name)
+{
+	if (names_check(name) < 0)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			return false;
+	return true;
+}
+
+struct zbd_buffer *registry_find(struct zbd *d, const char *name)
+{
+	struct zbd_buffer *b, *tmp;
+
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+static struct zbd_buffer *buffer_new(struct zbd *d, const char *name, mode_t mode, gid_t gid)
+{
+	struct zbd_buffer *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->daemon = d;
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	b->lock_fd = -1;
+	b->mode = mode;
+	b->gid = gid;
+	list_init(&b->link);
+	reaper_init(b);
+	return b;
+}
+
+/* Start owning a buffer whose objects are in place: watch, report, persist. */
+static void buffer_add(struct zbd *d, struct zbd_buffer *b)
+{
+	list_append(&d->buffers, &b->link);
+	d->n_buffers++;
+	health_reset(b, ev_now(d->loop));
+	health_sample(b, ev_now(d->loop));
+	reaper_scan(b);
+}
+
+static void buffer_free(struct zbd_buffer *b)
+{
+	reaper_forget(b);
+	segment_detach(&b->seg);
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
+	free(b);
+}
+
+void registry_save(struct zbd *d)
+{
+	struct statefile_entry *e = calloc(d->n_buffers ? d->n_buffers : 1, sizeof(*e));
+	struct zbd_buffer *b, *tmp;
+	size_t n = 0;
+	int r;
+
+	if (!e) {
+		log_error("state file not written: out of memory");
+		return;
+	}
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		e[n++] = (struct statefile_entry){ .name = b->name, .mode = b->mode, .gid = b->gid };
+	r = statefile_save(d->state_path, e, n);
+	if (r < 0)
+		log_error_errno(r, "cannot write state file %s", d->state_path);
+	free(e);
+	daemon_status_changed(d);
+}
+
+int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
+		    uint64_t metadata_size, mode_t mode, gid_t gid, struct reply *r)
+{
+	char lock_path[PATH_MAX];
+	struct zbd_buffer *b = NULL;
+	struct stat st;
+	bool lock_existed;
+	int err;
+
+	if (!registry_name_ok(name) || names_lock(lock_path, sizeof(lock_path), name) < 0)
+		return reply_fail(r, -EINVAL, "invalid buffer name");
+	if (registry_find(d, name))
+		return reply_fail(r, -EEXIST, "buffer %s exists already", name);
+	b = buffer_new(d, name, mode, gid);
+	if (!b)
+		return reply_fail(r, -ENOMEM, "out of memory");
+	lock_existed = lstat(lock_path, &st) == 0;
+	err = lockfile_take(name, mode, &b->lock_fd);
+	if (err == -EEXIST) {
+		reply_fail(r, err, "buffer %s is owned by another process (its lock is held)", name);
+		goto fail;
+	}
+	if (err < 0) {
+		reply_fail(r, err, "cannot take lock %s", lock_path);
+		goto fail;
+	}
+	/* The lock file gets the buffer's group and mode like the other objects. */
+	if ((gid != (gid_t)-1 && fchown(b->lock_fd, (uid_t)-1, gid) < 0) ||
+	    fchmod(b->lock_fd, mode) < 0) {
+		err = -errno;
+		reply_fail(r, err, "cannot set owner or mode of %s", lock_path);
+		goto fail_lock;
+	}
+	err = segment_create(&b->seg, name, metadata_size, payload_size, mode, gid, 0);
+	if (err == -EEXIST) {
+		reply_fail(r, err, "objects of %s exist already and are not zbd's to adopt", name);
+		goto fail_lock;
+	}
+	if (err < 0) {
+		reply_fail(r, err, "cannot create %s", name);
+		goto fail_lock;
+	}
+	buffer_add(d, b);
+	registry_save(d);
+	log_info("%s: created (payload %llu, metadata %llu, mode %04o)", name,
+		 (unsigned long long)b->seg.payload_size, (unsigned long long)b->seg.metadata_size,
+		 (unsigned)mode);
+	return 0;
+
+fail_lock:
+	/* A lock file that was there before belongs to whoever made it. */
+	if (lock_existed) {
+		close(b->lock_fd);
+	} else {
+		lockfile_release(name, b->lock_fd);
+	}
+	b->lock_fd = -1;
+fail:
+	log_warning("%s: not created: %s (%s)", name, r->error, log_strerror(err));
+	buffer_free(b);
+	return err;
+}
+
+int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force, struct reply *r)
+{
+	struct zb_oieb *o = b->seg.oieb;
+	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
+
+	if (!force && (pid_alive(rpid) || pid_alive(wpid)))
+		return reply_fail(r, -EBUSY, "buffer %s has a live %s (pid %llu); use force", b->name,
+				  pid_alive(rpid) ? "reader" : "writer",
+				  (unsigned long long)(pid_alive(rpid) ? rpid : wpid));
+	reaper_forget(b);
+	if (force) {
+		/* Peers keep their mappings: clearing the pids and waking both sides
+		 * makes a blocked reader return "writer gone" and a writer "reader gone". */
+		zb_store(&o->writer_pid, 0);
+		zb_store(&o->reader_pid, 0);
+		sem_post_once(b->seg.sem_w);
+		sem_post_once(b->seg.sem_r);
+	}
+	segment_detach(&b->seg);
+	segment_unlink(b->name);
+	lockfile_release(b->name, b->lock_fd);
+	b->lock_fd = -1;
+	log_info("%s: destroyed%s", b->name, force ? " (forced)" : "");
+	list_remove(&b->link);
+	d->n_buffers--;
+	buffer_free(b);
+	registry_save(d);
+	return 0;
+}
+
+struct adopt_ctx {
+	struct zbd *d;
+	size_t dropped;
+};
+
+static void adopt_one(void *ctx, const struct statefile_entry *e)
+{
+	struct adopt_ctx *a = ctx;
+	char shm[PATH_MAX];
+	struct zbd_buffer *b;
+	int err;
+
+	if (!registry_name_ok(e->name) || registry_find(a->d, e->name)) {
+		a->dropped++;
+		return;
+	}
+	snprintf(shm, sizeof(shm), "/dev/shm/%s", e->name);
+	if (access(shm, F_OK) < 0) {
+		log_notice("%s: in the state file but its segment is gone; dropped", e->name);
+		a->dropped++;
+		return;
+	}
+	b = buffer_new(a->d, e->name, e->mode, e->gid);
+	if (!b) {
+		a->dropped++;
+		return;
+	}
+	err = lockfile_take(e->name, e->mode, &b->lock_fd);
+	if (err < 0) {
+		log_warning_errno(err, "%s: cannot retake its lock; dropped", e->name);
+		goto fail;
+	}
+	/* Map it as it is: a live stream goes on through the adoption untouched. */
+	err = segment_attach(&b->seg, e->name);
+	if (err < 0) {
+		log_warning_errno(err, "%s: cannot map it; dropped", e->name);
+		goto fail;
+	}
+	b->adopted = true;
+	buffer_add(a->d, b);
+	log_info("%s: adopted (reader %llu, writer %llu)", b->name,
+		 (unsigned long long)zb_load(&b->seg.oieb->reader_pid),
+		 (unsigned long long)zb_load(&b->seg.oieb->writer_pid));
+	return;
+
+fail:
+	a->dropped++;
+	buffer_free(b);
+}
+
+void registry_adopt_all(struct zbd *d)
+{
+	struct adopt_ctx a = { .d = d };
+	int r = statefile_load(d->state_path, adopt_one, &a);
+
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "cannot read state file %s", d->state_path);
+	if (r == 0)
+		registry_save(d);
+}
+
+void registry_create_configured(struct zbd *d)
+{
+	for (size_t i = 0; i < d->cfg.n_buffers; i++) {
+		const struct zbd_buffer_spec *s = &d->cfg.buffers[i];
+		struct reply r;
+
+		if (registry_find(d, s->name))
+			continue;
+		reply_init(&r);
+		registry_create(d, s->name, s->payload_size, s->metadata_size, s->mode, s->gid, &r);
+		reply_free(&r);
+	}
+}
+
+void registry_release_all(struct zbd *d)
+{
+	struct zbd_buffer *b, *tmp;
+
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
+		list_remove(&b->link);
+		buffer_free(b);
+	}
+	d->n_buffers = 0;
+}
