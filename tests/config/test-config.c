@@ -477,6 +477,82 @@ START_TEST(parse_group)
 }
 END_TEST
 
+/* The shipped file as installed (everything commented out) is the defaults. */
+START_TEST(shipped_file_is_defaults)
+{
+	const char *shipped = getenv("ZBD_CONF");
+	struct zbd_config c, d;
+	char err[256];
+
+	ck_assert_ptr_nonnull(shipped);
+	config_defaults(&c);
+	config_defaults(&d);
+	ck_assert_msg(config_load(&c, shipped, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
+	config_free(&c);
+}
+END_TEST
+
+/*
+ * The shipped file with every setting uncommented: each documented key exists,
+ * and each documented default is the built-in one. Groups become 0, as the
+ * ones named there need not exist on the test machine.
+ */
+START_TEST(shipped_file_documents_defaults)
+{
+	const char *shipped = getenv("ZBD_CONF");
+	static const char *groups[] = { "admin_group", "default_group", "group" };
+	struct zbd_config c, d;
+	char line[512], err[256];
+	unsigned settings = 0;
+	FILE *in, *out;
+
+	ck_assert_ptr_nonnull(shipped);
+	in = fopen(shipped, "re");
+	ck_assert_ptr_nonnull(in);
+	out = fopen(path, "w");
+	ck_assert_ptr_nonnull(out);
+	while (fgets(line, sizeof(line), in)) {
+		const char *text = line;
+		size_t key_len = strcspn(line + 1, " =");
+
+		/* "#key = value" and "#[section]" are settings; "# prose" is not. */
+		if (line[0] == '#' && (line[1] == '[' || (line[1] >= 'a' && line[1] <= 'z'))) {
+			text = line + 1;
+			settings++;
+			for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+				if (key_len == strlen(groups[i]) &&
+				    strncmp(text, groups[i], key_len) == 0)
+					text = strcmp(groups[i], "group") == 0 ? "group = 0\n" :
+						strcmp(groups[i], "admin_group") == 0 ?
+						"admin_group = 0\n" : "default_group = 0\n";
+		}
+		ck_assert_int_ge(fputs(text, out), 0);
+	}
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	/* 7 [zbd] keys, the [buffer] header and its 4 keys. */
+	ck_assert_uint_eq(settings, 12);
+
+	config_defaults(&c);
+	config_defaults(&d);
+	ck_assert_msg(config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.socket_path, "/run/zbd/zbd.sock");
+	ck_assert_uint_eq(c.admin_gid, 0);
+	ck_assert_uint_eq(c.default_mode, d.default_mode);
+	ck_assert_uint_eq(c.default_gid, 0);
+	ck_assert_uint_eq(c.scan_interval_ms, d.scan_interval_ms);
+	ck_assert_uint_eq(c.stall_ms, d.stall_ms);
+	ck_assert_uint_eq(c.client_idle_s, d.client_idle_s);
+	ck_assert_uint_eq(c.n_buffers, 1);
+	ck_assert_str_eq(c.buffers[0].name, "camera0");
+	ck_assert_uint_eq(c.buffers[0].payload_size, 64u << 20);
+	ck_assert_uint_eq(c.buffers[0].metadata_size, 4096);
+	ck_assert_uint_eq(c.buffers[0].mode, 0660);
+	config_free(&c);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -495,6 +571,8 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, parse_size, 0, (int)(sizeof(sizes) / sizeof(sizes[0])));
 	tcase_add_test(tc, parse_mode);
 	tcase_add_test(tc, parse_group);
+	tcase_add_test(tc, shipped_file_is_defaults);
+	tcase_add_test(tc, shipped_file_documents_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }
