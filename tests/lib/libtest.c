@@ -155,11 +155,11 @@ void sem_post_n(const char *name, char which, unsigned n)
 	sem_close(sem);
 }
 
-void peer_start(struct peer *p, const char *const args[])
+static void peer_spawn(struct peer *p, const char *const args[])
 {
 	const char *path = getenv("ZBPEER");
 	char *argv[32], fdarg[16];
-	int fds[2], n = 0, st;
+	int fds[2], n = 0;
 
 	ck_assert_msg(path != NULL, "ZBPEER is not set (run through meson test)");
 	/* The write end survives exec on purpose: it is the peer's status channel. */
@@ -176,11 +176,29 @@ void peer_start(struct peer *p, const char *const args[])
 	p->pid = tu_spawn(argv);
 	close(fds[1]);
 	p->fd = fds[0];
+}
+
+void peer_start(struct peer *p, const char *const args[])
+{
+	int st;
+
+	peer_spawn(p, args);
 	st = peer_status(p, 20000);
 	if (st == 'R')
 		return;
 	st = tu_wait(p->pid, 5000);
 	ck_abort_msg("zbpeer %s did not become ready (exit status 0x%x)", args[0], st);
+}
+
+int peer_run(const char *const args[], int timeout_ms)
+{
+	struct peer p;
+	int st;
+
+	peer_spawn(&p, args);
+	st = tu_wait(p.pid, timeout_ms);
+	close(p.fd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int peer_status(struct peer *p, int timeout_ms)

@@ -79,6 +79,9 @@ struct peer {
  * peer's exit status, if it reports anything else or exits first.
  */
 void peer_start(struct peer *p, const char *const args[]);
+/* Run zbpeer with `args` to its end (it need not become ready); returns its
+ * exit code, or -1 if it was killed or timed out. */
+int peer_run(const char *const args[], int timeout_ms);
 /* Wait up to timeout_ms for the next status byte; returns it, or -1 on EOF/timeout. */
 int peer_status(struct peer *p, int timeout_ms);
 /* Wait for the peer to exit; fails the test unless it exits with status 0. */

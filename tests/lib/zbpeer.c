@@ -6,7 +6,7 @@
  * every frame went through (and, reading, matched byte for byte).
  *
  *   zbpeer FD write  NAME COUNT SEED MIN MAX [zc] [stay|closehold]
- *   zbpeer FD read   NAME COUNT SEED MIN MAX [stay] [hold N]
+ *   zbpeer FD read   NAME COUNT SEED MIN MAX [stay] [hold N] [keep]
  *   zbpeer FD create NAME
  *
  * write: attach as writer, write COUNT frames of pattern(SEED, MIN, MAX), by
@@ -14,8 +14,12 @@
  *   closehold: detach, then remain alive until killed.
  * read: attach to an existing buffer as reader and verify COUNT frames.
  *   stay: remain attached afterwards; hold N: keep up to N frames held at once
- *   and release them in a shuffled order after checking them again.
+ *   and release them in a shuffled order after checking them again. keep: release
+ *   nothing (a reader that will die holding its frames).
  * create: create the buffer standalone (zb_reader_create) and wait to be killed.
+ *
+ * Failing to attach exits with 31 for -EBUSY, 32 for -ENOENT, 33 for -EEXIST,
+ * 30 for anything else, so tests can tell a refusal from a crash.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +52,12 @@ static void __attribute__((noreturn)) park(void)
 		pause();
 }
 
+static int __attribute__((noreturn)) die_attach(const char *what, int err)
+{
+	fprintf(stderr, "zbpeer: %s: %s (%d)\n", what, zb_strerror(err), err);
+	exit(err == -EBUSY ? 31 : err == -ENOENT ? 32 : err == -EEXIST ? 33 : 30);
+}
+
 static bool has_word(int argc, char **argv, int from, const char *word)
 {
 	for (int i = from; i < argc; i++)
@@ -63,7 +73,7 @@ static int do_write(const char *name, uint64_t count, const struct pattern *pat,
 	int r = zb_writer_open(&w, name);
 
 	if (r < 0)
-		die(10, "zb_writer_open", r);
+		die_attach("zb_writer_open", r);
 	report('R');
 	for (uint64_t seq = 1; seq <= count; seq++) {
 		size_t size = pattern_size(pat, seq);
@@ -111,7 +121,7 @@ static void check_frame(const struct pattern *pat, const struct zb_frame *f, uin
 }
 
 static int do_read(const char *name, uint64_t count, const struct pattern *pat, bool stay,
-		   unsigned hold)
+		   unsigned hold, bool keep)
 {
 	struct zb_frame held[16];
 	struct zb_reader *rd;
@@ -121,7 +131,7 @@ static int do_read(const char *name, uint64_t count, const struct pattern *pat, 
 	int r = zb_reader_open(&rd, name);
 
 	if (r < 0)
-		die(10, "zb_reader_open", r);
+		die_attach("zb_reader_open", r);
 	report('R');
 	if (hold < 1 || hold > 16)
 		hold = 1;
@@ -130,6 +140,8 @@ static int do_read(const char *name, uint64_t count, const struct pattern *pat, 
 		if (r < 0)
 			die(13, "zb_reader_read", r);
 		check_frame(pat, &held[n], seq);
+		if (keep)
+			continue;
 		held_bytes += held[n].size + ZB_FRAME_HEADER_SIZE;
 		/* Held bytes stay under half a largest frame (a sixth of the ring when
 		 * MAX is a third of it), so the writer always finds room to go on. */
@@ -160,7 +172,7 @@ static int do_create(const char *name)
 	int r = zb_reader_create(&rd, name, NULL);
 
 	if (r < 0)
-		die(10, "zb_reader_create", r);
+		die_attach("zb_reader_create", r);
 	report('R');
 	park();
 }
@@ -194,7 +206,8 @@ int main(int argc, char **argv)
 		for (int i = 8; i + 1 < argc; i++)
 			if (strcmp(argv[i], "hold") == 0)
 				hold = (unsigned)atoi(argv[i + 1]);
-		r = do_read(argv[3], count, &pat, has_word(argc, argv, 8, "stay"), hold);
+		r = do_read(argv[3], count, &pat, has_word(argc, argv, 8, "stay"), hold,
+			    has_word(argc, argv, 8, "keep"));
 	} else {
 		fprintf(stderr, "zbpeer: unknown mode %s\n", argv[2]);
 		r = 2;
