@@ -105,6 +105,7 @@ const struct zbd_buffer_spec *config_buffer(const struct zbd_config *cfg, const 
 int config_parse_size(const char *text, uint64_t *ret)
 {
 	uint64_t v = 0, unit = 1;
+	bool huge = false;
 	const char *p;
 
 	if (!text || !ret)
@@ -115,9 +116,12 @@ int config_parse_size(const char *text, uint64_t *ret)
 	for (p = text; isdigit((unsigned char)*p); p++) {
 		unsigned d = (unsigned)(*p - '0');
 
+		/* Past 2^64 it is certainly too large, but garbage after it still
+		 * makes it garbage: keep reading. */
 		if (v > (UINT64_MAX - d) / 10)
-			return -EMSGSIZE; /* more than 2^64: certainly too large */
-		v = v * 10 + d;
+			huge = true;
+		else
+			v = v * 10 + d;
 	}
 	switch (*p) {
 	case 'K': case 'k':
@@ -133,9 +137,9 @@ int config_parse_size(const char *text, uint64_t *ret)
 		p++;
 		break;
 	}
-	if (*p != '\0' || v == 0)
+	if (*p != '\0' || (v == 0 && !huge))
 		return -EINVAL;
-	if (v > ZBD_SIZE_MAX / unit)
+	if (huge || v > ZBD_SIZE_MAX / unit)
 		return -EMSGSIZE;
 	*ret = v * unit;
 	return 0;
@@ -159,7 +163,7 @@ int config_parse_mode(const char *text, mode_t *ret)
 	return 0;
 }
 
-/* Decimal, no sign, no garbage, within [min, max]. */
+/* Decimal, no sign, no garbage: -EINVAL; above max: -ERANGE. */
 static int parse_uint(const char *text, unsigned long long max, unsigned long long *ret)
 {
 	unsigned long long v = 0;
@@ -284,7 +288,8 @@ static int open_section(struct load *l, char *text)
 		l->section = SECTION_ZBD;
 		return 0;
 	}
-	if (strncmp(name, "buffer", 6) != 0 || (name[6] != '\0' && !isspace((unsigned char)name[6])))
+	if (strncmp(name, "buffer", 6) != 0 ||
+	    (name[6] != '\0' && !isspace((unsigned char)name[6])))
 		return fail(l, -EINVAL, "unknown section [%s] (expected [zbd] or [buffer NAME])",
 			    name);
 	name += 6;
@@ -336,9 +341,10 @@ static char *read_line(char *str, int num, void *stream)
 	errno = 0;
 	if (!fgets(str, num, l->f)) {
 		if (ferror(l->f)) {
+			int e = errno ? errno : EIO;
+
 			l->line++;
-			fail(l, errno ? -errno : -EIO, "cannot read: %s",
-			     strerror(errno ? errno : EIO));
+			fail(l, -e, "cannot read: %s", strerror(e));
 		}
 		return NULL;
 	}
