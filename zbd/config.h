@@ -45,9 +45,11 @@ void config_defaults(struct zbd_config *cfg);
  * earlier load): on success its old contents are freed and replaced, so a
  * reload that wants to compare old and new loads into a second struct.
  * Each buffer spec comes back with mode and gid resolved (the [zbd] defaults
- * when its section sets none). err may be NULL; 256 bytes hold any message
- * but a very long path. Errors: -ENOENT/-EACCES/... when the file cannot be
- * opened ("PATH: cannot open: ..."), -EINVAL for a syntax error, unknown
+ * when its section sets none). err may be NULL; a message longer than
+ * err_size is truncated (600 bytes plus the length of the path always do).
+ * Errors: -ENOENT/-EACCES/... when the file cannot be opened ("PATH: cannot
+ * open: ..."), -EISDIR/-EIO when it cannot be read, -EINVAL for a syntax
+ * error, an over-long line (see conf/zbd.conf for the limit), an unknown
  * section or key, bad value or bad buffer name, -EEXIST for a buffer declared
  * twice, -ENOENT for an unknown group, -ERANGE for a number out of range,
  * -EMSGSIZE for a size above ZBD_SIZE_MAX, -ENOMEM.
