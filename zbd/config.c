@@ -237,7 +237,7 @@ fail:
 
 /* Record the first error as "PATH:LINE: what" and return it. */
 __attribute__((format(printf, 3, 4)))
-static int fail(struct load *l, int r, const char *fmt, ...)
+static int load_error(struct load *l, int r, const char *fmt, ...)
 {
 	char what[512];
 	va_list ap;
@@ -269,13 +269,13 @@ static int open_section(struct load *l, char *text)
 
 	end = strchr(text + 1, ']');
 	if (!end)
-		return fail(l, -EINVAL, "section header without a closing ']'");
+		return load_error(l, -EINVAL, "section header without a closing ']'");
 	/* After ']' only a comment may follow (inih ignores the rest; we do not). */
 	after = end + 1;
 	while (isspace((unsigned char)*after))
 		after++;
 	if (*after != '\0' && *after != ';' && *after != '#')
-		return fail(l, -EINVAL, "unexpected text after ']': '%s'", after);
+		return load_error(l, -EINVAL, "unexpected text after ']': '%s'", after);
 	*end = '\0';
 	name = text + 1;
 	while (isspace((unsigned char)*name))
@@ -290,20 +290,20 @@ static int open_section(struct load *l, char *text)
 	}
 	if (strncmp(name, "buffer", 6) != 0 ||
 	    (name[6] != '\0' && !isspace((unsigned char)name[6])))
-		return fail(l, -EINVAL, "unknown section [%s] (expected [zbd] or [buffer NAME])",
+		return load_error(l, -EINVAL, "unknown section [%s] (expected [zbd] or [buffer NAME])",
 			    name);
 	name += 6;
 	while (isspace((unsigned char)*name))
 		name++;
 	if (*name == '\0')
-		return fail(l, -EINVAL, "[buffer] needs a name: [buffer NAME]");
+		return load_error(l, -EINVAL, "[buffer] needs a name: [buffer NAME]");
 	if (names_check(name) < 0)
-		return fail(l, -EINVAL,
+		return load_error(l, -EINVAL,
 			    "invalid buffer name '%s' (1 to %d bytes, no '/', not '.' or '..')",
 			    name, ZB_NAME_MAX);
 	dup = config_buffer(&l->cfg, name);
 	if (dup)
-		return fail(l, -EEXIST, "buffer '%s' is already declared on line %u", name,
+		return load_error(l, -EEXIST, "buffer '%s' is already declared on line %u", name,
 			    dup->line);
 
 	if (l->cfg.n_buffers == l->buffers_cap) {
@@ -311,7 +311,7 @@ static int open_section(struct load *l, char *text)
 
 		grown = reallocarray(l->cfg.buffers, cap, sizeof(*grown));
 		if (!grown)
-			return fail(l, -ENOMEM, "out of memory");
+			return load_error(l, -ENOMEM, "out of memory");
 		l->cfg.buffers = grown;
 		l->buffers_cap = cap;
 	}
@@ -344,7 +344,7 @@ static char *read_line(char *str, int num, void *stream)
 			int e = errno ? errno : EIO;
 
 			l->line++;
-			fail(l, -e, "cannot read: %s", strerror(e));
+			load_error(l, -e, "cannot read: %s", strerror(e));
 		}
 		return NULL;
 	}
@@ -355,7 +355,7 @@ static char *read_line(char *str, int num, void *stream)
 	} else if (!feof(l->f)) {
 		c = getc(l->f);
 		if (c != '\n' && c != EOF) {
-			fail(l, -EINVAL, "line too long (at most %d characters)", num - 1);
+			load_error(l, -EINVAL, "line too long (at most %d characters)", num - 1);
 			return NULL;
 		}
 	}
@@ -384,7 +384,7 @@ static int set_unsigned(struct load *l, const char *key, const char *value, unsi
 	if (r == 0 && v < min)
 		r = -ERANGE;
 	if (r < 0)
-		return fail(l, r, "%s: '%s' is not a whole number from %u to %u", key, value, min,
+		return load_error(l, r, "%s: '%s' is not a whole number from %u to %u", key, value, min,
 			    max);
 	*out = (unsigned)v;
 	return 0;
@@ -395,9 +395,9 @@ static int set_group(struct load *l, const char *key, const char *value, gid_t *
 	int r = config_parse_group(value, out);
 
 	if (r == -ENOENT)
-		return fail(l, r, "%s: unknown group '%s'", key, value);
+		return load_error(l, r, "%s: unknown group '%s'", key, value);
 	if (r < 0)
-		return fail(l, r, "%s: '%s' is not a group name or number (%s)", key, value,
+		return load_error(l, r, "%s: '%s' is not a group name or number (%s)", key, value,
 			    strerror(-r));
 	return 0;
 }
@@ -405,7 +405,7 @@ static int set_group(struct load *l, const char *key, const char *value, gid_t *
 static int set_mode(struct load *l, const char *key, const char *value, mode_t *out)
 {
 	if (config_parse_mode(value, out) < 0)
-		return fail(l, -EINVAL, "%s: '%s' is not an octal mode from 0 to 07777", key,
+		return load_error(l, -EINVAL, "%s: '%s' is not an octal mode from 0 to 07777", key,
 			    value);
 	return 0;
 }
@@ -415,7 +415,7 @@ static int set_size(struct load *l, const char *key, const char *value, uint64_t
 	int r = config_parse_size(value, out);
 
 	if (r < 0)
-		return fail(l, r, "%s: '%s': %s", key, value, size_error(r));
+		return load_error(l, r, "%s: '%s': %s", key, value, size_error(r));
 	return 0;
 }
 
@@ -440,22 +440,22 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 	else if (strcmp(key, "client_idle_s") == 0)
 		bit = KEY_CLIENT_IDLE;
 	else
-		return fail(l, -EINVAL, "unknown key '%s' in [zbd]", key);
+		return load_error(l, -EINVAL, "unknown key '%s' in [zbd]", key);
 	if (l->seen_zbd & bit)
-		return fail(l, -EINVAL, "'%s' is set twice in [zbd]", key);
+		return load_error(l, -EINVAL, "'%s' is set twice in [zbd]", key);
 	l->seen_zbd |= bit;
 
 	switch (bit) {
 	case KEY_SOCKET:
 		/* Relative paths would depend on the daemon's working directory. */
 		if (value[0] != '/')
-			return fail(l, -EINVAL, "socket: '%s' is not an absolute path", value);
+			return load_error(l, -EINVAL, "socket: '%s' is not an absolute path", value);
 		if (strlen(value) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return fail(l, -ENAMETOOLONG, "socket: path longer than %zu bytes",
+			return load_error(l, -ENAMETOOLONG, "socket: path longer than %zu bytes",
 				    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		copy = strdup(value);
 		if (!copy)
-			return fail(l, -ENOMEM, "out of memory");
+			return load_error(l, -ENOMEM, "out of memory");
 		free(c->socket_path);
 		c->socket_path = copy;
 		return 0;
@@ -488,9 +488,9 @@ static int set_buffer(struct load *l, const char *key, const char *value)
 	else if (strcmp(key, "group") == 0)
 		bit = KEY_GROUP;
 	else
-		return fail(l, -EINVAL, "unknown key '%s' in [buffer %s]", key, spec->name);
+		return load_error(l, -EINVAL, "unknown key '%s' in [buffer %s]", key, spec->name);
 	if (l->seen_buffer & bit)
-		return fail(l, -EINVAL, "'%s' is set twice in [buffer %s]", key, spec->name);
+		return load_error(l, -EINVAL, "'%s' is set twice in [buffer %s]", key, spec->name);
 	l->seen_buffer |= bit;
 
 	switch (bit) {
@@ -524,7 +524,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		r = set_buffer(l, key, value);
 		break;
 	default:
-		r = fail(l, -EINVAL, "'%s' is outside any section (settings go under [zbd])",
+		r = load_error(l, -EINVAL, "'%s' is outside any section (settings go under [zbd])",
 			 key);
 		break;
 	}
@@ -555,9 +555,9 @@ int config_load(struct zbd_config *cfg, const char *path, char *err, size_t err_
 	if (bad_line > 0 && (l.r == 0 || (unsigned)bad_line < l.line)) {
 		l.r = 0;
 		l.line = (unsigned)bad_line;
-		fail(&l, -EINVAL, "syntax error (expected [section], key = value or a comment)");
+		load_error(&l, -EINVAL, "syntax error (expected [section], key = value or a comment)");
 	} else if (bad_line < 0 && l.r == 0) {
-		fail(&l, -ENOMEM, "out of memory");
+		load_error(&l, -ENOMEM, "out of memory");
 	}
 	r = l.r;
 	if (r < 0)
