@@ -290,8 +290,8 @@ static int open_section(struct load *l, char *text)
 	}
 	if (strncmp(name, "buffer", 6) != 0 ||
 	    (name[6] != '\0' && !isspace((unsigned char)name[6])))
-		return load_error(l, -EINVAL, "unknown section [%s] (expected [zbd] or [buffer NAME])",
-			    name);
+		return load_error(l, -EINVAL,
+				  "unknown section [%s] (expected [zbd] or [buffer NAME])", name);
 	name += 6;
 	while (isspace((unsigned char)*name))
 		name++;
@@ -299,12 +299,12 @@ static int open_section(struct load *l, char *text)
 		return load_error(l, -EINVAL, "[buffer] needs a name: [buffer NAME]");
 	if (names_check(name) < 0)
 		return load_error(l, -EINVAL,
-			    "invalid buffer name '%s' (1 to %d bytes, no '/', not '.' or '..')",
-			    name, ZB_NAME_MAX);
+				  "invalid buffer name '%s' (1 to %d bytes, no '/', not . or ..)",
+				  name, ZB_NAME_MAX);
 	dup = config_buffer(&l->cfg, name);
 	if (dup)
 		return load_error(l, -EEXIST, "buffer '%s' is already declared on line %u", name,
-			    dup->line);
+				  dup->line);
 
 	if (l->cfg.n_buffers == l->buffers_cap) {
 		size_t cap = l->buffers_cap ? 2 * l->buffers_cap : 8;
@@ -384,8 +384,8 @@ static int set_unsigned(struct load *l, const char *key, const char *value, unsi
 	if (r == 0 && v < min)
 		r = -ERANGE;
 	if (r < 0)
-		return load_error(l, r, "%s: '%s' is not a whole number from %u to %u", key, value, min,
-			    max);
+		return load_error(l, r, "%s: '%s' is not a whole number from %u to %u", key,
+				  value, min, max);
 	*out = (unsigned)v;
 	return 0;
 }
@@ -398,7 +398,7 @@ static int set_group(struct load *l, const char *key, const char *value, gid_t *
 		return load_error(l, r, "%s: unknown group '%s'", key, value);
 	if (r < 0)
 		return load_error(l, r, "%s: '%s' is not a group name or number (%s)", key, value,
-			    strerror(-r));
+				  strerror(-r));
 	return 0;
 }
 
@@ -406,7 +406,7 @@ static int set_mode(struct load *l, const char *key, const char *value, mode_t *
 {
 	if (config_parse_mode(value, out) < 0)
 		return load_error(l, -EINVAL, "%s: '%s' is not an octal mode from 0 to 07777", key,
-			    value);
+				  value);
 	return 0;
 }
 
@@ -449,10 +449,11 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 	case KEY_SOCKET:
 		/* Relative paths would depend on the daemon's working directory. */
 		if (value[0] != '/')
-			return load_error(l, -EINVAL, "socket: '%s' is not an absolute path", value);
+			return load_error(l, -EINVAL, "socket: '%s' is not an absolute path",
+					  value);
 		if (strlen(value) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 			return load_error(l, -ENAMETOOLONG, "socket: path longer than %zu bytes",
-				    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+					  sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		copy = strdup(value);
 		if (!copy)
 			return load_error(l, -ENOMEM, "out of memory");
@@ -525,7 +526,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		break;
 	default:
 		r = load_error(l, -EINVAL, "'%s' is outside any section (settings go under [zbd])",
-			 key);
+			       key);
 		break;
 	}
 	return r == 0;
@@ -555,7 +556,8 @@ int config_load(struct zbd_config *cfg, const char *path, char *err, size_t err_
 	if (bad_line > 0 && (l.r == 0 || (unsigned)bad_line < l.line)) {
 		l.r = 0;
 		l.line = (unsigned)bad_line;
-		load_error(&l, -EINVAL, "syntax error (expected [section], key = value or a comment)");
+		load_error(&l, -EINVAL,
+			   "syntax error (expected [section], key = value or a comment)");
 	} else if (bad_line < 0 && l.r == 0) {
 		load_error(&l, -ENOMEM, "out of memory");
 	}
