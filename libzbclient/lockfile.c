@@ -65,6 +65,9 @@ int lockfile_take(const char *name, mode_t mode, int *ret_fd)
 			return r;
 		}
 		if (fd_is_path(fd, path)) {
+			/* open() let the umask narrow the mode; a stale file kept its own.
+			 * Best effort: a lock left by another user is not ours to chmod. */
+			(void)fchmod(fd, mode);
 			*ret_fd = fd;
 			return 0;
 		}
