@@ -324,6 +324,8 @@ static int open_section(struct load *l, char *text)
 	return 0;
 }
 
+static const unsigned char utf8_bom[3] = { 0xEF, 0xBB, 0xBF };
+
 /*
  * inih's reader: one line per call, so l->line is the line inih is about to
  * parse, which is how the key handler knows its line number.
@@ -359,12 +361,13 @@ static char *read_line(char *str, int num, void *stream)
 			return NULL;
 		}
 	}
-	/* A UTF-8 byte order mark is harmless; drop it so "[zbd]" is seen as one. */
-	if (l->line == 1 && strncmp(str, "\xEF\xBB\xBF", 3) == 0)
-		memmove(str, str + 3, strlen(str + 3) + 1);
-	for (skip = 0; isspace((unsigned char)str[skip]); skip++)
-		;
-	memmove(str, str + skip, strlen(str + skip) + 1);
+	/* A UTF-8 byte order mark is harmless; skip it so "[zbd]" is seen as one. */
+	skip = 0;
+	if (l->line == 1 && len >= 3 && memcmp(str, utf8_bom, 3) == 0)
+		skip = 3;
+	while (skip < len && isspace((unsigned char)str[skip]))
+		skip++;
+	memmove(str, str + skip, len - skip + 1);
 	if (str[0] == '[') {
 		if (open_section(l, str) < 0)
 			return NULL;
