@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zbbench: what every scenario shares. Each scenario forks real reader and
+ * writer processes and reports its figures next to baselines measured in the
+ * same run, so a noisy machine moves both sides of every ratio together.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+struct bench_opts {
+	bool smoke;        /* seconds-long run that only proves everything works */
+	bool json;
+	bool verify;       /* readers check every byte, not just the stamps */
+	double duration_s; /* timed part of each throughput case */
+	uint64_t ring;     /* payload ring of the throughput buffers */
+	unsigned rt_small; /* round trips for 64 B and 4 KiB frames */
+	unsigned rt_large; /* round trips for the 1080p frame */
+	unsigned kills;    /* dead-peer kills per case */
+	const char *only;  /* comma-separated scenario numbers, or NULL for all */
+	char zbd[4096];    /* zbd executable, or "" when none was found */
+};
+
+extern struct bench_opts opt;
+
+/* Sizes the issue names: 64 B ... one 1080p YUV420 frame. */
+#define FRAME_1080P 3110400u
+
+int64_t now_ns(void);
+/* Memory shared with the processes we fork (MAP_SHARED | MAP_ANONYMOUS), zeroed. */
+void *shared_alloc(size_t size);
+void shared_free(void *p, size_t size);
+void sleep_us(unsigned us);
+/* A buffer name unique to this run; removed again by bench_cleanup(). */
+const char *bench_name(const char *tag);
+void bench_cleanup(void);
+/* Record a failure (the run then exits 1) and print it on stderr. */
+void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int bench_failures(void);
+/* Reap a child, killing it if it has not exited within timeout_ms.
+ * Returns its exit status, or -1 if it had to be killed or died by a signal. */
+int child_wait(pid_t pid, int timeout_ms);
+/* CPU time (user + system) of this process so far, in ns. */
+int64_t cpu_self_ns(void);
+
+/* ------------------------------------------------------------------ output */
+
+struct col {
+	const char *key;  /* JSON key */
+	const char *head; /* table heading */
+	int width;
+	int prec; /* digits after the point; a value < 0 prints as "-" */
+};
+
+void out_begin(void);
+void out_section(const char *id, const char *title, const struct col *cols, int ncols);
+/* One row of the current section; NaN values print as "-" (null in JSON). */
+void out_row(const char *label, const char *impl, const double *vals);
+void out_skip(const char *label, const char *impl, const char *why);
+void out_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_end(void);
+
+/* ------------------------------------------------------- frame content checks */
+
+/* Every frame carries its sequence number in its first and last 8 bytes, so a
+ * reader catches lost, repeated and torn frames while touching two cache lines. */
+static inline void stamp_frame(uint8_t *p, size_t n, uint64_t seq)
+{
+	uint64_t tail = ~seq;
+
+	memcpy(p, &seq, 8);
+	memcpy(p + n - 8, &tail, 8);
+}
+
+static inline bool check_stamp(const uint8_t *p, size_t n, uint64_t seq)
+{
+	uint64_t a, b;
+
+	memcpy(&a, p, 8);
+	memcpy(&b, p + n - 8, 8);
+	return a == seq && b == ~seq;
+}
+
+/* --verify: the bytes between the stamps depend on the sequence too. */
+void fill_frame(uint8_t *p, size_t n, uint64_t seq);
+bool check_frame(const uint8_t *p, size_t n, uint64_t seq);
+
+/* ------------------------------------------- framing over pipes and sockets */
+
+/* The baselines send what a careful user would: a 16-byte header
+ * {length, sequence} and the data, with one write per frame, and read with a
+ * large buffer so that several small frames arrive in one read(). */
+struct fd_reader {
+	int fd;
+	uint8_t *buf;
+	size_t cap, head, tail;
+};
+
+int write_full(int fd, const void *p, size_t n);
+int fdr_init(struct fd_reader *fr, int fd, size_t max_frame);
+void fdr_free(struct fd_reader *fr);
+/* 1 and the frame (valid until the next call), 0 at end of stream, < 0 error. */
+int fdr_next(struct fd_reader *fr, const uint8_t **data, uint64_t *size, uint64_t *seq);
+
+/* ---------------------------------------------------------------- scenarios */
+
+bool scenario_wanted(int n);
+void scenario_throughput(void);
+void scenario_latency(void);
+void scenario_deadpeer(void);
+void scenario_zbd(void);
+
+/* Percentiles of n samples (sorted in place), in microseconds. */
+struct pctl {
+	double p50, p99, p999, max;
+};
+void pctl_compute(uint64_t *ns, size_t n, struct pctl *ret);

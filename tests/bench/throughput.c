@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scenario 1, one-way throughput. A writer process streams frames of one size
+ * for a fixed time; a reader process checks every sequence number and each
+ * frame's stamps. Before the clock starts, the writer sends one ring's worth of
+ * frames and waits until the reader has taken them, so every page of the ring
+ * is mapped and the timed part measures the steady state, not page faults.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "zbclient.h"
+
+enum tp_kind { TP_PIPE, TP_SOCK, TP_ZB_COPY, TP_ZB_ACQ, TP_N };
+
+static const char *const tp_names[TP_N] = {
+	[TP_PIPE] = "pipe",
+	[TP_SOCK] = "socketpair",
+	[TP_ZB_COPY] = "zb write (copy)",
+	[TP_ZB_ACQ] = "zb acquire/commit",
+};
+
+struct tctl {
+	int ready;     /* the reader created the buffer */
+	int warm_done; /* the reader took every warm-up frame */
+	int64_t t0, t1;
+	uint64_t written; /* frames, warm-up included */
+	uint64_t read;
+	char err[256];
+};
+
+#define CHILD_FAIL(c, ...)                                                                 \
+	do {                                                                               \
+		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                         \
+		_exit(1);                                                                  \
+	} while (0)
+
+static bool is_zb(enum tp_kind k)
+{
+	return k == TP_ZB_COPY || k == TP_ZB_ACQ;
+}
+
+static void wait_flag(int *flag, struct tctl *c, const char *what)
+{
+	int64_t end = now_ns() + 30 * INT64_C(1000000000);
+
+	/* Sleep rather than spin: the peer needs the other core. */
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+		if (now_ns() > end)
+			CHILD_FAIL(c, "timed out waiting for %s", what);
+		sleep_us(50);
+	}
+}
+
+static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *name, size_t size,
+		      uint64_t warm)
+{
+	uint8_t *buf = aligned_alloc(64, (size + 16 + 63) & ~(size_t)63);
+	int64_t dur = (int64_t)(opt.duration_s * 1e9), t0 = 0;
+	/* Look at the clock about every 64 KiB: often enough, rarely enough. */
+	uint64_t every = 65536 / (size + 16) + 1, countdown = every, seq;
+	struct zb_writer *w = NULL;
+	int err;
+
+	if (!buf)
+		CHILD_FAIL(c, "writer: out of memory");
+	memset(buf, 0, size + 16);
+	if (is_zb(kind)) {
+		wait_flag(&c->ready, c, "the reader");
+		err = zb_writer_open(&w, name);
+		if (err < 0)
+			CHILD_FAIL(c, "zb_writer_open: %s", zb_strerror(err));
+	}
+	for (seq = 1;; seq++) {
+		if (seq == warm + 1) {
+			wait_flag(&c->warm_done, c, "the warm-up");
+			t0 = now_ns();
+			c->t0 = t0;
+		}
+		if (seq > warm && --countdown == 0) {
+			countdown = every;
+			if (now_ns() - t0 >= dur)
+				break;
+		}
+		switch (kind) {
+		case TP_PIPE:
+		case TP_SOCK: {
+			uint64_t hdr[2] = { size, seq };
+
+			memcpy(buf, hdr, 16);
+			if (opt.verify)
+				fill_frame(buf + 16, size, seq);
+			else
+				stamp_frame(buf + 16, size, seq);
+			err = write_full(fd, buf, size + 16);
+			if (err < 0)
+				CHILD_FAIL(c, "writer: write: %s", strerror(-err));
+			break;
+		}
+		case TP_ZB_COPY:
+			if (opt.verify)
+				fill_frame(buf, size, seq);
+			else
+				stamp_frame(buf, size, seq);
+			err = zb_writer_write(w, buf, size, 10000);
+			if (err < 0)
+				CHILD_FAIL(c, "zb_writer_write: %s", zb_strerror(err));
+			break;
+		case TP_ZB_ACQ: {
+			void *p;
+
+			err = zb_writer_acquire(w, size, &p, 10000);
+			if (err < 0)
+				CHILD_FAIL(c, "zb_writer_acquire: %s", zb_strerror(err));
+			/* The producer renders in place: here it writes only the stamps. */
+			if (opt.verify)
+				fill_frame(p, size, seq);
+			else
+				stamp_frame(p, size, seq);
+			err = zb_writer_commit(w, size);
+			if (err < 0)
+				CHILD_FAIL(c, "zb_writer_commit: %s", zb_strerror(err));
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	c->written = seq - 1;
+	if (w)
+		zb_writer_close(w);
+	else
+		close(fd);
+	free(buf);
+	_exit(0);
+}
+
+static void tp_reader(enum tp_kind kind, struct tctl *c, int fd, const char *name, size_t size,
+		      uint64_t warm)
+{
+	struct zb_buffer_config cfg = { .payload_size = opt.ring };
+	struct zb_reader *r = NULL;
+	struct fd_reader fr;
+	uint64_t expect = 1;
+	int err;
+
+	if (is_zb(kind)) {
+		err = zb_reader_create(&r, name, &cfg);
+		if (err < 0)
+			CHILD_FAIL(c, "zb_reader_create: %s", zb_strerror(err));
+		__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
+	} else if (fdr_init(&fr, fd, size) < 0) {
+		CHILD_FAIL(c, "reader: out of memory");
+	}
+	for (;; expect++) {
+		struct zb_frame f;
+		const uint8_t *data;
+		uint64_t n, seq;
+
+		if (r) {
+			err = zb_reader_read(r, &f, 10000);
+			if (err == ZB_EWRITER_GONE)
+				break;
+			if (err < 0)
+				CHILD_FAIL(c, "zb_reader_read at %llu: %s", (unsigned long long)expect,
+					   zb_strerror(err));
+			data = f.data;
+			n = f.size;
+			seq = f.sequence;
+		} else {
+			err = fdr_next(&fr, &data, &n, &seq);
+			if (err == 0)
+				break;
+			if (err < 0)
+				CHILD_FAIL(c, "reader: read: %s", strerror(-err));
+		}
+		if (seq != expect || n != size)
+			CHILD_FAIL(c, "frame %llu: got sequence %llu size %llu",
+				   (unsigned long long)expect, (unsigned long long)seq,
+				   (unsigned long long)n);
+		if (opt.verify ? !check_frame(data, n, seq) : !check_stamp(data, n, seq))
+			CHILD_FAIL(c, "frame %llu: content does not match", (unsigned long long)seq);
+		if (r && (err = zb_reader_release(r, &f)) < 0)
+			CHILD_FAIL(c, "zb_reader_release: %s", zb_strerror(err));
+		if (expect == warm)
+			__atomic_store_n(&c->warm_done, 1, __ATOMIC_RELEASE);
+	}
+	c->t1 = now_ns();
+	c->read = expect - 1;
+	if (r)
+		zb_reader_close(r);
+	else
+		fdr_free(&fr);
+	_exit(0);
+}
+
+struct tp_result {
+	double fps, gbs;
+};
+
+static bool tp_run(enum tp_kind kind, size_t size, struct tp_result *res)
+{
+	struct tctl *c = shared_alloc(sizeof(*c));
+	const char *name = bench_name("tp");
+	uint64_t warm = opt.ring / (size + 16) + 2;
+	int fds[2] = { -1, -1 }, sr, sw;
+	pid_t rd, wr;
+	bool ok = false;
+
+	if (!is_zb(kind) && warm > 1000)
+		warm = 1000; /* no pages to fault in: a short warm-up is enough */
+	if (kind == TP_PIPE && pipe(fds) < 0)
+		goto out;
+	if (kind == TP_SOCK && socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
+		goto out;
+	rd = fork();
+	if (rd == 0) {
+		if (fds[1] >= 0)
+			close(fds[1]);
+		tp_reader(kind, c, fds[0], name, size, warm);
+	}
+	wr = fork();
+	if (wr == 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		tp_writer(kind, c, fds[1], name, size, warm);
+	}
+	if (fds[0] >= 0) {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	sw = child_wait(wr, (int)(opt.duration_s * 1000) + 120000);
+	sr = child_wait(rd, 60000);
+	if (sw != 0 || sr != 0) {
+		bench_fail("throughput %zu B %s: %s", size, tp_names[kind],
+			   c->err[0] ? c->err : "a child died");
+		goto out;
+	}
+	if (c->read != c->written || c->written <= warm) {
+		bench_fail("throughput %zu B %s: wrote %llu frames, read %llu", size,
+			   tp_names[kind], (unsigned long long)c->written,
+			   (unsigned long long)c->read);
+		goto out;
+	}
+	res->fps = (double)(c->written - warm) / ((double)(c->t1 - c->t0) / 1e9);
+	res->gbs = res->fps * (double)size / 1e9;
+	ok = true;
+out:
+	shared_free(c, sizeof(*c));
+	return ok;
+}
+
+/* The copy limit: the same frame copied to successive slots of a region as
+ * large as the ring (so it is not cache-resident either), in one process. */
+static void memcpy_run(size_t size, struct tp_result *res)
+{
+	size_t region = opt.ring, off = 0;
+	uint8_t *dst = mmap(NULL, region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *src = aligned_alloc(64, (size + 63) & ~(size_t)63);
+	int64_t dur = (int64_t)(opt.duration_s * 1e9), t0, t;
+	uint64_t frames = 0, every = 65536 / (size + 16) + 1;
+
+	if (dst == MAP_FAILED || !src) {
+		bench_fail("memcpy: out of memory");
+		res->fps = res->gbs = NAN;
+		return;
+	}
+	memset(dst, 1, region);
+	memset(src, 2, size);
+	t0 = now_ns();
+	for (;;) {
+		for (uint64_t i = 0; i < every; i++) {
+			if (off + 16 + size > region)
+				off = 0;
+			stamp_frame(src, size, frames);
+			memcpy(dst + off + 16, src, size);
+			/* Keep the compiler from dropping stores nobody reads. */
+			__asm__ __volatile__("" : : "r"(dst) : "memory");
+			off += 16 + size;
+			frames++;
+		}
+		t = now_ns();
+		if (t - t0 >= dur)
+			break;
+	}
+	res->fps = (double)frames / ((double)(t - t0) / 1e9);
+	res->gbs = res->fps * (double)size / 1e9;
+	munmap(dst, region);
+	free(src);
+}
+
+static const struct col tp_cols[] = {
+	{ "mframes_per_s", "Mframes/s", 10, 3 },
+	{ "gb_per_s", "GB/s", 8, 2 },
+	{ "vs_memcpy", "x memcpy", 9, 2 },
+	{ "vs_pipe", "x pipe", 8, 2 },
+	{ "vs_socketpair", "x sockpair", 10, 2 },
+};
+
+void scenario_throughput(void)
+{
+	static const size_t sizes[] = { 64, 1024, 65536, 1u << 20, FRAME_1080P };
+	static const char *const labels[] = { "64 B", "1 KiB", "64 KiB", "1 MiB", "1080p 3110400 B" };
+	char title[160];
+
+	snprintf(title, sizeof(title),
+		 "1. One-way throughput (%.2g s per case, %llu MiB ring, reader checks %s)",
+		 opt.duration_s, (unsigned long long)(opt.ring >> 20),
+		 opt.verify ? "every byte" : "sequence and first/last 8 bytes");
+	out_section("throughput", title, tp_cols, 5);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct tp_result mc, base[TP_N];
+		double v[5];
+
+		if (2 * (sizes[i] + 16) > opt.ring)
+			continue;
+		memcpy_run(sizes[i], &mc);
+		v[0] = mc.fps / 1e6;
+		v[1] = mc.gbs;
+		v[2] = v[3] = v[4] = NAN;
+		out_row(labels[i], "memcpy (1 process)", v);
+		for (int k = 0; k < TP_N; k++) {
+			if (!tp_run(k, sizes[i], &base[k])) {
+				base[k].fps = base[k].gbs = NAN;
+				out_skip(labels[i], tp_names[k], "failed (see stderr)");
+				continue;
+			}
+			v[0] = base[k].fps / 1e6;
+			v[1] = base[k].gbs;
+			v[2] = base[k].gbs / mc.gbs;
+			v[3] = k == TP_PIPE ? NAN : base[k].fps / base[TP_PIPE].fps;
+			v[4] = k <= TP_SOCK ? NAN : base[k].fps / base[TP_SOCK].fps;
+			out_row(labels[i], tp_names[k], v);
+		}
+	}
+	out_note("memcpy: one process copies the frame to successive slots of a region the "
+		 "size of the ring (the copy limit).");
+	out_note("pipe/socketpair: a 16-byte {length, sequence} header and the data, one "
+		 "write() per frame, read with a 256 KiB+ buffer.");
+}
