@@ -1066,6 +1066,8 @@ static int cmd_read(const struct verb *v, int argc, char **argv)
 		}
 		zb_reader_release(r, &f);
 	}
+	if (stop_signal && err == -ETIMEDOUT)
+		err = 0; /* asked to stop while waiting: a normal end */
 	if (err < 0)
 		code = fail(v, err, NULL);
 	zb_reader_close(r);
@@ -1173,9 +1175,11 @@ static void verb_help(const struct verb *v, FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_OPTIONS, { 0 } };
+	static char prog[] = "zbctl";
 	const struct verb *v;
 	int c;
 
+	argv[0] = prog; /* getopt's messages say "zbctl: ", whatever path ran us */
 	/* A closed stdout is seen as EPIPE where we write, not as a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1) {
