@@ -18,9 +18,12 @@
 #include "testutil.h"
 #include "zbclient.h"
 
+/* The segment ends exactly at a page boundary: a read past the ring leaves
+ * the mapping instead of landing in the slack of its last page. */
 #define M 64
-#define P 1024
+#define P 3904
 #define TOTAL (128 + M + P)
+_Static_assert(TOTAL == 4096, "one page");
 
 static struct zb_reader *rd;
 static struct zb_writer *wr;
@@ -151,7 +154,7 @@ START_TEST(strerror_distinct)
 }
 END_TEST
 
-/* A well-formed, empty segment image (M = 64, P = 1024), as an upstream reader
+/* A well-formed, empty segment image (M = 64, P = 3904), as an upstream reader
  * leaves it at creation. */
 static void valid_image(uint8_t img[TOTAL])
 {
