@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zbctl against a real zbd on a temporary socket: create -> write -> read ->
+ * health -> destroy, the walk the README gives a newcomer.
+ * Skipped (77) while the zbd executable is not built.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "zbclient.h"
+
+#define OUT_MAX 65536
+
+static const char *zbctl, *zbd;
+static char dir[64], sock[128];
+static pid_t zbd_pid;
+
+static void write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
+static void read_file(const char *path, char *out, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, out, size - 1);
+	ck_assert_int_ge(n, 0);
+	out[n] = '\0';
+	close(fd);
+}
+
+/* fork + exec `prog args...` with stdio from/to files (NULL: /dev/null). */
+static pid_t spawn(const char *prog, char *const args[], const char *in, const char *out,
+		   const char *err)
+{
+	char *argv[16] = { (char *)prog };
+	pid_t pid;
+
+	for (int i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *paths[3] = { in, out, err };
+
+		for (int fd = 0; fd < 3; fd++) {
+			int f = open(paths[fd] ? paths[fd] : "/dev/null",
+				     fd == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+			if (f < 0 || dup2(f, fd) < 0)
+				_exit(126);
+			close(f);
+		}
+		execv(prog, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int exit_code(int status)
+{
+	ck_assert_int_ne(status, -1);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* Run zbctl -s SOCK args... to the end; stdout into `out` (may be NULL). */
+static int run_zbctl(const char *input, char *out, size_t out_size, char *const args[])
+{
+	char in[128], outp[128], errp[128], *argv[16] = { "-s", sock };
+	int code, n = 2;
+
+	for (int i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	snprintf(in, sizeof(in), "%s/in", dir);
+	snprintf(outp, sizeof(outp), "%s/out", dir);
+	snprintf(errp, sizeof(errp), "%s/err", dir);
+	write_file(in, input ? input : "");
+	unlink(outp);
+	unlink(errp);
+	code = exit_code(tu_wait(spawn(zbctl, argv, in, outp, errp), 10000));
+	if (out)
+		read_file(outp, out, out_size);
+	if (code != 0) {
+		char err[1024];
+
+		read_file(errp, err, sizeof(err));
+		fprintf(stderr, "zbctl %s: exit %d: %s", args[0], code, err);
+	}
+	return code;
+}
+
+#define ZBCTL(input, out, ...)                                                                  \
+	run_zbctl((input), (out), sizeof(out), (char *const[]){ __VA_ARGS__, NULL })
+
+static void start_zbd(void)
+{
+	char log[128];
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+	struct zb_ctl *ctl;
+
+	snprintf(dir, sizeof(dir), "/tmp/zbctl-e2e-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/zbd.sock", dir);
+	snprintf(log, sizeof(log), "%s/zbd.log", dir);
+	zbd_pid = spawn(zbd, (char *const[]){ "-s", sock, "-r", dir, NULL }, NULL, log, log);
+	/* Ready when the socket accepts (bounded): no sleeping guess. */
+	for (int i = 0; i < 1000; i++) {
+		if (zb_ctl_connect(&ctl, sock) == 0) {
+			zb_ctl_close(ctl);
+			return;
+		}
+		ck_assert_int_eq(waitpid(zbd_pid, NULL, WNOHANG), 0);
+		nanosleep(&pause, NULL);
+	}
+	ck_abort_msg("zbd did not listen on %s", sock);
+}
+
+static void stop_zbd(void)
+{
+	char cmd[128];
+
+	if (zbd_pid > 0) {
+		kill(zbd_pid, SIGTERM);
+		tu_wait(zbd_pid, 5000);
+		zbd_pid = 0;
+	}
+	tu_cleanup_all();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* The library's view of one buffer, through the daemon. */
+static struct zb_health health_of(const char *name)
+{
+	struct zb_health *h, copy;
+	struct zb_ctl *ctl;
+	size_t n;
+
+	ck_assert_int_eq(zb_ctl_connect(&ctl, sock), 0);
+	ck_assert_int_eq(zb_ctl_health(ctl, name, &h, &n, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	copy = h[0];
+	zb_health_free(h);
+	zb_ctl_close(ctl);
+	return copy;
+}
+
+START_TEST(create_write_read_health_destroy)
+{
+	const char *name = tu_unique_name("e2e");
+	char out[OUT_MAX], got[256], rout[128], want[300];
+	struct zb_health h;
+	pid_t reader;
+	int i;
+
+	ck_assert_int_eq(ZBCTL(NULL, out, "create", (char *)name, "--payload", "64K"), 0);
+	ck_assert_int_eq(ZBCTL(NULL, out, "list"), 0);
+	snprintf(want, sizeof(want), "%s\n", name);
+	ck_assert_msg(strstr(out, want), "list: %s", out);
+	ck_assert(tu_any_object_exists(name));
+
+	/* A reader on zbd's buffer; attached once the daemon sees its pid alive. */
+	snprintf(rout, sizeof(rout), "%s/reader.out", dir);
+	reader = spawn(zbctl, (char *const[]){ "read", (char *)name, "--lines", NULL }, NULL, rout,
+		       NULL);
+	for (i = 0; i < 1000; i++) {
+		h = health_of(name);
+		if (h.reader_alive)
+			break;
+		usleep(5000);
+	}
+	ck_assert_int_eq(h.reader_alive, 1);
+	ck_assert_int_eq(h.reader_pid, reader);
+
+	ck_assert_int_eq(ZBCTL("a\nbb\nccc\n", out, "write", (char *)name, "--lines"), 0);
+	ck_assert_int_eq(exit_code(tu_wait(reader, 5000)), 0);
+	read_file(rout, got, sizeof(got));
+	ck_assert_str_eq(got, "a\nbb\nccc\n");
+
+	h = health_of(name);
+	ck_assert_uint_eq(h.payload_size, 64 * 1024);
+	ck_assert_uint_eq(h.frames_written, 3);
+	ck_assert_uint_eq(h.frames_read, 3);
+	ck_assert_uint_eq(h.used_bytes, 0);
+	ck_assert_int_eq(h.state, ZB_HEALTH_HEALTHY);
+	ck_assert_int_eq(ZBCTL(NULL, out, "--json", "health", (char *)name), 0);
+	snprintf(want, sizeof(want), "\"buffer\":\"%s\"", name);
+	ck_assert_msg(strstr(out, want), "health: %s", out);
+	ck_assert(strncmp(out, "{\"status\":0,", 12) == 0);
+	ck_assert_int_eq(ZBCTL(NULL, out, "health"), 0);
+	ck_assert(strstr(out, name));
+
+	ck_assert_int_eq(ZBCTL(NULL, out, "destroy", (char *)name), 0);
+	ck_assert(!tu_any_object_exists(name));
+	ck_assert_int_eq(ZBCTL(NULL, out, "list"), 0);
+	ck_assert(!strstr(out, want));
+	ck_assert_int_eq(ZBCTL(NULL, out, "destroy", (char *)name), 1);
+}
+END_TEST
+
+START_TEST(watch_reports_then_sigint)
+{
+	const char *name = tu_unique_name("watch");
+	char out[OUT_MAX], wout[128];
+	pid_t watcher;
+	int reports = 0;
+
+	ck_assert_int_eq(ZBCTL(NULL, out, "create", (char *)name), 0);
+	snprintf(wout, sizeof(wout), "%s/watch.out", dir);
+	watcher = spawn(zbctl, (char *const[]){ "-s", sock, "--json", "watch", "50", NULL }, NULL,
+			wout, NULL);
+	/* A report per interval: wait for three, then interrupt. */
+	for (int i = 0; i < 500 && reports < 3; i++) {
+		usleep(10000);
+		read_file(wout, out, sizeof(out));
+		reports = 0;
+		for (char *p = out; (p = strstr(p, "{\"status\":0,")); p++)
+			reports++;
+	}
+	ck_assert_int_ge(reports, 3);
+	ck_assert(strstr(out, name));
+	kill(watcher, SIGINT);
+	ck_assert_int_eq(exit_code(tu_wait(watcher, 5000)), 0);
+	ck_assert_int_eq(ZBCTL(NULL, out, "destroy", (char *)name), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s;
+	TCase *tc;
+	SRunner *sr;
+	int failed;
+
+	zbctl = getenv("ZBCTL");
+	zbd = getenv("ZBD");
+	if (!zbctl || access(zbctl, X_OK) != 0) {
+		fprintf(stderr, "skip: ZBCTL does not name the zbctl executable\n");
+		return 77;
+	}
+	if (!zbd || access(zbd, X_OK) != 0) {
+		fprintf(stderr, "skip: the zbd executable is not built (ZBD unset)\n");
+		return 77;
+	}
+	s = suite_create("zbctl-e2e");
+	tc = tcase_create("e2e");
+	tcase_add_checked_fixture(tc, start_zbd, stop_zbd);
+	tcase_add_test(tc, create_write_read_health_destroy);
+	tcase_add_test(tc, watch_reports_then_sigint);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
