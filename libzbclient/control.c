@@ -247,6 +247,8 @@ static int find_reply(const struct zb_ctl *ctl, size_t *start, size_t *end)
 	size_t pos = 0, next;
 	bool started = false;
 
+	if (ctl->len == 0) /* nothing received yet: buf may still be NULL */
+		return 0;
 	for (;;) {
 		const char *nl = memchr(ctl->buf + pos, '\n', ctl->len - pos);
 		size_t len;
