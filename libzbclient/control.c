@@ -33,6 +33,7 @@
 struct zb_ctl {
 	int fd;
 	int timeout_ms;
+	struct sockaddr_un addr; /* to reconnect after zbd closed an idle connection */
 	char *buf;   /* received, not yet handed out as a reply */
 	size_t len;  /* bytes in buf */
 	size_t cap;
@@ -79,54 +80,78 @@ static void set_sndtimeo(int fd, int timeout_ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-ZB_EXPORT int zb_ctl_connect(struct zb_ctl **ret, const char *socket_path)
+/* A connected, non-blocking socket to `addr`, in *ret_fd. */
+static int open_socket(const struct sockaddr_un *addr, int timeout_ms, int *ret_fd)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct zb_ctl *ctl;
-	int fd, err;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
 
-	if (!ret)
-		return -EINVAL;
-	if (socket_path) {
-		if (!*socket_path)
-			return -EINVAL;
-		if (strlen(socket_path) >= sizeof(addr.sun_path))
-			return -ENAMETOOLONG;
-		strcpy(addr.sun_path, socket_path);
-	} else {
-		err = zb_ctl_default_socket(addr.sun_path, sizeof(addr.sun_path));
-		if (err < 0)
-			return err;
-	}
-	ctl = calloc(1, sizeof(*ctl));
-	if (!ctl)
-		return -ENOMEM;
-	ctl->timeout_ms = ZB_CTL_TIMEOUT_MS;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		goto fail;
-	}
+	if (fd < 0)
+		return -errno;
 	/* A Unix connect blocks while the daemon's backlog is full; SO_SNDTIMEO
 	 * bounds that wait (the kernel then reports EAGAIN). */
-	set_sndtimeo(fd, ctl->timeout_ms);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	set_sndtimeo(fd, timeout_ms);
+	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
 		err = errno == EAGAIN ? -ETIMEDOUT : -errno;
-		goto fail_close;
+		goto fail;
 	}
 	/* From here on every wait goes through poll() with a deadline. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
 		err = -errno;
-		goto fail_close;
+		goto fail;
 	}
-	ctl->fd = fd;
+	*ret_fd = fd;
+	return 0;
+
+fail:
+	close(fd);
+	return err;
+}
+
+ZB_EXPORT int zb_ctl_connect(struct zb_ctl **ret, const char *socket_path)
+{
+	struct zb_ctl *ctl;
+	int err;
+
+	if (!ret || (socket_path && !*socket_path))
+		return -EINVAL;
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return -ENOMEM;
+	ctl->timeout_ms = ZB_CTL_TIMEOUT_MS;
+	ctl->addr.sun_family = AF_UNIX;
+	if (socket_path) {
+		err = -ENAMETOOLONG;
+		if (strlen(socket_path) >= sizeof(ctl->addr.sun_path))
+			goto fail;
+		strcpy(ctl->addr.sun_path, socket_path);
+	} else {
+		err = zb_ctl_default_socket(ctl->addr.sun_path, sizeof(ctl->addr.sun_path));
+		if (err < 0)
+			goto fail;
+	}
+	err = open_socket(&ctl->addr, ctl->timeout_ms, &ctl->fd);
+	if (err < 0)
+		goto fail;
 	*ret = ctl;
 	return 0;
 
-fail_close:
-	close(fd);
 fail:
 	free(ctl);
+	return err;
+}
+
+/* zbd closes connections that stay idle: open a new one under the same
+ * descriptor number, so a caller polling zb_ctl_fd() keeps a valid fd. */
+static int reopen(struct zb_ctl *ctl)
+{
+	int fd, err = open_socket(&ctl->addr, ctl->timeout_ms, &fd);
+
+	if (err < 0)
+		return err;
+	if (dup3(fd, ctl->fd, O_CLOEXEC) < 0)
+		err = -errno;
+	close(fd);
+	ctl->len = 0;
 	return err;
 }
 
@@ -184,6 +209,7 @@ ZB_EXPORT int zb_ctl_send(struct zb_ctl *ctl, const char *line)
 {
 	int64_t deadline;
 	size_t len, off = 0;
+	bool reopened = false;
 	char *msg;
 	int err = 0;
 
@@ -214,6 +240,16 @@ ZB_EXPORT int zb_ctl_send(struct zb_ctl *ctl, const char *line)
 		}
 		if (errno == EINTR)
 			continue;
+		/* Nothing of this request reached a daemon that had already closed
+		 * (and no reply is pending): reconnecting once and sending again is safe. */
+		if ((errno == EPIPE || errno == ECONNRESET) && off == 0 && ctl->len == 0 &&
+		    !reopened) {
+			reopened = true;
+			err = reopen(ctl);
+			if (err < 0)
+				break;
+			continue;
+		}
 		err = errno == EPIPE ? -ECONNRESET : -errno;
 		break;
 	}

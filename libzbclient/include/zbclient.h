@@ -29,6 +29,12 @@ extern "C" {
 #define ZB_NAME_MAX 200
 
 /*
+ * Default spin before a reader (or a writer short of space) sleeps, in µs.
+ * Chosen by measurement (tests/bench/PERFORMANCE.md): TBD.
+ */
+#define ZB_DEFAULT_SPIN_US 50
+
+/*
  * Error codes. Conditions with a natural errno use it (negated):
  *   -EINVAL     invalid argument (bad name, size 0, unknown frame)
  *   -ENOENT     no buffer of that name
@@ -118,7 +124,11 @@ int zb_reader_metadata(struct zb_reader *r, const void **ret_data, size_t *ret_s
 /* 1 if a live writer is attached, 0 if not. */
 int zb_reader_writer_connected(struct zb_reader *r);
 
-/* How long read() spins before it sleeps on the semaphore, in microseconds. */
+/*
+ * How long read() spins (watching the ring, no system call) before it sleeps
+ * on the semaphore, in microseconds; 0 sleeps at once. Default
+ * ZB_DEFAULT_SPIN_US (see there for why).
+ */
 int zb_reader_set_spin(struct zb_reader *r, unsigned spin_us);
 
 int zb_reader_stats(struct zb_reader *r, struct zb_stats *ret);
@@ -161,7 +171,8 @@ int zb_writer_commit(struct zb_writer *w, size_t size);
 /* 1 if a live reader is attached, 0 if not. */
 int zb_writer_reader_connected(struct zb_writer *w);
 
-/* How long a writer short of space spins before it sleeps, in microseconds. */
+/* How long a writer short of space spins before it sleeps, in microseconds.
+ * Default ZB_DEFAULT_SPIN_US. */
 int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us);
 
 int zb_writer_stats(struct zb_writer *w, struct zb_stats *ret);
@@ -177,7 +188,9 @@ void zb_writer_close(struct zb_writer *w);
  * list and inspect the buffers zbd owns. One request at a time per handle; a
  * handle is not thread-safe. Every call waits at most the handle's timeout
  * (ZB_CTL_TIMEOUT_MS unless changed with zb_ctl_set_timeout()) for the daemon,
- * so a silent or stuck daemon gives -ETIMEDOUT, never a hang.
+ * so a silent or stuck daemon gives -ETIMEDOUT, never a hang. zbd closes
+ * connections that stay idle (5 minutes by default): the next request then
+ * reconnects once by itself, since the request had not reached the daemon.
  *
  * Errors common to the calls below:
  *   -ENOENT, -ECONNREFUSED  no daemon listens on the socket (from zb_ctl_connect)
@@ -355,7 +368,8 @@ int zb_ctl_health(struct zb_ctl *ctl, const char *name, struct zb_health **ret,
 		  size_t *ret_count, struct zb_daemon_health *ret_daemon);
 
 /* The same decoding from a reply already received (each `watch` report).
- * Returns 0, or the reply's status when it is not 0, or -ENOMEM. */
+ * Returns 0, the reply's status when it is not 0, -EPROTO for a buffer name
+ * longer than ZB_NAME_MAX, or -ENOMEM. */
 int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_health **ret,
 			size_t *ret_count, struct zb_daemon_health *ret_daemon);
 

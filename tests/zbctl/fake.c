@@ -67,7 +67,7 @@ static void send_all(int conn, const char *data, size_t len, int bytewise)
 	}
 }
 
-static void start(struct fake *f, void (*serve)(int conn, int out, const void *arg),
+static void start(struct fake *f, void (*serve)(int lfd, int conn, int out, const void *arg),
 		  const void *arg)
 {
 	int lfd = listen_on(f), p[2];
@@ -82,7 +82,7 @@ static void start(struct fake *f, void (*serve)(int conn, int out, const void *a
 		conn = accept(lfd, NULL, NULL);
 		if (conn < 0)
 			_exit(1);
-		serve(conn, p[1], arg);
+		serve(lfd, conn, p[1], arg);
 		_exit(0);
 	}
 	close(p[1]);
@@ -97,7 +97,7 @@ struct script {
 	enum fake_after after;
 };
 
-static void serve_script(int conn, int out, const void *arg)
+static void serve_script(int lfd, int conn, int out, const void *arg)
 {
 	const struct script *s = arg;
 
@@ -129,7 +129,7 @@ void fake_start1(struct fake *f, const char *reply)
 	fake_start(f, replies, 1, 0, FAKE_CLOSE);
 }
 
-static void serve_flood(int conn, int out, const void *arg)
+static void serve_flood(int lfd, int conn, int out, const void *arg)
 {
 	size_t bytes = *(const size_t *)arg, sent = 0;
 	char chunk[4096];
@@ -148,6 +148,24 @@ static void serve_flood(int conn, int out, const void *arg)
 void fake_start_flood(struct fake *f, size_t bytes)
 {
 	start(f, serve_flood, &bytes);
+}
+
+/* An idle connection the daemon closes, then a second one that is served. */
+static void serve_idle_close(int lfd, int conn, int out, const void *arg)
+{
+	const char *reply = arg;
+
+	close(conn);
+	conn = accept(lfd, NULL, NULL);
+	if (conn < 0 || read_request(conn, out) < 0)
+		_exit(1);
+	send_all(conn, reply, strlen(reply), 0);
+	close(conn);
+}
+
+void fake_start_idle_close(struct fake *f, const char *reply)
+{
+	start(f, serve_idle_close, reply);
 }
 
 const char *fake_request(struct fake *f)

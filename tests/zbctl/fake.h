@@ -37,6 +37,10 @@ void fake_start1(struct fake *f, const char *reply);
  * "k=v" lines and no status line. */
 void fake_start_flood(struct fake *f, size_t bytes);
 
+/* Close the first connection at once (as zbd closes an idle client); serve
+ * one request with `reply` on the next. */
+void fake_start_idle_close(struct fake *f, const char *reply);
+
 /* The next request line the child received (without newline), or "" at EOF. */
 const char *fake_request(struct fake *f);
 

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -540,6 +541,30 @@ START_TEST(silent_after_partial_reply_times_out)
 }
 END_TEST
 
+START_TEST(reconnect_after_idle_close)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct zb_ctl *ctl;
+	char **names;
+	size_t n;
+	int fd;
+
+	fake_start_idle_close(&fk, "buffer=a\nstatus=0\n\n");
+	ctl = connect_fake();
+	fd = zb_ctl_fd(ctl);
+	pfd.fd = fd;
+	/* Wait (bounded) until the daemon's close has arrived. */
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(zb_ctl_list(ctl, &names, &n), 0);
+	ck_assert_str_eq(fake_request(&fk), "list");
+	ck_assert_uint_eq(n, 1);
+	zb_ctl_list_free(names);
+	/* The descriptor a caller may poll stays the same number. */
+	ck_assert_int_eq(zb_ctl_fd(ctl), fd);
+	zb_ctl_close(ctl);
+}
+END_TEST
+
 START_TEST(default_timeout_is_bounded)
 {
 	struct zb_ctl_reply *reply;
@@ -587,6 +612,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(tc, oversize_reply);
 	tcase_add_test(tc, silent_daemon_times_out);
 	tcase_add_test(tc, silent_after_partial_reply_times_out);
+	tcase_add_test(tc, reconnect_after_idle_close);
 	tcase_add_test(tc, default_timeout_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
