@@ -29,12 +29,6 @@ extern "C" {
 #define ZB_NAME_MAX 200
 
 /*
- * Default spin before a reader (or a writer short of space) sleeps, in µs.
- * Chosen by measurement (tests/bench/PERFORMANCE.md): TBD.
- */
-#define ZB_DEFAULT_SPIN_US 50
-
-/*
  * Error codes. Conditions with a natural errno use it (negated):
  *   -EINVAL     invalid argument (bad name, size 0, unknown frame)
  *   -ENOENT     no buffer of that name
@@ -124,11 +118,7 @@ int zb_reader_metadata(struct zb_reader *r, const void **ret_data, size_t *ret_s
 /* 1 if a live writer is attached, 0 if not. */
 int zb_reader_writer_connected(struct zb_reader *r);
 
-/*
- * How long read() spins (watching the ring, no system call) before it sleeps
- * on the semaphore, in microseconds; 0 sleeps at once. Default
- * ZB_DEFAULT_SPIN_US (see there for why).
- */
+/* How long read() spins before it sleeps on the semaphore, in microseconds. */
 int zb_reader_set_spin(struct zb_reader *r, unsigned spin_us);
 
 int zb_reader_stats(struct zb_reader *r, struct zb_stats *ret);
@@ -171,8 +161,7 @@ int zb_writer_commit(struct zb_writer *w, size_t size);
 /* 1 if a live reader is attached, 0 if not. */
 int zb_writer_reader_connected(struct zb_writer *w);
 
-/* How long a writer short of space spins before it sleeps, in microseconds.
- * Default ZB_DEFAULT_SPIN_US. */
+/* How long a writer short of space spins before it sleeps, in microseconds. */
 int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us);
 
 int zb_writer_stats(struct zb_writer *w, struct zb_stats *ret);
