@@ -934,8 +934,10 @@ static int cmd_write(const struct verb *v, int argc, char **argv)
 		memmove(in.buf, in.buf + off, in.len - off);
 		in.len -= off;
 		if (lines && in.len == in.cap) {
-			char *buf = in.cap * 2 <= LINE_MAX_BYTES ? realloc(in.buf, in.cap * 2) : NULL;
+			char *buf = NULL;
 
+			if (in.cap * 2 <= LINE_MAX_BYTES)
+				buf = realloc(in.buf, in.cap * 2);
 			if (!buf) {
 				err = -EMSGSIZE;
 				break;
@@ -1106,7 +1108,8 @@ static const struct verb verbs[] = {
 	  SIZE_OPTIONS "  --group GROUP     group of the buffer's objects\n" },
 	{ "destroy", cmd_destroy, "NAME [--force]",
 	  "remove a buffer; refused while a peer is attached unless forced",
-	  "  --force           remove it anyway; attached peers are told the other side is gone\n" },
+	  "  --force           remove it anyway; attached peers are told the other side\n"
+	  "                    is gone\n" },
 	{ "list", cmd_list, "", "list the buffers zbd owns", NULL },
 	{ "health", cmd_health, "[NAME]",
 	  "show every buffer's health as a table, or every detail of one buffer",

@@ -397,7 +397,7 @@ START_TEST(usage_errors_exit_2)
 		{ { "frobnicate", NULL }, "zbctl: unknown verb 'frobnicate'\n" },
 		{ { "--bogus", "list", NULL }, "unrecognized option '--bogus'" },
 		{ { "create", NULL }, "zbctl: create: missing buffer NAME\n" },
-		{ { "create", "x", "--payload", "12Q", NULL }, "zbctl: create: invalid size '12Q'" },
+		{ { "create", "x", "--payload", "12Q", NULL }, "create: invalid size '12Q'" },
 		{ { "create", "x", "payload=0", NULL }, "zbctl: create: invalid size '0'" },
 		{ { "create", "x", "--mode", "999", NULL }, "zbctl: create: invalid mode '999'" },
 		{ { "create", "x", "y", NULL }, "zbctl: create: unexpected argument 'y'" },

@@ -130,7 +130,8 @@ END_TEST
 
 START_TEST(create_sends_the_grammar)
 {
-	struct zb_buffer_config cfg = { .payload_size = 1 << 20, .metadata_size = 64, .mode = 0660 };
+	struct zb_buffer_config cfg = { .payload_size = 1 << 20, .metadata_size = 64,
+					.mode = 0660 };
 	struct zb_ctl *ctl;
 
 	fake_start1(&fk, "status=0\n\n");
