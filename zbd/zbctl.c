@@ -757,8 +757,14 @@ static int cmd_watch(const struct verb *v, int argc, char **argv)
 		}
 		/* The live view: home the cursor and overwrite in place (clearing the
 		 * whole screen only once), so the picture does not flicker. */
-		if (live)
+		if (live) {
+			char now[16];
+			time_t t = time(NULL);
+
+			strftime(now, sizeof(now), "%H:%M:%S", localtime(&t));
 			fputs(first ? "\033[H\033[2J" : "\033[H", stdout);
+			printf("%s  every %ld ms, Ctrl-C quits\033[K\n", now, interval);
+		}
 		code = show_health(v, reply, false, live ? "\033[K\n" : "\n");
 		if (live)
 			fputs("\033[J", stdout);
