@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Who may do what: a client that is neither root nor in the admin group is
+ * refused create and destroy (-EACCES) and allowed list, health and watch;
+ * a member of the admin group (by a supplementary group) may administer.
+ * Needs root to become other users: skipped (77) otherwise.
+ */
+#include <check.h>
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "zbdtest.h"
+
+#define NOBODY 65534
+#define ADMIN_GID 4242
+
+static struct tz t;
+
+static void teardown(void)
+{
+	tz_teardown(&t);
+}
+
+struct as_user {
+	const char *existing; /* a buffer root created */
+	const char *fresh;    /* a name to try to create */
+	bool admin_group;     /* join ADMIN_GID as a supplementary group */
+};
+
+/* Bit per failed expectation: the exit code says which one. */
+static int client_as_nobody(void *arg)
+{
+	struct as_user *a = arg;
+	gid_t groups[1] = { ADMIN_GID };
+	int fail = 0, want = a->admin_group ? 0 : -EACCES;
+
+	if (setgroups(a->admin_group ? 1 : 0, groups) < 0 || setgid(NOBODY) < 0 ||
+	    setuid(NOBODY) < 0)
+		return 100;
+	if (tz_request(&t, "create %s payload=4K", a->fresh) != want)
+		fail |= 1;
+	if (!a->admin_group && !strstr(t.reply, "permission denied"))
+		fail |= 2;
+	if (tz_request(&t, "destroy %s", a->existing) != want)
+		fail |= 4;
+	if (tz_request(&t, "health") != 0)
+		fail |= 8;
+	if (tz_request(&t, "list") != 0)
+		fail |= 16;
+	return fail;
+}
+
+static void run_as_nobody(bool admin_group)
+{
+	struct as_user a = { .existing = tz_name("exists"), .fresh = tz_name("fresh"),
+			     .admin_group = admin_group };
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", a.existing), 0);
+	pid = tz_fork(client_as_nobody, &a);
+	status = tu_wait(pid, 20000);
+	ck_assert(WIFEXITED(status));
+	ck_assert_msg(WEXITSTATUS(status) == 0, "expectations failed: %#x", WEXITSTATUS(status));
+	ck_assert_int_eq(tz_request(&t, "list"), 0);
+	ck_assert_int_eq(strstr(t.reply, a.existing) != NULL, !admin_group);
+	if (admin_group)
+		ck_assert_int_eq(tz_request(&t, "destroy %s", a.fresh), 0);
+	else
+		ck_assert_int_eq(tz_request(&t, "destroy %s", a.existing), 0);
+}
+
+START_TEST(nobody_is_refused_create_and_destroy)
+{
+	tz_setup(&t, NULL);
+	tz_start(&t);
+	run_as_nobody(false);
+}
+END_TEST
+
+START_TEST(admin_group_member_may_administer)
+{
+	char conf[128];
+
+	snprintf(conf, sizeof(conf), "[zbd]\nadmin_group = %d\n", ADMIN_GID);
+	tz_setup(&t, conf);
+	tz_start(&t);
+	run_as_nobody(true);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("zbd-auth");
+	TCase *tc = tcase_create("auth");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, nobody_is_refused_create_and_destroy);
+	tcase_add_test(tc, admin_group_member_may_administer);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0) {
+		printf("skipped: becoming another user needs root\n");
+		return 77;
+	}
+	tz_init_runner();
+	sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	tz_sweep();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
