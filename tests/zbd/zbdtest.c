@@ -123,6 +123,8 @@ pid_t tz_spawn(struct tz *t, char *const prefix[])
 		/* zbd must not outlive a test that fails half-way. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("NOTIFY_SOCKET", notify, 1);
+		if (t->watchdog_usec)
+			setenv("WATCHDOG_USEC", t->watchdog_usec, 1);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -150,6 +152,10 @@ static bool notify_take(struct tz *t, int timeout_ms, bool *ready)
 	}
 	if (strstr(msg, "READY=1"))
 		*ready = true;
+	if (strstr(msg, "WATCHDOG=1"))
+		t->watchdog_pings++;
+	if (strstr(msg, "STOPPING=1"))
+		t->stopping = true;
 	return true;
 }
 
@@ -178,6 +184,20 @@ bool tz_wait_ready(struct tz *t, int timeout_ms)
 	return true;
 }
 
+void tz_notify_wait(struct tz *t, int timeout_ms, bool (*until)(struct tz *t))
+{
+	double end = tz_now_ms() + timeout_ms;
+	bool ready = false;
+
+	while (!until(t)) {
+		int left = (int)(end - tz_now_ms());
+
+		/* Past the deadline, still take what is queued already. */
+		if (!notify_take(t, left > 0 ? left : 0, &ready))
+			return;
+	}
+}
+
 void tz_start(struct tz *t)
 {
 	tz_spawn(t, NULL);
@@ -199,9 +219,11 @@ void tz_teardown(struct tz *t)
 {
 	char cmd[160];
 
+	int status = 0;
+
 	if (t->pid > 0) {
 		kill(t->pid, SIGTERM);
-		tu_wait(t->pid, 5000);
+		status = tu_wait(t->pid, 5000);
 		t->pid = 0;
 	}
 	if (t->notify_fd >= 0)
@@ -213,6 +235,8 @@ void tz_teardown(struct tz *t)
 			fprintf(stderr, "teardown: %s failed\n", cmd);
 	}
 	tu_cleanup_all();
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "zbd did not stop cleanly on SIGTERM: status %#x", status);
 }
 
 int tz_connect(struct tz *t)

@@ -19,6 +19,9 @@ struct tz {
 	int notify_fd;   /* our NOTIFY_SOCKET end */
 	pid_t pid;       /* the zbd process, 0 when none runs */
 	char status[256]; /* the last STATUS= zbd sent */
+	unsigned watchdog_pings; /* WATCHDOG=1 messages seen */
+	bool stopping;           /* STOPPING=1 seen */
+	const char *watchdog_usec; /* WATCHDOG_USEC for the next zbd, or NULL */
 	char reply[256 * 1024];
 };
 
@@ -45,10 +48,14 @@ pid_t tz_spawn(struct tz *t, char *const prefix[]);
 /* Wait up to timeout_ms for a datagram with READY=1 on the notify socket. */
 bool tz_wait_ready(struct tz *t, int timeout_ms);
 
+/* Read notifications for up to timeout_ms or until `until` returns true. */
+void tz_notify_wait(struct tz *t, int timeout_ms, bool (*until)(struct tz *t));
+
 /* Send `sig` to zbd and reap it; returns its wait status. */
 int tz_kill(struct tz *t, int sig);
 
-/* Stop zbd (SIGTERM) if it runs; remove the private directory. */
+/* Stop zbd (SIGTERM) if it runs, and check it exited 0 (so a sanitizer's
+ * complaint fails the test); remove the private directory. */
 void tz_teardown(struct tz *t);
 
 /* Connect to t->sock (the test fails if it cannot). */

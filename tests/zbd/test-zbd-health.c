@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Health against a real zbd: byte and frame counters, utilisation and the
+ * states (healthy, degraded, critical, stalled, corrupt), and the systemd
+ * side: STATUS=, WATCHDOG=1 pings, STOPPING=1.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "segment.h"
+#include "testutil.h"
+#include "zbclient.h"
+#include "zbdtest.h"
+
+static struct tz t;
+static char rec[256];
+
+static void teardown(void)
+{
+	tz_teardown(&t);
+}
+
+static const char *state_of(const char *name)
+{
+	static char state[32];
+
+	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+	snprintf(state, sizeof(state), "%s", tz_get(t.reply, rec, "state"));
+	return state;
+}
+
+/* Poll health (the observable result) until `key` reaches `want`, up to 3 s. */
+static long long wait_num(const char *name, const char *key, long long want)
+{
+	long long v = -1;
+
+	for (int i = 0; i < 300; i++) {
+		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+		v = tz_get_num(t.reply, rec, key);
+		if (v == want)
+			break;
+		usleep(10000);
+	}
+	return v;
+}
+
+static const char *wait_state(const char *name, const char *want)
+{
+	const char *s = "";
+
+	for (int i = 0; i < 300; i++) {
+		s = state_of(name);
+		if (strcmp(s, want) == 0)
+			break;
+		usleep(10000);
+	}
+	return s;
+}
+
+START_TEST(counters_utilisation_and_states)
+{
+	const char *name = tz_name("health");
+	struct zb_writer *w;
+	struct zb_reader *r;
+	struct zb_frame f;
+	char buf[1024] = { 0 };
+	uint64_t payload = 0, frames = 0;
+	int err;
+
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\nstall_ms = 200\n");
+	tz_start(&t);
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=16K", name), 0);
+	ck_assert_str_eq(state_of(name), "healthy");
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+
+	/* 85 % used: degraded. Frames of 100 bytes take 116 in the ring. */
+	while ((frames + 1) * 116 <= 16384 * 85 / 100 + 116) {
+		ck_assert_int_eq(zb_writer_write(w, buf, 100, 0), 0);
+		frames++;
+		payload += 100;
+	}
+	ck_assert_int_ge(frames * 116, 16384 * 80 / 100);
+	ck_assert_str_eq(wait_state(name, "degraded"), "degraded");
+	ck_assert_int_eq(wait_num(name, "bytes_written", (long long)payload), (long long)payload);
+	ck_assert_int_eq(tz_get_num(t.reply, rec, "frames_written"), (long long)frames);
+	ck_assert_int_eq(tz_get_num(t.reply, rec, "used_bytes"), (long long)frames * 116);
+
+	/* Full and read nothing for stall_ms: critical, then stalled. */
+	while ((err = zb_writer_write(w, buf, 100, 0)) == 0) {
+		frames++;
+		payload += 100;
+	}
+	ck_assert_int_eq(err, -ENOBUFS);
+	ck_assert_str_eq(wait_state(name, "stalled"), "stalled");
+
+	/* The reader drains: healthy again, and every byte counted once. */
+	for (uint64_t i = 0; i < frames; i++) {
+		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
+		zb_reader_release(r, &f);
+	}
+	ck_assert_str_eq(wait_state(name, "healthy"), "healthy");
+	ck_assert_int_eq(wait_num(name, "bytes_read", (long long)payload), (long long)payload);
+	ck_assert_int_eq(tz_get_num(t.reply, rec, "frames_read"), (long long)frames);
+	ck_assert_int_eq(tz_get_num(t.reply, rec, "used_bytes"), 0);
+	zb_writer_close(w);
+	zb_reader_close(r);
+}
+END_TEST
+
+START_TEST(lapping_the_ring_between_scans_gives_a_lower_bound)
+{
+	const char *name = tz_name("lap");
+	struct zb_writer *w;
+	struct zb_reader *r;
+	struct zb_frame f;
+	char buf[64] = { 0 };
+	long long bytes;
+
+	/* A long scan interval: the stream goes round the ring many times between
+	 * two scans, which positions alone cannot see (health.c). Frame counts stay
+	 * exact and bytes are a lower bound: at least one byte per frame. */
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 300\n");
+	tz_start(&t);
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(zb_writer_write(w, buf, 48, 1000), 0);
+		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
+		zb_reader_release(r, &f);
+	}
+	ck_assert_int_eq(wait_num(name, "frames_read", 1000), 1000);
+	ck_assert_int_eq(wait_num(name, "frames_written", 1000), 1000);
+	/* Frame counts are read live; bytes move at the next scan. */
+	for (int i = 0; i < 200; i++) {
+		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+		bytes = tz_get_num(t.reply, rec, "bytes_written");
+		if (bytes > 0)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_ge(bytes, 1000);
+	ck_assert_int_le(bytes, 48000);
+	zb_writer_close(w);
+	zb_reader_close(r);
+}
+END_TEST
+
+START_TEST(corrupt_control_block)
+{
+	const char *name = tz_name("corrupt");
+	struct zb_segment seg;
+
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
+	tz_start(&t);
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
+	ck_assert_int_eq(segment_attach(&seg, name), 0);
+	seg.oieb->payload_read_pos = 1u << 20; /* beyond the ring */
+	ck_assert_str_eq(state_of(name), "corrupt");
+	seg.oieb->payload_read_pos = 0;
+	ck_assert_str_eq(state_of(name), "healthy");
+	seg.oieb->version[0] = 9;
+	ck_assert_str_eq(state_of(name), "corrupt");
+	seg.oieb->version[0] = 1;
+	segment_detach(&seg);
+}
+END_TEST
+
+static bool two_pings(struct tz *tt)
+{
+	return tt->watchdog_pings >= 2;
+}
+
+static bool stopping(struct tz *tt)
+{
+	return tt->stopping;
+}
+
+START_TEST(systemd_status_watchdog_stopping)
+{
+	double t0;
+
+	tz_setup(&t, NULL);
+	t.watchdog_usec = "200000";
+	tz_start(&t);
+	ck_assert_msg(strstr(t.status, "0 buffers"), "STATUS=%s", t.status);
+	t0 = tz_now_ms();
+	tz_notify_wait(&t, 2000, two_pings);
+	ck_assert_uint_ge(t.watchdog_pings, 2);
+	/* Half the interval: two pings take about 200 ms, certainly under 1 s. */
+	ck_assert_double_lt(tz_now_ms() - t0, 1000);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", tz_name("st")), 0);
+	tz_notify_wait(&t, 0, stopping); /* take what is queued */
+	ck_assert_msg(strstr(t.status, "1 buffer"), "STATUS=%s", t.status);
+	ck_assert_int_eq(tz_kill(&t, SIGTERM), 0);
+	tz_notify_wait(&t, 1000, stopping);
+	ck_assert(t.stopping);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("zbd-health");
+	TCase *tc = tcase_create("health");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, counters_utilisation_and_states);
+	tcase_add_test(tc, lapping_the_ring_between_scans_gives_a_lower_bound);
+	tcase_add_test(tc, corrupt_control_block);
+	tcase_add_test(tc, systemd_status_watchdog_stopping);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	tz_init_runner();
+	sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	tz_sweep();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
