@@ -69,18 +69,26 @@ static void assert_object(const char *path, mode_t mode, gid_t gid)
 	ck_assert_uint_eq(st.st_gid, gid);
 }
 
-/* flock on our own open of the file: fails while zbd holds the lock. */
+/* Another process tries the lock: it must fail while zbd holds it. */
 static bool lock_is_held(const char *name)
 {
 	char path[256];
-	int fd, r;
+	int status;
+	pid_t pid;
 
 	ck_assert_int_eq(names_lock(path, sizeof(path), name), 0);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	r = flock(fd, LOCK_EX | LOCK_NB);
-	close(fd);
-	return r < 0 && errno == EWOULDBLOCK;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			_exit(2);
+		_exit(flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
+	}
+	status = tu_wait(pid, 5000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status) == 0;
 }
 
 START_TEST(create_list_health_destroy)

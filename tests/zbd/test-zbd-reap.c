@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "segment.h"
 #include "testutil.h"
 #include "zbclient.h"
 #include "zbdtest.h"
@@ -334,6 +335,72 @@ START_TEST(forced_destroy_wakes_reader)
 }
 END_TEST
 
+/* A peer of another implementation, as far as zbd can tell: it maps the
+ * segment and records its pid by hand, without libzbclient. */
+static int foreign_peer(void *arg)
+{
+	struct peer_args *a = arg;
+	struct zb_segment seg;
+
+	if (segment_attach(&seg, a->name) < 0)
+		return 50;
+	zb_store(a->hold ? &seg.oieb->reader_pid : &seg.oieb->writer_pid, (uint64_t)getpid());
+	say_ready(a->ready_fd);
+	pause();
+	return 51;
+}
+
+START_TEST(foreign_peers_are_reaped_too)
+{
+	const char *name = tz_name("foreign");
+	struct peer_args a = { .name = name };
+	struct zb_segment seg;
+	char rec[256];
+	int p[2], value;
+	double t0;
+	pid_t pid;
+
+	tz_setup(&t, NULL);
+	tz_start(&t);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
+	ck_assert_int_eq(segment_attach(&seg, name), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	a.ready_fd = p[1];
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	for (int reader = 0; reader <= 1; reader++) {
+		uint64_t *slot = reader ? &seg.oieb->reader_pid : &seg.oieb->writer_pid;
+		sem_t *sem = reader ? seg.sem_r : seg.sem_w;
+
+		while (sem_trywait(sem) == 0)
+			;
+		a.hold = (uint64_t)reader;
+		pid = tz_fork(foreign_peer, &a);
+		wait_ready(p[0]);
+		/* Killed at once: zbd may not have scanned since the pid appeared, the
+		 * worst case. It learns of it at its next scan (every 50 ms by default)
+		 * and finds it dead then: still within the 100 ms promised. */
+		kill(pid, SIGKILL);
+		t0 = tz_now_ms();
+		while (zb_load(slot) != 0 && tz_now_ms() - t0 < 2000)
+			usleep(200);
+		printf("foreign %s SIGKILL -> pid cleared: %.2f ms\n", reader ? "reader" : "writer",
+		       tz_now_ms() - t0);
+		ck_assert_uint_eq(zb_load(slot), 0);
+		ck_assert_double_lt(tz_now_ms() - t0, 100);
+		/* The peer it would have woken got its token. */
+		ck_assert_int_eq(sem_getvalue(sem, &value), 0);
+		ck_assert_int_ge(value, 1);
+		tu_wait(pid, 1000);
+	}
+	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+	ck_assert_int_eq(tz_get_num(t.reply, rec, "writers_reaped"), 1);
+	ck_assert_int_eq(tz_get_num(t.reply, rec, "readers_reaped"), 1);
+	segment_detach(&seg);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("zbd-reap");
@@ -343,6 +410,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, writer_killed_while_reader_waits);
 	tcase_add_test(tc, reader_killed_while_writer_blocked);
 	tcase_add_test(tc, forced_destroy_wakes_reader);
+	tcase_add_test(tc, foreign_peers_are_reaped_too);
 	suite_add_tcase(s, tc);
 	return s;
 }
