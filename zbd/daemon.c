@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,6 +163,19 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 	return 0;
 }
 
+/* Each buffer holds a lock fd and up to two pidfds: a thousand buffers need
+ * more than the usual soft limit of 1024. The hard limit is ours to take. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning_errno(-errno, "cannot raise the open file limit");
+	}
+}
+
 int daemon_run(const struct zbd_options *opts)
 {
 	struct zbd d = { 0 };
@@ -170,6 +184,7 @@ int daemon_run(const struct zbd_options *opts)
 	/* Modes of the objects we create are exactly the configured ones. */
 	umask(0);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	r = daemon_init(&d, opts);
 	if (r < 0)
 		goto fail;
