@@ -34,13 +34,40 @@ struct zb_reader {
 	uint64_t queue_cap; /* power of two */
 	uint64_t head;      /* ticket of the oldest pending entry; tickets start at 1 */
 	uint64_t tail;      /* next ticket */
-	uint64_t held;      /* bytes of all pending entries */
+	uint64_t held;      /* bytes of all pending entries, unreturned ones included */
+	/*
+	 * Shared cache lines are what per-frame cost is made of, so while a long
+	 * backlog lasts (LAG_MIN frames or more), the reader batches what the
+	 * writer does not need at once: released bytes (`unreturned`, given back
+	 * in read order), sem-w tokens of frames already taken (`owed`), and the
+	 * read position and count. All are settled as soon as the backlog is
+	 * short, before the reader spins or sleeps, and when they grow large, so
+	 * a writer short of space never waits on a batch, sem-w stays bounded,
+	 * and a reader that keeps up leaves the segment exactly as upstream does.
+	 */
+	uint64_t known_written; /* payload_written_count as last loaded */
+	uint64_t unreturned;
+	uint64_t return_batch;
+	int64_t owed; /* frames taken minus tokens taken; < 0 after stray posts */
+	unsigned unpublished; /* frames taken since read_pos/read_count were stored */
+	int64_t last_probe_ns; /* last kill(writer, 0) */
 	unsigned spin_us;
 	struct zb_stats stats;
 };
 
 #define QUEUE_INITIAL 64
 #define RESYNC_EVERY 1024
+/* Tokens owed before they are taken anyway: far below SEM_VALUE_MAX. */
+#define OWED_MAX 1024
+/* Backlog (frames written, not yet taken) from which the reader batches. */
+#define LAG_MIN 32
+/* Frames taken before read_pos and read_count are stored anyway. */
+#define PUBLISH_EVERY 32
+/* A batch of released bytes never exceeds this share of the ring. */
+#define RETURN_BATCH_SHIFT 4
+/* While frames flow the writer is alive; kill(pid, 0) costs a system call,
+ * so an empty ring probes at most this often (a wait slice always probes). */
+#define PROBE_EVERY_NS (1000 * 1000)
 
 static struct pending *queue_at(struct zb_reader *r, uint64_t ticket)
 {
@@ -67,18 +94,43 @@ static int queue_push(struct zb_reader *r, uint64_t bytes, bool released, uint64
 	return 0;
 }
 
-/* Give the writer back every released entry at the head of the queue. */
+/* Give the writer every byte released so far, and one wake-up. */
+static void return_flush(struct zb_reader *r)
+{
+	if (r->unreturned == 0)
+		return;
+	r->held -= r->unreturned;
+	zb_fetch_add(&r->seg.oieb->payload_free_bytes, r->unreturned);
+	r->unreturned = 0;
+	sem_post_once(r->seg.sem_r);
+}
+
+/* Take the sem-w tokens of frames already taken (a token may not be posted
+ * yet: then it wakes us once, harmlessly, later). */
+static void tokens_settle(struct zb_reader *r)
+{
+	while (r->owed > 0 && sem_take_token(r->seg.sem_w))
+		r->owed--;
+}
+
+/* At least LAG_MIN frames wait: the written count is reloaded only when the
+ * last value loaded does not already say so. */
+static bool lagging(struct zb_reader *r)
+{
+	if (r->known_written - r->read_count >= LAG_MIN)
+		return true;
+	r->known_written = zb_load(&r->seg.oieb->payload_written_count);
+	return r->known_written - r->read_count >= LAG_MIN;
+}
+
+/* Return every released entry at the head of the queue: at once unless a
+ * long backlog lasts and the batch is still small. */
 static void queue_return(struct zb_reader *r)
 {
-	uint64_t bytes = 0;
-
 	while (r->head != r->tail && queue_at(r, r->head)->released)
-		bytes += queue_at(r, r->head++)->bytes;
-	if (bytes == 0)
-		return;
-	r->held -= bytes;
-	zb_fetch_add(&r->seg.oieb->payload_free_bytes, bytes);
-	sem_post_once(r->seg.sem_r);
+		r->unreturned += queue_at(r, r->head++)->bytes;
+	if (r->unreturned && (r->unreturned >= r->return_batch || !lagging(r)))
+		return_flush(r);
 }
 
 static int reader_init(struct zb_reader *r)
@@ -94,6 +146,9 @@ static int reader_init(struct zb_reader *r)
 		r->read_pos = 0;
 	if (zb_load(&o->payload_free_bytes) > p || zb_load(&o->payload_write_pos) > p)
 		return ZB_ECORRUPT;
+	r->known_written = r->read_count;
+	r->return_batch = p >> RETURN_BATCH_SHIFT;
+	r->spin_us = ZB_DEFAULT_SPIN_US;
 	r->queue_cap = QUEUE_INITIAL;
 	r->queue = calloc(r->queue_cap, sizeof(*r->queue));
 	if (!r->queue)
@@ -185,26 +240,33 @@ fail:
 	return err;
 }
 
-static bool writer_gone(struct zb_reader *r)
+/* `probe`: also ask the kernel whether a recorded writer still lives. */
+static bool writer_gone(struct zb_reader *r, bool probe)
 {
 	uint64_t pid = zb_load(&r->seg.oieb->writer_pid);
 
-	if (pid != 0 && pid_alive(pid)) {
-		r->writer_active = true;
-		return false;
-	}
-	return true;
+	if (pid == 0)
+		return true;
+	if (!probe)
+		return false; /* presumed alive, but not proof of a writer */
+	r->last_probe_ns = clock_now_ns();
+	if (!pid_alive(pid))
+		return true;
+	r->writer_active = true;
+	return false;
 }
 
 static bool frame_ready(void *arg)
 {
 	struct zb_reader *r = arg;
 
-	return zb_load(&r->seg.oieb->payload_written_count) != r->read_count;
+	r->known_written = zb_load(&r->seg.oieb->payload_written_count);
+	return r->known_written != r->read_count;
 }
 
 static void publish_read(struct zb_reader *r)
 {
+	r->unpublished = 0;
 	zb_store(&r->seg.oieb->payload_read_pos, r->read_pos);
 	zb_store(&r->seg.oieb->payload_read_count, r->read_count);
 }
@@ -262,17 +324,27 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 	if (r->read_pos == p)
 		r->read_pos = 0;
 	r->read_count++;
-	publish_read(r);
-	/* Keep sem-w balanced with the frames we take, whichever token this is. */
-	sem_take_token(r->seg.sem_w);
+	/* Positions and sem-w tokens: at once unless a long backlog lasts. */
+	r->owed++;
+	if (!lagging(r)) {
+		publish_read(r);
+		tokens_settle(r);
+	} else {
+		if (++r->unpublished >= PUBLISH_EVERY)
+			publish_read(r);
+		if (r->owed >= OWED_MAX)
+			tokens_settle(r);
+	}
 
 	r->writer_active = true;
 	r->next_seq = hdr.sequence_number + 1;
 	r->stats.frames++;
 	r->stats.bytes += hdr.payload_size;
 	/* Now and then, recover space a previous reader died holding. */
-	if (r->stats.frames % RESYNC_EVERY == 0)
+	if (r->stats.frames % RESYNC_EVERY == 0) {
+		publish_read(r);
 		segment_resync_free(&r->seg, r->held);
+	}
 	*ret = (struct zb_frame){
 		.data = r->seg.ring + pos + ZB_FRAME_HEADER_SIZE,
 		.size = hdr.payload_size,
@@ -285,23 +357,35 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 {
 	int64_t deadline = 0;
+	bool slept = false;
 
 	if (!r || !ret)
 		return -EINVAL;
 	for (;;) {
-		uint64_t written = zb_load(&r->seg.oieb->payload_written_count);
+		bool probe;
 
-		if (written != r->read_count) {
+		/* The shared count is loaded only when the frames it announced are
+		 * taken: while a backlog lasts, its cache line stays with the writer. */
+		if (r->known_written == r->read_count)
+			r->known_written = zb_load(&r->seg.oieb->payload_written_count);
+		if (r->known_written != r->read_count) {
 			int err;
 
-			if (written < r->read_count)
+			if (r->known_written < r->read_count)
 				return ZB_ECORRUPT;
 			err = take_frame(r, ret);
 			if (err != 0)
 				return err > 0 ? 0 : err;
 			continue;
 		}
-		if (writer_gone(r) && !frame_ready(r)) {
+		/* Nothing to read: whatever the writer may be waiting for goes now. */
+		if (r->unpublished)
+			publish_read(r);
+		return_flush(r);
+		tokens_settle(r);
+		probe = timeout_ms == 0 || slept ||
+			clock_now_ns() - r->last_probe_ns >= PROBE_EVERY_NS;
+		if (writer_gone(r, probe) && !frame_ready(r)) {
 			if (r->writer_active) {
 				r->writer_active = false;
 				r->next_seq = 0;
@@ -316,7 +400,11 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 			continue;
 		if (clock_now_ns() >= deadline)
 			return -ETIMEDOUT;
-		sem_wait_slice(r->seg.sem_w, deadline);
+		/* A token is a frame's (owed) or a wake-up; a slice without one
+		 * makes the next round ask whether the writer still lives. */
+		slept = sem_wait_slice(r->seg.sem_w, deadline) < 0;
+		if (!slept)
+			r->owed--;
 	}
 }
 
@@ -385,6 +473,9 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	for (uint64_t t = r->head; t != r->tail; t++)
 		queue_at(r, t)->released = true;
 	queue_return(r);
+	return_flush(r);
+	if (r->unpublished)
+		publish_read(r);
 	pid_release(&r->seg.oieb->reader_pid, r->pid);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {

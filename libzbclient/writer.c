@@ -30,6 +30,10 @@ struct zb_writer {
 	bool acquired;
 	uint64_t acq_size;  /* bytes reserved by acquire */
 	uint64_t acq_waste; /* ring tail skipped to place the frame at 0, or 0 */
+	/* A lower bound of payload_free_bytes: only the reader raises it, and we
+	 * subtract what we take, so the shared field (a cache line the reader
+	 * writes) is loaded only when this bound says the frame may not fit. */
+	uint64_t free_known;
 	unsigned spin_us;
 	struct zb_stats stats;
 };
@@ -64,6 +68,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	if (w->write_pos == w->seg.payload_size)
 		w->write_pos = 0;
 	w->next_seq = 1;
+	w->spin_us = ZB_DEFAULT_SPIN_US;
 	w->reader_active = pid_alive(zb_load(&o->reader_pid));
 	*ret = w;
 	return 0;
@@ -121,7 +126,8 @@ static bool space_ready(void *arg)
 {
 	struct space_wait *sw = arg;
 
-	return zb_load(&sw->w->seg.oieb->payload_free_bytes) >= sw->need;
+	sw->w->free_known = zb_load(&sw->w->seg.oieb->payload_free_bytes);
+	return sw->w->free_known >= sw->need;
 }
 
 static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
@@ -165,9 +171,11 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 	 * large cannot be placed from here, ever. Frames up to P/2 - 16 always fit. */
 	if (need > p)
 		return -EMSGSIZE;
-	err = wait_space(w, need, timeout_ms);
-	if (err < 0)
-		return err;
+	if (w->free_known < need) {
+		err = wait_space(w, need, timeout_ms);
+		if (err < 0)
+			return err;
+	}
 	w->acquired = true;
 	w->acq_size = size;
 	w->acq_waste = waste;
@@ -217,6 +225,7 @@ ZB_EXPORT int zb_writer_commit(struct zb_writer *w, size_t size)
 	/* Release stores: the frame's bytes are visible before any of these. */
 	zb_store(&o->payload_write_pos, pos);
 	zb_fetch_sub(&o->payload_free_bytes, w->acq_waste + total);
+	w->free_known -= w->acq_waste + total;
 	zb_store(&o->payload_written_count, count);
 	sem_post(w->seg.sem_w);
 

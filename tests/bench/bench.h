@@ -22,6 +22,8 @@ struct bench_opts {
 	unsigned rt_large; /* round trips for the 1080p frame */
 	unsigned kills;    /* dead-peer kills per case */
 	const char *only;  /* comma-separated scenario numbers, or NULL for all */
+	uint64_t size;     /* run only this frame size in scenarios 1 and 2, or 0 */
+	const char *impl;  /* run only implementations whose name contains this */
 	char zbd[4096];    /* zbd executable, or "" when none was found */
 };
 
@@ -109,6 +111,9 @@ int fdr_next(struct fd_reader *fr, const uint8_t **data, uint64_t *size, uint64_
 /* ---------------------------------------------------------------- scenarios */
 
 bool scenario_wanted(int n);
+/* --impl: whether rows of this implementation run (baselines always do when
+ * a ratio needs them, unless --impl names them out too). */
+bool impl_wanted(const char *name);
 void scenario_throughput(void);
 void scenario_latency(void);
 void scenario_deadpeer(void);

@@ -396,6 +396,8 @@ void scenario_latency(void)
 			unsigned n = sizes[i] > 65536 ? opt.rt_large : opt.rt_small;
 			double pipe = NAN;
 
+			if (opt.size && opt.size != sizes[i])
+				continue;
 			if (lat_run(LAT_PIPE, sizes[i], n, 0, 0, &lr)) {
 				pipe = lr.p.p50;
 				lat_row(labels[i], "pipe", &lr, floor_p50, pipe);

@@ -263,7 +263,7 @@ static void memcpy_run(size_t size, struct tp_result *res)
 	size_t region = opt.ring, off = 0;
 	uint8_t *dst = mmap(NULL, region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint8_t *src = aligned_alloc(64, (size + 63) & ~(size_t)63);
-	int64_t dur = (int64_t)(opt.duration_s * 1e9), t0, t;
+	int64_t dur = (int64_t)(opt.duration_s * 1e9 / 3), t0, t;
 	uint64_t frames = 0, every = 65536 / (size + 16) + 1;
 
 	if (dst == MAP_FAILED || !src) {
@@ -318,14 +318,26 @@ void scenario_throughput(void)
 		struct tp_result mc, base[TP_N];
 		double v[5];
 
-		if (2 * (sizes[i] + 16) > opt.ring)
+		if (2 * (sizes[i] + 16) > opt.ring || (opt.size && opt.size != sizes[i]))
 			continue;
+		/* The limit is the best of three: noise only ever slows a copy down. */
 		memcpy_run(sizes[i], &mc);
+		for (int rep = 0; rep < 2; rep++) {
+			struct tp_result again;
+
+			memcpy_run(sizes[i], &again);
+			if (again.gbs > mc.gbs)
+				mc = again;
+		}
 		v[0] = mc.fps / 1e6;
 		v[1] = mc.gbs;
 		v[2] = v[3] = v[4] = NAN;
 		out_row(labels[i], "memcpy (1 process)", v);
 		for (int k = 0; k < TP_N; k++) {
+			if (!impl_wanted(tp_names[k])) {
+				base[k].fps = base[k].gbs = NAN;
+				continue;
+			}
 			if (!tp_run(k, sizes[i], &base[k])) {
 				base[k].fps = base[k].gbs = NAN;
 				out_skip(labels[i], tp_names[k], "failed (see stderr)");

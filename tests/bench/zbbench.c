@@ -196,6 +196,11 @@ bool scenario_wanted(int n)
 	return false;
 }
 
+bool impl_wanted(const char *name)
+{
+	return !opt.impl || strstr(name, opt.impl);
+}
+
 /* zbd is looked for beside us in the build tree unless --zbd names it. */
 static void find_zbd(void)
 {
@@ -230,6 +235,8 @@ static void usage(FILE *f)
 		"  --duration=S    seconds per throughput case (default 1)\n"
 		"  --round-trips=N round trips for 64 B and 4 KiB frames (default 100000)\n"
 		"  --kills=N       kills per dead-peer case (default 20)\n"
+		"  --size=N        only frames of N bytes in scenarios 1 and 2\n"
+		"  --impl=TEXT     only implementations whose name contains TEXT\n"
 		"  --zbd=PATH      the zbd executable (default: the build tree's, if built)\n");
 }
 
@@ -244,6 +251,8 @@ int main(int argc, char **argv)
 		{ "round-trips", required_argument, NULL, 'r' },
 		{ "kills", required_argument, NULL, 'k' },
 		{ "zbd", required_argument, NULL, 'z' },
+		{ "size", required_argument, NULL, 'S' },
+		{ "impl", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -275,6 +284,12 @@ int main(int argc, char **argv)
 			break;
 		case 'z':
 			snprintf(opt.zbd, sizeof(opt.zbd), "%s", optarg);
+			break;
+		case 'i':
+			opt.impl = optarg;
+			break;
+		case 'S':
+			opt.size = strtoull(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
