@@ -256,8 +256,8 @@ void ctl_dispatch(struct ctl_client *c, char *line)
 	if (cmd->admin && !ctl_client_is_admin(c)) {
 		log_warning("refused %s from uid %u pid %d: not root or in the admin group",
 			    cmd->name, (unsigned)c->uid, (int)c->pid);
-		status = reply_fail(&r, -EACCES, "permission denied: %s needs root or the admin group",
-				    cmd->name);
+		status = reply_fail(&r, -EACCES,
+				    "permission denied: %s needs root or the admin group", cmd->name);
 		goto reply;
 	}
 	status = cmd->handler(c, argc, argv, &r);

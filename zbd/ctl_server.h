@@ -4,8 +4,9 @@
  * clients. Every client is non-blocking and bounded, so none can stall the
  * others or grow zbd without limit: a request line is at most CTL_LINE_MAX
  * bytes, unread output at most CTL_OUTPUT_MAX beyond the reply being sent
- * (a watcher that never reads is dropped), requests are not read while a client's replies pile up unread,
- * and idle clients are closed after client_idle_s (watchers are never idle).
+ * (a watcher that never reads is dropped), requests are not read while a
+ * client's replies pile up unread, and idle clients are closed after
+ * client_idle_s (watchers are never idle).
  */
 #pragma once
 

@@ -85,9 +85,10 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 
 void health_write_daemon(struct reply *r, struct zbd *d)
 {
-	reply_printf(r, "daemon=zbd\nversion=%s\npid=%llu\nuptime_s=%lld\nbuffers=%zu\nclients=%zu\n",
-		     ZBD_VERSION, (unsigned long long)d->pid, (long long)(ev_now(d->loop) - d->started),
-		     d->n_buffers, d->n_clients);
+	reply_printf(r, "daemon=zbd\nversion=%s\npid=%llu\n", ZBD_VERSION,
+		     (unsigned long long)d->pid);
+	reply_printf(r, "uptime_s=%lld\nbuffers=%zu\nclients=%zu\n",
+		     (long long)(ev_now(d->loop) - d->started), d->n_buffers, d->n_clients);
 }
 
 static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp now)
@@ -122,7 +123,8 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 	reply_printf(r, "reader_pid=%llu\nreader_alive=%d\nwriter_pid=%llu\nwriter_alive=%d\n",
 		     (unsigned long long)rpid, pid_alive(rpid), (unsigned long long)wpid,
 		     pid_alive(wpid));
-	reply_printf(r, "frames_written=%llu\nframes_read=%llu\nbytes_written=%llu\nbytes_read=%llu\n",
+	reply_printf(r,
+		     "frames_written=%llu\nframes_read=%llu\nbytes_written=%llu\nbytes_read=%llu\n",
 		     (unsigned long long)zb_load(&o->payload_written_count),
 		     (unsigned long long)zb_load(&o->payload_read_count),
 		     (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);

@@ -82,7 +82,9 @@ void registry_save(struct zbd *d)
 		return;
 	}
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-		e[n++] = (struct statefile_entry){ .name = b->name, .mode = b->mode, .gid = b->gid };
+		e[n++] = (struct statefile_entry){
+			.name = b->name, .mode = b->mode, .gid = b->gid
+		};
 	r = statefile_save(d->state_path, e, n);
 	if (r < 0)
 		log_error_errno(r, "cannot write state file %s", d->state_path);
@@ -109,7 +111,8 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
 	lock_existed = lstat(lock_path, &st) == 0;
 	err = lockfile_take(name, mode, &b->lock_fd);
 	if (err == -EEXIST) {
-		reply_fail(r, err, "buffer %s is owned by another process (its lock is held)", name);
+		reply_fail(r, err, "buffer %s is owned by another process (its lock is held)",
+			   name);
 		goto fail;
 	}
 	if (err < 0) {
@@ -159,8 +162,8 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force, struct rep
 	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
 
 	if (!force && (pid_alive(rpid) || pid_alive(wpid)))
-		return reply_fail(r, -EBUSY, "buffer %s has a live %s (pid %llu); use force", b->name,
-				  pid_alive(rpid) ? "reader" : "writer",
+		return reply_fail(r, -EBUSY, "buffer %s has a live %s (pid %llu); use force",
+				  b->name, pid_alive(rpid) ? "reader" : "writer",
 				  (unsigned long long)(pid_alive(rpid) ? rpid : wpid));
 	reaper_forget(b);
 	if (force) {

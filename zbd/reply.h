@@ -20,7 +20,8 @@ void reply_init(struct reply *r);
 void reply_free(struct reply *r);
 void reply_printf(struct reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Set the error text and return `err`, for `return reply_fail(r, -EINVAL, "...")`. */
-int reply_fail(struct reply *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int reply_fail(struct reply *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Copy `in` for an error message: at most 64 bytes, unprintable bytes as '?'.
  * Text a client sent must never break the line structure of a reply or log. */
 void reply_sanitize(char *out, size_t size, const char *in);

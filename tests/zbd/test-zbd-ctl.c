@@ -406,7 +406,8 @@ END_TEST
 
 START_TEST(socket_activation)
 {
-	char *prefix[] = { "/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", "-l", t.sock, NULL };
+	char *prefix[] = { "/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", "-l", t.sock,
+			   NULL };
 	int fd;
 
 	if (access(prefix[0], X_OK) != 0) {
