@@ -178,7 +178,8 @@ START_TEST(frame_ends_at_ring_end)
 END_TEST
 
 /* Frame sizes up to 112 at every alignment of a 512-byte ring, one frame held
- * behind (at most 128 held + 127 of tail + 128 new always fit): whatever wraps happen, every byte and the accounting stay right. */
+ * behind (at most 128 held + 127 of tail + 128 new always fit): whatever
+ * wraps happen, every byte and the accounting stay right. */
 START_TEST(wrap_sweep)
 {
 	uint64_t seq = 1;

@@ -94,6 +94,8 @@ START_TEST(read_vector)
 	if (v->unread)
 		ck_assert_int_eq(zb_reader_read(r, &(struct zb_frame){ 0 }, 0), ZB_EWRITER_GONE);
 	ck_assert_int_eq(zb_reader_read(r, &(struct zb_frame){ 0 }, 0), -ETIMEDOUT);
+	/* One sem-w token per frame, all taken: the count an upstream writer expects. */
+	ck_assert_int_eq(sem_value(name, 'w'), 0);
 
 	/* Everything consumed and given back, in the upstream counters. */
 	seg = seg_snapshot(name, &seglen);
@@ -186,6 +188,9 @@ START_TEST(reproduce_vector)
 	reproduce(v, name, r, w);
 	seg = seg_snapshot(name, &seglen);
 	seg_assert_equal(seg, seglen, file, len, v->metadata_size);
+	/* An upstream reader taking over waits once per unread frame (marker and
+	 * its frame share one post): the README's sem-w count. */
+	ck_assert_int_eq(sem_value(name, 'w'), v->unread);
 	free(seg);
 	free(file);
 	zb_writer_close(w);
