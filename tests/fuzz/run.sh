@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(reader)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(reader ctl_request)
 case $secs in
 '' | *[!0-9]*)
 	echo "usage: tests/fuzz/run.sh [SECONDS_PER_HARNESS [HARNESS...]]" >&2
@@ -47,10 +47,15 @@ for h in "${harnesses[@]}"; do
 	artifacts="$dir/fuzz-artifacts/$h"
 	log="$dir/fuzz-$h.log"
 	mkdir -p "$work" "$artifacts"
+	extra=()
+	[ -f "tests/fuzz/$h.dict" ] && extra+=(-dict="tests/fuzz/$h.dict")
+	# zbd logs every request it refuses on stderr; the harness reports through
+	# a copy of it, and libFuzzer keeps its own.
+	[ "$h" = ctl_request ] && extra+=(-close_fd_mask=2 -max_len=8192)
 	# New inputs go to the first directory only: the repository's stay as they are.
 	"$dir/tests/fuzz/fuzz_$h" "$work" "tests/fuzz/corpus/$h" "tests/fuzz/regressions/$h" \
 		-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$artifacts/" >"$log" 2>&1 &
+		-artifact_prefix="$artifacts/" "${extra[@]}" >"$log" 2>&1 &
 	pid=$!
 	rc=0
 	wait "$pid" || rc=$?
