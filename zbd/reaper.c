@@ -29,9 +29,11 @@
  * live recorded reader, so no new reader can attach (and start returning space
  * itself) while we repair. Then segment_resync_free() recomputes the free
  * count from the read and write positions (it only ever raises it, never past
- * the truth, even while the writer commits concurrently). Then reader_pid goes
- * from our pid to 0 and we post sem-r, so a writer blocked on a full ring
- * wakes, sees no reader, and returns "reader gone". Frames the dead reader had
+ * the truth, even while the writer commits concurrently), and
+ * resync_empty_ring() does the same for a ring whose every frame was read.
+ * Then reader_pid goes from our pid to 0 and we post sem-r, so a writer
+ * blocked on a full ring wakes, uses the space recovered if that is enough,
+ * and otherwise (or once the ring fills again) returns "reader gone". Frames the dead reader had
  * not read yet stay in the ring: the next reader starts at the shared
  * read position and receives them, then everything written after, in order.
  * If zbd itself dies during the fence, reader_pid names a dead process (us),
@@ -49,6 +51,7 @@
  */
 #include <errno.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -79,6 +82,42 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);
 }
 
+/*
+ * segment_resync_free() leaves a ring with equal read and write positions
+ * alone, since empty and full look alike there. But a reader that read every
+ * frame and died holding some leaves exactly that: positions equal, every
+ * frame read, free space short by what it held (maybe all of it, and then the
+ * writer waits forever). As the fenced reader we know read_pos and read_count
+ * cannot move, and with written_count equal to read_count the ring is empty,
+ * so free must be the whole ring. A writer publishes a frame by storing
+ * write_pos, then taking its bytes from free, then storing written_count: a
+ * commit in flight has either not taken its bytes yet (we add only what is
+ * missing now; it takes its share afterwards) or has moved write_pos (we see
+ * that and leave it). The one exception is a frame that ends where it began
+ * (skipped tail + frame = P), which needs the whole ring free and so leaves
+ * free at 0: free at 0 is therefore looked at again a moment later, by which
+ * time such a commit has published its count.
+ */
+static void resync_empty_ring(struct zbd_buffer *b)
+{
+	struct zb_oieb *o = b->seg.oieb;
+	uint64_t p = b->seg.payload_size;
+	uint64_t rc = zb_load(&o->payload_read_count), r = zb_load(&o->payload_read_pos) % p;
+	uint64_t wc, free_now = 0;
+
+	for (int look = 0; look < 2; look++) {
+		wc = zb_load(&o->payload_written_count);
+		free_now = zb_load(&o->payload_free_bytes);
+		if (wc != rc || zb_load(&o->payload_write_pos) % p != r || free_now >= p ||
+		    zb_load(&o->payload_written_count) != wc)
+			return;
+		if (free_now > 0)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+	}
+	zb_fetch_add(&o->payload_free_bytes, p - free_now);
+}
+
 static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 {
 	uint64_t expected = pid, self = b->daemon->pid;
@@ -87,6 +126,7 @@ static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return; /* a new reader claimed the slot (and resynced free space itself) */
 	segment_resync_free(&b->seg, 0);
+	resync_empty_ring(b);
 	pid_release(&b->seg.oieb->reader_pid, self);
 	sem_post_once(b->seg.sem_r);
 	b->readers_reaped++;

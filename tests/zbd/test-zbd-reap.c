@@ -157,6 +157,33 @@ static int reader_verify(void *arg)
 	return 0;
 }
 
+/* Reads as many frames as the parent says (a u64 on `cmd_fd`), holds them
+ * all, says ready, waits to be killed: it dies owing the writer every byte. */
+struct hoarder_args {
+	const char *name;
+	int ready_fd, cmd_fd;
+};
+
+static int reader_hoards(void *arg)
+{
+	struct hoarder_args *a = arg;
+	struct zb_reader *r;
+	struct zb_frame f;
+	uint64_t n;
+
+	if (zb_reader_open(&r, a->name) < 0)
+		return 60;
+	say_ready(a->ready_fd);
+	if (read(a->cmd_fd, &n, sizeof(n)) != sizeof(n))
+		return 61;
+	for (uint64_t i = 0; i < n; i++)
+		if (zb_reader_read(r, &f, 5000) < 0 || !tz_frame_ok(f.data, f.size, f.sequence))
+			return 62;
+	say_ready(a->ready_fd);
+	pause();
+	return 63;
+}
+
 static int exit_code(pid_t pid)
 {
 	int status = tu_wait(pid, 20000);
@@ -287,6 +314,66 @@ START_TEST(reader_killed_while_writer_blocked)
 }
 END_TEST
 
+START_TEST(reader_killed_holding_every_frame)
+{
+	const char *name = tz_name("hoard");
+	volatile double *killed_at = tz_shared(4096);
+	struct hoarder_args a = { .name = name };
+	struct zb_writer *w;
+	uint64_t seq, written, after_kill = 0;
+	char buf[512];
+	int ready[2], cmd[2], err;
+	pid_t r, k;
+	double first_write_ms = 0;
+
+	start_with_buffer(name, "16K");
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(cmd), 0);
+	a.ready_fd = ready[1];
+	a.cmd_fd = cmd[0];
+	r = tz_fork(reader_hoards, &a);
+	wait_ready(ready[0]);
+	/* Fill the ring; the reader reads every frame and releases none. */
+	for (seq = 1;; seq++) {
+		tz_frame_fill(buf, seq);
+		err = zb_writer_write(w, buf, tz_frame_size(seq), 0);
+		if (err == -ENOBUFS)
+			break;
+		ck_assert_int_eq(err, 0);
+	}
+	written = seq - 1;
+	ck_assert_int_eq(write(cmd[1], &written, sizeof(written)), sizeof(written));
+	wait_ready(ready[0]);
+	/* Every frame read: read and write positions are equal, the ring is empty,
+	 * and yet no byte is free. Only zbd can give the space back. */
+	k = tz_kill_later(r, 100, killed_at);
+	for (;;) {
+		tz_frame_fill(buf, seq);
+		err = zb_writer_write(w, buf, tz_frame_size(seq), 5000);
+		if (err != 0)
+			break;
+		if (after_kill++ == 0)
+			first_write_ms = tz_now_ms() - *killed_at;
+		seq++;
+	}
+	ck_assert_int_eq(err, ZB_EREADER_GONE);
+	printf("reader holding %llu frames SIGKILLed -> writer writes again after %.2f ms "
+	       "(%llu frames fit before reader gone)\n",
+	       (unsigned long long)written, first_write_ms, (unsigned long long)after_kill);
+	/* The whole ring came back: about as many frames fit as at first. */
+	ck_assert_uint_ge(after_kill, written - written / 8);
+	ck_assert_double_lt(first_write_ms, 500);
+	exit_code(k);
+	tu_wait(r, 1000);
+	zb_writer_close(w);
+	close(ready[0]);
+	close(ready[1]);
+	close(cmd[0]);
+	close(cmd[1]);
+}
+END_TEST
+
 static int destroy_later(void *arg)
 {
 	const char *name = arg;
@@ -409,6 +496,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, writer_killed_while_reader_waits);
 	tcase_add_test(tc, reader_killed_while_writer_blocked);
+	tcase_add_test(tc, reader_killed_holding_every_frame);
 	tcase_add_test(tc, forced_destroy_wakes_reader);
 	tcase_add_test(tc, foreign_peers_are_reaped_too);
 	suite_add_tcase(s, tc);
