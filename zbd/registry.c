@@ -61,6 +61,20 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
 	reaper_scan(b);
 }
 
+/* Take the buffer's lock file: created owner-only, then given the buffer's
+ * group and mode like the other objects, so it is never wider than asked. */
+static int buffer_lock(struct zbd_buffer *b)
+{
+	int err = lockfile_take(b->name, 0600, &b->lock_fd);
+
+	if (err < 0)
+		return err;
+	if ((b->gid != (gid_t)-1 && fchown(b->lock_fd, (uid_t)-1, b->gid) < 0) ||
+	    fchmod(b->lock_fd, b->mode) < 0)
+		return -errno;
+	return 0;
+}
+
 static void buffer_free(struct zbd_buffer *b)
 {
 	reaper_forget(b);
@@ -109,21 +123,14 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
 	if (!b)
 		return reply_fail(r, -ENOMEM, "out of memory");
 	lock_existed = lstat(lock_path, &st) == 0;
-	err = lockfile_take(name, mode, &b->lock_fd);
+	err = buffer_lock(b);
 	if (err == -EEXIST) {
 		reply_fail(r, err, "buffer %s is owned by another process (its lock is held)",
 			   name);
 		goto fail;
 	}
 	if (err < 0) {
-		reply_fail(r, err, "cannot take lock %s", lock_path);
-		goto fail;
-	}
-	/* The lock file gets the buffer's group and mode like the other objects. */
-	if ((gid != (gid_t)-1 && fchown(b->lock_fd, (uid_t)-1, gid) < 0) ||
-	    fchmod(b->lock_fd, mode) < 0) {
-		err = -errno;
-		reply_fail(r, err, "cannot set owner or mode of %s", lock_path);
+		reply_fail(r, err, "cannot take or set up lock %s", lock_path);
 		goto fail_lock;
 	}
 	err = segment_create(&b->seg, name, metadata_size, payload_size, mode, gid, 0);
@@ -144,11 +151,10 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
 
 fail_lock:
 	/* A lock file that was there before belongs to whoever made it. */
-	if (lock_existed) {
+	if (b->lock_fd >= 0 && lock_existed)
 		close(b->lock_fd);
-	} else {
+	else if (b->lock_fd >= 0)
 		lockfile_release(name, b->lock_fd);
-	}
 	b->lock_fd = -1;
 fail:
 	log_warning("%s: not created: %s (%s)", name, r->error, log_strerror(err));
@@ -213,7 +219,7 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		a->dropped++;
 		return;
 	}
-	err = lockfile_take(e->name, e->mode, &b->lock_fd);
+	err = buffer_lock(b);
 	if (err < 0) {
 		log_warning_errno(err, "%s: cannot retake its lock; dropped", e->name);
 		goto fail;

@@ -170,7 +170,8 @@ END_TEST
 START_TEST(configured_buffers_and_reload)
 {
 	const char *a = tz_name("cfga"), *b = tz_name("cfgb");
-	char conf[1024], path[256];
+	char conf[1024], path[256], frame[512];
+	struct zb_writer *w;
 	FILE *f;
 
 	snprintf(conf, sizeof(conf),
@@ -182,6 +183,13 @@ START_TEST(configured_buffers_and_reload)
 	snprintf(path, sizeof(path), "/dev/shm/%s", a);
 	assert_object(path, 0640, getgid());
 	ck_assert(in_list(a));
+
+	/* A stream in use on the first buffer. */
+	ck_assert_int_eq(zb_writer_open(&w, a), 0);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		tz_frame_fill(frame, seq);
+		ck_assert_int_eq(zb_writer_write(w, frame, tz_frame_size(seq), 1000), 0);
+	}
 
 	/* SIGHUP with a new buffer: created; the old one untouched. */
 	f = fopen(t.conf, "a");
@@ -202,6 +210,15 @@ START_TEST(configured_buffers_and_reload)
 	ck_assert_int_eq(tz_request(&t, "version"), 0);
 	ck_assert(in_list(a));
 	ck_assert(in_list(b));
+
+	/* Through both reloads the stream was left alone. */
+	snprintf(path, sizeof(path), "buffer=%s", a);
+	ck_assert_int_eq(tz_request(&t, "health %s", a), 0);
+	ck_assert_int_eq(tz_get_num(t.reply, path, "frames_written"), 3);
+	ck_assert_int_eq(tz_get_num(t.reply, path, "writer_pid"), getpid());
+	tz_frame_fill(frame, 4);
+	ck_assert_int_eq(zb_writer_write(w, frame, tz_frame_size(4), 1000), 0);
+	zb_writer_close(w);
 }
 END_TEST
 
