@@ -101,3 +101,23 @@ with open(os.path.join(OUT, 'wrap-marker.bin'), 'rb') as f:
 for name, data in seeds.items():
 	with open(os.path.join(OUT, 'crafted-' + name + '.bin'), 'wb') as f:
 		f.write(data)
+
+# corpus/zbd_scan/: byte 0 picks the ring (2: 256 bytes, metadata 64, so states of
+# 448 bytes), then successive states of the segment as a healthy stream leaves them.
+SCAN = os.path.join(HERE, 'corpus', 'zbd_scan')
+os.makedirs(SCAN, exist_ok=True)
+fresh = image(64, 256, [], 0, 0, 0, 0, 256)
+three = image(64, 256, [(i * 64, frame_bytes(i + 1, 48)) for i in range(3)],
+	write_pos=192, read_pos=0, written=3, read=0, free=64)
+read2 = image(64, 256, [(i * 64, frame_bytes(i + 1, 48)) for i in range(3)],
+	write_pos=192, read_pos=128, written=3, read=2, free=192)
+wrapped = image(64, 256, [(192, frame_bytes(4, 48)), (0, frame_bytes(5, 48))],
+	write_pos=64, read_pos=192, written=5, read=3, free=128)
+scan_seeds = {
+	'stream': bytes([2]) + fresh + three + read2 + wrapped,
+	'full-stalled': bytes([2]) + seeds['full'][:448] + seeds['full'][:448],
+	'marker': bytes([2]) + seeds['marker-mid-tail'][:448] + seeds['marker-exact-16'][:448],
+}
+for name, data in scan_seeds.items():
+	with open(os.path.join(SCAN, name + '.bin'), 'wb') as f:
+		f.write(data)

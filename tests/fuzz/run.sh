@@ -15,6 +15,8 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 harnesses=("$@")
+# zbd_scan is not in the default set while its finding in tests/fuzz/pending/
+# is open (README.md): CI would fail on it at once. Name it to run it.
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(reader ctl_request)
 case $secs in
 '' | *[!0-9]*)
@@ -51,7 +53,8 @@ for h in "${harnesses[@]}"; do
 	[ -f "tests/fuzz/$h.dict" ] && extra+=(-dict="tests/fuzz/$h.dict")
 	# zbd logs every request it refuses on stderr; the harness reports through
 	# a copy of it, and libFuzzer keeps its own.
-	[ "$h" = ctl_request ] && extra+=(-close_fd_mask=2 -max_len=8192)
+	[ "$h" = ctl_request ] && extra+=(-max_len=8192)
+	[ "$h" = reader ] || extra+=(-close_fd_mask=2)
 	# New inputs go to the first directory only: the repository's stay as they are.
 	"$dir/tests/fuzz/fuzz_$h" "$work" "tests/fuzz/corpus/$h" "tests/fuzz/regressions/$h" \
 		-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
