@@ -8,12 +8,14 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libtest.h"
@@ -139,6 +141,8 @@ START_TEST(close_clears_pids_only)
 	uint8_t *seg;
 	size_t len;
 
+	struct zb_frame f1, f2;
+
 	seg_create_unowned(name, 64, 4096);
 	seg = seg_map(name, &len);
 	o = (struct zb_oieb *)seg;
@@ -146,13 +150,54 @@ START_TEST(close_clears_pids_only)
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_uint_eq(o->reader_pid, (uint64_t)getpid());
 	ck_assert_uint_eq(o->writer_pid, (uint64_t)getpid());
+	ck_assert_int_eq(zb_writer_write(w, "one", 3, 0), 0);
+	ck_assert_int_eq(zb_writer_write(w, "two", 3, 0), 0);
 	zb_writer_close(w);
 	ck_assert_uint_eq(o->writer_pid, 0);
 	ck_assert_uint_eq(o->reader_pid, (uint64_t)getpid());
+	ck_assert_int_eq(zb_reader_read(r, &f1, 0), 0);
+	ck_assert_int_eq(zb_reader_read(r, &f2, 0), 0);
+	ck_assert_uint_eq(o->payload_free_bytes, 4096 - 38);
+	/* Frames still held when the reader closes go back with it. */
 	zb_reader_close(r);
 	ck_assert_uint_eq(o->reader_pid, 0);
+	ck_assert_uint_eq(o->payload_free_bytes, 4096);
 	seg_unmap(seg, len);
 	ck_assert(tu_any_object_exists(name));
+}
+END_TEST
+
+static uint8_t *unready_seg;
+
+static void *finish_creation(void *arg)
+{
+	nanosleep(&(struct timespec){ .tv_nsec = 60 * 1000 * 1000 }, NULL);
+	__atomic_store_n((uint32_t *)unready_seg, 128, __ATOMIC_RELEASE);
+	return arg;
+}
+
+/* A creator between shm_open and storing oieb_size (PROTOCOL.md section 9):
+ * an attaching writer waits for it a little instead of failing. */
+START_TEST(attach_waits_for_creator)
+{
+	const char *name = tu_unique_name("unready");
+	struct zb_writer *w;
+	struct zb_reader *r;
+	pthread_t t;
+	size_t len;
+
+	seg_create_unowned(name, 64, 4096);
+	unready_seg = seg_map(name, &len);
+	((struct zb_oieb *)unready_seg)->oieb_size = 0;
+	ck_assert_int_eq(pthread_create(&t, NULL, finish_creation, NULL), 0);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(zb_writer_write(w, "x", 1, 0), 0);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	ck_assert_int_eq(zb_reader_read(r, &(struct zb_frame){ 0 }, 0), 0);
+	zb_reader_close(r);
+	zb_writer_close(w);
+	seg_unmap(unready_seg, len);
 }
 END_TEST
 
@@ -261,6 +306,7 @@ int main(void)
 	tcase_add_test(tc, default_mode_and_sizes);
 	tcase_add_test(tc, wide_mode_despite_umask);
 	tcase_add_test(tc, close_clears_pids_only);
+	tcase_add_test(tc, attach_waits_for_creator);
 	tcase_add_test(tc, stale_buffers_cleaned);
 	tcase_add_test(tc, create_over_leftovers);
 	suite_add_tcase(s, tc);

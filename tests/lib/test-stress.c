@@ -94,7 +94,11 @@ START_TEST(million_frames_by_copy)
 	/* At least this many times round the ring. */
 	ck_assert_uint_gt(bytes / RING, 10000);
 	fprintf(stderr, "%" PRIu64 " frames, %" PRIu64 " MB, %" PRIu64 " wraps in %" PRId64
-		" ms\n", count, bytes >> 20, bytes / RING, now_ms() - t0);
+		" ms; sem-w %d, sem-r %d left\n", count, bytes >> 20, bytes / RING, now_ms() - t0,
+		sem_value(name, 'w'), sem_value(name, 'r'));
+	/* Neither count grows with the stream (PROTOCOL.md section 10). */
+	ck_assert_int_lt(sem_value(name, 'w'), 4096);
+	ck_assert_int_le(sem_value(name, 'r'), 1);
 	zb_reader_close(r);
 }
 END_TEST
