@@ -382,7 +382,8 @@ START_TEST(watch_and_the_watcher_that_never_reads)
 		double t0 = tz_now_ms();
 
 		ck_assert_int_eq(tz_request_fd(&t, good, "health"), 0);
-		ck_assert_msg(tz_now_ms() - t0 < 500, "a request took %.0f ms", tz_now_ms() - t0);
+		/* Generous for slow runs (valgrind); a stalled loop would take seconds. */
+		ck_assert_msg(tz_now_ms() - t0 < 1500, "a request took %.0f ms", tz_now_ms() - t0);
 		clients = tz_get_num(t.reply, rec, "clients");
 		if (clients == 1)
 			break;

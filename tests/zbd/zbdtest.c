@@ -129,6 +129,8 @@ pid_t tz_spawn(struct tz *t, char *const prefix[])
 		_exit(127);
 	}
 	t->pid = pid;
+	t->ready = false;
+	t->stopping = false;
 	return pid;
 }
 
@@ -150,8 +152,10 @@ static bool notify_take(struct tz *t, int timeout_ms, bool *ready)
 		snprintf(t->status, sizeof(t->status), "%s", st + 7);
 		t->status[strcspn(t->status, "\n")] = '\0';
 	}
-	if (strstr(msg, "READY=1"))
+	if (strstr(msg, "READY=1")) {
 		*ready = true;
+		t->ready = true;
+	}
 	if (strstr(msg, "WATCHDOG=1"))
 		t->watchdog_pings++;
 	if (strstr(msg, "STOPPING=1"))
@@ -173,7 +177,7 @@ static void notify_drain(struct tz *t)
 bool tz_wait_ready(struct tz *t, int timeout_ms)
 {
 	double end = tz_now_ms() + timeout_ms;
-	bool ready = false;
+	bool ready = t->ready;
 
 	while (!ready) {
 		int left = (int)(end - tz_now_ms());
@@ -253,35 +257,59 @@ int tz_connect(struct tz *t)
 	return fd;
 }
 
+/* Length of the first complete reply in buf (through "status=N\n\n"), or 0. */
+static size_t reply_end(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 7 <= len; i++) {
+		const char *nl;
+
+		if ((i == 0 || buf[i - 1] == '\n') && memcmp(buf + i, "status=", 7) == 0) {
+			nl = memchr(buf + i, '\n', len - i);
+			if (!nl)
+				return 0;
+			if ((size_t)(nl - buf) + 1 < len && nl[1] == '\n')
+				return (size_t)(nl - buf) + 2;
+			return 0;
+		}
+		nl = memchr(buf + i, '\n', len - i);
+		if (!nl)
+			return 0;
+		i = (size_t)(nl - buf);
+	}
+	return 0;
+}
+
 int tz_read_reply(int fd, char *out, size_t size, int timeout_ms)
 {
 	double end = tz_now_ms() + timeout_ms;
-	size_t len = 0;
+	size_t len = 0, done;
 
 	out[0] = '\0';
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		char *st;
 		ssize_t n;
-		int left;
+		int left = (int)(end - tz_now_ms());
 
-		/* A reply ends with "status=N\n\n", the status line at a line start. */
-		st = len >= 7 && strncmp(out, "status=", 7) == 0 ? out : strstr(out, "\nstatus=");
-		if (st) {
-			st += (*st == '\n');
-			if (strstr(st, "\n\n"))
-				return atoi(st + 7);
-		}
-		left = (int)(end - tz_now_ms());
 		ck_assert_msg(left > 0, "no complete reply within %d ms: '%s'", timeout_ms, out);
 		ck_assert_int_gt(poll(&pfd, 1, left), 0);
 		ck_assert_uint_lt(len, size - 1);
-		/* Byte by byte: a reply must not swallow the start of the next one. */
-		n = recv(fd, out + len, 1, 0);
+		/* Peek, and take only up to the end of this reply: the next one (a
+		 * pipelined answer, a watch report) stays in the socket. */
+		n = recv(fd, out + len, size - 1 - len, MSG_PEEK);
 		if (n <= 0)
 			return INT32_MIN;
+		done = reply_end(out, len + (size_t)n);
+		n = recv(fd, out + len, done ? done - len : (size_t)n, 0);
+		ck_assert_int_gt(n, 0);
 		len += (size_t)n;
 		out[len] = '\0';
+		if (done) {
+			const char *st = len > 2 ? out + len - 3 : out;
+
+			while (st > out && st[-1] != '\n')
+				st--;
+			return atoi(st + 7);
+		}
 	}
 }
 

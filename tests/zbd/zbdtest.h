@@ -21,6 +21,7 @@ struct tz {
 	char status[256]; /* the last STATUS= zbd sent */
 	unsigned watchdog_pings; /* WATCHDOG=1 messages seen */
 	bool stopping;           /* STOPPING=1 seen */
+	bool ready;              /* READY=1 seen from the current zbd */
 	const char *watchdog_usec; /* WATCHDOG_USEC for the next zbd, or NULL */
 	char reply[256 * 1024];
 };
