@@ -52,6 +52,7 @@ struct zb_reader {
 	unsigned unpublished; /* frames taken since read_pos/read_count were stored */
 	int64_t last_probe_ns; /* last kill(writer, 0) */
 	unsigned spin_us;
+	struct spin_state spin;
 	struct zb_stats stats;
 };
 
@@ -396,7 +397,7 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 			return -ETIMEDOUT;
 		if (deadline == 0)
 			deadline = deadline_from_ms(timeout_ms);
-		if (spin_until(frame_ready, r, r->spin_us, deadline))
+		if (spin_adaptive(&r->spin, frame_ready, r, r->spin_us, deadline))
 			continue;
 		if (clock_now_ns() >= deadline)
 			return -ETIMEDOUT;

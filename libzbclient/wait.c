@@ -69,13 +69,17 @@ static inline void cpu_relax(void)
  * it off for the whole spin. Measured in tests/bench (scenario 3).
  */
 #define SPIN_PURE_NS 3000
+/* A yield that took this long let another task run on our CPU. */
+#define SPIN_YIELD_RAN_NS 2000
 
-bool spin_until(bool (*ready)(void *), void *arg, unsigned spin_us, int64_t deadline_ns)
+enum spin_outcome { SPIN_EXPIRED, SPIN_HIT, SPIN_HIT_SHARED };
+
+static enum spin_outcome spin_run(bool (*ready)(void *), void *arg, unsigned spin_us,
+				  int64_t deadline_ns)
 {
 	int64_t start, end, now;
+	bool shared = false;
 
-	if (spin_us == 0)
-		return ready(arg);
 	start = clock_now_ns();
 	end = start + (int64_t)spin_us * 1000;
 	if (deadline_ns < end)
@@ -83,13 +87,40 @@ bool spin_until(bool (*ready)(void *), void *arg, unsigned spin_us, int64_t dead
 	for (;;) {
 		for (int i = 0; i < 64; i++) {
 			if (ready(arg))
-				return true;
+				return shared ? SPIN_HIT_SHARED : SPIN_HIT;
 			cpu_relax();
 		}
 		now = clock_now_ns();
 		if (now >= end)
-			return ready(arg);
-		if (now - start >= SPIN_PURE_NS)
+			return ready(arg) ? SPIN_HIT_SHARED : SPIN_EXPIRED;
+		if (now - start >= SPIN_PURE_NS) {
 			sched_yield();
+			if (clock_now_ns() - now >= SPIN_YIELD_RAN_NS)
+				shared = true;
+		}
 	}
+}
+
+bool spin_until(bool (*ready)(void *), void *arg, unsigned spin_us, int64_t deadline_ns)
+{
+	if (spin_us == 0)
+		return ready(arg);
+	return spin_run(ready, arg, spin_us, deadline_ns) != SPIN_EXPIRED;
+}
+
+bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsigned spin_us,
+		   int64_t deadline_ns)
+{
+	enum spin_outcome o;
+
+	if (spin_us == 0)
+		return ready(arg);
+	if (st->misses >= SPIN_MISSES_MAX && ++st->skipped % SPIN_RETRY_EVERY != 0)
+		return ready(arg);
+	o = spin_run(ready, arg, spin_us, deadline_ns);
+	if (o == SPIN_HIT)
+		st->misses = 0;
+	else if (st->misses < SPIN_MISSES_MAX)
+		st->misses++;
+	return o != SPIN_EXPIRED;
 }

@@ -31,3 +31,24 @@ void sem_post_once(sem_t *sem);
 
 /* Spin up to spin_us (bounded by the deadline) until ready(arg) is true. */
 bool spin_until(bool (*ready)(void *), void *arg, unsigned spin_us, int64_t deadline_ns);
+
+/*
+ * Spinning pays only while the peer runs on another CPU and answers within
+ * the spin. A spin that misses (expires, or waits while other tasks run on
+ * our CPU: the peer shares it, or the machine is oversubscribed) costs CPU
+ * and, worse, holds off whoever shares the CPU. After SPIN_MISSES_MAX misses
+ * in a row the spin is skipped, but for one wait in SPIN_RETRY_EVERY that
+ * checks whether things changed; one clean hit restores it. An idle stream
+ * thus stops paying for the spin after a few frames.
+ */
+#define SPIN_MISSES_MAX 8
+#define SPIN_RETRY_EVERY 16
+
+struct spin_state {
+	unsigned misses;  /* spins in a row that did not catch the peer cleanly */
+	unsigned skipped; /* waits since the spin began to be skipped */
+};
+
+/* spin_until(), skipped while it keeps missing (state in *st, zeroed to start). */
+bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsigned spin_us,
+		   int64_t deadline_ns);

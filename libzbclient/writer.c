@@ -35,6 +35,7 @@ struct zb_writer {
 	 * writes) is loaded only when this bound says the frame may not fit. */
 	uint64_t free_known;
 	unsigned spin_us;
+	struct spin_state spin;
 	struct zb_stats stats;
 };
 
@@ -146,7 +147,7 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 			return -ENOBUFS;
 		if (deadline == 0)
 			deadline = deadline_from_ms(timeout_ms);
-		if (spin_until(space_ready, &sw, w->spin_us, deadline))
+		if (spin_adaptive(&w->spin, space_ready, &sw, w->spin_us, deadline))
 			return 0;
 		if (clock_now_ns() >= deadline)
 			return -ENOBUFS;

@@ -35,10 +35,13 @@ extern "C" {
  * a fraction of a microsecond instead of after a futex wake-up (several us),
  * and while the reader spins the writer's sem_post stays out of the kernel.
  * 20 us catches request/response traffic and keeps a busy stream out of the
- * kernel; an idle stream pays at most 20 us of CPU per frame (about 2 % of a
- * core per side at 1000 frames/s, where 200 us costs 10 times that). After
- * the first few microseconds the spin yields the CPU every round, so a peer
- * waiting to run on the same CPU is not held off. 0 sleeps at once.
+ * kernel; a quiet stream pays at most 20 us of CPU per frame, and only until
+ * the spin has missed 8 times in a row: it is then mostly skipped (tried once
+ * in 16 waits) until it catches the peer again. After the first 3 us the spin
+ * yields the CPU every round, and a spin during which other tasks ran on our
+ * CPU counts as a miss: when both peers share one CPU, spinning only delays
+ * the peer (measured: twice the blocking latency), so the library falls back
+ * to blocking there. 0 sleeps at once.
  */
 #define ZB_DEFAULT_SPIN_US 20
 

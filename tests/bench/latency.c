@@ -25,9 +25,9 @@ struct lctl {
 	char err[256];
 };
 
-struct lat_result {
-	struct pctl p;
-	double cpu_pct; /* both processes, in percent of one core */
+/* Run totals of one chunk: CPU of both processes, and wall time. */
+struct lat_cost {
+	int64_t cpu_ns, wall_ns;
 };
 
 #define CHILD_FAIL(c, ...)                                                                 \
@@ -162,17 +162,16 @@ static bool wait_ready(struct lctl *c)
 }
 
 /*
- * One ping-pong run of n timed round trips (after a warm-up), pinging every
- * `pace_us` (0: back to back). `spin` is the zb spin in µs, UINT32_MAX for the
- * library's default.
+ * One ping-pong run of n timed round trips (after a warm-up) into ns[],
+ * pinging every `pace_us` (0: back to back). `spin` is the zb spin in us,
+ * UINT32_MAX for the library's default.
  */
 static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, unsigned pace_us,
-		    struct lat_result *res)
+		    uint64_t *ns, struct lat_cost *cost)
 {
 	struct lctl *c = shared_alloc(sizeof(*c));
 	const char *name_a = bench_name("la"), *name_b = bench_name("lb");
 	unsigned warm = n / 10 < 1000 ? n / 10 : 1000;
-	uint64_t *ns = calloc(n, sizeof(*ns));
 	uint8_t *buf = aligned_alloc(64, (size + 16 + 63) & ~(size_t)63);
 	int to_pong[2] = { -1, -1 }, to_ping[2] = { -1, -1 }, status;
 	struct zb_buffer_config cfg = { .payload_size = 8u << 20 };
@@ -185,7 +184,7 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 	pid_t pid;
 	int err;
 
-	if (!ns || !buf)
+	if (!buf)
 		goto out;
 	memset(buf, 0, size + 16);
 	if (kind == LAT_PIPE && (pipe(to_pong) < 0 || pipe(to_ping) < 0))
@@ -316,8 +315,8 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			ns[i - warm] = (uint64_t)(t1 - t0);
 	}
 	wall = now_ns() - wall0;
-	res->cpu_pct = (double)(cpu_self_ns() - cpu0 + clock_ns(peer_clock) - pcpu0) /
-		       (double)wall * 100;
+	cost->wall_ns = wall;
+	cost->cpu_ns = cpu_self_ns() - cpu0 + clock_ns(peer_clock) - pcpu0;
 	ok = true;
 
 reap:
@@ -337,8 +336,6 @@ reap:
 		bench_fail("latency: peer failed: %s", c->err[0] ? c->err : "died");
 		ok = false;
 	}
-	if (ok)
-		pctl_compute(ns, n, &res->p);
 out:
 	if (r)
 		zb_reader_close(r);
@@ -349,7 +346,6 @@ out:
 			close(to_ping[i]);
 	}
 	fdr_free(&fr);
-	free(ns);
 	free(buf);
 	shared_free(c, sizeof(*c));
 	return ok;
@@ -362,78 +358,162 @@ static const struct col lat_cols[] = {
 	{ "cpu_pct", "cpu %", 6, 0 },
 };
 
-static void lat_row(const char *label, const char *impl, const struct lat_result *lr, double floor,
-		    double pipe)
-{
-	double v[7] = { lr->p.p50, lr->p.p99, lr->p.p999, lr->p.max, lr->p.p50 / floor,
-			lr->p.p50 / pipe, lr->cpu_pct };
-
-	out_row(label, impl, v);
-}
+/* One implementation of an interleaved group. */
+struct lat_impl {
+	const char *label, *impl;
+	enum lat_kind kind;
+	size_t size;
+	unsigned spin, pace_us;
+	/* results */
+	uint64_t *ns;
+	unsigned n;
+	struct lat_cost cost;
+	bool failed;
+	struct pctl p;
+};
 
 /* The spin used for "spin-then-block" rows: the library's default. */
 #define SPIN_DEFAULT UINT32_MAX
+
+/*
+ * n round trips of every implementation, in `chunks` interleaved runs: the
+ * floor and the figure it divides see the same spells of load from other
+ * processes, and the same placement of our two processes on the CPUs.
+ */
+static void lat_group(struct lat_impl *im, int nimpl, unsigned n)
+{
+	int chunks = opt.smoke || n < 50 ? 1 : 5;
+
+	for (int i = 0; i < nimpl; i++) {
+		im[i].ns = calloc(n, sizeof(uint64_t));
+		im[i].n = 0;
+		im[i].cost = (struct lat_cost){ 0, 0 };
+		im[i].failed = !im[i].ns;
+	}
+	for (int c = 0; c < chunks; c++) {
+		unsigned k = c == chunks - 1 ? n - (n / chunks) * (chunks - 1) : n / chunks;
+
+		for (int i = 0; i < nimpl; i++) {
+			struct lat_cost one;
+
+			if (im[i].failed)
+				continue;
+			if (!lat_run(im[i].kind, im[i].size, k, im[i].spin, im[i].pace_us,
+				     im[i].ns + im[i].n, &one)) {
+				im[i].failed = true;
+				continue;
+			}
+			im[i].n += k;
+			im[i].cost.cpu_ns += one.cpu_ns;
+			im[i].cost.wall_ns += one.wall_ns;
+		}
+	}
+	for (int i = 0; i < nimpl; i++) {
+		if (!im[i].failed)
+			pctl_compute(im[i].ns, im[i].n, &im[i].p);
+		free(im[i].ns);
+		im[i].ns = NULL;
+	}
+}
+
+static void lat_print(const struct lat_impl *im, double floor, double pipe)
+{
+	double v[7];
+
+	if (im->failed) {
+		out_skip(im->label, im->impl, "failed (see stderr)");
+		return;
+	}
+	v[0] = im->p.p50;
+	v[1] = im->p.p99;
+	v[2] = im->p.p999;
+	v[3] = im->p.max;
+	v[4] = im->kind == LAT_FLOOR ? NAN : im->p.p50 / floor;
+	v[5] = im->kind == LAT_PIPE || im->kind == LAT_FLOOR ? NAN : im->p.p50 / pipe;
+	v[6] = im->cost.wall_ns ? (double)im->cost.cpu_ns / (double)im->cost.wall_ns * 100 : NAN;
+	out_row(im->label, im->impl, v);
+}
+
+static double p50_of(const struct lat_impl *im, int nimpl, enum lat_kind kind)
+{
+	for (int i = 0; i < nimpl; i++)
+		if (im[i].kind == kind && !im[i].failed)
+			return im[i].p.p50;
+	return NAN;
+}
+
+#define LAT_IMPL(l, name, k, sz, sp, pace) { .label = l, .impl = name, .kind = k, .size = sz, \
+					     .spin = sp, .pace_us = pace }
 
 void scenario_latency(void)
 {
 	static const size_t sizes[] = { 64, 4096, FRAME_1080P };
 	static const char *const labels[] = { "64 B", "4 KiB", "1080p 3110400 B" };
 	static const unsigned spins[] = { 0, 5, 20, 50, 200 };
-	struct lat_result floor_r, lr;
+	static const char *const spin_names[] = { "zb spin 0 us (block)", "zb spin 5 us",
+						  "zb spin 20 us", "zb spin 50 us",
+						  "zb spin 200 us" };
 	double floor_p50 = NAN, pipe64 = NAN;
-	char title[160], impl[64];
+	char title[200];
 
-	if (lat_run(LAT_FLOOR, 8, opt.rt_small, 0, 0, &floor_r))
-		floor_p50 = floor_r.p.p50;
 	if (scenario_wanted(2)) {
 		snprintf(title, sizeof(title),
-			 "2. Round-trip latency (%u round trips, %u for 1080p; ratios of p50)",
+			 "2. Round-trip latency (%u round trips, %u for 1080p, in 5 interleaved "
+			 "runs; ratios of p50)",
 			 opt.rt_small, opt.rt_large);
 		out_section("latency", title, lat_cols, 7);
-		if (!isnan(floor_p50))
-			lat_row("8 B", "spin on 1 cache line", &floor_r, floor_p50, NAN);
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			unsigned n = sizes[i] > 65536 ? opt.rt_large : opt.rt_small;
-			double pipe = NAN;
+			struct lat_impl im[] = {
+				LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0, 0),
+				LAT_IMPL(labels[i], "pipe", LAT_PIPE, sizes[i], 0, 0),
+				LAT_IMPL(labels[i], "socketpair", LAT_SOCK, sizes[i], 0, 0),
+				LAT_IMPL(labels[i], "zb blocking only", LAT_ZB, sizes[i], 0, 0),
+				LAT_IMPL(labels[i], "zb spin-then-block", LAT_ZB, sizes[i],
+					 SPIN_DEFAULT, 0),
+			};
+			int first = i == 0 ? 0 : 1, nimpl = 5;
+			double pipe;
 
 			if (opt.size && opt.size != sizes[i])
 				continue;
-			if (lat_run(LAT_PIPE, sizes[i], n, 0, 0, &lr)) {
-				pipe = lr.p.p50;
-				lat_row(labels[i], "pipe", &lr, floor_p50, pipe);
-			}
-			if (lat_run(LAT_SOCK, sizes[i], n, 0, 0, &lr))
-				lat_row(labels[i], "socketpair", &lr, floor_p50, pipe);
-			if (lat_run(LAT_ZB, sizes[i], n, 0, 0, &lr))
-				lat_row(labels[i], "zb blocking only", &lr, floor_p50, pipe);
-			if (lat_run(LAT_ZB, sizes[i], n, SPIN_DEFAULT, 0, &lr))
-				lat_row(labels[i], "zb spin-then-block", &lr, floor_p50, pipe);
+			lat_group(im + first, nimpl - first, n);
+			if (i == 0)
+				floor_p50 = p50_of(im, nimpl, LAT_FLOOR);
+			pipe = p50_of(im, nimpl, LAT_PIPE);
 			if (i == 0)
 				pipe64 = pipe;
+			for (int j = first; j < nimpl; j++)
+				lat_print(&im[j], floor_p50, pipe);
 		}
-		out_note("spin-then-block uses the library's default spin; cpu %% is both "
-			 "processes together, in percent of one core.");
+		out_note("spin-then-block: the library's default spin (ZB_DEFAULT_SPIN_US); "
+			 "cpu %% is both processes together, in percent of one core.");
 	}
 	if (scenario_wanted(3)) {
-		unsigned paced_n = opt.smoke ? 50 : 1000;
+		unsigned paced_n = opt.smoke ? 50 : 2000;
+		struct lat_impl im[2 + 5], paced[5];
 
 		out_section("wait_policy",
-			    "3. Wait policy: 64 B round trips by spin time before sleeping "
-			    "(back to back, and paced at 1 kHz)",
+			    "3. Wait policy: 64 B round trips by spin before sleeping (back to "
+			    "back, and paced at 1 kHz), interleaved",
 			    lat_cols, 7);
-		if (isnan(pipe64) && lat_run(LAT_PIPE, 64, opt.rt_small, 0, 0, &lr))
-			pipe64 = lr.p.p50;
-		for (size_t i = 0; i < sizeof(spins) / sizeof(spins[0]); i++) {
-			snprintf(impl, sizeof(impl), "zb spin %u us", spins[i]);
-			if (lat_run(LAT_ZB, 64, opt.rt_small, spins[i], 0, &lr))
-				lat_row("64 B back-to-back", impl, &lr, floor_p50, pipe64);
+		im[0] = (struct lat_impl)LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0, 0);
+		im[1] = (struct lat_impl)LAT_IMPL("64 B back-to-back", "pipe", LAT_PIPE, 64, 0, 0);
+		for (int i = 0; i < 5; i++) {
+			im[2 + i] = (struct lat_impl)LAT_IMPL("64 B back-to-back", spin_names[i],
+							      LAT_ZB, 64, spins[i], 0);
+			paced[i] = (struct lat_impl)LAT_IMPL("64 B every 1 ms", spin_names[i],
+							     LAT_ZB, 64, spins[i], 1000);
 		}
-		for (size_t i = 0; i < sizeof(spins) / sizeof(spins[0]); i++) {
-			snprintf(impl, sizeof(impl), "zb spin %u us", spins[i]);
-			if (lat_run(LAT_ZB, 64, paced_n, spins[i], 1000, &lr))
-				lat_row("64 B every 1 ms", impl, &lr, floor_p50, pipe64);
-		}
-		out_note("paced: a ping every 1 ms, so each side sleeps between frames; "
-			 "cpu %% shows what spinning costs an idle stream.");
+		lat_group(im, 7, opt.rt_small);
+		floor_p50 = p50_of(im, 7, LAT_FLOOR);
+		pipe64 = p50_of(im, 7, LAT_PIPE);
+		for (int i = 0; i < 7; i++)
+			lat_print(&im[i], floor_p50, pipe64);
+		lat_group(paced, 5, paced_n);
+		for (int i = 0; i < 5; i++)
+			lat_print(&paced[i], floor_p50, pipe64);
+		out_note("paced: a ping every 1 ms, so both sides sleep between frames; cpu %% "
+			 "shows what the spin costs a quiet stream.");
 	}
 }
