@@ -119,6 +119,20 @@ void scenario_latency(void);
 void scenario_deadpeer(void);
 void scenario_zbd(void);
 
+/* zbd (zbd.c): a private instance for scenarios 4, 5 and 6. */
+bool zbd_start(void);
+void zbd_stop(void);
+pid_t zbd_pid(void);
+/* Send a request line; the reply lands in buf. Returns its status= value. */
+int zbd_request(const char *line, char *buf, size_t size);
+
+/* Scenario 1's zb write (copy) through a buffer zbd creates, timing the
+ * broker's CPU (cpu_ns(zbd's pid)) over the whole run. */
+struct tp_owned {
+	double fps, gbs, wall_s, broker_cpu_ns;
+};
+bool tp_run_zbd_owned(size_t size, int64_t (*cpu_ns)(pid_t), struct tp_owned *ret);
+
 /* Percentiles of n samples (sorted in place), in microseconds. */
 struct pctl {
 	double p50, p99, p999, max;

@@ -57,14 +57,14 @@ static void kill_reap(pid_t pid)
 }
 
 /* A long-lived reader that counts frames and "writer gone" returns. */
-static void reader_loop(struct dctl *c, const char *name)
+static void reader_loop(struct dctl *c, const char *name, bool owned)
 {
 	struct zb_buffer_config cfg = { .payload_size = 1u << 20 };
 	struct zb_reader *r;
-	int err = zb_reader_create(&r, name, &cfg);
+	int err = owned ? zb_reader_open(&r, name) : zb_reader_create(&r, name, &cfg);
 
 	if (err < 0)
-		CHILD_FAIL(c, "zb_reader_create: %s", zb_strerror(err));
+		CHILD_FAIL(c, "zb_reader_%s: %s", owned ? "open" : "create", zb_strerror(err));
 	__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		struct zb_frame f;
@@ -84,16 +84,36 @@ static void reader_loop(struct dctl *c, const char *name)
 	_exit(0);
 }
 
+/* With zbd (`owned`), zbd creates the buffer and the reader only attaches. */
+static bool zbd_buffer(bool owned, const char *verb, const char *name, const char *size)
+{
+	char line[256], reply[4096];
+	int st;
+
+	if (!owned)
+		return true;
+	snprintf(line, sizeof(line), "%s %s %s", verb, name, size);
+	st = zbd_request(line, reply, sizeof(reply));
+	if (st != 0 && strcmp(verb, "create") == 0) {
+		bench_fail("dead peer: zbd %s %s: status %d", verb, name, st);
+		return false;
+	}
+	return true;
+}
+
 /* SIGKILL the writer: time until the reader's ZB_EWRITER_GONE. */
-static unsigned kill_writers(uint64_t *ns, unsigned n)
+static unsigned kill_writers(uint64_t *ns, unsigned n, bool owned)
 {
 	struct dctl *c = shared_alloc(sizeof(*c));
 	const char *name = bench_name("dw");
 	unsigned done = 0;
-	pid_t rd = fork();
+	pid_t rd;
 
+	if (!zbd_buffer(owned, "create", name, "payload=1M"))
+		return 0;
+	rd = fork();
 	if (rd == 0)
-		reader_loop(c, name);
+		reader_loop(c, name, owned);
 	if (!wait_until((unsigned *)&c->ready, 1, 10000))
 		goto out;
 	for (unsigned k = 0; k < n; k++) {
@@ -132,13 +152,14 @@ out:
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
 	if (child_wait(rd, 5000) != 0)
 		bench_fail("dead peer: reader failed: %s", c->err[0] ? c->err : "died");
+	zbd_buffer(owned, "destroy", name, "force");
 	shared_free(c, sizeof(*c));
 	return done;
 }
 
 /* SIGKILL the reader: time until the writer, blocked on a full ring, gets
  * ZB_EREADER_GONE. A fresh buffer each time: the killed reader owned it. */
-static unsigned kill_readers(uint64_t *ns, unsigned n)
+static unsigned kill_readers(uint64_t *ns, unsigned n, bool owned)
 {
 	struct dctl *c = shared_alloc(sizeof(*c));
 	unsigned done = 0;
@@ -149,14 +170,18 @@ static unsigned kill_readers(uint64_t *ns, unsigned n)
 		int64_t t0;
 
 		memset(c, 0, sizeof(*c));
+		if (!zbd_buffer(owned, "create", name, "payload=64K"))
+			break;
 		rd = fork();
 		if (rd == 0) {
 			struct zb_buffer_config cfg = { .payload_size = 64 * 1024 };
 			struct zb_reader *r;
-			int err = zb_reader_create(&r, name, &cfg);
+			int err = owned ? zb_reader_open(&r, name)
+					: zb_reader_create(&r, name, &cfg);
 
 			if (err < 0)
-				CHILD_FAIL(c, "zb_reader_create: %s", zb_strerror(err));
+				CHILD_FAIL(c, "zb_reader_%s: %s", owned ? "open" : "create",
+					   zb_strerror(err));
 			__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
 			for (;;)
 				pause();
@@ -199,6 +224,7 @@ static unsigned kill_readers(uint64_t *ns, unsigned n)
 			break;
 		}
 		ns[done++] = (uint64_t)(c->gone_t - t0);
+		zbd_buffer(owned, "destroy", name, "force");
 	}
 	shared_free(c, sizeof(*c));
 	return done;
@@ -210,12 +236,17 @@ static const struct col dp_cols[] = {
 	{ "max_ms", "max ms", 8, 1 },
 };
 
+static void dp_row(const char *label, const char *impl, uint64_t *ns, unsigned n)
+{
+	struct pctl p;
+
+	pctl_compute(ns, n, &p);
+	out_row(label, impl, (double[]){ n, p.p50 / 1000, p.max / 1000 });
+}
+
 void scenario_deadpeer(void)
 {
 	uint64_t *ns = calloc(opt.kills, sizeof(*ns));
-	struct pctl p;
-	unsigned n;
-	double v[3];
 
 	if (!ns)
 		return;
@@ -223,41 +254,20 @@ void scenario_deadpeer(void)
 	out_section("dead_peer", "4. Dead-peer detection (SIGKILL, then time until the survivor "
 				 "returns \"gone\")",
 		    dp_cols, 3);
-	n = kill_writers(ns, opt.kills);
-	pctl_compute(ns, n, &p);
-	v[0] = n;
-	v[1] = p.p50 / 1000;
-	v[2] = p.max / 1000;
-	out_row("writer killed", "no zbd (lib slices)", v);
-	n = kill_readers(ns, opt.kills);
-	pctl_compute(ns, n, &p);
-	v[0] = n;
-	v[1] = p.p50 / 1000;
-	v[2] = p.max / 1000;
-	out_row("reader killed", "no zbd (lib slices)", v);
+	dp_row("writer killed", "no zbd (lib slices)", ns, kill_writers(ns, opt.kills, false));
+	dp_row("reader killed", "no zbd (lib slices)", ns, kill_readers(ns, opt.kills, false));
 	if (!opt.zbd[0]) {
 		out_skip("writer killed", "with zbd", "zbd not built");
 		out_skip("reader killed", "with zbd", "zbd not built");
+	} else if (!zbd_start()) {
+		out_skip("writer killed", "with zbd", "zbd did not start");
+		out_skip("reader killed", "with zbd", "zbd did not start");
 	} else {
-		out_skip("writer killed", "with zbd", "not implemented in this zbbench yet");
-		out_skip("reader killed", "with zbd", "not implemented in this zbbench yet");
+		dp_row("writer killed", "with zbd", ns, kill_writers(ns, opt.kills, true));
+		dp_row("reader killed", "with zbd", ns, kill_readers(ns, opt.kills, true));
+		zbd_stop();
 	}
-	out_note("without zbd a survivor notices at its next 100 ms wait slice; the "
-		 "protocol's own limit is the 5 s timeout.");
+	out_note("without zbd a survivor notices at its next 100 ms wait slice; zbd watches "
+		 "pidfds and wakes it. The protocol's own limit is the 5 s timeout.");
 	free(ns);
-}
-
-void scenario_zbd(void)
-{
-	static const struct col cols[] = { { "value", "value", 10, 1 } };
-	const char *why = opt.zbd[0] ? "not implemented in this zbbench yet" : "zbd not built";
-
-	out_section("zbd", "5./6. Broker cost and scale (need zbd)", cols, 1);
-	if (scenario_wanted(5))
-		out_skip("broker CPU", "zbd during scenario 1", why);
-	if (scenario_wanted(6)) {
-		out_skip("1000 buffers", "create time", why);
-		out_skip("1000 buffers", "zbd RSS", why);
-		out_skip("1000 buffers", "health all", why);
-	}
 }

@@ -24,6 +24,8 @@ enum tp_kind { TP_PIPE, TP_SOCK, TP_ZB_COPY, TP_ZB_ACQ, TP_N };
  * interleaving exposes every implementation to the same spells of it. */
 #define TP_REPS 3
 static double rep_s; /* timed seconds of one run */
+/* Set while a run uses a buffer zbd owns: the reader attaches, not creates. */
+static const char *owned_name;
 
 static const char *const tp_names[TP_N] = {
 	[TP_PIPE] = "pipe",
@@ -157,9 +159,10 @@ static void tp_reader(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 	int err;
 
 	if (is_zb(kind)) {
-		err = zb_reader_create(&r, name, &cfg);
+		err = owned_name ? zb_reader_open(&r, name) : zb_reader_create(&r, name, &cfg);
 		if (err < 0)
-			CHILD_FAIL(c, "zb_reader_create: %s", zb_strerror(err));
+			CHILD_FAIL(c, "zb_reader_%s: %s", owned_name ? "open" : "create",
+				   zb_strerror(err));
 		__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
 	} else if (fdr_init(&fr, fd, size) < 0) {
 		CHILD_FAIL(c, "reader: out of memory");
@@ -213,7 +216,7 @@ struct tp_result {
 static bool tp_run(enum tp_kind kind, size_t size, struct tp_result *res)
 {
 	struct tctl *c = shared_alloc(sizeof(*c));
-	const char *name = bench_name("tp");
+	const char *name = owned_name ? owned_name : bench_name("tp");
 	uint64_t warm = opt.ring / (size + 16) + 2;
 	int fds[2] = { -1, -1 }, sr, sw;
 	pid_t rd, wr;
@@ -368,4 +371,35 @@ void scenario_throughput(void)
 		 "size of the ring (the copy limit).");
 	out_note("pipe/socketpair: a 16-byte {length, sequence} header and the data, one "
 		 "write() per frame, read with a 256 KiB+ buffer.");
+}
+
+bool tp_run_zbd_owned(size_t size, int64_t (*cpu_ns)(pid_t), struct tp_owned *ret)
+{
+	char line[256], reply[4096];
+	struct tp_result res;
+	int64_t cpu0, t0;
+	bool ok;
+	int st;
+
+	owned_name = bench_name("own");
+	snprintf(line, sizeof(line), "create %s payload=%llu", owned_name,
+		 (unsigned long long)opt.ring);
+	st = zbd_request(line, reply, sizeof(reply));
+	if (st != 0) {
+		bench_fail("broker cost: create: status %d", st);
+		owned_name = NULL;
+		return false;
+	}
+	rep_s = opt.duration_s;
+	cpu0 = cpu_ns(zbd_pid());
+	t0 = now_ns();
+	ok = tp_run(TP_ZB_COPY, size, &res);
+	ret->wall_s = (double)(now_ns() - t0) / 1e9;
+	ret->broker_cpu_ns = (double)(cpu_ns(zbd_pid()) - cpu0);
+	ret->fps = res.fps;
+	ret->gbs = res.gbs;
+	snprintf(line, sizeof(line), "destroy %s force", owned_name);
+	zbd_request(line, reply, sizeof(reply));
+	owned_name = NULL;
+	return ok && cpu0 >= 0;
 }
