@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,7 +95,15 @@ void peer_kill(struct peer *p);
 void killer_start(pid_t pid, int delay_ms);
 void killer_join(void);
 
-/* Remove everything named by tu_unique_name(), also when a test fails (Check
- * runs each test in a child that exits on failure without its teardown). */
+/*
+ * Cleanup that survives failures. Check runs each test in a child that leaves
+ * with _exit() when an assertion fails, skipping teardown and atexit, and kills
+ * it on a timeout. So lt_setup() (the fixture's setup) tells the runner the
+ * child's pid, and lt_run() (the runner's main) removes, once all tests ran,
+ * every object named by tu_unique_name() in those children ("t<pid>-...").
+ * lt_teardown() cleans up after a test that passed.
+ */
 void lt_setup(void);
 void lt_teardown(void);
+/* Run the suite, clean up as above; returns the process exit status. */
+int lt_run(Suite *s);

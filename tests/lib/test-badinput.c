@@ -539,8 +539,6 @@ int main(void)
 {
 	Suite *s = suite_create("badinput");
 	TCase *tc = tcase_create("badinput");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bad_names);
@@ -554,9 +552,5 @@ int main(void)
 	tcase_add_test(tc, bad_sequence);
 	tcase_add_test(tc, garbage);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lt_run(s);
 }

@@ -200,8 +200,6 @@ int main(void)
 {
 	Suite *s = suite_create("layout");
 	TCase *tc = tcase_create("layout");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
 	tcase_add_test(tc, oieb_offsets);
@@ -209,9 +207,5 @@ int main(void)
 	tcase_add_test(tc, wire_constants);
 	tcase_add_test(tc, golden_segment);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lt_run(s);
 }

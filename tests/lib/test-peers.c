@@ -311,8 +311,6 @@ int main(void)
 {
 	Suite *s = suite_create("peers");
 	TCase *tc = tcase_create("peers");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, writer_killed_reader_drains);
@@ -325,9 +323,5 @@ int main(void)
 	tcase_add_test(tc, writer_before_reader);
 	tcase_add_test(tc, reader_dies_holding_frames);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lt_run(s);
 }

@@ -298,8 +298,6 @@ int main(void)
 {
 	Suite *s = suite_create("standalone");
 	TCase *tc = tcase_create("standalone");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
 	tcase_add_test(tc, create_and_close);
@@ -310,9 +308,5 @@ int main(void)
 	tcase_add_test(tc, stale_buffers_cleaned);
 	tcase_add_test(tc, create_over_leftovers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lt_run(s);
 }

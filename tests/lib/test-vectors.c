@@ -202,16 +202,11 @@ int main(void)
 {
 	Suite *s = suite_create("vectors");
 	TCase *tc = tcase_create("vectors");
-	int n = sizeof(vectors) / sizeof(vectors[0]), failed;
-	SRunner *sr;
+	int n = sizeof(vectors) / sizeof(vectors[0]);
 
 	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
 	tcase_add_loop_test(tc, read_vector, 0, n);
 	tcase_add_loop_test(tc, reproduce_vector, 0, n);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return lt_run(s);
 }

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "libtest.h"
@@ -187,6 +189,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: zbpeer FD write|read|create NAME ...\n");
 		return 2;
 	}
+	/* A test that fails before killing us must not leave us parked forever. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		return 3;
 	status_fd = atoi(argv[1]);
 	if (strcmp(argv[2], "create") == 0)
 		return do_create(argv[3]);
