@@ -13,28 +13,43 @@
 #include "wire.h"
 #include "zbclient.h"
 
+#define FIELD(f, off, size) { #f, offsetof(struct zb_oieb, f), sizeof(((struct zb_oieb *)0)->f), \
+			     off, size }
+
 START_TEST(oieb_offsets)
 {
-	/* PROTOCOL.md section 3, field by field. */
+	/* PROTOCOL.md section 3, field by field: offset and width. */
+	static const struct {
+		const char *name;
+		size_t offset, size, want_offset, want_size;
+	} fields[] = {
+		FIELD(oieb_size, 0x00, 4),
+		FIELD(version, 0x04, 4),
+		FIELD(metadata_size, 0x08, 8),
+		FIELD(metadata_free_bytes, 0x10, 8),
+		FIELD(metadata_written_bytes, 0x18, 8),
+		FIELD(payload_size, 0x20, 8),
+		FIELD(payload_free_bytes, 0x28, 8),
+		FIELD(payload_write_pos, 0x30, 8),
+		FIELD(payload_read_pos, 0x38, 8),
+		FIELD(payload_written_count, 0x40, 8),
+		FIELD(payload_read_count, 0x48, 8),
+		FIELD(writer_pid, 0x50, 8),
+		FIELD(reader_pid, 0x58, 8),
+		FIELD(reserved, 0x60, 32),
+	};
+	size_t end = 0;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		ck_assert_msg(fields[i].offset == fields[i].want_offset, "%s at 0x%zx, want 0x%zx",
+			      fields[i].name, fields[i].offset, fields[i].want_offset);
+		ck_assert_msg(fields[i].size == fields[i].want_size, "%s is %zu bytes, want %zu",
+			      fields[i].name, fields[i].size, fields[i].want_size);
+		ck_assert_uint_eq(fields[i].offset, end); /* no padding anywhere */
+		end = fields[i].offset + fields[i].size;
+	}
+	ck_assert_uint_eq(end, 128);
 	ck_assert_uint_eq(sizeof(struct zb_oieb), 128);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, oieb_size), 0x00);
-	ck_assert_uint_eq(sizeof(((struct zb_oieb *)0)->oieb_size), 4);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, version), 0x04);
-	ck_assert_uint_eq(sizeof(((struct zb_oieb *)0)->version), 4);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, metadata_size), 0x08);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, metadata_free_bytes), 0x10);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, metadata_written_bytes), 0x18);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, payload_size), 0x20);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, payload_free_bytes), 0x28);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, payload_write_pos), 0x30);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, payload_read_pos), 0x38);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, payload_written_count), 0x40);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, payload_read_count), 0x48);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, writer_pid), 0x50);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, reader_pid), 0x58);
-	ck_assert_uint_eq(offsetof(struct zb_oieb, reserved), 0x60);
-	ck_assert_uint_eq(sizeof(((struct zb_oieb *)0)->reserved), 32);
-	ck_assert_uint_eq(sizeof(((struct zb_oieb *)0)->payload_read_count), 8);
 	ck_assert_uint_eq(ZB_OIEB_SIZE, 128);
 }
 END_TEST

@@ -171,7 +171,7 @@ static uint8_t *unready_seg;
 
 static void *finish_creation(void *arg)
 {
-	nanosleep(&(struct timespec){ .tv_nsec = 60 * 1000 * 1000 }, NULL);
+	nanosleep(&(struct timespec){ .tv_nsec = 30 * 1000 * 1000 }, NULL);
 	__atomic_store_n((uint32_t *)unready_seg, 128, __ATOMIC_RELEASE);
 	return arg;
 }
