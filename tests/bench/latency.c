@@ -388,7 +388,7 @@ static void lat_group(struct lat_impl *im, int nimpl, unsigned n)
 		im[i].ns = calloc(n, sizeof(uint64_t));
 		im[i].n = 0;
 		im[i].cost = (struct lat_cost){ 0, 0 };
-		im[i].failed = !im[i].ns;
+		im[i].failed = !im[i].ns || !impl_wanted(im[i].impl);
 	}
 	for (int c = 0; c < chunks; c++) {
 		unsigned k = c == chunks - 1 ? n - (n / chunks) * (chunks - 1) : n / chunks;
@@ -420,6 +420,8 @@ static void lat_print(const struct lat_impl *im, double floor, double pipe)
 {
 	double v[7];
 
+	if (!impl_wanted(im->impl))
+		return;
 	if (im->failed) {
 		out_skip(im->label, im->impl, "failed (see stderr)");
 		return;
