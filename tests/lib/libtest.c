@@ -318,7 +318,7 @@ static void sweep_pid(pid_t pid)
 	sweep_dir(ZB_LOCK_DIR, prefixes, 1);
 }
 
-int lt_run(Suite *s)
+int lt_run(struct Suite *s)
 {
 	SRunner *sr = srunner_create(s);
 	pid_t pid;

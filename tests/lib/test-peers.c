@@ -163,6 +163,7 @@ END_TEST
 START_TEST(second_writer_refused)
 {
 	const char *name = tu_unique_name("excl-w");
+	const char *args[] = { "write", name, "0", "1", "1", "1", NULL };
 	struct zb_reader *r = create(name, 4096);
 	struct zb_writer *w;
 	struct peer p;
@@ -179,11 +180,7 @@ START_TEST(second_writer_refused)
 	ck_assert_int_eq(peer_status(&p, 10000), 'D');
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	/* And now we are the live writer another process is refused by. */
-	{
-		const char *args[] = { "write", name, "0", "1", "1", "1", NULL };
-
-		ck_assert_int_eq(peer_run(args, 10000), 31); /* -EBUSY */
-	}
+	ck_assert_int_eq(peer_run(args, 10000), 31); /* zbpeer's code for -EBUSY */
 	zb_writer_close(w);
 	peer_kill(&p);
 	zb_reader_close(r);

@@ -144,8 +144,7 @@ static void read_k(struct zb_reader *r, uint64_t k, size_t size)
 }
 
 /* The operations of vectors/README.md, done by our library. */
-static void reproduce(const struct vector *v, const char *name, struct zb_reader *r,
-		      struct zb_writer *w)
+static void reproduce(const struct vector *v, struct zb_reader *r, struct zb_writer *w)
 {
 	if (strcmp(v->file, "wrap-marker.bin") == 0) {
 		ck_assert_int_eq(zb_writer_set_metadata(w, "peer-meta", 9), 0);
@@ -170,7 +169,6 @@ static void reproduce(const struct vector *v, const char *name, struct zb_reader
 			ck_assert_int_eq(zb_writer_commit(w, 100), 0);
 		}
 	}
-	(void)name;
 }
 
 START_TEST(reproduce_vector)
@@ -185,7 +183,7 @@ START_TEST(reproduce_vector)
 
 	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
-	reproduce(v, name, r, w);
+	reproduce(v, r, w);
 	seg = seg_snapshot(name, &seglen);
 	seg_assert_equal(seg, seglen, file, len, v->metadata_size);
 	/* An upstream reader taking over waits once per unread frame (marker and
