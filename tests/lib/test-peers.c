@@ -251,6 +251,37 @@ START_TEST(new_writer_session)
 }
 END_TEST
 
+/* Writer B attached but quiet when the reader drains A: the session ends when
+ * B's first frame (sequence 1) shows up, not before and not twice. */
+START_TEST(new_writer_session_idle)
+{
+	const char *name = tu_unique_name("session2");
+	struct zb_reader *r = create(name, 65536);
+	struct zb_writer *b;
+	struct zb_frame f;
+	struct peer a;
+
+	start_writer(&a, name, "5", "23", NULL);
+	peer_expect_success(&a, 10000);
+	ck_assert_int_eq(zb_writer_open(&b, name), 0);
+	read_stream(r, 23, 1, 5);
+	ck_assert_int_eq(zb_reader_read(r, &f, 100), -ETIMEDOUT);
+	ck_assert_int_eq(zb_writer_write(b, "b1", 2, 0), 0);
+	ck_assert_int_eq(zb_writer_write(b, "b2", 2, 0), 0);
+	ck_assert_int_eq(zb_reader_read(r, &f, 0), ZB_EWRITER_GONE);
+	ck_assert_int_eq(zb_reader_read(r, &f, 0), 0);
+	ck_assert_uint_eq(f.sequence, 1);
+	ck_assert_mem_eq(f.data, "b1", 2);
+	ck_assert_int_eq(zb_reader_release(r, &f), 0);
+	ck_assert_int_eq(zb_reader_read(r, &f, 0), 0);
+	ck_assert_uint_eq(f.sequence, 2);
+	ck_assert_int_eq(zb_reader_release(r, &f), 0);
+	zb_writer_close(b);
+	ck_assert_int_eq(zb_reader_read(r, &f, 0), ZB_EWRITER_GONE);
+	zb_reader_close(r);
+}
+END_TEST
+
 /* zbd's case: the buffer exists, no reader yet; frames wait in the ring. */
 START_TEST(writer_before_reader)
 {
@@ -317,6 +348,7 @@ int main(void)
 	tcase_add_test(tc, second_reader_refused);
 	tcase_add_test(tc, second_creator_refused);
 	tcase_add_test(tc, new_writer_session);
+	tcase_add_test(tc, new_writer_session_idle);
 	tcase_add_test(tc, writer_before_reader);
 	tcase_add_test(tc, reader_dies_holding_frames);
 	suite_add_tcase(s, tc);
