@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <semaphore.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -201,6 +203,77 @@ START_TEST(attach_waits_for_creator)
 }
 END_TEST
 
+/*
+ * An observer that attaches the moment anything appears, as an early upstream
+ * writer would: from the first instant the segment exists, both semaphores
+ * exist; once oieb_size reads 128, the sizes are filled in. Exit 0 if every
+ * look agreed, 1 if not, 2 if the segment never appeared.
+ */
+static void __attribute__((noreturn)) observe_creation(const char *name, int ready_fd)
+{
+	char shm[ZB_OBJ_NAME_MAX], sw[ZB_OBJ_NAME_MAX], sr[ZB_OBJ_NAME_MAX];
+	int64_t end = now_ms() + 5000;
+
+	names_shm(shm, name);
+	names_sem_w(sw, name);
+	names_sem_r(sr, name);
+	if (write(ready_fd, "R", 1) != 1)
+		_exit(3);
+	while (now_ms() < end) {
+		struct zb_oieb *o;
+		sem_t *a, *b;
+		int fd = shm_open(shm, O_RDONLY, 0);
+
+		if (fd < 0)
+			continue;
+		a = sem_open(sw, 0);
+		b = sem_open(sr, 0);
+		if (a == SEM_FAILED || b == SEM_FAILED)
+			_exit(1); /* segment before semaphores */
+		o = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+		while (o != MAP_FAILED && now_ms() < end) {
+			struct stat st;
+
+			/* Touch the page only once ftruncate has made it exist. */
+			if (fstat(fd, &st) < 0 || st.st_size < 4096)
+				continue;
+			if (__atomic_load_n(&o->oieb_size, __ATOMIC_ACQUIRE) == 128)
+				_exit(o->payload_size == 4096 && o->metadata_size == 64 &&
+				      o->payload_free_bytes == 4096 && o->version[0] == 1 ? 0 : 1);
+		}
+		_exit(1);
+	}
+	_exit(2);
+}
+
+START_TEST(creation_order)
+{
+	for (int i = 0; i < 20; i++) {
+		const char *name = tu_unique_name("order");
+		struct zb_buffer_config cfg = { 64, 4096, 0 };
+		struct zb_reader *r;
+		int fds[2], st;
+		char c;
+		pid_t pid;
+
+		ck_assert_int_eq(pipe(fds), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0)
+			observe_creation(name, fds[1]);
+		ck_assert_int_eq(read(fds[0], &c, 1), 1);
+		close(fds[0]);
+		close(fds[1]);
+		ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		zb_reader_close(r);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			      "round %d: an early attacher saw a half-made buffer (status 0x%x)", i,
+			      st);
+	}
+}
+END_TEST
+
 static void make_stale_lock(const char *name)
 {
 	char path[256];
@@ -305,6 +378,7 @@ int main(void)
 	tcase_add_test(tc, wide_mode_despite_umask);
 	tcase_add_test(tc, close_clears_pids_only);
 	tcase_add_test(tc, attach_waits_for_creator);
+	tcase_add_test(tc, creation_order);
 	tcase_add_test(tc, stale_buffers_cleaned);
 	tcase_add_test(tc, create_over_leftovers);
 	suite_add_tcase(s, tc);
