@@ -124,6 +124,34 @@ START_TEST(null_arguments)
 }
 END_TEST
 
+START_TEST(bad_config)
+{
+	const char *name = tu_unique_name("badcfg");
+	struct zb_buffer_config huge_p = { 64, UINT64_MAX, 0 }, huge_m = { UINT64_MAX, 4096, 0 };
+	struct zb_buffer_config tiny = { 1, 1, 0 };
+	uint8_t buf[64] = { 0 };
+	struct zb_frame f;
+
+	ck_assert_int_eq(zb_reader_create(&rd, name, &huge_p), -EMSGSIZE);
+	ck_assert_int_eq(zb_reader_create(&rd, name, &huge_m), -EMSGSIZE);
+	ck_assert(!tu_any_object_exists(name)); /* the lock file too */
+	ck_assert_ptr_null(rd);
+	/* The smallest buffer: 64-byte blocks, frames up to 48 bytes. */
+	ck_assert_int_eq(zb_reader_create(&rd, name, &tiny), 0);
+	ck_assert_int_eq(zb_writer_open(&wr, name), 0);
+	ck_assert_int_eq(zb_writer_set_metadata(wr, buf, 57), -EMSGSIZE);
+	ck_assert_int_eq(zb_writer_write(wr, buf, 49, 0), -EMSGSIZE);
+	ck_assert_int_eq(zb_writer_write(wr, buf, 48, 0), 0);
+	ck_assert_int_eq(zb_reader_read(rd, &f, 0), 0);
+	ck_assert_int_eq(zb_reader_release(rd, &f), 0);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(zb_writer_write(wr, "abcdefgh", 8, 0), 0);
+		ck_assert_int_eq(zb_reader_read(rd, &f, 0), 0);
+		ck_assert_int_eq(zb_reader_release(rd, &f), 0);
+	}
+}
+END_TEST
+
 START_TEST(missing_buffer)
 {
 	const char *name = tu_unique_name("missing");
@@ -544,6 +572,7 @@ int main(void)
 	tcase_add_test(tc, bad_names);
 	tcase_add_test(tc, longest_name);
 	tcase_add_test(tc, null_arguments);
+	tcase_add_test(tc, bad_config);
 	tcase_add_test(tc, missing_buffer);
 	tcase_add_test(tc, strerror_distinct);
 	tcase_add_loop_test(tc, bad_segment, 0, sizeof(mutations) / sizeof(mutations[0]));
