@@ -24,6 +24,7 @@ struct bench_opts {
 	const char *only;  /* comma-separated scenario numbers, or NULL for all */
 	uint64_t size;     /* run only this frame size in scenarios 1 and 2, or 0 */
 	const char *impl;  /* run only implementations whose name contains this */
+	int spin_us;       /* zb spin in scenario 1, or -1 for the library default */
 	char zbd[4096];    /* zbd executable, or "" when none was found */
 };
 

@@ -84,6 +84,8 @@ static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 		err = zb_writer_open(&w, name);
 		if (err < 0)
 			CHILD_FAIL(c, "zb_writer_open: %s", zb_strerror(err));
+		if (opt.spin_us >= 0)
+			zb_writer_set_spin(w, (unsigned)opt.spin_us);
 	}
 	for (seq = 1;; seq++) {
 		if (seq == warm + 1) {
@@ -163,6 +165,8 @@ static void tp_reader(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 		if (err < 0)
 			CHILD_FAIL(c, "zb_reader_%s: %s", owned_name ? "open" : "create",
 				   zb_strerror(err));
+		if (opt.spin_us >= 0)
+			zb_reader_set_spin(r, (unsigned)opt.spin_us);
 		__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
 	} else if (fdr_init(&fr, fd, size) < 0) {
 		CHILD_FAIL(c, "reader: out of memory");

@@ -26,6 +26,7 @@ struct bench_opts opt = {
 	.rt_small = 100000,
 	.rt_large = 2000,
 	.kills = 20,
+	.spin_us = -1,
 };
 
 /* ------------------------------------------------------------------ output */
@@ -237,6 +238,7 @@ static void usage(FILE *f)
 		"  --kills=N       kills per dead-peer case (default 20)\n"
 		"  --size=N        only frames of N bytes in scenarios 1 and 2\n"
 		"  --impl=TEXT     only implementations whose name contains TEXT\n"
+		"  --spin=US       zb spin in scenario 1 (default: the library's)\n"
 		"  --zbd=PATH      the zbd executable (default: the build tree's, if built)\n");
 }
 
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 		{ "zbd", required_argument, NULL, 'z' },
 		{ "size", required_argument, NULL, 'S' },
 		{ "impl", required_argument, NULL, 'i' },
+		{ "spin", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -287,6 +290,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			opt.impl = optarg;
+			break;
+		case 'P':
+			opt.spin_us = atoi(optarg);
 			break;
 		case 'S':
 			opt.size = strtoull(optarg, NULL, 10);
