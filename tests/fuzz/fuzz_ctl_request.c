@@ -82,7 +82,8 @@ static void never_called_io(struct ev_loop *loop, ev_io *w, int revents)
 	fail("an io watcher of the fuzzed client fired");
 }
 
-static char state_dir[] = "/tmp/zbfuzz-ctl-XXXXXX";
+/* Named with our pid, so run.sh can remove it after a crash. */
+static char state_dir[64];
 
 static void remove_state(void)
 {
@@ -97,6 +98,7 @@ static void daemon_setup(void)
 	/* sd_notify() must not reach a real service manager. */
 	unsetenv("NOTIFY_SOCKET");
 	daemon_.loop = ev_loop_new(EVFLAG_AUTO);
+	snprintf(state_dir, sizeof(state_dir), "/tmp/zbfuzz-ctl-%d-XXXXXX", (int)getpid());
 	if (!daemon_.loop || !mkdtemp(state_dir))
 		fail("setup: no loop or no state directory");
 	atexit(remove_state);

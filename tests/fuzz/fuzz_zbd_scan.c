@@ -27,7 +27,8 @@
 #define MAX_STATES 4
 
 static struct zbd daemon_;
-static char state_dir[] = "/tmp/zbfuzz-scan-XXXXXX";
+/* Named with our pid, so run.sh can remove it after a crash. */
+static char state_dir[64];
 
 static void remove_state(void)
 {
@@ -41,6 +42,7 @@ static void daemon_setup(void)
 		return;
 	unsetenv("NOTIFY_SOCKET");
 	daemon_.loop = ev_loop_new(EVFLAG_AUTO);
+	snprintf(state_dir, sizeof(state_dir), "/tmp/zbfuzz-scan-%d-XXXXXX", (int)getpid());
 	if (!daemon_.loop || !mkdtemp(state_dir))
 		abort();
 	atexit(remove_state);

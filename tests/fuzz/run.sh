@@ -51,9 +51,10 @@ for h in "${harnesses[@]}"; do
 	mkdir -p "$work" "$artifacts"
 	extra=()
 	[ -f "tests/fuzz/$h.dict" ] && extra+=(-dict="tests/fuzz/$h.dict")
-	# zbd logs every request it refuses on stderr; the harness reports through
-	# a copy of it, and libFuzzer keeps its own.
+	# Request streams longer than CTL_LINE_MAX, where the server gives up.
 	[ "$h" = ctl_request ] && extra+=(-max_len=8192)
+	# zbd's code logs on stderr at every turn: close it (libFuzzer keeps its
+	# own copy, the harnesses report through theirs).
 	[ "$h" = reader ] || extra+=(-close_fd_mask=2)
 	# New inputs go to the first directory only: the repository's stay as they are.
 	"$dir/tests/fuzz/fuzz_$h" "$work" "tests/fuzz/corpus/$h" "tests/fuzz/regressions/$h" \
@@ -62,8 +63,19 @@ for h in "${harnesses[@]}"; do
 	pid=$!
 	rc=0
 	wait "$pid" || rc=$?
-	# A crash leaves its segment behind; names carry the harness's pid.
-	rm -f /dev/shm/zbfuzz-"$pid"-* /dev/shm/sem.sem-[wr]-zbfuzz-"$pid"-*
+	# A crash or timeout leaves its objects behind; their names carry the pid.
+	rm -f /dev/shm/zbfuzz-"$pid"-* /dev/shm/sem.sem-[wr]-zbfuzz-"$pid"-* \
+		/dev/shm/zbfuzz-scan-"$pid"-* /dev/shm/sem.sem-[wr]-zbfuzz-scan-"$pid"-* \
+		/tmp/zerobuffer/zbfuzz-scan-"$pid"-*.lock
+	# Buffers a crashed zbd harness still owned are listed in its state file.
+	for state in /tmp/zbfuzz-*-"$pid"-*/state; do
+		[ -f "$state" ] || continue
+		tail -n +2 "$state" | while read -r name _; do
+			rm -f -- "/dev/shm/$name" "/dev/shm/sem.sem-w-$name" \
+				"/dev/shm/sem.sem-r-$name" "/tmp/zerobuffer/$name.lock"
+		done
+	done
+	rm -rf /tmp/zbfuzz-*-"$pid"-*
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	echo "fuzz_$h: ${execs:-?} executions in ${secs} s, exit status $rc (log: $log)"
 	if [ "$rc" -ne 0 ]; then
