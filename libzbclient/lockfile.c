@@ -16,12 +16,22 @@
 #include "lockfile.h"
 #include "segment.h"
 
+/*
+ * /tmp is world-writable, so anyone may have made the directory first, or put a
+ * link or file in its place. It is used only if it is a real directory owned
+ * by root or by us, and either writable by nobody else or sticky: otherwise its
+ * owner (or anyone, when it is writable without the sticky bit) could remove,
+ * rename or replace our lock files under us. Refusing is safer than repairing:
+ * a directory that is not ours is not ours to chmod. tmpfiles.d makes it
+ * root-owned at boot, before any user can.
+ */
 int lockdir_ensure(void)
 {
 	struct stat st;
 
-	/* World-writable and sticky like /tmp itself: users may not remove each other's locks. */
 	if (mkdir(ZB_LOCK_DIR, 01777) == 0) {
+		/* The umask narrowed the mode; /tmp is sticky, so the name still
+		 * refers to the directory we just made. */
 		if (chmod(ZB_LOCK_DIR, 01777) < 0)
 			return -errno;
 		return 0;
@@ -32,6 +42,24 @@ int lockdir_ensure(void)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR; /* a symlink or file squatting the name */
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return -EPERM;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return -EPERM;
+	return 0;
+}
+
+/* A lock file that exists already is used only if it is a plain file of ours
+ * with no other name: one planted by another user, or a hard link to someone
+ * else's file, must not be locked, chowned or chmodded on their behalf. */
+static int fd_is_our_file(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
+		return -EPERM;
 	return 0;
 }
 
@@ -56,17 +84,31 @@ int lockfile_take(const char *name, mode_t mode, int *ret_fd)
 	if (r < 0)
 		return r;
 	for (int tries = 0; tries < 8; tries++) {
-		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+		/* An existing name is opened without O_CREAT, a new one made with
+		 * O_EXCL: neither follows a link (a link is -ELOOP whatever the
+		 * kernel's protected_* settings), and O_CREAT never meets a file
+		 * another user planted. A name that appears in between: look again. */
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+			if (fd < 0 && errno == EEXIST)
+				continue;
+		}
 		if (fd < 0)
 			return errno == ELOOP ? -ELOOP : -errno;
+		r = fd_is_our_file(fd);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			r = errno == EWOULDBLOCK ? -EEXIST : -errno;
 			close(fd);
 			return r;
 		}
 		if (fd_is_path(fd, path)) {
-			/* open() let the umask narrow the mode; a stale file kept its own.
-			 * Best effort: a lock left by another user is not ours to chmod. */
+			/* open() let the umask narrow the mode; a stale file (ours, checked
+			 * above) kept its own. */
 			(void)fchmod(fd, mode);
 			*ret_fd = fd;
 			return 0;

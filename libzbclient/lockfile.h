@@ -3,11 +3,15 @@
 
 #include <sys/types.h>
 
-/* Create /tmp/zerobuffer if missing; refuse one that is not a real directory. */
+/* Create /tmp/zerobuffer if missing. -ENOTDIR if the name is a link or a file,
+ * -EPERM if the directory belongs to another user than root or us, or others
+ * may write it and it is not sticky. */
 int lockdir_ensure(void);
 
 /* Create and flock NAME.lock without following links. -EEXIST if another
- * process holds it. The fd is the lock: keep it open for the buffer's life. */
+ * process holds it; -ELOOP if it is a link; -EPERM if it exists and is not a
+ * plain file of ours with a single name (it is then left untouched). The fd
+ * is the lock: keep it open for the buffer's life. */
 int lockfile_take(const char *name, mode_t mode, int *ret_fd);
 
 /* Unlink NAME.lock (if it is still the file behind fd) and drop the lock. */

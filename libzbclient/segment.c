@@ -158,7 +158,9 @@ fail:
 static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
 {
 	char path[ZB_OBJ_NAME_MAX + 16];
+	struct stat st;
 	sem_t *sem;
+	int fd, r = 0;
 
 	/* Created owner-only, then given its group and mode: never wider than asked. */
 	sem = sem_open(sem_name, O_CREAT | O_EXCL, 0600, 0);
@@ -166,11 +168,20 @@ static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
 		return -errno;
 	*ret = sem;
 	snprintf(path, sizeof(path), "/dev/shm/sem.%s", sem_name + 1);
-	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0)
+	/* Through a descriptor, without following links, and only the file we
+	 * made: should /dev/shm lack its sticky bit, another user could swap the
+	 * name for a link to a file of theirs (or ours) between sem_open and here. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	if (chmod(path, mode) < 0)
-		return -errno;
-	return 0;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
+		r = -EPERM;
+	else if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) || fchmod(fd, mode) < 0)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_size,

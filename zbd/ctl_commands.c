@@ -7,8 +7,10 @@
  * error and status lines.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl_commands.h"
 #include "health.h"
@@ -20,10 +22,23 @@
 #define WATCH_MAX_MS 3600000
 #define WATCH_DEFAULT_MS 1000
 
+/*
+ * Who may send a request. Creating takes names and memory from everyone, so it
+ * is for administrators. Destroying one buffer is also allowed to the users
+ * its group may write: they can already stop its stream (corrupt its frames,
+ * hold its ring full), so removing it adds no power over others' buffers;
+ * a group that may only read it is not enough.
+ */
+enum ctl_access {
+	ACCESS_ANYONE,
+	ACCESS_ADMIN,        /* root or the admin group, checked before the handler */
+	ACCESS_BUFFER_GROUP, /* also the buffer's writing group: the handler checks */
+};
+
 struct ctl_command {
 	const char *name;
 	const char *usage;
-	bool admin; /* root or the admin group only */
+	enum ctl_access access;
 	int (*handler)(struct ctl_client *c, int argc, char **argv, struct reply *r);
 };
 
@@ -36,15 +51,23 @@ static int cmd_version(struct ctl_client *c, int argc, char **argv, struct reply
 static int cmd_help(struct ctl_client *c, int argc, char **argv, struct reply *r);
 
 static const struct ctl_command commands[] = {
-	{ "create", "NAME [payload=SIZE] [metadata=SIZE] [mode=OCTAL] [group=NAME]", true,
+	{ "create", "NAME [payload=SIZE] [metadata=SIZE] [mode=OCTAL] [group=NAME]", ACCESS_ADMIN,
 	  cmd_create },
-	{ "destroy", "NAME [force]", true, cmd_destroy },
-	{ "list", "", false, cmd_list },
-	{ "health", "[NAME]", false, cmd_health },
-	{ "watch", "[INTERVAL_MS]", false, cmd_watch },
-	{ "version", "", false, cmd_version },
-	{ "help", "", false, cmd_help },
+	{ "destroy", "NAME [force]", ACCESS_BUFFER_GROUP, cmd_destroy },
+	{ "list", "", ACCESS_ANYONE, cmd_list },
+	{ "health", "[NAME]", ACCESS_ANYONE, cmd_health },
+	{ "watch", "[INTERVAL_MS]", ACCESS_ANYONE, cmd_watch },
+	{ "version", "", ACCESS_ANYONE, cmd_version },
+	{ "help", "", ACCESS_ANYONE, cmd_help },
 };
+
+/* Every refusal is logged with who asked: the admin reads the journal, not the reply. */
+static int refuse(struct ctl_client *c, struct reply *r, const char *what, const char *needs)
+{
+	log_warning("refused %s from uid %u pid %d: needs %s", what, (unsigned)c->uid, (int)c->pid,
+		    needs);
+	return reply_fail(r, -EACCES, "permission denied: %s needs %s", what, needs);
+}
 
 static int check_name(const char *name, struct reply *r)
 {
@@ -137,6 +160,15 @@ static int cmd_destroy(struct ctl_client *c, int argc, char **argv, struct reply
 		force = true;
 	}
 	b = registry_find(c->daemon, argv[1]);
+	/* An unknown name is refused too, not -ENOENT: nobody is in its group. */
+	if (!ctl_client_is_admin(c) &&
+	    !(b && (b->mode & S_IWGRP) && ctl_client_in_group(c, b->gid))) {
+		char what[ZB_NAME_MAX + 16];
+
+		snprintf(what, sizeof(what), "destroy %s", argv[1]);
+		return refuse(c, r, what,
+			      "root, the admin group, or the buffer's group with write access");
+	}
 	if (!b)
 		return reply_fail(r, -ENOENT, "no buffer %s", argv[1]);
 	return registry_destroy(c->daemon, b, force, r);
@@ -209,12 +241,18 @@ static int cmd_version(struct ctl_client *c, int argc, char **argv, struct reply
 
 static int cmd_help(struct ctl_client *c, int argc, char **argv, struct reply *r)
 {
+	static const char *const access_shown[] = {
+		[ACCESS_ANYONE] = "",
+		[ACCESS_ADMIN] = " (admin)",
+		[ACCESS_BUFFER_GROUP] = " (admin, or the buffer's writing group)",
+	};
+
 	if (argc != 1)
 		return too_many(r, "help");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		reply_printf(r, "command=%s%s%s%s\n", commands[i].name,
 			     commands[i].usage[0] ? " " : "", commands[i].usage,
-			     commands[i].admin ? " (admin)" : "");
+			     access_shown[commands[i].access]);
 	return 0;
 }
 
@@ -253,11 +291,8 @@ void ctl_dispatch(struct ctl_client *c, char *line)
 		status = reply_fail(&r, -EINVAL, "unknown command '%s' (try help)", shown);
 		goto reply;
 	}
-	if (cmd->admin && !ctl_client_is_admin(c)) {
-		log_warning("refused %s from uid %u pid %d: not root or in the admin group",
-			    cmd->name, (unsigned)c->uid, (int)c->pid);
-		status = reply_fail(&r, -EACCES,
-				    "permission denied: %s needs root or the admin group", cmd->name);
+	if (cmd->access == ACCESS_ADMIN && !ctl_client_is_admin(c)) {
+		status = refuse(c, &r, cmd->name, "root or the admin group");
 		goto reply;
 	}
 	status = cmd->handler(c, argc, argv, &r);

@@ -131,24 +131,27 @@ void ctl_client_reply(struct ctl_client *c, struct reply *r, int status)
 	client_send(c, r->data, r->len);
 }
 
-bool ctl_client_is_admin(struct ctl_client *c)
+bool ctl_client_in_group(struct ctl_client *c, gid_t gid)
 {
-	gid_t admin = c->daemon->cfg.admin_gid, groups[256];
+	gid_t groups[256];
 	socklen_t len = sizeof(groups);
 
-	if (c->uid == 0)
-		return true;
-	if (admin == (gid_t)-1)
+	if (gid == (gid_t)-1)
 		return false;
-	if (c->gid == admin)
+	if (c->gid == gid)
 		return true;
 	/* The peer's supplementary groups as they were when it connected. */
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
 		return false;
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == admin)
+		if (groups[i] == gid)
 			return true;
 	return false;
+}
+
+bool ctl_client_is_admin(struct ctl_client *c)
+{
+	return c->uid == 0 || ctl_client_in_group(c, c->daemon->cfg.admin_gid);
 }
 
 static void client_error_close(struct ctl_client *c, int status, const char *text)

@@ -56,3 +56,7 @@ void ctl_client_watch(struct ctl_client *c, unsigned interval_ms);
 
 /* Whether the peer may administer buffers: root, or in the configured admin group. */
 bool ctl_client_is_admin(struct ctl_client *c);
+
+/* Whether gid is the peer's primary or one of its supplementary groups (as at
+ * connect time); false for (gid_t)-1. */
+bool ctl_client_in_group(struct ctl_client *c, gid_t gid);

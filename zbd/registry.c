@@ -122,11 +122,26 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
 	b = buffer_new(d, name, mode, gid);
 	if (!b)
 		return reply_fail(r, -ENOMEM, "out of memory");
+	/* /tmp is anyone's: say plainly which attack, if any, was refused. */
+	err = lockdir_ensure();
+	if (err == -ENOTDIR || err == -EPERM) {
+		reply_fail(r, err, "lock directory %s is %s; refused", ZB_LOCK_DIR,
+			   err == -ENOTDIR ? "a symbolic link or not a directory"
+					   : "not safe (owned by another user, or writable by "
+					     "others without the sticky bit)");
+		goto fail;
+	}
 	lock_existed = lstat(lock_path, &st) == 0;
 	err = buffer_lock(b);
 	if (err == -EEXIST) {
 		reply_fail(r, err, "buffer %s is owned by another process (its lock is held)",
 			   name);
+		goto fail;
+	}
+	if (err == -ELOOP || err == -EPERM) {
+		reply_fail(r, err, "lock file %s is %s; refused and left untouched", lock_path,
+			   err == -ELOOP ? "a symbolic link"
+					 : "not zbd's (another owner, not a plain file, or linked)");
 		goto fail;
 	}
 	if (err < 0) {
@@ -192,10 +207,64 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force, struct rep
 	return 0;
 }
 
+/*
+ * A zbd killed while destroying a buffer has unlinked some of its objects
+ * (segment, semaphores, lock file, in that order) but not yet dropped it from
+ * the state file. The name is still ours: with its lock taken, the rest goes,
+ * so that no half-destroyed buffer is left for nobody to remove.
+ */
+static void finish_destroy(struct zbd *d, const struct statefile_entry *e)
+{
+	struct zbd_buffer *b = buffer_new(d, e->name, e->mode, e->gid);
+	char obj[ZB_OBJ_NAME_MAX];
+
+	if (!b)
+		return;
+	if (buffer_lock(b) == 0) {
+		names_sem_w(obj, e->name);
+		sem_unlink(obj);
+		names_sem_r(obj, e->name);
+		sem_unlink(obj);
+		lockfile_release(e->name, b->lock_fd);
+		b->lock_fd = -1;
+	}
+	buffer_free(b);
+}
+
 struct adopt_ctx {
 	struct zbd *d;
 	size_t dropped;
 };
+
+/*
+ * While no zbd ran, the names were anyone's: a segment or semaphore another
+ * user put in place of ours is theirs, not a buffer to adopt (mapping it would
+ * let them feed our peers, and the reaper would write into it). /dev/shm is
+ * sticky, so an object found to be ours here stays ours while we map it.
+ */
+static bool objects_ours(const char *name)
+{
+	char obj[ZB_OBJ_NAME_MAX], path[PATH_MAX];
+	void (*const names[])(char[ZB_OBJ_NAME_MAX], const char *) = { names_shm, names_sem_w,
+								       names_sem_r };
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		names[i](obj, name);
+		snprintf(path, sizeof(path), "/dev/shm/%s%s", i ? "sem." : "", obj + 1);
+		if (lstat(path, &st) < 0) {
+			log_notice("%s: in the state file but %s is gone; dropped", name, path);
+			return false;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+			log_warning("%s: not adopted: %s is owned by uid %u, not zbd's uid %u (or "
+				    "not a plain file); left untouched and dropped from the state",
+				    name, path, (unsigned)st.st_uid, (unsigned)geteuid());
+			return false;
+		}
+	}
+	return true;
+}
 
 static void adopt_one(void *ctx, const struct statefile_entry *e)
 {
@@ -211,6 +280,11 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 	snprintf(shm, sizeof(shm), "/dev/shm/%s", e->name);
 	if (access(shm, F_OK) < 0) {
 		log_notice("%s: in the state file but its segment is gone; dropped", e->name);
+		finish_destroy(a->d, e);
+		a->dropped++;
+		return;
+	}
+	if (!objects_ours(e->name)) {
 		a->dropped++;
 		return;
 	}

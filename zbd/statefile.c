@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -21,7 +22,11 @@ int statefile_save(const char *path, const struct statefile_entry *entries, size
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* A fresh file, never one found there: in a state directory others can
+	 * write, a planted hard link would otherwise have us truncate its target. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
 	f = fdopen(fd, "w");
@@ -64,12 +69,21 @@ int statefile_load(const char *path, void (*fn)(void *ctx, const struct statefil
 {
 	char line[ZB_NAME_MAX + 64], name[ZB_NAME_MAX + 1];
 	unsigned lineno = 0, mode;
+	struct stat st;
 	long gid;
 	FILE *f;
 
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	/* The file says which objects zbd adopts: only a file zbd wrote counts. */
+	if (fstat(fileno(f), &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) ||
+	    !S_ISREG(st.st_mode)) {
+		log_error("%s: not a regular file owned by uid %u and writable only by it; "
+			  "ignored", path, (unsigned)geteuid());
+		fclose(f);
+		return -EPERM;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (lineno == 1) {
