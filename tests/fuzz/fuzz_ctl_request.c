@@ -3,15 +3,25 @@
  * fuzz_ctl_request: zbd's control-request parser and dispatcher, ctl_dispatch()
  * (zbd/ctl_commands.c), fed the lines a client sends.
  *
- * Input: byte 0 picks who the client is (see identities[]); the rest is the
- * byte stream the client writes, cut into lines the way the server does
- * (client_process() in zbd/ctl_server.c: '\n' ends a line, a trailing '\r' is
- * dropped, a NUL byte or a line over CTL_LINE_MAX closes the connection). Each
- * line is dispatched on a client whose replies go through a socketpair that the
- * harness reads back and checks: one well-formed reply per request (key=value
- * lines, error= on failure, status=N, an empty line), none for a blank line or
- * a started watch, and create/destroy always refused to a client that is not
- * an administrator, which never owns a buffer afterwards. An administrator's create really creates the buffer
+ * Input: byte 0 picks the mode; the rest is the byte stream the client writes.
+ *
+ * Modes 0-3, one per identity (see identities[]): the stream is cut into lines
+ * the way the server does (client_process() in zbd/ctl_server.c: '\n' ends a
+ * line, a trailing '\r' is dropped, a NUL byte or a line over CTL_LINE_MAX
+ * closes the connection). Each line is dispatched on a client whose replies go
+ * through a socketpair that the harness reads back and checks: one well-formed
+ * reply per request (key=value lines, error= on failure, status=N, an empty
+ * line), none for a blank line or a started watch, and create/destroy always
+ * refused to a client that is not an administrator, which never owns a
+ * buffer afterwards.
+ *
+ * Modes 4-7: the real server path. The harness connects to the control socket
+ * that ctl_listen() bound, sends the stream and turns zbd's loop
+ * (EVRUN_NOWAIT) until it goes quiet, so accept, the bounded reads, the line
+ * cutting, the NUL and over-long line refusals and the output queue are zbd's
+ * own code. Every reply that comes back must be well formed, and zbd must have
+ * freed the client once we hang up. The peer is this process (root in CI), so
+ * this mode does not vary the identity. An administrator's create really creates the buffer
  * (segment, semaphores, lock file, under the fuzzer's name); every buffer is
  * destroyed again at the end of each input.
  */
@@ -21,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ctl_commands.h"
@@ -31,6 +42,8 @@
 #define MAX_LINES 32
 #define ADMIN_GID 4242
 #define REPLY_MAX (256 * 1024)
+#define LOOP_TURNS_MAX 256
+#define QUIET_TURNS 3
 
 struct identity {
 	uid_t uid;
@@ -87,7 +100,10 @@ static char state_dir[64];
 
 static void remove_state(void)
 {
+	if (daemon_.listen_fd >= 0)
+		ctl_shutdown(&daemon_);
 	unlink(daemon_.state_path);
+	unlink(daemon_.socket_path);
 	rmdir(state_dir);
 }
 
@@ -104,6 +120,7 @@ static void daemon_setup(void)
 	atexit(remove_state);
 	config_defaults(&daemon_.cfg);
 	snprintf(daemon_.state_path, sizeof(daemon_.state_path), "%s/state", state_dir);
+	snprintf(daemon_.socket_path, sizeof(daemon_.socket_path), "%s/sock", state_dir);
 	daemon_.pid = (uint64_t)getpid();
 	daemon_.started = ev_now(daemon_.loop);
 	daemon_.listen_fd = -1;
@@ -249,6 +266,81 @@ static void run_line(struct ctl_client *c, const struct identity *id, int peer, 
 	free(shown);
 }
 
+/* Check and drop every complete reply at the start of reply[0, *len). */
+static void take_replies(size_t *len)
+{
+	char *end;
+
+	while ((end = memmem(reply, *len, "\n\n", 2))) {
+		size_t n = (size_t)(end - reply) + 2;
+		char saved = reply[n];
+
+		reply[n] = '\0';
+		if (getenv("ZBFUZZ_VERBOSE"))
+			dprintf(report_fd, "< %s", reply);
+		check_reply("(a request on the socket)", n);
+		reply[n] = saved;
+		memmove(reply, reply + n, *len - n);
+		*len -= n;
+	}
+}
+
+/* Receive what zbd sent; false once it has closed the connection. */
+static bool receive(int fd, size_t *len)
+{
+	for (;;) {
+		ssize_t n = recv(fd, reply + *len, REPLY_MAX - *len, MSG_DONTWAIT);
+
+		if (n == 0)
+			return false;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		*len += (size_t)n;
+		if (*len == REPLY_MAX)
+			fail("a reply over %d bytes", REPLY_MAX);
+		take_replies(len);
+	}
+}
+
+static void run_socket(const uint8_t *data, size_t size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t sent = 0, len = 0, clients = daemon_.n_clients;
+	int fd, quiet = 0;
+
+	if (daemon_.listen_fd < 0 && ctl_listen(&daemon_) < 0)
+		fail("ctl_listen on %s failed", daemon_.socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", daemon_.socket_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		fail("connect %s: %s", daemon_.socket_path, strerror(errno));
+
+	for (int turn = 0; turn < LOOP_TURNS_MAX && quiet < QUIET_TURNS; turn++) {
+		size_t before = sent + len;
+		bool open;
+
+		if (sent < size) {
+			ssize_t n = send(fd, data + sent, size - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		ev_run(daemon_.loop, EVRUN_NOWAIT);
+		open = receive(fd, &len);
+		quiet = sent + len == before ? quiet + 1 : 0;
+		if (!open)
+			break;
+	}
+	if (len)
+		fail("zbd sent %zu bytes that are not a complete reply", len);
+	close(fd);
+	/* zbd notices the hang-up on its next turns and frees the client. */
+	for (int turn = 0; turn < QUIET_TURNS && daemon_.n_clients != clients; turn++)
+		ev_run(daemon_.loop, EVRUN_NOWAIT);
+	if (daemon_.n_clients != clients)
+		fail("zbd kept the client after it hung up");
+}
+
 static void destroy_all(void)
 {
 	struct zbd_buffer *b, *tmp;
@@ -277,6 +369,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	daemon_setup();
+	if (data[0] & 4) {
+		run_socket(data + 1, size - 1);
+		destroy_all();
+		return 0;
+	}
 	id = &identities[data[0] % (sizeof(identities) / sizeof(identities[0]))];
 	daemon_.cfg.admin_gid = id->admin_gid;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
