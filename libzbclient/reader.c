@@ -96,10 +96,17 @@ static int queue_push(struct zb_reader *r, uint64_t bytes, bool released, uint64
 }
 
 /* Give the writer every byte released so far, and one wake-up. */
+static void publish_read(struct zb_reader *r);
+
 static void return_flush(struct zb_reader *r)
 {
 	if (r->unreturned == 0)
 		return;
+	/* Space goes back only behind the shared read position: a reader that
+	 * died with frames taken but unpublished leaves them to the next reader,
+	 * who reads them again from there, so the writer must not have them. */
+	if (r->unpublished)
+		publish_read(r);
 	r->held -= r->unreturned;
 	zb_fetch_add(&r->seg.oieb->payload_free_bytes, r->unreturned);
 	r->unreturned = 0;
