@@ -52,6 +52,7 @@ struct zbd_buffer {
 	bool adopted; /* taken over from an earlier zbd rather than created */
 	struct zbd_peer reader, writer;
 	uint64_t readers_reaped, writers_reaped;
+	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */
 	struct buffer_stats stats;
 };
 

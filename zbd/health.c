@@ -131,7 +131,8 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 	reply_printf(r, "write_rate_fps=%.1f\nread_rate_fps=%.1f\nwrite_rate_bps=%.0f\n"
 			"read_rate_bps=%.0f\n",
 		     s->write_fps, s->read_fps, s->write_bps, s->read_bps);
-	reply_printf(r, "readers_reaped=%llu\nwriters_reaped=%llu\nmode=%04o\nadopted=%d\n",
+	reply_printf(r, "readers_reaped=%llu\nwriters_reaped=%llu\nframes_lost=%llu\n",
 		     (unsigned long long)b->readers_reaped, (unsigned long long)b->writers_reaped,
-		     (unsigned)b->mode, b->adopted);
+		     (unsigned long long)b->frames_lost);
+	reply_printf(r, "mode=%04o\nadopted=%d\n", (unsigned)b->mode, b->adopted);
 }

@@ -50,6 +50,7 @@
  * are not ours to judge and are left alone.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,20 +119,100 @@ static void resync_empty_ring(struct zbd_buffer *b)
 	zb_fetch_add(&o->payload_free_bytes, p - free_now);
 }
 
+/*
+ * Frames lost with a dead reader (health's frames_lost). A reader takes a frame
+ * by moving the shared read position, and gives its space back only once the
+ * application releases it. So the bytes that are neither free nor unread
+ * (between read and write position) are the frames the dead reader had taken
+ * and not given back, and they sit just before read_pos. Their bytes are
+ * intact (the writer writes only free space): walk their headers from that
+ * boundary to read_pos and count them. It is an upper bound of what the
+ * application lost, never less: a frame it had processed but not released,
+ * or released while the library still batched the return, counts too; zbd
+ * cannot look further into a dead process. Frames taken before the reader
+ * published its read position are not lost: the next reader gets them again.
+ * The held size does not change while the writer commits (used grows by what
+ * free shrinks), except during a commit that has stored write_pos and not yet
+ * taken its bytes from free; so it is measured 1 ms apart until two looks
+ * agree. Walking must land exactly on read_pos, else nothing is counted and
+ * we say so in the log.
+ */
+static bool held_bytes(const struct zbd_buffer *b, uint64_t *ret)
+{
+	const struct zb_oieb *o = b->seg.oieb;
+	uint64_t p = b->seg.payload_size;
+	uint64_t free_now = zb_load(&o->payload_free_bytes);
+	uint64_t wc = zb_load(&o->payload_written_count), rc = zb_load(&o->payload_read_count);
+	uint64_t w = zb_load(&o->payload_write_pos) % p, r = zb_load(&o->payload_read_pos) % p;
+	uint64_t used = w > r ? w - r : w < r ? p - r + w : wc == rc ? 0 : p;
+
+	if (used + free_now > p)
+		return false;
+	*ret = p - used - free_now;
+	return true;
+}
+
+static bool held_frames(const struct zbd_buffer *b, uint64_t *ret)
+{
+	const struct zb_segment *s = &b->seg;
+	uint64_t p = s->payload_size, r = zb_load(&s->oieb->payload_read_pos) % p;
+	uint64_t held = 0, again, left, pos, n = 0;
+	bool agreed = false;
+
+	for (int look = 0; look < 4 && !agreed; look++) {
+		if (look > 0)
+			nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+		if (!held_bytes(b, &again))
+			continue;
+		agreed = look > 0 && again == held;
+		held = again;
+	}
+	if (!agreed)
+		return false;
+	for (left = held, pos = (r + p - held % p) % p; left > 0;) {
+		uint64_t size = 0, step = p - pos; /* a ring tail, with or without a marker */
+
+		if (step >= ZB_FRAME_HEADER_SIZE)
+			memcpy(&size, s->ring + pos, sizeof(size));
+		if (step >= ZB_FRAME_HEADER_SIZE && size != 0) {
+			if (size > p - pos - ZB_FRAME_HEADER_SIZE)
+				return false;
+			step = ZB_FRAME_HEADER_SIZE + size;
+			n++;
+		}
+		if (step > left)
+			return false;
+		left -= step;
+		pos = (pos + step) % p;
+	}
+	if (pos != r)
+		return false;
+	*ret = n;
+	return true;
+}
+
 static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 {
-	uint64_t expected = pid, self = b->daemon->pid;
+	uint64_t expected = pid, self = b->daemon->pid, lost = 0;
+	bool counted;
 
 	if (!__atomic_compare_exchange_n(&b->seg.oieb->reader_pid, &expected, self, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return; /* a new reader claimed the slot (and resynced free space itself) */
+	counted = held_frames(b, &lost);
 	segment_resync_free(&b->seg, 0);
 	resync_empty_ring(b);
 	pid_release(&b->seg.oieb->reader_pid, self);
 	sem_post_once(b->seg.sem_r);
 	b->readers_reaped++;
-	log_info("%s: reader %llu died; space recovered, writer woken", b->name,
-		 (unsigned long long)pid);
+	b->frames_lost += lost;
+	if (counted)
+		log_info("%s: reader %llu died holding %llu frames; space recovered, writer woken",
+			 b->name, (unsigned long long)pid, (unsigned long long)lost);
+	else
+		log_warning("%s: reader %llu died; frames it held not countable (ring "
+			    "inconsistent); space recovered, writer woken",
+			    b->name, (unsigned long long)pid);
 }
 
 static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)
