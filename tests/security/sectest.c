@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,13 +102,28 @@ bool st_log_has(struct tz *t, bool want, ...)
 
 bool st_private_tmp(void)
 {
+	static char zbd[PATH_MAX];
+	const char *path = getenv("ZBD");
+	int old_tmp;
+
 	/* Private propagation first, or the tmpfs would show up in the host's /tmp. */
 	if (unshare(CLONE_NEWNS) < 0)
 		return false;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return false;
+	/* A build directory under /tmp would vanish with it: keep reaching zbd
+	 * through a descriptor of the old /tmp (inherited, so valid at exec). */
+	old_tmp = open("/tmp", O_PATH | O_DIRECTORY);
+	if (old_tmp < 0)
+		return false;
 	if (mount("zbdsec", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
 		return false;
+	if (path && strncmp(path, "/tmp/", 5) == 0) {
+		snprintf(zbd, sizeof(zbd), "/proc/self/fd/%d/%s", old_tmp, path + 5);
+		setenv("ZBD", zbd, 1);
+	} else {
+		close(old_tmp);
+	}
 	return true;
 }
 
