@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -277,6 +278,15 @@ static bool state_lists(struct tz *tz, const char *name)
 	return strstr(buf, needle) != NULL;
 }
 
+/* The buffer's lock file, to flock once zbd has let go of it. */
+static int open_lock(const char *name)
+{
+	int fd = open(st_lock_path(name), O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
 /* While zbd is down, another user puts an object of their own in place of one
  * of ours (the name was free: a foreign stale-buffer cleanup removed ours).
  * The restarted zbd adopts the untouched buffer and refuses the other. */
@@ -285,13 +295,20 @@ START_TEST(replaced_objects_not_adopted)
 	const char *keep = tz_name("keep"), *taken = tz_name("taken");
 	char which = "swr"[_i];
 	const char *path = which == 's' ? st_shm_path(taken) : st_sem_path(taken, which);
+	int lock_keep, lock_taken;
 	struct stat st;
 
 	tz_setup(&t, NULL);
 	tz_start(&t);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", keep), 0);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", taken), 0);
+	/* The lock for zbd while it is down: other tests' standalone readers on
+	 * this host would otherwise clean the buffers away as abandoned. */
+	lock_keep = open_lock(keep);
+	lock_taken = open_lock(taken);
 	tz_kill(&t, SIGTERM);
+	ck_assert_int_eq(flock(lock_keep, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(flock(lock_taken, LOCK_EX | LOCK_NB), 0);
 	ck_assert(state_lists(&t, taken));
 
 	ck_assert_int_eq(unlink(path), 0);
@@ -299,6 +316,8 @@ START_TEST(replaced_objects_not_adopted)
 				    which == 's' ? squat_segment : squat_sem,
 				    which == 's' ? (void *)taken : (void *)path, NULL),
 			 0);
+	close(lock_keep);
+	close(lock_taken);
 	st_start_logged(&t);
 	ck_assert_int_eq(tz_request(&t, "health %s", keep), 0);
 	ck_assert_str_eq(tz_get(t.reply, NULL, "adopted"), "1");
