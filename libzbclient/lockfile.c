@@ -153,6 +153,10 @@ void lockfile_cleanup_stale(void)
 	struct dirent *de;
 	DIR *dir;
 
+	/* Through a link or in another user's directory, the "stale" locks and
+	 * the buffers they name are whatever that user chose. */
+	if (lockdir_ensure() < 0)
+		return;
 	dir = opendir(ZB_LOCK_DIR);
 	if (!dir)
 		return;

@@ -138,7 +138,8 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
 			   name);
 		goto fail;
 	}
-	if (err == -ELOOP || err == -EPERM) {
+	/* Only lockfile_take's refusals: a failed chown of our own lock is not one. */
+	if ((err == -ELOOP || err == -EPERM) && b->lock_fd < 0) {
 		reply_fail(r, err, "lock file %s is %s; refused and left untouched", lock_path,
 			   err == -ELOOP ? "a symbolic link"
 					 : "not zbd's (another owner, not a plain file, or linked)");
