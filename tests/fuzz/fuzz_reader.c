@@ -7,14 +7,16 @@
  * any, are also read as an operation script; they stay in the segment, where
  * the library must leave them alone. Each input becomes a fresh POSIX segment
  * with both semaphores; a reader and a writer of this process attach and run
- * the script, every timeout 0. Whatever the bytes say, each call must end in an
+ * the script, nearly every timeout 0. Whatever the bytes say, each call must end in an
  * error code or in frames inside the ring. ASan catches accesses that leave the
  * mapping; the checks here catch those that stay inside it but leave the ring,
  * and a bounded script turns an endless loop into a libFuzzer timeout.
  *
  * Script: byte 0 sets sem-w's initial count (bits 0-3) and whether the writer
  * attaches before the reader (bit 4); each later byte is one operation, its low
- * 4 bits the operation and its high 4 bits an argument (see run_op()).
+ * 4 bits the operation and its high 4 bits an argument (see run_op()). All
+ * timeouts are 0 except in two operations per input that wait 1 ms and must
+ * come back in time (op_timed()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -35,6 +38,9 @@
 #define MAX_HELD 64
 #define MAX_SEM_W 16
 #define SOURCE_MAX 4096
+#define MAX_TIMED_OPS 2
+#define TIMED_MS 1
+#define TIMED_SLACK_MS 1000
 
 /* A failed invariant is a finding: abort, so libFuzzer keeps the input. */
 #define fuzz_assert(cond, ...)                                                                     \
@@ -61,6 +67,7 @@ struct run {
 	bool meta_set; /* our writer set the metadata: the reader must see exactly that */
 	uint64_t meta_size;
 	unsigned frames_read, frames_written, errors; /* for ZBFUZZ_VERBOSE */
+	unsigned timed_ops;
 };
 
 /* Frame contents for the writer; anything will do, but not all zeroes. */
@@ -310,6 +317,55 @@ static void op_stats(struct run *run)
 	}
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A read or write that may sleep, for TIMED_MS: whatever the segment says, it
+ * must come back within its timeout (plus slack for a loaded machine), never
+ * sleep on a semaphore that nobody will post. A few per input keep fuzzing fast.
+ */
+static void op_timed(struct run *run, unsigned arg)
+{
+	int64_t start;
+	int rc = 0;
+
+	if (run->timed_ops == MAX_TIMED_OPS)
+		return;
+	run->timed_ops++;
+	start = now_ms();
+	if ((arg & 1) && run->r) {
+		struct zb_frame f;
+
+		if (run->n_held == MAX_HELD)
+			release_at(run, 0);
+		rc = zb_reader_read(run->r, &f, TIMED_MS);
+		check_rc(rc, "zb_reader_read (timed)", -ETIMEDOUT, ZB_ECORRUPT, ZB_EWRITER_GONE,
+			 -ENOMEM, 0);
+		if (rc == 0) {
+			check_in_ring(run, seg_of(run->r, run), f.data, f.size, "timed read");
+			run->last_seq = f.sequence;
+			run->held[run->n_held++] = f;
+		} else if (rc == ZB_EWRITER_GONE) {
+			run->last_seq = 0;
+		}
+	} else if (!(arg & 1) && run->w) {
+		uint64_t size = frame_size(run, arg & 7);
+
+		rc = zb_writer_write(run->w, source_for(run, size), size, TIMED_MS);
+		check_rc(rc, "zb_writer_write (timed)", -ENOBUFS, ZB_EREADER_GONE, -EMSGSIZE,
+			 size == 0 ? -EINVAL : 0, 0);
+	}
+	fuzz_assert(now_ms() - start < TIMED_MS + TIMED_SLACK_MS,
+		    "a %d ms wait took %lld ms (returned %d)", TIMED_MS,
+		    (long long)(now_ms() - start), rc);
+}
+
 static void run_op(struct run *run, uint8_t byte)
 {
 	unsigned op = byte & 15, arg = byte >> 4;
@@ -382,6 +438,10 @@ static void run_op(struct run *run, uint8_t byte)
 		}
 		break;
 	case 15:
+		if (arg & 8) {
+			op_timed(run, arg);
+			break;
+		}
 		if (run->r)
 			zb_reader_set_spin(run->r, arg);
 		if (run->w)

@@ -93,6 +93,11 @@ seeds['script-restarts'] = image(128, 512, [], 0, 0, 0, 0, 512,
 	op(WRITE, 11), op(ACQ_COMMIT, 12), op(ACQ_COMMIT, 9), op(RELEASE_ALL), op(READN, 15),
 	op(SET_META, 8), op(SET_META, 1), op(META), op(STATS)])
 
+# Waits that must end: a timed write into a full ring, timed reads until it is empty.
+TIMED_WRITE, TIMED_READ = (8 << 4) | 15, (9 << 4) | 15
+seeds['script-timed'] = seeds['full'] + bytes([0x00, TIMED_WRITE, op(READN, 4), TIMED_READ,
+	op(RELEASE_ALL), TIMED_READ, (14 << 4) | 15])
+
 # The upstream wrap vector with a script appended: read across its marker, then write.
 with open(os.path.join(OUT, 'wrap-marker.bin'), 'rb') as f:
 	seeds['wrap-marker-script'] = f.read() + bytes([0x03, op(READN, 3), op(RELEASE_REV),
