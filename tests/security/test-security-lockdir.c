@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lockfile.h"
 #include "sectest.h"
 #include "segment.h"
 #include "testutil.h"
@@ -297,6 +298,30 @@ START_TEST(replaced_lock_not_adopted)
 }
 END_TEST
 
+/* The stale-buffer cleanup a standalone reader runs first: through a link to
+ * the attacker's directory, a "stale" lock there would name a buffer of ours
+ * (abandoned: no reader, no writer) for it to unlink. It must look nowhere. */
+START_TEST(stale_cleanup_through_link_refused)
+{
+	const char *name = tz_name("stale");
+	char lock[300];
+	struct zb_segment seg;
+
+	ck_assert_msg(st_private_tmp(), "private /tmp: %s", strerror(errno));
+	ck_assert_int_eq(segment_create(&seg, name, 0, 4096, 0600, (gid_t)-1, 0), 0);
+	segment_detach(&seg);
+	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, symlink_dir_to, "/tmp/mine", NULL),
+			 0);
+	snprintf(lock, sizeof(lock), "/tmp/mine/%s.lock", name);
+	ck_assert_int_eq(close(open(lock, O_WRONLY | O_CREAT | O_EXCL, 0666)), 0);
+	lockfile_cleanup_stale();
+	ck_assert_int_eq(access(st_shm_path(name), F_OK), 0);
+	ck_assert_int_eq(access(st_sem_path(name, 'w'), F_OK), 0);
+	ck_assert_int_eq(access(lock, F_OK), 0);
+	tu_cleanup_name(name);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("security-lockdir");
@@ -311,6 +336,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, lockfile_of_another_user_refused);
 	tcase_add_test(tc, lockfile_hard_link_refused);
 	tcase_add_test(tc, replaced_lock_not_adopted);
+	tcase_add_test(tc, stale_cleanup_through_link_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
