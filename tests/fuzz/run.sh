@@ -25,6 +25,16 @@ case $secs in
 	;;
 esac
 
+# Say what is missing rather than fail somewhere in meson or the linker.
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }\n' >"$probe/p.c"
+if ! command -v clang >/dev/null ||
+	! clang -fsanitize=fuzzer,address,undefined -o "$probe/p" "$probe/p.c" 2>/dev/null; then
+	echo "fuzz: clang with libFuzzer is needed: apt-get install clang libclang-rt-14-dev" >&2
+	exit 2
+fi
+
 dir=build-fuzz
 if [ ! -f "$dir/build.ninja" ]; then
 	# fuzzer-no-link gives libFuzzer coverage of the library too, not only of
