@@ -10,8 +10,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "rel.h"
 #include "zbclient.h"
+
+int rel_under_valgrind(void)
+{
+	return RUNNING_ON_VALGRIND ? 1 : 0;
+}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 

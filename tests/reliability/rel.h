@@ -97,6 +97,9 @@ bool rel_wait_byte(int fd, int timeout_ms);
 uint64_t rel_rand(void);
 void rel_seed(uint64_t seed);
 
+/* Running under valgrind (meson test --setup=valgrind): 1, else 0. */
+int rel_under_valgrind(void);
+
 /* Resident memory (kB), open descriptors and pidfds of a process. */
 long rel_vmrss_kb(pid_t pid);
 int rel_count_fds(pid_t pid, int *ret_pidfds);
