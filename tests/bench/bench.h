@@ -25,6 +25,7 @@ struct bench_opts {
 	uint64_t size;     /* run only this frame size in scenarios 1 and 2, or 0 */
 	const char *impl;  /* run only implementations whose name contains this */
 	int spin_us;       /* zb spin in scenario 1, or -1 for the library default */
+	bool pin;          /* the two processes of a pair each get their own CPU */
 	char zbd[4096];    /* zbd executable, or "" when none was found */
 };
 
@@ -47,6 +48,9 @@ int bench_failures(void);
 /* Reap a child, killing it if it has not exited within timeout_ms.
  * Returns its exit status, or -1 if it had to be killed or died by a signal. */
 int child_wait(pid_t pid, int timeout_ms);
+/* With --pin, bind the calling process to the slot-th CPU it may use (0 or
+ * 1): the two sides of a pair then never share a CPU. No-op without --pin. */
+void pin_slot(int slot);
 /* CPU time (user + system) of this process so far, in ns. */
 int64_t cpu_self_ns(void);
 

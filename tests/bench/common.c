@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,6 +109,30 @@ int child_wait(pid_t pid, int timeout_ms)
 	if (!WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+void pin_slot(int slot)
+{
+	static cpu_set_t allowed;
+	static bool have;
+	cpu_set_t one;
+	int seen = 0;
+
+	if (!opt.pin)
+		return;
+	if (!have) {
+		if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+			return;
+		have = true;
+	}
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || seen++ != slot)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+		return;
+	}
 }
 
 int64_t cpu_self_ns(void)

@@ -6,6 +6,7 @@
  * two cores of this machine need to see each other's writes at all.
  */
 #include <errno.h>
+#include <sched.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,7 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 	pid = fork();
 	if (pid == 0) {
 		/* A zb reader inherited from us stays ours: the child never closes it. */
+		pin_slot(1);
 		switch (kind) {
 		case LAT_FLOOR:
 			__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
@@ -449,6 +451,9 @@ static double p50_of(const struct lat_impl *im, int nimpl, enum lat_kind kind)
 
 void scenario_latency(void)
 {
+	cpu_set_t all;
+	bool restore = sched_getaffinity(0, sizeof(all), &all) == 0;
+
 	static const size_t sizes[] = { 64, 4096, FRAME_1080P };
 	static const char *const labels[] = { "64 B", "4 KiB", "1080p 3110400 B" };
 	static const unsigned spins[] = { 0, 5, 20, 50, 200 };
@@ -457,6 +462,8 @@ void scenario_latency(void)
 						  "zb spin 200 us" };
 	double floor_p50 = NAN, pipe64 = NAN;
 	char title[200];
+
+	pin_slot(0); /* we ping; every peer we fork pins itself to the other CPU */
 
 	if (scenario_wanted(2)) {
 		snprintf(title, sizeof(title),
@@ -518,4 +525,6 @@ void scenario_latency(void)
 		out_note("paced: a ping every 1 ms, so both sides sleep between frames; cpu %% "
 			 "shows what the spin costs a quiet stream.");
 	}
+	if (restore)
+		sched_setaffinity(0, sizeof(all), &all);
 }

@@ -236,12 +236,14 @@ static bool tp_run(enum tp_kind kind, size_t size, struct tp_result *res)
 	if (rd == 0) {
 		if (fds[1] >= 0)
 			close(fds[1]);
+		pin_slot(1);
 		tp_reader(kind, c, fds[0], name, size, warm);
 	}
 	wr = fork();
 	if (wr == 0) {
 		if (fds[0] >= 0)
 			close(fds[0]);
+		pin_slot(0);
 		tp_writer(kind, c, fds[1], name, size, warm);
 	}
 	if (fds[0] >= 0) {

@@ -82,15 +82,16 @@ void out_begin(void)
 		json_str(model);
 		printf(",\"kernel\":");
 		json_str(u.release);
-		printf("},\"options\":{\"smoke\":%s,\"verify\":%s,\"duration_s\":%g,"
+		printf("},\"options\":{\"smoke\":%s,\"verify\":%s,\"pin\":%s,\"duration_s\":%g,"
 		       "\"ring\":%llu},\"results\":[",
 		       opt.smoke ? "true" : "false", opt.verify ? "true" : "false",
-		       opt.duration_s, (unsigned long long)opt.ring);
+		       opt.pin ? "true" : "false", opt.duration_s, (unsigned long long)opt.ring);
 		return;
 	}
-	printf("zbbench: %ld CPUs, %s, Linux %s%s%s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
+	printf("zbbench: %ld CPUs, %s, Linux %s%s%s%s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
 	       u.release, opt.smoke ? ", smoke run (figures meaningless)" : "",
-	       opt.verify ? ", --verify (every byte checked)" : "");
+	       opt.verify ? ", --verify (every byte checked)" : "",
+	       opt.pin ? ", --pin (each side of a pair on its own CPU)" : "");
 }
 
 void out_section(const char *id, const char *title, const struct col *cols, int ncols)
@@ -239,6 +240,7 @@ static void usage(FILE *f)
 		"  --size=N        only frames of N bytes in scenarios 1 and 2\n"
 		"  --impl=TEXT     only implementations whose name contains TEXT\n"
 		"  --spin=US       zb spin in scenario 1 (default: the library's)\n"
+		"  --pin           give the two processes of each pair a CPU each\n"
 		"  --zbd=PATH      the zbd executable (default: the build tree's, if built)\n");
 }
 
@@ -256,6 +258,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'S' },
 		{ "impl", required_argument, NULL, 'i' },
 		{ "spin", required_argument, NULL, 'P' },
+		{ "pin", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -290,6 +293,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			opt.impl = optarg;
+			break;
+		case 'p':
+			opt.pin = true;
 			break;
 		case 'P':
 			opt.spin_us = atoi(optarg);
