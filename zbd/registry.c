@@ -208,6 +208,24 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force, struct rep
 	return 0;
 }
 
+/* While no zbd ran, the name was anyone's: a semaphore another user put there
+ * is theirs to remove. (/dev/shm is sticky: one found ours stays ours.) */
+static void sem_unlink_ours(const char *name, const char *obj)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm/sem.%s", obj + 1);
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
+		sem_unlink(obj);
+		return;
+	}
+	log_warning("%s: %s is owned by uid %u, not zbd's uid %u; left untouched", name, path,
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+}
+
 /*
  * A zbd killed while destroying a buffer has unlinked some of its objects
  * (segment, semaphores, lock file, in that order) but not yet dropped it from
@@ -223,9 +241,9 @@ static void finish_destroy(struct zbd *d, const struct statefile_entry *e)
 		return;
 	if (buffer_lock(b) == 0) {
 		names_sem_w(obj, e->name);
-		sem_unlink(obj);
+		sem_unlink_ours(e->name, obj);
 		names_sem_r(obj, e->name);
-		sem_unlink(obj);
+		sem_unlink_ours(e->name, obj);
 		lockfile_release(e->name, b->lock_fd);
 		b->lock_fd = -1;
 	}
