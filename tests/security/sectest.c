@@ -109,7 +109,8 @@ bool st_private_tmp(void)
 	/* Private propagation first, or the tmpfs would show up in the host's /tmp. */
 	if (unshare(CLONE_NEWNS) < 0)
 		return false;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	/* The kernel ignores source and type here; valgrind wants strings. */
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return false;
 	/* A build directory under /tmp would vanish with it: keep reaching zbd
 	 * through a descriptor of the old /tmp (inherited, so valid at exec). */
