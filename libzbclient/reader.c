@@ -187,6 +187,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	if (err < 0)
 		goto fail_release;
 	segment_resync_free(&r->seg, 0);
+	segment_resync_empty(&r->seg);
 	*ret = r;
 	return 0;
 

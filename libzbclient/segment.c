@@ -336,3 +336,39 @@ void segment_resync_free(struct zb_segment *s, uint64_t held)
 	if (used < p && free_now < p - used)
 		zb_fetch_add(&o->payload_free_bytes, p - used - free_now);
 }
+
+/*
+ * segment_resync_free() leaves a ring with equal read and write positions
+ * alone, since empty and full look alike there. But a reader that read every
+ * frame and died holding some leaves exactly that: positions equal, every
+ * frame read, free space short by what it held (maybe all of it, and then the
+ * writer waits forever). As the only reader (one attaching, or zbd fencing readers out) we know read_pos and read_count
+ * cannot move, and with written_count equal to read_count the ring is empty,
+ * so free must be the whole ring. A writer publishes a frame by storing
+ * write_pos, then taking its bytes from free, then storing written_count: a
+ * commit in flight has either not taken its bytes yet (we add only what is
+ * missing now; it takes its share afterwards) or has moved write_pos (we see
+ * that and leave it). The one exception is a frame that ends where it began
+ * (skipped tail + frame = P), which needs the whole ring free and so leaves
+ * free at 0: free at 0 is therefore looked at again a moment later, by which
+ * time such a commit has published its count.
+ */
+void segment_resync_empty(struct zb_segment *s)
+{
+	struct zb_oieb *o = s->oieb;
+	uint64_t p = s->payload_size;
+	uint64_t rc = zb_load(&o->payload_read_count), r = zb_load(&o->payload_read_pos) % p;
+	uint64_t wc, free_now = 0;
+
+	for (int look = 0; look < 2; look++) {
+		wc = zb_load(&o->payload_written_count);
+		free_now = zb_load(&o->payload_free_bytes);
+		if (wc != rc || zb_load(&o->payload_write_pos) % p != r || free_now >= p ||
+		    zb_load(&o->payload_written_count) != wc)
+			return;
+		if (free_now > 0)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+	}
+	zb_fetch_add(&o->payload_free_bytes, p - free_now);
+}

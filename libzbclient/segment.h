@@ -78,3 +78,7 @@ uint64_t segment_used_bytes(const struct zb_segment *s);
 /* Give back space a dead reader held (see segment.c for who may call it);
  * `held` is what the caller holds itself and has not returned. */
 void segment_resync_free(struct zb_segment *s, uint64_t held);
+
+/* The same for a ring whose every frame was read (equal positions and counts):
+ * free must then be the whole ring. Same callers, holding nothing. */
+void segment_resync_empty(struct zb_segment *s);

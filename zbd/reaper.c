@@ -14,9 +14,10 @@
  * A pid that is gone by the time we scan (pidfd_open fails with ESRCH) is
  * reaped on the spot.
  *
- * Repairing a dead writer. Compare-and-swap writer_pid from the dead pid to 0
- * (if it fails, a new writer has already claimed the slot and nothing is to
- * be done), then post sem-w: a reader sleeping there wakes at once, finds no
+ * Repairing a dead writer. Compare-and-swap writer_pid from the dead pid to
+ * ours (if it fails, a new writer has already claimed the slot and nothing is
+ * to be done), count a frame it published but died before counting
+ * (finish_commit), set writer_pid to 0, then post sem-w: a reader sleeping there wakes at once, finds no
  * new frame and writer_pid 0, and returns "writer gone" after it has drained
  * what the writer wrote. Nothing else changes: frames and positions are the
  * writer's published state and stay valid; a new writer attaches and carries on.
@@ -30,7 +31,7 @@
  * itself) while we repair. Then segment_resync_free() recomputes the free
  * count from the read and write positions (it only ever raises it, never past
  * the truth, even while the writer commits concurrently), and
- * resync_empty_ring() does the same for a ring whose every frame was read.
+ * segment_resync_empty() does the same for a ring whose every frame was read.
  * Then reader_pid goes from our pid to 0 and we post sem-r, so a writer
  * blocked on a full ring wakes, uses the space recovered if that is enough,
  * and otherwise (or once the ring fills again) returns "reader gone". Frames the dead reader had
@@ -71,52 +72,104 @@ static void peer_unwatch(struct zbd_peer *p)
 	p->pid = 0;
 }
 
-static void reap_writer(struct zbd_buffer *b, uint64_t pid)
+/* One step of a walk through the ring from `pos`: to the next header, and
+ * whether `pos` held a frame or wrap marker (both counted by the protocol) or
+ * a ring tail too short for one. False for a header that cannot be. */
+static bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted)
 {
-	uint64_t expected = pid;
+	uint64_t p = s->payload_size, size;
 
-	if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, 0, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return; /* a new writer claimed the slot already */
-	sem_post_once(b->seg.sem_w);
-	b->writers_reaped++;
-	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);
+	*counted = p - pos >= ZB_FRAME_HEADER_SIZE;
+	if (!*counted) {
+		*next = 0;
+		return true;
+	}
+	memcpy(&size, s->ring + pos, sizeof(size));
+	if (size == 0) { /* a marker: never at 0, where the whole ring lies ahead */
+		*next = 0;
+		return pos != 0;
+	}
+	if (size > p - pos - ZB_FRAME_HEADER_SIZE)
+		return false;
+	*next = (pos + ZB_FRAME_HEADER_SIZE + size) % p;
+	return true;
 }
 
 /*
- * segment_resync_free() leaves a ring with equal read and write positions
- * alone, since empty and full look alike there. But a reader that read every
- * frame and died holding some leaves exactly that: positions equal, every
- * frame read, free space short by what it held (maybe all of it, and then the
- * writer waits forever). As the fenced reader we know read_pos and read_count
- * cannot move, and with written_count equal to read_count the ring is empty,
- * so free must be the whole ring. A writer publishes a frame by storing
- * write_pos, then taking its bytes from free, then storing written_count: a
- * commit in flight has either not taken its bytes yet (we add only what is
- * missing now; it takes its share afterwards) or has moved write_pos (we see
- * that and leave it). The one exception is a frame that ends where it began
- * (skipped tail + frame = P), which needs the whole ring free and so leaves
- * free at 0: free at 0 is therefore looked at again a moment later, by which
- * time such a commit has published its count.
+ * A writer killed inside its commit (write_pos stored, then free taken, then
+ * written_count: PROTOCOL.md 7) leaves its last frame whole, header and bytes
+ * (released before write_pos), but not counted: the reader stops before it,
+ * and the next writer's frames would all be announced one late, its last one
+ * never. As the fenced writer we count it: walk from the reader's published
+ * position over the frames the counts announce, then on to write_pos, and
+ * add what lies there. The walk needs positions at rest (a reader still
+ * draining moves them): they must hold still over 1 ms and the walk must land
+ * exactly on write_pos through valid headers, else nothing changes. (Free
+ * space the killed writer had not taken yet cannot be told from space a live
+ * reader holds; it is left alone.)
  */
-static void resync_empty_ring(struct zbd_buffer *b)
+static void finish_commit(struct zbd_buffer *b)
 {
 	struct zb_oieb *o = b->seg.oieb;
-	uint64_t p = b->seg.payload_size;
-	uint64_t rc = zb_load(&o->payload_read_count), r = zb_load(&o->payload_read_pos) % p;
-	uint64_t wc, free_now = 0;
+	uint64_t p = b->seg.payload_size, snap[4] = { 0 }, now[4], pos, walked = 0, extra = 0;
+	bool counted;
 
-	for (int look = 0; look < 2; look++) {
-		wc = zb_load(&o->payload_written_count);
-		free_now = zb_load(&o->payload_free_bytes);
-		if (wc != rc || zb_load(&o->payload_write_pos) % p != r || free_now >= p ||
-		    zb_load(&o->payload_written_count) != wc)
-			return;
-		if (free_now > 0)
+	for (int look = 0;; look++) {
+		now[0] = zb_load(&o->payload_read_pos) % p;
+		now[1] = zb_load(&o->payload_read_count);
+		now[2] = zb_load(&o->payload_write_pos) % p;
+		now[3] = zb_load(&o->payload_written_count);
+		if (look > 0 && memcmp(snap, now, sizeof(now)) == 0)
 			break;
+		if (look == 3)
+			return;
+		memcpy(snap, now, sizeof(now));
 		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
 	}
-	zb_fetch_add(&o->payload_free_bytes, p - free_now);
+	if (snap[3] < snap[1])
+		return;
+	pos = snap[0];
+	for (uint64_t n = 0; n < snap[3] - snap[1]; n += counted) {
+		uint64_t next;
+
+		if (!ring_step(&b->seg, pos, &next, &counted))
+			return;
+		walked += next > pos ? next - pos : p - pos;
+		if (walked > p)
+			return;
+		pos = next;
+	}
+	while (pos != snap[2]) {
+		uint64_t next;
+
+		if (!ring_step(&b->seg, pos, &next, &counted))
+			return;
+		walked += next > pos ? next - pos : p - pos;
+		if (walked > p)
+			return;
+		extra += counted;
+		pos = next;
+	}
+	if (extra == 0)
+		return;
+	zb_store(&o->payload_written_count, snap[3] + extra);
+	log_notice("%s: the dead writer's last frame was published but not counted; counted",
+		   b->name);
+}
+
+static void reap_writer(struct zbd_buffer *b, uint64_t pid)
+{
+	uint64_t expected = pid, self = b->daemon->pid;
+
+	/* Fenced as for a reader (below): no new writer moves the ring meanwhile. */
+	if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, self, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return; /* a new writer claimed the slot already */
+	finish_commit(b);
+	pid_release(&b->seg.oieb->writer_pid, self);
+	sem_post_once(b->seg.sem_w);
+	b->writers_reaped++;
+	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);
 }
 
 /*
@@ -201,7 +254,7 @@ static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 		return; /* a new reader claimed the slot (and resynced free space itself) */
 	counted = held_frames(b, &lost);
 	segment_resync_free(&b->seg, 0);
-	resync_empty_ring(b);
+	segment_resync_empty(&b->seg);
 	pid_release(&b->seg.oieb->reader_pid, self);
 	sem_post_once(b->seg.sem_r);
 	b->readers_reaped++;

@@ -335,6 +335,38 @@ START_TEST(reader_dies_holding_frames)
 }
 END_TEST
 
+/* The dead reader had read every frame: positions and counts are equal, and
+ * only the next reader's attach can tell the ring is empty, not full. */
+START_TEST(reader_dies_holding_all_frames)
+{
+	const char *name = tu_unique_name("rholdall");
+	const char *args[] = { "read", name, "6", "41", "1", MAXF, "stay", "keep", NULL };
+	struct zb_reader *r;
+	struct zb_writer *w;
+	uint8_t *seg;
+	size_t len;
+	struct peer p;
+
+	seg_create_unowned(name, 64, 8192);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	pattern_init(&pat, 41, 1, 300);
+	for (uint64_t seq = 1; seq <= 6; seq++) {
+		size_t size = pattern_size(&pat, seq);
+
+		ck_assert_int_eq(zb_writer_write(w, pattern_data(&pat, seq, size), size, 0), 0);
+	}
+	peer_start(&p, args);
+	ck_assert_int_eq(peer_status(&p, 10000), 'D'); /* read all 6, released none */
+	peer_kill(&p);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	seg = seg_map(name, &len);
+	ck_assert_uint_eq(((struct zb_oieb *)seg)->payload_free_bytes, 8192);
+	seg_unmap(seg, len);
+	zb_reader_close(r);
+	zb_writer_close(w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("peers");
@@ -351,6 +383,7 @@ int main(void)
 	tcase_add_test(tc, new_writer_session_idle);
 	tcase_add_test(tc, writer_before_reader);
 	tcase_add_test(tc, reader_dies_holding_frames);
+	tcase_add_test(tc, reader_dies_holding_all_frames);
 	suite_add_tcase(s, tc);
 	return lt_run(s);
 }
