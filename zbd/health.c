@@ -21,12 +21,16 @@
 static uint64_t moved_bytes(uint64_t from, uint64_t to, uint64_t frames, uint64_t p)
 {
 	uint64_t dist = to >= from ? to - from : p - from + to;
-	uint64_t min = frames * (ZB_FRAME_HEADER_SIZE + 1);
+	uint64_t min;
 
+	/* The count comes from shared memory: an absurd one must cost nothing. */
+	if (frames > (UINT64_MAX - p) / (ZB_FRAME_HEADER_SIZE + 1))
+		return 0;
+	min = frames * (ZB_FRAME_HEADER_SIZE + 1);
 	if (frames > 0 && dist == 0)
 		dist = p; /* a whole lap back to the same place */
-	while (dist < min)
-		dist += p;
+	if (dist < min) /* whole laps: every frame is at least a header and a byte */
+		dist += (min - dist + p - 1) / p * p;
 	return dist > frames * ZB_FRAME_HEADER_SIZE ? dist - frames * ZB_FRAME_HEADER_SIZE : 0;
 }
 
