@@ -249,8 +249,8 @@ fail:
 	return err;
 }
 
-/* `probe`: also ask the kernel whether a recorded writer still lives. */
-static bool writer_gone(struct zb_reader *r, bool probe)
+/* `probe`: also ask the kernel (at `now`) whether a recorded writer lives. */
+static bool writer_gone(struct zb_reader *r, bool probe, int64_t now)
 {
 	uint64_t pid = zb_load(&r->seg.oieb->writer_pid);
 
@@ -258,7 +258,7 @@ static bool writer_gone(struct zb_reader *r, bool probe)
 		return true;
 	if (!probe)
 		return false; /* presumed alive, but not proof of a writer */
-	r->last_probe_ns = clock_now_ns();
+	r->last_probe_ns = now;
 	if (!pid_alive(pid))
 		return true;
 	r->writer_active = true;
@@ -371,6 +371,7 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 	if (!r || !ret)
 		return -EINVAL;
 	for (;;) {
+		int64_t now;
 		bool probe;
 
 		/* The shared count is loaded only when the frames it announced are
@@ -392,9 +393,11 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 			publish_read(r);
 		return_flush(r);
 		tokens_settle(r);
-		probe = timeout_ms == 0 || slept ||
-			clock_now_ns() - r->last_probe_ns >= PROBE_EVERY_NS;
-		if (writer_gone(r, probe) && !frame_ready(r)) {
+		/* One clock read serves the probe, the deadline and the sleep: at
+		 * ~20 ns each they were a measurable part of a blocking round trip. */
+		now = clock_now_ns();
+		probe = timeout_ms == 0 || slept || now - r->last_probe_ns >= PROBE_EVERY_NS;
+		if (writer_gone(r, probe, now) && !frame_ready(r)) {
 			if (r->writer_active) {
 				r->writer_active = false;
 				r->next_seq = 0;
@@ -404,14 +407,16 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 		if (timeout_ms == 0)
 			return -ETIMEDOUT;
 		if (deadline == 0)
-			deadline = deadline_from_ms(timeout_ms);
+			deadline = timeout_ms < 0 ? INT64_MAX : now + (int64_t)timeout_ms * 1000000;
 		if (spin_adaptive(&r->spin, frame_ready, r, r->spin_us, deadline))
 			continue;
-		if (clock_now_ns() >= deadline)
+		if (r->spin_us)
+			now = clock_now_ns();
+		if (now >= deadline)
 			return -ETIMEDOUT;
 		/* A token is a frame's (owed) or a wake-up; a slice without one
 		 * makes the next round ask whether the writer still lives. */
-		slept = sem_wait_slice(r->seg.sem_w, deadline) < 0;
+		slept = sem_wait_slice_from(r->seg.sem_w, deadline, now) < 0;
 		if (!slept)
 			r->owed--;
 	}

@@ -22,7 +22,12 @@ int64_t deadline_from_ms(int timeout_ms)
 
 int sem_wait_slice(sem_t *sem, int64_t deadline_ns)
 {
-	int64_t now = clock_now_ns(), until = now + (int64_t)ZB_WAIT_SLICE_MS * 1000000;
+	return sem_wait_slice_from(sem, deadline_ns, clock_now_ns());
+}
+
+int sem_wait_slice_from(sem_t *sem, int64_t deadline_ns, int64_t now)
+{
+	int64_t until = now + (int64_t)ZB_WAIT_SLICE_MS * 1000000;
 	struct timespec ts;
 
 	if (deadline_ns < until)

@@ -21,6 +21,8 @@ int64_t deadline_from_ms(int timeout_ms);
 /* Sleep on `sem` until a token, the deadline, or one slice, whichever is first.
  * 0 with a token taken, -ETIMEDOUT otherwise. */
 int sem_wait_slice(sem_t *sem, int64_t deadline_ns);
+/* The same, for a caller that has just read the clock (`now`). */
+int sem_wait_slice_from(sem_t *sem, int64_t deadline_ns, int64_t now);
 
 /* Take a token if one is there, without entering the kernel. */
 bool sem_take_token(sem_t *sem);
