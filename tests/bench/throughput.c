@@ -39,6 +39,7 @@ struct tctl {
 	int warm_done; /* the reader took every warm-up frame */
 	int64_t t0, t1;
 	uint64_t written; /* frames, warm-up included */
+	uint64_t last;    /* the last frame's sequence, stored before it is sent */
 	uint64_t read;
 	char err[256];
 };
@@ -93,10 +94,13 @@ static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 			t0 = now_ns();
 			c->t0 = t0;
 		}
+		/* Time is up: this frame is the last, and the reader is told so before
+		 * it can see the frame, so it stops its clock when it takes it (and not
+		 * when it notices the writer left, which may be a wait slice later). */
 		if (seq > warm && --countdown == 0) {
 			countdown = every;
 			if (now_ns() - t0 >= dur)
-				break;
+				__atomic_store_n(&c->last, seq, __ATOMIC_RELEASE);
 		}
 		switch (kind) {
 		case TP_PIPE:
@@ -141,8 +145,10 @@ static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 		default:
 			break;
 		}
+		if (seq == c->last)
+			break;
 	}
-	c->written = seq - 1;
+	c->written = seq;
 	if (w)
 		zb_writer_close(w);
 	else
@@ -203,8 +209,9 @@ static void tp_reader(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 			CHILD_FAIL(c, "zb_reader_release: %s", zb_strerror(err));
 		if (expect == warm)
 			__atomic_store_n(&c->warm_done, 1, __ATOMIC_RELEASE);
+		if (expect == __atomic_load_n(&c->last, __ATOMIC_ACQUIRE))
+			c->t1 = now_ns();
 	}
-	c->t1 = now_ns();
 	c->read = expect - 1;
 	if (r)
 		zb_reader_close(r);
