@@ -17,8 +17,9 @@
  * Repairing a dead writer. Compare-and-swap writer_pid from the dead pid to
  * ours (if it fails, a new writer has already claimed the slot and nothing is
  * to be done), count a frame it published but died before counting
- * (finish_commit), set writer_pid to 0, then post sem-w: a reader sleeping there wakes at once, finds no
- * new frame and writer_pid 0, and returns "writer gone" after it has drained
+ * (finish_commit), set writer_pid to 0, then post sem-w: a reader sleeping
+ * there wakes at once, finds no new frame and writer_pid 0, and returns
+ * "writer gone" after it has drained
  * what the writer wrote. Nothing else changes: frames and positions are the
  * writer's published state and stay valid; a new writer attaches and carries on.
  *
