@@ -241,6 +241,7 @@ int rel_reader(void *arg)
 	unsigned n_held = 0;
 	uint64_t prev_s = 0, prev_seq = 0;
 	struct zb_reader *r;
+	bool final = false;
 	int err;
 
 	catch_term();
@@ -255,12 +256,16 @@ int rel_reader(void *arg)
 		uint64_t s;
 		bool stopping = __atomic_load_n(&l->stopping, __ATOMIC_ACQUIRE) || stop_requested;
 
-		err = zb_reader_read(r, &f, stopping ? 50 : a->timeout_ms);
+		err = zb_reader_read(r, &f, final ? 0 : stopping ? 50 : a->timeout_ms);
 		if (err == ZB_EWRITER_GONE || err == -ETIMEDOUT) {
 			if (a->until_gone && err == ZB_EWRITER_GONE)
 				break;
-			if (stopping && !zb_reader_writer_connected(r))
+			if (final)
 				break; /* drained, and no writer will come */
+			/* A read that timed out may have raced the writer's last
+			 * frame: with the writer gone, one more look takes it. */
+			if (stopping && !zb_reader_writer_connected(r))
+				final = true;
 			if (err == -ETIMEDOUT && !stopping && a->until_gone) {
 				fprintf(stderr, "reader %s: timed out\n", a->name);
 				return REL_EXIT_TIMEOUT;
@@ -276,6 +281,10 @@ int rel_reader(void *arg)
 		    !deliver(l, s, f.sequence, &prev_s, &prev_seq)) {
 			l->corrupt++;
 			return REL_EXIT_CORRUPT;
+		}
+		if (a->until_session && s == a->until_session && f.sequence >= a->until_seq) {
+			zb_reader_release(r, &f);
+			break;
 		}
 		if (a->hold == 0) {
 			zb_reader_release(r, &f);

@@ -69,6 +69,7 @@ struct rel_peer {
 	bool persist;      /* writer: a missing reader is waited for, not an exit */
 	unsigned hold;     /* reader: frames kept held at once (oldest released first) */
 	bool until_gone;   /* reader: exit 0 at "writer gone" */
+	uint64_t until_session, until_seq; /* reader: exit 0 once it delivered this frame */
 	int ready_fd;      /* a byte is written here once attached; -1: none */
 	int timeout_ms;    /* per read / write */
 };
