@@ -15,13 +15,14 @@
  * reaped on the spot.
  *
  * Repairing a dead writer. Compare-and-swap writer_pid from the dead pid to
- * ours (if it fails, a new writer has already claimed the slot and nothing is
- * to be done), count a frame it published but died before counting
- * (finish_commit), set writer_pid to 0, then post sem-w: a reader sleeping
- * there wakes at once, finds no new frame and writer_pid 0, and returns
- * "writer gone" after it has drained
- * what the writer wrote. Nothing else changes: frames and positions are the
- * writer's published state and stay valid; a new writer attaches and carries on.
+ * 0 (if it fails, a new writer has already claimed the slot and nothing is to
+ * be done), then post sem-w: a reader sleeping there wakes at once, finds no
+ * new frame and writer_pid 0, and returns "writer gone" after it has drained
+ * what the writer wrote. Frames and positions are the writer's published
+ * state and stay valid; a new writer attaches and carries on. One exception:
+ * a writer that died inside its commit left a frame published but not
+ * counted; then the slot goes to our pid first (a fence, as for a reader
+ * below), the frame is counted (uncounted_frames), and the slot goes to 0.
  *
  * Repairing a dead reader. The reader may have died holding frames it had read
  * but not released, so payload_free_bytes is short by their size and a writer
@@ -101,73 +102,81 @@ static bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, 
  * written_count: PROTOCOL.md 7) leaves its last frame whole, header and bytes
  * (released before write_pos), but not counted: the reader stops before it,
  * and the next writer's frames would all be announced one late, its last one
- * never. As the fenced writer we count it: walk from the reader's published
- * position over the frames the counts announce, then on to write_pos, and
- * add what lies there. The walk needs positions at rest (a reader still
- * draining moves them): they must hold still over 1 ms and the walk must land
- * exactly on write_pos through valid headers, else nothing changes. (Free
- * space the killed writer had not taken yet cannot be told from space a live
- * reader holds; it is left alone.)
+ * never. We count it: walk from the reader's published position over the
+ * frames the counts announce, then on to write_pos; what lies between is the
+ * uncounted frame (and a wrap marker before it). The positions must read the
+ * same twice in a row (a reader publishing between our loads would tear
+ * them), and the walk must land exactly on write_pos through valid headers
+ * within one ring, else nothing is counted. (Free space the killed writer had
+ * not taken yet cannot be told from space a live reader holds: left alone.)
+ * Returns the frames to add to written_count, whose value lands in *ret_wc.
  */
-static void finish_commit(struct zbd_buffer *b)
+static uint64_t uncounted_frames(const struct zbd_buffer *b, uint64_t *ret_wc)
 {
-	struct zb_oieb *o = b->seg.oieb;
-	uint64_t p = b->seg.payload_size, snap[4] = { 0 }, now[4], pos, walked = 0, extra = 0;
-	bool counted;
+	const struct zb_oieb *o = b->seg.oieb;
+	uint64_t p = b->seg.payload_size, snap[4], now[4], pos, walked = 0, extra = 0;
+	bool counted, stable = false;
 
-	for (int look = 0;; look++) {
+	for (int look = 0; look < 100 && !stable; look++) {
 		now[0] = zb_load(&o->payload_read_pos) % p;
 		now[1] = zb_load(&o->payload_read_count);
 		now[2] = zb_load(&o->payload_write_pos) % p;
 		now[3] = zb_load(&o->payload_written_count);
-		if (look > 0 && memcmp(snap, now, sizeof(now)) == 0)
-			break;
-		if (look == 3)
-			return;
+		stable = look > 0 && memcmp(snap, now, sizeof(now)) == 0;
 		memcpy(snap, now, sizeof(now));
-		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
 	}
-	if (snap[3] < snap[1])
-		return;
+	if (!stable || snap[3] < snap[1])
+		return 0;
 	pos = snap[0];
 	for (uint64_t n = 0; n < snap[3] - snap[1]; n += counted) {
 		uint64_t next;
 
 		if (!ring_step(&b->seg, pos, &next, &counted))
-			return;
+			return 0;
 		walked += next > pos ? next - pos : p - pos;
 		if (walked > p)
-			return;
+			return 0;
 		pos = next;
 	}
 	while (pos != snap[2]) {
 		uint64_t next;
 
 		if (!ring_step(&b->seg, pos, &next, &counted))
-			return;
+			return 0;
 		walked += next > pos ? next - pos : p - pos;
 		if (walked > p)
-			return;
+			return 0;
 		extra += counted;
 		pos = next;
 	}
-	if (extra == 0)
-		return;
-	zb_store(&o->payload_written_count, snap[3] + extra);
-	log_notice("%s: the dead writer's last frame was published but not counted; counted",
-		   b->name);
+	*ret_wc = snap[3];
+	return extra;
 }
 
 static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 {
-	uint64_t expected = pid, self = b->daemon->pid;
+	uint64_t expected = pid, self = b->daemon->pid, wc = 0, extra;
 
-	/* Fenced as for a reader (below): no new writer moves the ring meanwhile. */
-	if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, self, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return; /* a new writer claimed the slot already */
-	finish_commit(b);
-	pid_release(&b->seg.oieb->writer_pid, self);
+	/* The usual death, between frames: clear the slot as before. Otherwise
+	 * fence the slot as for a reader (below), so that no new writer moves the
+	 * ring while we count, and look again. */
+	if (uncounted_frames(b, &wc) == 0) {
+		if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, 0, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return; /* a new writer claimed the slot already */
+	} else {
+		if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, self, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return;
+		extra = uncounted_frames(b, &wc);
+		/* Only the writer stores written_count, and the slot is ours. */
+		if (extra > 0 && __atomic_compare_exchange_n(&b->seg.oieb->payload_written_count,
+							     &wc, wc + extra, false,
+							     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			log_notice("%s: writer %llu died inside its commit; its last frame counted",
+				   b->name, (unsigned long long)pid);
+		pid_release(&b->seg.oieb->writer_pid, self);
+	}
 	sem_post_once(b->seg.sem_w);
 	b->writers_reaped++;
 	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);

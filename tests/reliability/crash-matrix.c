@@ -408,6 +408,8 @@ END_TEST
  * 1..11 and then "writer gone"; without it, frame 11 would wait for the next
  * writer and that writer's last frame for the one after.
  */
+static int go_fd = -1;
+
 static int writer_dies_mid_commit(void *arg)
 {
 	struct rel_peer *a = arg;
@@ -425,6 +427,10 @@ static int writer_dies_mid_commit(void *arg)
 			return REL_EXIT_ERROR;
 		a->ledger->written[1] = seq;
 	}
+	/* Die once zbd watches us: a reader noticing the death on its own first
+	 * would end the session before zbd repaired it. */
+	if (write(a->ready_fd, "", 1) != 1 || !rel_wait_byte(go_fd, PROC_TIMEOUT_MS))
+		return REL_EXIT_ERROR;
 	pos = zb_load(&seg.oieb->payload_write_pos);
 	if (pos + sizeof(hdr) + n > seg.payload_size)
 		return REL_EXIT_ERROR; /* 10 frames of at most 512 bytes fill 16K far less */
@@ -448,10 +454,28 @@ START_TEST(writer_killed_inside_commit)
 	tz_setup(&t, NULL);
 	tz_start(&t);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=%s", name, PAYLOAD), 0);
+	int ready[2], go[2], pidfds = 0;
+	double end;
+
 	rp = start_peer(rel_reader, &r);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
 	w.ledger = ledger;
+	w.ready_fd = ready[1];
+	go_fd = go[0];
 	wp = tz_fork(writer_dies_mid_commit, &w);
+	ck_assert(rel_wait_byte(ready[0], PROC_TIMEOUT_MS));
+	/* zbd opens a pidfd per peer at its next scan. */
+	for (end = tz_now_ms() + PROC_TIMEOUT_MS; tz_now_ms() < end; usleep_random(2000))
+		if (rel_count_fds(t.pid, &pidfds) > 0 && pidfds >= 2)
+			break;
+	ck_assert_int_ge(pidfds, 2);
+	ck_assert_int_eq(write(go[1], "", 1), 1);
 	st = tu_wait(wp, PROC_TIMEOUT_MS);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(go[i]);
+	}
 	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "writer status %#x", st);
 	ck_assert_int_eq(finish(rp), REL_OK);
 	check_ledger();
