@@ -131,14 +131,29 @@ int zbd_request(const char *line, char *buf, size_t size)
 
 void zbd_stop(void)
 {
+	pid_t pid;
+
 	if (zbd.pid <= 0)
 		return;
 	close(zbd.fd);
 	zbd.fd = -1;
 	kill(zbd.pid, SIGTERM);
-	if (child_wait(zbd.pid, 10000) != 0)
-		bench_fail("zbd did not stop cleanly (log: %s/zbd.log)", zbd.dir);
+	pid = zbd.pid;
 	zbd.pid = -1;
+	if (child_wait(pid, 10000) != 0) {
+		bench_fail("zbd did not stop cleanly (log: %s/zbd.log)", zbd.dir);
+		return; /* its directory stays, for the log */
+	}
+	/* What zbd leaves in its directory: socket, state file, our copy of its log. */
+	for (const char *const *f = (const char *const[]){ "zbd.sock", "zbd.state", "zbd.log",
+							   NULL };
+	     *f; f++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/%s", zbd.dir, *f);
+		unlink(path);
+	}
+	rmdir(zbd.dir);
 }
 
 /* CPU time of a process, in ns: /proc/PID/schedstat (ns, the main thread:
