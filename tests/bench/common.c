@@ -51,7 +51,7 @@ void sleep_us(unsigned us)
 		;
 }
 
-#define MAX_NAMES 512
+#define MAX_NAMES 4096
 static char names[MAX_NAMES][48];
 static unsigned n_names;
 
