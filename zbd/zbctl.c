@@ -384,6 +384,9 @@ static bool key_is_text(const char *key)
 	static const char *const text[] = { "buffer", "daemon", "state", "error",
 					    "version", "command", "name", "group" };
 
+	/* Array elements have no key of their own. */
+	if (!key)
+		return false;
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
 		if (strcmp(key, text[i]) == 0)
 			return true;
