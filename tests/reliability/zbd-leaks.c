@@ -94,8 +94,8 @@ static void teardown(void)
 
 int main(void)
 {
-	Suite *s = suite_create("zbd-leaks");
-	TCase *tc = tcase_create("leaks");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
@@ -111,6 +111,8 @@ int main(void)
 	}
 	tz_init_runner();
 	setvbuf(stdout, NULL, _IONBF, 0);
+	s = suite_create("zbd-leaks");
+	tc = tcase_create("leaks");
 	tcase_set_timeout(tc, 900);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, create_destroy_10000);
