@@ -58,6 +58,10 @@ static int fd_is_our_file(int fd)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/* Unlinked since we opened it: another process's stale-buffer cleanup
+	 * could flock it before we did. Not a planted file; the caller looks again. */
+	if (st.st_nlink == 0)
+		return -ESTALE;
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
 		return -EPERM;
 	return 0;
@@ -99,6 +103,8 @@ int lockfile_take(const char *name, mode_t mode, int *ret_fd)
 		r = fd_is_our_file(fd);
 		if (r < 0) {
 			close(fd);
+			if (r == -ESTALE)
+				continue;
 			return r;
 		}
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
