@@ -136,6 +136,7 @@ static void wait_reaped(const char *name, long long pid1, long long pid2)
 	long long rp;
 
 	for (;;) {
+		rel_notify_drain(t.notify_fd);
 		rp = rel_health(t.sock, name, "reader_pid");
 		if (rp >= 0 && rp != pid1 && rp != pid2)
 			return;
@@ -242,7 +243,8 @@ static void reader_killed(const char *name)
 	struct rel_peer w = { .name = name, .session = 1 };
 	struct rel_peer r = { .name = name, .hold = 1 + (unsigned)(rel_rand() % 8) };
 	pid_t wp = start_peer(rel_writer, &w), rp = start_peer(rel_reader, &r);
-	long long lost_before = rel_health(t.sock, name, "frames_lost");
+	long long lost_before = (rel_notify_drain(t.notify_fd),
+				 rel_health(t.sock, name, "frames_lost"));
 	int code;
 
 	usleep_random(20000);
@@ -253,6 +255,7 @@ static void reader_killed(const char *name)
 		      code);
 	wait_reaped(name, rp, -1);
 	drain(name);
+	rel_notify_drain(t.notify_fd);
 	account(true, rel_health(t.sock, name, "frames_lost") - lost_before);
 	fresh_pair(name, 2);
 }

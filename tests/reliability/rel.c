@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #if __has_include(<valgrind/valgrind.h>)
@@ -324,6 +325,14 @@ long long rel_health(const char *sock, const char *name, const char *key)
 	zb_ctl_reply_free(rep);
 	zb_ctl_close(ctl);
 	return v;
+}
+
+void rel_notify_drain(int notify_fd)
+{
+	char buf[4096];
+
+	while (notify_fd >= 0 && recv(notify_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
 }
 
 bool rel_wait_byte(int fd, int timeout_ms)

@@ -91,6 +91,10 @@ int rel_reader(void *arg);
  * does not answer. */
 long long rel_health(const char *sock, const char *name, const char *key);
 
+/* zbd blocks in sd_notify once its datagram queue is full (as under systemd,
+ * which reads at once): read what it sent before asking it anything. */
+void rel_notify_drain(int notify_fd);
+
 /* One byte on fd within timeout_ms. */
 bool rel_wait_byte(int fd, int timeout_ms);
 

@@ -6,8 +6,9 @@
  * too), a health request now and then, then SIGTERM. valgrind exits 99 on any
  * error or on a definite or indirect leak, so zbd must exit 0.
  *
- * VALGRIND is its path (meson finds it). Skipped (77) without valgrind, and in a sanitizer build (ASan and valgrind
- * do not run together). REL_LEAK_BUFFERS changes the count.
+ * VALGRIND is its path (meson finds it). Skipped (77) without valgrind, and
+ * in a sanitizer build (ASan and valgrind do not run together).
+ * REL_LEAK_BUFFERS changes the count.
  */
 #include <check.h>
 #include <signal.h>

@@ -134,7 +134,8 @@ static void wait_reaped(struct slot *s, pid_t dead)
 	double end = tz_now_ms() + PROC_TIMEOUT_MS;
 	long long rp;
 
-	while ((rp = rel_health(t.sock, s->name, "reader_pid")) < 0 || rp == dead) {
+	while ((rel_notify_drain(t.notify_fd), rp = rel_health(t.sock, s->name, "reader_pid")) < 0 ||
+	       rp == dead) {
 		ck_assert_msg(tz_now_ms() < end, "zbd did not reap reader %d of %s", (int)dead,
 			      s->name);
 		sleep_ms(1);
@@ -163,6 +164,7 @@ static unsigned long long lost_counted_now(void)
 {
 	unsigned long long sum = 0;
 
+	rel_notify_drain(t.notify_fd);
 	for (int i = 0; i < N_BUF; i++) {
 		long long v = rel_health(t.sock, slots[i].name, "frames_lost");
 
@@ -330,8 +332,8 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ 0 },
 	};
-	Suite *s = suite_create("soak");
-	TCase *tc = tcase_create("soak");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int c, failed;
 
@@ -358,6 +360,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!getenv("ZBD"))
 		setenv("ZBD", ZBD_PATH, 0);
+	s = suite_create("soak");
+	tc = tcase_create("soak");
 	tcase_set_timeout(tc, duration_s * 3 + 60);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, soak);
