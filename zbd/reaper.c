@@ -20,9 +20,9 @@
  * new frame and writer_pid 0, and returns "writer gone" after it has drained
  * what the writer wrote. Frames and positions are the writer's published
  * state and stay valid; a new writer attaches and carries on. One exception:
- * a writer that died inside its commit left a frame published but not
- * counted; then the slot goes to our pid first (a fence, as for a reader
- * below), the frame is counted (uncounted_frames), and the slot goes to 0.
+ * a writer that died inside its commit left write_pos past a frame no count
+ * announces; then the slot goes to our pid first (a fence, as for a reader
+ * below), write_pos goes back (unfinished_commit), and the slot goes to 0.
  *
  * Repairing a dead reader. The reader may have died holding frames it had read
  * but not released, so payload_free_bytes is short by their size and a writer
@@ -99,68 +99,78 @@ static bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, 
 
 /*
  * A writer killed inside its commit (write_pos stored, then free taken, then
- * written_count: PROTOCOL.md 7) leaves its last frame whole, header and bytes
- * (released before write_pos), but not counted: the reader stops before it,
- * and the next writer's frames would all be announced one late, its last one
- * never. We count it: walk from the reader's published position over the
- * frames the counts announce, then on to write_pos; what lies between is the
- * uncounted frame (and a wrap marker before it). The positions must read the
- * same twice in a row (a reader publishing between our loads would tear
- * them), and the walk must land exactly on write_pos through valid headers
- * within one ring, else nothing is counted. (Free space the killed writer had
- * not taken yet cannot be told from space a live reader holds: left alone.)
- * Returns the frames to add to written_count, whose value lands in *ret_wc.
+ * written_count: PROTOCOL.md 7) leaves a frame past write_pos's old value that
+ * no count announces: the reader stops before it, and the next writer, which
+ * starts from write_pos and written_count, would have every frame announced
+ * one late and its last one never. The commit did not finish (the writer never
+ * returned success), so we undo it: write_pos goes back to the end of the last
+ * counted frame. Whether the dead writer had taken the frame's bytes from free
+ * cannot be told (space a live reader holds looks the same); if it had, they
+ * stay out of use until a reader's resync (segment_resync_free) returns them,
+ * which is harmless, whereas counting the frame would have let its bytes be
+ * returned twice. We find the frame by walking from the reader's published
+ * position over the frames the counts announce, then on to write_pos. The
+ * positions must read the same twice in a row, and the walk must land on
+ * write_pos through valid headers, within less than a lap and past at most a
+ * wrap marker and one frame: a look torn by a reader between its two stores
+ * could otherwise lead through old frames beyond write_pos, which chain up
+ * just as well. Returns true with the position to go back to.
  */
-static uint64_t uncounted_frames(const struct zbd_buffer *b, uint64_t *ret_wc)
+static bool unfinished_commit(const struct zbd_buffer *b, uint64_t *ret_w, uint64_t *ret_back)
 {
 	const struct zb_oieb *o = b->seg.oieb;
-	uint64_t p = b->seg.payload_size, snap[4], now[4], pos, walked = 0, extra = 0;
+	uint64_t p = b->seg.payload_size, snap[4], now[4], pos, back, walked = 0, extra = 0;
 	bool counted, stable = false;
 
 	for (int look = 0; look < 100 && !stable; look++) {
-		now[0] = zb_load(&o->payload_read_pos) % p;
+		now[0] = zb_load(&o->payload_read_pos);
 		now[1] = zb_load(&o->payload_read_count);
-		now[2] = zb_load(&o->payload_write_pos) % p;
+		now[2] = zb_load(&o->payload_write_pos);
 		now[3] = zb_load(&o->payload_written_count);
 		stable = look > 0 && memcmp(snap, now, sizeof(now)) == 0;
 		memcpy(snap, now, sizeof(now));
 	}
-	if (!stable || snap[3] < snap[1])
-		return 0;
-	pos = snap[0];
+	if (!stable || snap[3] < snap[1] || snap[0] > p || snap[2] > p)
+		return false;
+	pos = snap[0] % p;
 	for (uint64_t n = 0; n < snap[3] - snap[1]; n += counted) {
 		uint64_t next;
 
 		if (!ring_step(&b->seg, pos, &next, &counted))
-			return 0;
+			return false;
 		walked += next > pos ? next - pos : p - pos;
-		if (walked > p)
-			return 0;
+		/* Reaching write_pos with frames still announced: a torn look. */
+		if (walked > p || (next == snap[2] % p && n + counted < snap[3] - snap[1]))
+			return false;
 		pos = next;
 	}
-	while (pos != snap[2]) {
+	back = pos;
+	while (pos != snap[2] % p) {
 		uint64_t next;
 
 		if (!ring_step(&b->seg, pos, &next, &counted))
-			return 0;
+			return false;
 		walked += next > pos ? next - pos : p - pos;
-		if (walked > p)
-			return 0;
 		extra += counted;
+		if (walked >= p || extra > 2)
+			return false;
 		pos = next;
 	}
-	*ret_wc = snap[3];
-	return extra;
+	if (extra == 0)
+		return false;
+	*ret_w = snap[2];
+	*ret_back = back;
+	return true;
 }
 
 static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 {
-	uint64_t expected = pid, self = b->daemon->pid, wc = 0, extra;
+	uint64_t expected = pid, self = b->daemon->pid, w, back;
 
-	/* The usual death, between frames: clear the slot as before. Otherwise
-	 * fence the slot as for a reader (below), so that no new writer moves the
-	 * ring while we count, and look again. */
-	if (uncounted_frames(b, &wc) == 0) {
+	/* The usual death, between frames: clear the slot. Otherwise fence the
+	 * slot as for a reader (below), so that no new writer moves the ring
+	 * while we look again and undo the commit. */
+	if (!unfinished_commit(b, &w, &back)) {
 		if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, 0, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			return; /* a new writer claimed the slot already */
@@ -168,12 +178,11 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 		if (!__atomic_compare_exchange_n(&b->seg.oieb->writer_pid, &expected, self, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			return;
-		extra = uncounted_frames(b, &wc);
-		/* Only the writer stores written_count, and the slot is ours. */
-		if (extra > 0 && __atomic_compare_exchange_n(&b->seg.oieb->payload_written_count,
-							     &wc, wc + extra, false,
-							     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			log_notice("%s: writer %llu died inside its commit; its last frame counted",
+		/* Only the writer stores write_pos, and the slot is ours. */
+		if (unfinished_commit(b, &w, &back) &&
+		    __atomic_compare_exchange_n(&b->seg.oieb->payload_write_pos, &w, back, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			log_notice("%s: writer %llu died inside its commit; the frame dropped",
 				   b->name, (unsigned long long)pid);
 		pid_release(&b->seg.oieb->writer_pid, self);
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #if __has_include(<valgrind/valgrind.h>)
@@ -234,6 +235,17 @@ static bool deliver(struct rel_ledger *l, uint64_t s, uint64_t seq, uint64_t *pr
 	return true;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads wait in slices, so that `stopping` is seen soon after it is set. */
+#define READ_SLICE_MS 100
+
 int rel_reader(void *arg)
 {
 	struct rel_peer *a = arg;
@@ -241,9 +253,10 @@ int rel_reader(void *arg)
 	struct zb_frame held[16];
 	unsigned n_held = 0;
 	uint64_t prev_s = 0, prev_seq = 0;
+	int64_t deadline = now_ms() + a->timeout_ms; /* until_gone: a frame by then */
 	struct zb_reader *r;
 	bool final = false;
-	int err;
+	int err, ret = REL_OK;
 
 	catch_term();
 	err = zb_reader_open(&r, a->name);
@@ -255,9 +268,10 @@ int rel_reader(void *arg)
 	for (;;) {
 		struct zb_frame f;
 		uint64_t s;
-		bool stopping = __atomic_load_n(&l->stopping, __ATOMIC_ACQUIRE) || stop_requested;
+		bool stopping;
 
-		err = zb_reader_read(r, &f, final ? 0 : stopping ? 50 : a->timeout_ms);
+		err = zb_reader_read(r, &f, final ? 0 : READ_SLICE_MS);
+		stopping = __atomic_load_n(&l->stopping, __ATOMIC_ACQUIRE) || stop_requested;
 		if (err == ZB_EWRITER_GONE || err == -ETIMEDOUT) {
 			if (a->until_gone && err == ZB_EWRITER_GONE)
 				break;
@@ -267,22 +281,27 @@ int rel_reader(void *arg)
 			 * frame: with the writer gone, one more look takes it. */
 			if (stopping && !zb_reader_writer_connected(r))
 				final = true;
-			if (err == -ETIMEDOUT && !stopping && a->until_gone) {
+			else if (a->until_gone && !stopping && now_ms() > deadline) {
 				fprintf(stderr, "reader %s: timed out\n", a->name);
-				return REL_EXIT_TIMEOUT;
+				ret = REL_EXIT_TIMEOUT;
+				break;
 			}
 			continue;
 		}
 		if (err < 0) {
 			snprintf(l->why, sizeof(l->why), "read: %s", zb_strerror(err));
-			l->corrupt++;
-			return err == ZB_ECORRUPT ? REL_EXIT_CORRUPT : REL_EXIT_ERROR;
+			if (err == ZB_ECORRUPT)
+				l->corrupt++;
+			ret = err == ZB_ECORRUPT ? REL_EXIT_CORRUPT : REL_EXIT_ERROR;
+			break;
 		}
 		if (rel_frame_check(f.data, f.size, f.sequence, &s, l->why, sizeof(l->why)) < 0 ||
 		    !deliver(l, s, f.sequence, &prev_s, &prev_seq)) {
 			l->corrupt++;
-			return REL_EXIT_CORRUPT;
+			ret = REL_EXIT_CORRUPT;
+			break;
 		}
+		deadline = now_ms() + a->timeout_ms;
 		if (a->until_session && s == a->until_session && f.sequence >= a->until_seq) {
 			zb_reader_release(r, &f);
 			break;
@@ -300,7 +319,7 @@ int rel_reader(void *arg)
 	while (n_held > 0)
 		zb_reader_release(r, &held[--n_held]);
 	zb_reader_close(r);
-	return REL_OK;
+	return ret;
 }
 
 long long rel_health(const char *sock, const char *name, const char *key)
