@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,9 +86,10 @@ static void buffer_free(struct zbd_buffer *b)
 	free(b);
 }
 
-void registry_save(struct zbd *d)
+/* The buffers we own, and `creating` (NULL: none) that we are about to make. */
+static void save_with(struct zbd *d, const struct zbd_buffer *creating)
 {
-	struct statefile_entry *e = calloc(d->n_buffers ? d->n_buffers : 1, sizeof(*e));
+	struct statefile_entry *e = calloc(d->n_buffers + 1, sizeof(*e));
 	struct zbd_buffer *b, *tmp;
 	size_t n = 0;
 	int r;
@@ -99,11 +102,20 @@ void registry_save(struct zbd *d)
 		e[n++] = (struct statefile_entry){
 			.name = b->name, .mode = b->mode, .gid = b->gid
 		};
+	if (creating)
+		e[n++] = (struct statefile_entry){
+			.name = creating->name, .mode = creating->mode, .gid = creating->gid
+		};
 	r = statefile_save(d->state_path, e, n);
 	if (r < 0)
 		log_error_errno(r, "cannot write state file %s", d->state_path);
 	free(e);
 	daemon_status_changed(d);
+}
+
+void registry_save(struct zbd *d)
+{
+	save_with(d, NULL);
 }
 
 int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
@@ -131,6 +143,10 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
 					     "others without the sticky bit)");
 		goto fail;
 	}
+	/* Recorded before any object exists: a zbd killed while creating leaves
+	 * a name the next one finishes removing (adopt_one), not objects that
+	 * nobody owns and every later create refuses. */
+	save_with(d, b);
 	lock_existed = lstat(lock_path, &st) == 0;
 	err = buffer_lock(b);
 	if (err == -EEXIST) {
@@ -175,6 +191,7 @@ fail_lock:
 fail:
 	log_warning("%s: not created: %s (%s)", name, r->error, log_strerror(err));
 	buffer_free(b);
+	registry_save(d);
 	return err;
 }
 
@@ -285,6 +302,28 @@ static bool objects_ours(const char *name)
 	return true;
 }
 
+/* A segment that was never initialised: shorter than a control block, or
+ * with oieb_size still 0 (the creator stores it last, PROTOCOL.md 9). */
+static bool creation_unfinished(const char *name)
+{
+	char shm[ZB_OBJ_NAME_MAX];
+	uint32_t oieb_size = 1;
+	struct stat st;
+	bool unfinished;
+	int fd;
+
+	names_shm(shm, name);
+	fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	unfinished = fstat(fd, &st) == 0 &&
+		     (st.st_size < ZB_OIEB_SIZE ||
+		      (pread(fd, &oieb_size, sizeof(oieb_size), 0) == sizeof(oieb_size) &&
+		       oieb_size == 0));
+	close(fd);
+	return unfinished;
+}
+
 static void adopt_one(void *ctx, const struct statefile_entry *e)
 {
 	struct adopt_ctx *a = ctx;
@@ -319,6 +358,15 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 	}
 	/* Map it as it is: a live stream goes on through the adoption untouched. */
 	err = segment_attach(&b->seg, e->name);
+	if (err < 0 && creation_unfinished(e->name)) {
+		/* Never initialised (oieb_size is stored last): a zbd was killed
+		 * creating it, and the objects are ours (objects_ours). */
+		log_notice("%s: its creation never finished; removed", e->name);
+		segment_unlink(e->name);
+		lockfile_release(e->name, b->lock_fd);
+		b->lock_fd = -1;
+		goto fail;
+	}
 	if (err < 0) {
 		log_warning_errno(err, "%s: cannot map it; dropped", e->name);
 		goto fail;

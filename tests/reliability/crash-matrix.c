@@ -17,7 +17,8 @@
  * zbd counted at its reap (frames_lost); the buffer then streams again with a
  * fresh writer and reader, or is cleanly reported broken (an error from zbd,
  * counted and printed); after `destroy` nothing is left in /dev/shm or
- * /tmp/zerobuffer.
+ * /tmp/zerobuffer. A create that zbd died in is either adopted by the next
+ * zbd or undone by it, so that a new create of the name succeeds.
  *
  * REL_ITERATIONS (default 204, 24 under valgrind) and REL_SEED (default: from the clock, printed)
  * reproduce a run.
@@ -69,7 +70,7 @@ static struct tz t;
 static struct rel_ledger *ledger;
 static unsigned runs[N_KINDS];
 static double kind_ms[N_KINDS];
-static unsigned create_outcome[3]; /* adopted, created after restart, refused */
+static unsigned create_outcome[2]; /* adopted, created again after restart */
 static unsigned long long frames_total, frames_lost, frames_counted_lost;
 
 static void teardown(void)
@@ -297,15 +298,9 @@ static void zbd_killed_creating(const char *name)
 	if (tz_request(&t, "health %s", name) == 0) {
 		create_outcome[0]++; /* it was created and adopted */
 	} else {
+		/* zbd records the name before it makes any object, so the next one
+		 * removes what a killed create left: the name is free again. */
 		st = tz_request(&t, "create %s payload=%s", name, PAYLOAD);
-		if (st == -EEXIST) {
-			/* Cleanly reported broken: zbd died between making the objects
-			 * and recording them, and will not adopt what it cannot prove
-			 * is its own. Only an administrator may remove them. */
-			create_outcome[2]++;
-			tu_cleanup_name(name);
-			return;
-		}
 		ck_assert_msg(st == 0, "create after restart: %d %s", st, t.reply);
 		create_outcome[1]++;
 	}
@@ -394,8 +389,7 @@ START_TEST(crash_matrix)
 		printf("crash-matrix: %-15s %u iterations, %.1f s\n", kind_name[k], runs[k],
 		       kind_ms[k] / 1e3);
 	printf("crash-matrix: zbd-create outcomes: %u adopted after restart, %u created "
-	       "after restart, %u refused (-EEXIST, objects left by the killed zbd)\n",
-	       create_outcome[0], create_outcome[1], create_outcome[2]);
+	       "again after restart\n", create_outcome[0], create_outcome[1]);
 	printf("crash-matrix: frames %llu committed, %llu lost with killed readers "
 	       "(zbd counted %llu where it survived), 0 corrupt; %.1f s\n",
 	       frames_total, frames_lost, frames_counted_lost, (tz_now_ms() - started) / 1e3);
@@ -493,6 +487,31 @@ START_TEST(writer_killed_inside_commit)
 }
 END_TEST
 
+/*
+ * zbd killed after making a segment and before storing its oieb_size (the
+ * last store of a create, PROTOCOL.md 9): a window too short for random kills
+ * to hit, so it is staged. The next zbd finds the name in its state file and
+ * a segment never initialised, and removes it all; the name can be created.
+ */
+START_TEST(zbd_killed_before_control_block)
+{
+	const char *name = tz_name("noinit");
+	struct zb_segment seg;
+
+	tz_setup(&t, NULL);
+	tz_start(&t);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=%s", name, PAYLOAD), 0);
+	tz_kill(&t, SIGKILL);
+	ck_assert_int_eq(segment_attach(&seg, name), 0);
+	zb_store(&seg.oieb->oieb_size, 0);
+	segment_detach(&seg);
+	tz_start(&t);
+	assert_gone(name);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=%s", name, PAYLOAD), 0);
+	destroy_clean(name);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("crash-matrix");
@@ -501,6 +520,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 240 * SLOW);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, writer_killed_inside_commit);
+	tcase_add_test(tc, zbd_killed_before_control_block);
 	tcase_add_test(tc, crash_matrix);
 	suite_add_tcase(s, tc);
 	return s;
