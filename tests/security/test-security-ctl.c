@@ -179,18 +179,9 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (geteuid() != 0) {
 		printf("skipped: becoming another user needs root\n");
 		return 77;
 	}
-	tz_init_runner();
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tz_run(suite());
 }

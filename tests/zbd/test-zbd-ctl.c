@@ -467,14 +467,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	tz_init_runner();
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tz_run(suite());
 }

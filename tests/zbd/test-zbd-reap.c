@@ -505,15 +505,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	tz_init_runner();
-	setvbuf(stdout, NULL, _IONBF, 0);
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	setvbuf(stdout, NULL, _IONBF, 0); /* latencies printed before a crash still show */
+	return tz_run(suite());
 }

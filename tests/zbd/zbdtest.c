@@ -453,3 +453,17 @@ void *tz_shared(size_t size)
 	ck_assert_ptr_ne(p, MAP_FAILED);
 	return p;
 }
+
+int tz_run(Suite *s)
+{
+	SRunner *sr;
+	int failed;
+
+	tz_init_runner();
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	tz_sweep();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <check.h>
+
 struct tz {
 	char dir[64];    /* private: socket, state file, config, notify socket */
 	char sock[128];  /* zbd's control socket */
@@ -33,6 +35,9 @@ void tz_init_runner(void);
 /* Remove every object, lock and directory this test run created (even by
  * tests that failed half-way), for main() after the runner. */
 void tz_sweep(void);
+
+/* A test program's main(): run the suite, sweep, exit status for meson. */
+int tz_run(Suite *s);
 
 /* A buffer name unique to this test and findable by tz_sweep(). */
 const char *tz_name(const char *tag);
