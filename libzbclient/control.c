@@ -687,6 +687,7 @@ static int health_from_record(const struct zb_ctl_record *rec, struct zb_health 
 	DBL(read_rate_bps);
 	U64(readers_reaped);
 	U64(writers_reaped);
+	U64(frames_lost);
 #undef U64
 #undef DBL
 	return 0;

@@ -111,7 +111,8 @@ int zb_reader_open(struct zb_reader **ret, const char *name);
  * NULL for defaults. Returns -EEXIST if a live owner holds the buffer.
  * zb_reader_close() removes everything this call created.
  */
-int zb_reader_create(struct zb_reader **ret, const char *name, const struct zb_buffer_config *config);
+int zb_reader_create(struct zb_reader **ret, const char *name,
+		     const struct zb_buffer_config *config);
 
 /*
  * Wait up to `timeout_ms` for the next frame and hand it out without copying.
@@ -358,7 +359,10 @@ struct zb_health {
 	double read_rate_bps;
 	uint64_t readers_reaped; /* dead readers zbd cleared from the control block */
 	uint64_t writers_reaped;
-	uint64_t reserved[8]; /* room to grow without changing the size; zero */
+	/* Frames dead readers had taken and not given back: an upper bound on what
+	 * they took with them (held frames already delivered count too). */
+	uint64_t frames_lost;
+	uint64_t reserved[7]; /* room to grow without changing the size; zero */
 };
 
 /* The daemon's own record in a health reply. */

@@ -279,6 +279,7 @@ END_TEST
 	"writer_pid=5678\nwriter_alive=0\nframes_written=1000\nframes_read=990\n"                \
 	"bytes_written=1024000\nbytes_read=1013760\nwrite_rate_fps=30.0\nread_rate_fps=29.5\n"   \
 	"write_rate_bps=30720\nread_rate_bps=30208.5\nreaders_reaped=2\nwriters_reaped=1\n"      \
+	"frames_lost=7\n"                                                                       \
 	"some_future_key=whatever\n"                                                             \
 	"buffer=mic\nstate=sleepy\npayload_size=1048576\n"                                       \
 	"status=0\n\n"
@@ -319,6 +320,7 @@ START_TEST(health_all)
 	ck_assert_double_eq_tol(h[0].read_rate_bps, 30208.5, 1e-9);
 	ck_assert_uint_eq(h[0].readers_reaped, 2);
 	ck_assert_uint_eq(h[0].writers_reaped, 1);
+	ck_assert_uint_eq(h[0].frames_lost, 7);
 	/* A state we do not know yet, and keys the daemon left out. */
 	ck_assert_str_eq(h[1].name, "mic");
 	ck_assert_int_eq(h[1].state, ZB_HEALTH_UNKNOWN);
