@@ -34,8 +34,8 @@ struct zb_ctl {
 	int fd;
 	int timeout_ms;
 	struct sockaddr_un addr; /* to reconnect after zbd closed an idle connection */
-	char *buf;   /* received, not yet handed out as a reply */
-	size_t len;  /* bytes in buf */
+	char *buf;		 /* received, not yet handed out as a reply */
+	size_t len;		 /* bytes in buf */
 	size_t cap;
 	char *last_error;
 };

@@ -32,9 +32,9 @@ struct zb_reader {
 	bool writer_active; /* a writer or its frames seen since the last "gone" */
 	struct pending *queue;
 	uint64_t queue_cap; /* power of two */
-	uint64_t head;      /* ticket of the oldest pending entry; tickets start at 1 */
-	uint64_t tail;      /* next ticket */
-	uint64_t held;      /* bytes of all pending entries, unreturned ones included */
+	uint64_t head;	    /* ticket of the oldest pending entry; tickets start at 1 */
+	uint64_t tail;	    /* next ticket */
+	uint64_t held;	    /* bytes of all pending entries, unreturned ones included */
 	/*
 	 * Shared cache lines are what per-frame cost is made of, so while a long
 	 * backlog lasts (LAG_MIN frames or more), the reader batches what the
@@ -48,8 +48,8 @@ struct zb_reader {
 	uint64_t known_written; /* payload_written_count as last loaded */
 	uint64_t unreturned;
 	uint64_t return_batch;
-	int64_t owed; /* frames taken minus tokens taken; < 0 after stray posts */
-	unsigned unpublished; /* frames taken since read_pos/read_count were stored */
+	int64_t owed;	       /* frames taken minus tokens taken; < 0 after stray posts */
+	unsigned unpublished;  /* frames taken since read_pos/read_count were stored */
 	int64_t last_probe_ns; /* last kill(writer, 0) */
 	unsigned spin_us;
 	struct spin_state spin;

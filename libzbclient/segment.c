@@ -307,8 +307,9 @@ uint64_t segment_used_bytes(const struct zb_segment *s)
 		return w - r;
 	if (w < r)
 		return p - r + w;
-	return zb_load(&s->oieb->payload_written_count) == zb_load(&s->oieb->payload_read_count) ? 0
-												   : p;
+	return zb_load(&s->oieb->payload_written_count) == zb_load(&s->oieb->payload_read_count)
+		       ? 0
+		       : p;
 }
 
 /*
@@ -342,13 +343,12 @@ void segment_resync_free(struct zb_segment *s, uint64_t held)
  * alone, since empty and full look alike there. But a reader that read every
  * frame and died holding some leaves exactly that: positions equal, every
  * frame read, free space short by what it held (maybe all of it, and then the
- * writer waits forever). As the only reader (one attaching, or zbd fencing readers out) we know read_pos and read_count
- * cannot move, and with written_count equal to read_count the ring is empty,
- * so free must be the whole ring. A writer publishes a frame by storing
- * write_pos, then taking its bytes from free, then storing written_count: a
- * commit in flight has either not taken its bytes yet (we add only what is
- * missing now; it takes its share afterwards) or has moved write_pos (we see
- * that and leave it). The one exception is a frame that ends where it began
+ * writer waits forever). As the only reader (one attaching, or zbd fencing readers out) we know
+ * read_pos and read_count cannot move, and with written_count equal to read_count the ring is
+ * empty, so free must be the whole ring. A writer publishes a frame by storing write_pos, then
+ * taking its bytes from free, then storing written_count: a commit in flight has either not taken
+ * its bytes yet (we add only what is missing now; it takes its share afterwards) or has moved
+ * write_pos (we see that and leave it). The one exception is a frame that ends where it began
  * (skipped tail + frame = P), which needs the whole ring free and so leaves
  * free at 0: free at 0 is therefore looked at again a moment later, by which
  * time such a commit has published its count.

@@ -26,7 +26,7 @@ struct zb_writer {
 	uint64_t written_count;
 	uint64_t next_seq;
 	uint64_t seen_read_count; /* a reader moving it is a reader that exists */
-	bool reader_active;       /* a reader seen since the last "gone" */
+	bool reader_active;	  /* a reader seen since the last "gone" */
 	bool acquired;
 	uint64_t acq_size;  /* bytes reserved by acquire */
 	uint64_t acq_waste; /* ring tail skipped to place the frame at 0, or 0 */

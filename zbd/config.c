@@ -124,15 +124,18 @@ int config_parse_size(const char *text, uint64_t *ret)
 			v = v * 10 + d;
 	}
 	switch (*p) {
-	case 'K': case 'k':
+	case 'K':
+	case 'k':
 		unit = UINT64_C(1) << 10;
 		p++;
 		break;
-	case 'M': case 'm':
+	case 'M':
+	case 'm':
 		unit = UINT64_C(1) << 20;
 		p++;
 		break;
-	case 'G': case 'g':
+	case 'G':
+	case 'g':
 		unit = UINT64_C(1) << 30;
 		p++;
 		break;
@@ -236,8 +239,8 @@ fail:
 }
 
 /* Record the first error as "PATH:LINE: what" and return it. */
-__attribute__((format(printf, 3, 4)))
-static int load_error(struct load *l, int r, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int load_error(struct load *l, int r, const char *fmt,
+							    ...)
 {
 	char what[512];
 	va_list ap;
@@ -256,8 +259,9 @@ static int load_error(struct load *l, int r, const char *fmt, ...)
 
 static const char *size_error(int r)
 {
-	return r == -EMSGSIZE ? "too large (at most 1 TiB)" :
-		"expected a positive number of bytes with an optional K, M or G suffix";
+	return r == -EMSGSIZE
+		       ? "too large (at most 1 TiB)"
+		       : "expected a positive number of bytes with an optional K, M or G suffix";
 }
 
 /* "[zbd]" or "[buffer NAME]": open the section the following keys belong to. */
@@ -387,8 +391,8 @@ static int set_unsigned(struct load *l, const char *key, const char *value, unsi
 	if (r == 0 && v < min)
 		r = -ERANGE;
 	if (r < 0)
-		return load_error(l, r, "%s: '%s' is not a whole number from %u to %u", key,
-				  value, min, max);
+		return load_error(l, r, "%s: '%s' is not a whole number from %u to %u", key, value,
+				  min, max);
 	*out = (unsigned)v;
 	return 0;
 }

@@ -15,7 +15,7 @@
 
 struct zbd_buffer_spec {
 	char name[ZB_NAME_MAX + 1];
-	uint64_t payload_size;  /* 0: protocol default */
+	uint64_t payload_size;	/* 0: protocol default */
 	uint64_t metadata_size; /* 0: protocol default */
 	mode_t mode;
 	gid_t gid;
@@ -23,13 +23,13 @@ struct zbd_buffer_spec {
 };
 
 struct zbd_config {
-	char *socket_path;          /* NULL: the default for how we run */
-	gid_t admin_gid;            /* (gid_t)-1: only root administers */
-	mode_t default_mode;        /* of new buffers; default 0660 */
-	gid_t default_gid;          /* of new buffers; default the daemon's group */
-	unsigned scan_interval_ms;  /* control-block scan; default 50 */
-	unsigned stall_ms;          /* full and unread this long is "stalled"; default 2000 */
-	unsigned client_idle_s;     /* idle control clients are closed; default 300 */
+	char *socket_path;	   /* NULL: the default for how we run */
+	gid_t admin_gid;	   /* (gid_t)-1: only root administers */
+	mode_t default_mode;	   /* of new buffers; default 0660 */
+	gid_t default_gid;	   /* of new buffers; default the daemon's group */
+	unsigned scan_interval_ms; /* control-block scan; default 50 */
+	unsigned stall_ms;	   /* full and unread this long is "stalled"; default 2000 */
+	unsigned client_idle_s;	   /* idle control clients are closed; default 300 */
 	struct zbd_buffer_spec *buffers;
 	size_t n_buffers;
 };

@@ -31,7 +31,7 @@
  */
 enum ctl_access {
 	ACCESS_ANYONE,
-	ACCESS_ADMIN,        /* root or the admin group, checked before the handler */
+	ACCESS_ADMIN,	     /* root or the admin group, checked before the handler */
 	ACCESS_BUFFER_GROUP, /* also the buffer's writing group: the handler checks */
 };
 
@@ -76,9 +76,8 @@ static int check_name(const char *name, struct reply *r)
 	if (registry_name_ok(name))
 		return 0;
 	reply_sanitize(shown, sizeof(shown), name);
-	return reply_fail(r, -EINVAL,
-			  "invalid buffer name '%s' (1-%d printable bytes, no '/')", shown,
-			  ZB_NAME_MAX);
+	return reply_fail(r, -EINVAL, "invalid buffer name '%s' (1-%d printable bytes, no '/')",
+			  shown, ZB_NAME_MAX);
 }
 
 static int too_many(struct reply *r, const char *usage_of)
@@ -192,9 +191,8 @@ int ctl_write_health(struct zbd *d, struct reply *r, const char *only)
 	if (only && !registry_find(d, only))
 		return reply_fail(r, -ENOENT, "no buffer %s", only);
 	health_write_daemon(r, d);
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-		if (!only || strcmp(b->name, only) == 0)
-			health_write_buffer(r, b);
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer,
+			   link) if (!only || strcmp(b->name, only) == 0) health_write_buffer(r, b);
 	return 0;
 }
 

@@ -29,7 +29,7 @@ static uint64_t moved_bytes(uint64_t from, uint64_t to, uint64_t frames, uint64_
 	min = frames * (ZB_FRAME_HEADER_SIZE + 1);
 	if (frames > 0 && dist == 0)
 		dist = p; /* a whole lap back to the same place */
-	if (dist < min) /* whole laps: every frame is at least a header and a byte */
+	if (dist < min)	  /* whole laps: every frame is at least a header and a byte */
 		dist += (min - dist + p - 1) / p * p;
 	return dist > frames * ZB_FRAME_HEADER_SIZE ? dist - frames * ZB_FRAME_HEADER_SIZE : 0;
 }
@@ -132,8 +132,9 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 		     (unsigned long long)zb_load(&o->payload_written_count),
 		     (unsigned long long)zb_load(&o->payload_read_count),
 		     (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
-	reply_printf(r, "write_rate_fps=%.1f\nread_rate_fps=%.1f\nwrite_rate_bps=%.0f\n"
-			"read_rate_bps=%.0f\n",
+	reply_printf(r,
+		     "write_rate_fps=%.1f\nread_rate_fps=%.1f\nwrite_rate_bps=%.0f\n"
+		     "read_rate_bps=%.0f\n",
 		     s->write_fps, s->read_fps, s->write_bps, s->read_bps);
 	reply_printf(r, "readers_reaped=%llu\nwriters_reaped=%llu\nframes_lost=%llu\n",
 		     (unsigned long long)b->readers_reaped, (unsigned long long)b->writers_reaped,

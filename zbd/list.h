@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct list {
 	struct list *prev, *next;
@@ -39,8 +39,8 @@ static inline void list_remove(struct list *e)
 
 /* Iterate over the structs of type `type` linked through `member`; the body
  * may remove (and free) the current element. */
-#define list_for_each_safe(pos, tmp, head, type, member)                                 \
-	for (pos = container_of((head)->next, type, member),                             \
-	    tmp = container_of(pos->member.next, type, member);                          \
-	     &pos->member != (head);                                                      \
+#define list_for_each_safe(pos, tmp, head, type, member)                                           \
+	for (pos = container_of((head)->next, type, member),                                       \
+	    tmp = container_of(pos->member.next, type, member);                                    \
+	     &pos->member != (head);                                                               \
 	     pos = tmp, tmp = container_of(pos->member.next, type, member))

@@ -31,9 +31,8 @@ struct zbd_buffer *registry_find(struct zbd *d, const char *name)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-		if (strcmp(b->name, name) == 0)
-			return b;
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer,
+			   link) if (strcmp(b->name, name) == 0) return b;
 	return NULL;
 }
 
@@ -98,14 +97,12 @@ static void save_with(struct zbd *d, const struct zbd_buffer *creating)
 		log_error("state file not written: out of memory");
 		return;
 	}
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-		e[n++] = (struct statefile_entry){
-			.name = b->name, .mode = b->mode, .gid = b->gid
-		};
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) e[n++] =
+		(struct statefile_entry){ .name = b->name, .mode = b->mode, .gid = b->gid };
 	if (creating)
-		e[n++] = (struct statefile_entry){
-			.name = creating->name, .mode = creating->mode, .gid = creating->gid
-		};
+		e[n++] = (struct statefile_entry){ .name = creating->name,
+						   .mode = creating->mode,
+						   .gid = creating->gid };
 	r = statefile_save(d->state_path, e, n);
 	if (r < 0)
 		log_error_errno(r, "cannot write state file %s", d->state_path);
@@ -118,8 +115,8 @@ void registry_save(struct zbd *d)
 	save_with(d, NULL);
 }
 
-int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
-		    uint64_t metadata_size, mode_t mode, gid_t gid, struct reply *r)
+int registry_create(struct zbd *d, const char *name, uint64_t payload_size, uint64_t metadata_size,
+		    mode_t mode, gid_t gid, struct reply *r)
 {
 	char lock_path[PATH_MAX];
 	struct zbd_buffer *b = NULL;
@@ -157,8 +154,9 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
 	/* Only lockfile_take's refusals: a failed chown of our own lock is not one. */
 	if ((err == -ELOOP || err == -EPERM) && b->lock_fd < 0) {
 		reply_fail(r, err, "lock file %s is %s; refused and left untouched", lock_path,
-			   err == -ELOOP ? "a symbolic link"
-					 : "not zbd's (another owner, not a plain file, or linked)");
+			   err == -ELOOP
+				   ? "a symbolic link"
+				   : "not zbd's (another owner, not a plain file, or linked)");
 		goto fail;
 	}
 	if (err < 0) {
@@ -412,7 +410,8 @@ void registry_release_all(struct zbd *d)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+	{
 		list_remove(&b->link);
 		buffer_free(b);
 	}

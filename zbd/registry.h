@@ -16,8 +16,8 @@ struct zbd_buffer *registry_find(struct zbd *d, const char *name);
  * returns a negative code with a reason in r->error; objects that existed
  * before the call are never touched (-EEXIST: they are not ours to adopt).
  */
-int registry_create(struct zbd *d, const char *name, uint64_t payload_size,
-		    uint64_t metadata_size, mode_t mode, gid_t gid, struct reply *r);
+int registry_create(struct zbd *d, const char *name, uint64_t payload_size, uint64_t metadata_size,
+		    mode_t mode, gid_t gid, struct reply *r);
 
 /*
  * Remove a buffer and all its objects. -EBUSY while a live reader or writer is

@@ -80,7 +80,8 @@ int statefile_load(const char *path, void (*fn)(void *ctx, const struct statefil
 	if (fstat(fileno(f), &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) ||
 	    !S_ISREG(st.st_mode)) {
 		log_error("%s: not a regular file owned by uid %u and writable only by it; "
-			  "ignored", path, (unsigned)geteuid());
+			  "ignored",
+			  path, (unsigned)geteuid());
 		fclose(f);
 		return -EPERM;
 	}
@@ -98,8 +99,8 @@ int statefile_load(const char *path, void (*fn)(void *ctx, const struct statefil
 			continue;
 		}
 		fn(ctx, &(struct statefile_entry){ .name = name,
-						  .mode = mode,
-						  .gid = gid < 0 ? (gid_t)-1 : (gid_t)gid });
+						   .mode = mode,
+						   .gid = gid < 0 ? (gid_t)-1 : (gid_t)gid });
 	}
 	fclose(f);
 	return 0;

@@ -139,9 +139,21 @@ static bool parse_size(const char *s, uint64_t *ret)
 	if (errno)
 		return false;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	}
 	if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
 		end += strlen(end);
@@ -211,10 +223,12 @@ enum {
 };
 
 /* Accepted after every verb too, so `zbctl list --json` works. */
+/* clang-format off */
 #define COMMON_OPTIONS                                                                           \
 	{ "json", no_argument, NULL, OPT_JSON }, { "socket", required_argument, NULL, 's' },      \
 	{ "help", no_argument, NULL, 'h' }
 #define COMMON_SHORT "+s:h"
+/* clang-format on */
 
 static void verb_help(const struct verb *v, FILE *f);
 
@@ -330,8 +344,8 @@ static void human_uptime(char *out, size_t size, uint64_t s)
  * The health table. `eol` ends every line: "\n" normally, "\033[K\n" in the
  * live view so each line also erases what the previous frame left on it.
  */
-static void print_health_table(FILE *f, const struct zb_daemon_health *d,
-			       const struct zb_health *h, size_t n, const char *eol)
+static void print_health_table(FILE *f, const struct zb_daemon_health *d, const struct zb_health *h,
+			       size_t n, const char *eol)
 {
 	char up[32], size[16], used[16], rd[24], wr[24], reaped[48];
 	int w = 4;
@@ -381,8 +395,8 @@ static void print_records(FILE *f, const struct zb_ctl_reply *reply)
 /* Keys whose values stay strings even when they look like numbers. */
 static bool key_is_text(const char *key)
 {
-	static const char *const text[] = { "buffer", "daemon", "state", "error",
-					    "version", "command", "name", "group" };
+	static const char *const text[] = { "buffer",  "daemon",  "state", "error",
+					    "version", "command", "name",  "group" };
 
 	/* Array elements have no key of their own. */
 	if (!key)
@@ -526,8 +540,10 @@ static int cmd_create(const struct verb *v, int argc, char **argv)
 			const char *key;
 			int opt;
 		} words[] = {
-			{ "payload=", OPT_PAYLOAD }, { "metadata=", OPT_METADATA },
-			{ "mode=", OPT_MODE },       { "group=", OPT_GROUP },
+			{ "payload=", OPT_PAYLOAD },
+			{ "metadata=", OPT_METADATA },
+			{ "mode=", OPT_MODE },
+			{ "group=", OPT_GROUP },
 		};
 		bool matched = false;
 
@@ -741,7 +757,8 @@ static int cmd_watch(const struct verb *v, int argc, char **argv)
 		return EXIT_FAIL;
 	/* Reports come every interval: a wait well past it means a stuck daemon. */
 	zb_ctl_set_timeout(ctl, (int)(interval * 3 > interval + ZB_CTL_TIMEOUT_MS
-					  ? interval * 3 : interval + ZB_CTL_TIMEOUT_MS));
+					      ? interval * 3
+					      : interval + ZB_CTL_TIMEOUT_MS));
 	err = zb_ctl_send(ctl, line);
 	while (err == 0 && !stop_signal) {
 		struct zb_ctl_reply *reply;
@@ -1105,9 +1122,9 @@ static int cmd_help(const struct verb *v, int argc, char **argv)
 	return EXIT_OK;
 }
 
-#define SIZE_OPTIONS                                                                             \
-	"  --payload SIZE    payload ring size (K, M, G suffixes: powers of 1024)\n"            \
-	"  --metadata SIZE   metadata block size\n"                                             \
+#define SIZE_OPTIONS                                                                               \
+	"  --payload SIZE    payload ring size (K, M, G suffixes: powers of 1024)\n"               \
+	"  --metadata SIZE   metadata block size\n"                                                \
 	"  --mode OCTAL      mode of the segment, semaphores and lock file (e.g. 0660)\n"
 
 static const struct verb verbs[] = {
@@ -1154,10 +1171,10 @@ static const struct verb *verb_find(const char *name)
 	return NULL;
 }
 
-#define GLOBAL_OPTIONS                                                                           \
-	"  -s, --socket SOCKET  zbd's control socket (default: $ZBD_SOCKET, else\n"              \
-	"                       /run/zbd/zbd.sock for root, else $XDG_RUNTIME_DIR/zbd.sock)\n"  \
-	"      --json           output for scripts: one JSON document per reply\n"             \
+#define GLOBAL_OPTIONS                                                                             \
+	"  -s, --socket SOCKET  zbd's control socket (default: $ZBD_SOCKET, else\n"                \
+	"                       /run/zbd/zbd.sock for root, else $XDG_RUNTIME_DIR/zbd.sock)\n"     \
+	"      --json           output for scripts: one JSON document per reply\n"                 \
 	"  -h, --help           show help\n"
 
 static void usage(FILE *f)
@@ -1172,13 +1189,14 @@ static void usage(FILE *f)
 	}
 	fputs("\nOptions:\n" GLOBAL_OPTIONS "\n"
 	      "SIZE takes K, M or G (powers of 1024). `zbctl VERB --help` describes a verb.\n"
-	      "Exit status: 0 ok, 1 failed, 2 misused.\n", f);
+	      "Exit status: 0 ok, 1 failed, 2 misused.\n",
+	      f);
 }
 
 static void verb_help(const struct verb *v, FILE *f)
 {
-	fprintf(f, "Usage: zbctl [-s SOCKET] [--json] %s%s%s\n\n%s\n", v->name,
-		*v->args ? " " : "", v->args, v->description);
+	fprintf(f, "Usage: zbctl [-s SOCKET] [--json] %s%s%s\n\n%s\n", v->name, *v->args ? " " : "",
+		v->args, v->description);
 	if (v->options)
 		fprintf(f, "\n%s", v->options);
 	fputs("\nOptions of every verb:\n" GLOBAL_OPTIONS, f);

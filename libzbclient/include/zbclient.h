@@ -62,8 +62,8 @@ extern "C" {
 enum {
 	ZB_EWRITER_GONE = -10001, /* the writer left or died, and every frame was read */
 	ZB_EREADER_GONE = -10002, /* the reader left or died */
-	ZB_EVERSION = -10003,     /* the segment speaks another protocol version */
-	ZB_ECORRUPT = -10004,     /* the segment or a frame fails validation */
+	ZB_EVERSION = -10003,	  /* the segment speaks another protocol version */
+	ZB_ECORRUPT = -10004,	  /* the segment or a frame fails validation */
 };
 
 /* Text for any code this library returns; never NULL, never to be freed. */
@@ -274,8 +274,8 @@ struct zb_ctl_record {
 /* A reply as received, for tools that show what the daemon said. Read-only:
  * everything in it belongs to the reply and is freed by zb_ctl_reply_free(). */
 struct zb_ctl_reply {
-	int status;        /* the status line: 0 or a negative code */
-	const char *error; /* the error= text, or NULL */
+	int status;			   /* the status line: 0 or a negative code */
+	const char *error;		   /* the error= text, or NULL */
 	const struct zb_ctl_field *fields; /* every line before the status line, in order */
 	size_t n_fields;
 	const struct zb_ctl_record *records; /* the same fields split into records */
@@ -343,10 +343,10 @@ struct zb_health {
 	char state_text[32]; /* the state as sent, e.g. "healthy" */
 	uint64_t payload_size;
 	uint64_t metadata_size;
-	uint64_t used_bytes;   /* of the payload ring */
-	double utilisation;    /* used_bytes in percent of payload_size */
-	int64_t reader_pid;    /* 0: none recorded */
-	int reader_alive;      /* 1 if reader_pid names a live process */
+	uint64_t used_bytes; /* of the payload ring */
+	double utilisation;  /* used_bytes in percent of payload_size */
+	int64_t reader_pid;  /* 0: none recorded */
+	int reader_alive;    /* 1 if reader_pid names a live process */
 	int64_t writer_pid;
 	int writer_alive;
 	uint64_t frames_written;
@@ -379,14 +379,14 @@ struct zb_daemon_health {
  * caller with zb_health_free(). `ret_daemon` may be NULL; when not, it gets
  * the daemon's record. Returns 0 or an error (-ENOENT for an unknown name).
  */
-int zb_ctl_health(struct zb_ctl *ctl, const char *name, struct zb_health **ret,
-		  size_t *ret_count, struct zb_daemon_health *ret_daemon);
+int zb_ctl_health(struct zb_ctl *ctl, const char *name, struct zb_health **ret, size_t *ret_count,
+		  struct zb_daemon_health *ret_daemon);
 
 /* The same decoding from a reply already received (each `watch` report).
  * Returns 0, the reply's status when it is not 0, -EPROTO for a buffer name
  * longer than ZB_NAME_MAX, or -ENOMEM. */
-int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_health **ret,
-			size_t *ret_count, struct zb_daemon_health *ret_daemon);
+int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_health **ret, size_t *ret_count,
+			struct zb_daemon_health *ret_daemon);
 
 /* Free what zb_ctl_health() returned. Accepts NULL. */
 void zb_health_free(struct zb_health *health);

@@ -13,20 +13,20 @@
 #include <sys/types.h>
 
 struct bench_opts {
-	bool smoke;        /* seconds-long run that only proves everything works */
+	bool smoke; /* seconds-long run that only proves everything works */
 	bool json;
-	bool verify;       /* readers check every byte, not just the stamps */
+	bool verify;	   /* readers check every byte, not just the stamps */
 	double duration_s; /* timed part of each throughput case */
-	uint64_t ring;     /* payload ring of the throughput buffers */
+	uint64_t ring;	   /* payload ring of the throughput buffers */
 	unsigned rt_small; /* round trips for 64 B and 4 KiB frames */
 	unsigned rt_large; /* round trips for the 1080p frame */
-	unsigned kills;    /* dead-peer kills per case */
+	unsigned kills;	   /* dead-peer kills per case */
 	const char *only;  /* comma-separated scenario numbers, or NULL for all */
-	uint64_t size;     /* run only this frame size in scenarios 1 and 2, or 0 */
+	uint64_t size;	   /* run only this frame size in scenarios 1 and 2, or 0 */
 	const char *impl;  /* run only implementations whose name contains this */
-	int spin_us;       /* zb spin in scenario 1, or -1 for the library default */
-	bool pin;          /* the two processes of a pair each get their own CPU */
-	char zbd[4096];    /* zbd executable, or "" when none was found */
+	int spin_us;	   /* zb spin in scenario 1, or -1 for the library default */
+	bool pin;	   /* the two processes of a pair each get their own CPU */
+	char zbd[4096];	   /* zbd executable, or "" when none was found */
 };
 
 extern struct bench_opts opt;

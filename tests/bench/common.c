@@ -268,7 +268,8 @@ void pctl_compute(uint64_t *ns, size_t n, struct pctl *ret)
 	}
 	qsort(ns, n, sizeof(*ns), cmp_u64);
 	/* Nearest rank: the smallest sample with at least q of them at or below it. */
-#define RANK(q) ns[(size_t)ceil((q) * (double)n) - 1 < n ? (size_t)ceil((q) * (double)n) - 1 : n - 1]
+#define RANK(q)                                                                                    \
+	ns[(size_t)ceil((q) * (double)n) - 1 < n ? (size_t)ceil((q) * (double)n) - 1 : n - 1]
 	ret->p50 = (double)RANK(0.50) / 1000.0;
 	ret->p99 = (double)RANK(0.99) / 1000.0;
 	ret->p999 = (double)RANK(0.999) / 1000.0;

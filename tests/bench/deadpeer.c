@@ -20,19 +20,19 @@
 
 struct dctl {
 	unsigned frames; /* frames the long-lived reader took */
-	unsigned gones;  /* ZB_EWRITER_GONE it saw */
+	unsigned gones;	 /* ZB_EWRITER_GONE it saw */
 	int stop;
 	int ready;
-	int blocked;      /* the writer is about to block on a full ring */
-	int64_t gone_t;   /* when the survivor returned "gone" */
+	int blocked;	/* the writer is about to block on a full ring */
+	int64_t gone_t; /* when the survivor returned "gone" */
 	int gone_code;
 	char err[256];
 };
 
-#define CHILD_FAIL(c, ...)                                                                 \
-	do {                                                                               \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                         \
-		_exit(1);                                                                  \
+#define CHILD_FAIL(c, ...)                                                                         \
+	do {                                                                                       \
+		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
+		_exit(1);                                                                          \
 	} while (0)
 
 static bool wait_until(const unsigned *v, unsigned want, int timeout_ms)
@@ -176,8 +176,8 @@ static unsigned kill_readers(uint64_t *ns, unsigned n, bool owned)
 		if (rd == 0) {
 			struct zb_buffer_config cfg = { .payload_size = 64 * 1024 };
 			struct zb_reader *r;
-			int err = owned ? zb_reader_open(&r, name)
-					: zb_reader_create(&r, name, &cfg);
+			int err =
+				owned ? zb_reader_open(&r, name) : zb_reader_create(&r, name, &cfg);
 
 			if (err < 0)
 				CHILD_FAIL(c, "zb_reader_%s: %s", owned ? "open" : "create",
@@ -251,8 +251,9 @@ void scenario_deadpeer(void)
 	if (!ns)
 		return;
 	srand((unsigned)now_ns());
-	out_section("dead_peer", "4. Dead-peer detection (SIGKILL, then time until the survivor "
-				 "returns \"gone\")",
+	out_section("dead_peer",
+		    "4. Dead-peer detection (SIGKILL, then time until the survivor "
+		    "returns \"gone\")",
 		    dp_cols, 3);
 	dp_row("writer killed", "no zbd (lib slices)", ns, kill_writers(ns, opt.kills, false));
 	dp_row("reader killed", "no zbd (lib slices)", ns, kill_readers(ns, opt.kills, false));

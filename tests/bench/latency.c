@@ -31,10 +31,10 @@ struct lat_cost {
 	int64_t cpu_ns, wall_ns;
 };
 
-#define CHILD_FAIL(c, ...)                                                                 \
-	do {                                                                               \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                         \
-		_exit(1);                                                                  \
+#define CHILD_FAIL(c, ...)                                                                         \
+	do {                                                                                       \
+		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
+		_exit(1);                                                                          \
 	} while (0)
 
 static inline void relax(void)
@@ -282,7 +282,8 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			if (err == 0)
 				err = fdr_next(&fr, &data, &n_in, &seq_in);
 			if (err <= 0) {
-				bench_fail("latency: pipe/socket: %s", err ? strerror(-err) : "EOF");
+				bench_fail("latency: pipe/socket: %s",
+					   err ? strerror(-err) : "EOF");
 				goto reap;
 			}
 			if (seq_in != seq || n_in != size || !check_stamp(data, size, seq)) {
@@ -303,7 +304,8 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 				bench_fail("latency: zb: %s", zb_strerror(err));
 				goto reap;
 			}
-			if (f.sequence != seq || f.size != size || !check_stamp(f.data, size, seq)) {
+			if (f.sequence != seq || f.size != size ||
+			    !check_stamp(f.data, size, seq)) {
 				bench_fail("latency: echoed frame %llu does not match",
 					   (unsigned long long)seq);
 				goto reap;
@@ -354,9 +356,12 @@ out:
 }
 
 static const struct col lat_cols[] = {
-	{ "p50_us", "p50 us", 8, 2 },   { "p99_us", "p99 us", 8, 2 },
-	{ "p999_us", "p99.9 us", 9, 2 }, { "max_us", "max us", 9, 1 },
-	{ "p50_vs_floor", "p50 x floor", 11, 2 }, { "p50_vs_pipe", "p50 x pipe", 10, 2 },
+	{ "p50_us", "p50 us", 8, 2 },
+	{ "p99_us", "p99 us", 8, 2 },
+	{ "p999_us", "p99.9 us", 9, 2 },
+	{ "max_us", "max us", 9, 1 },
+	{ "p50_vs_floor", "p50 x floor", 11, 2 },
+	{ "p50_vs_pipe", "p50 x pipe", 10, 2 },
 	{ "cpu_pct", "cpu %", 6, 0 },
 };
 
@@ -446,8 +451,10 @@ static double p50_of(const struct lat_impl *im, int nimpl, enum lat_kind kind)
 	return NAN;
 }
 
-#define LAT_IMPL(l, name, k, sz, sp, pace) { .label = l, .impl = name, .kind = k, .size = sz, \
-					     .spin = sp, .pace_us = pace }
+#define LAT_IMPL(l, name, k, sz, sp, pace)                                                         \
+	{                                                                                          \
+		.label = l, .impl = name, .kind = k, .size = sz, .spin = sp, .pace_us = pace       \
+	}
 
 void scenario_latency(void)
 {
@@ -506,7 +513,8 @@ void scenario_latency(void)
 			    "3. Wait policy: 64 B round trips by spin before sleeping (back to "
 			    "back, and paced at 1 kHz), interleaved",
 			    lat_cols, 7);
-		im[0] = (struct lat_impl)LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0, 0);
+		im[0] = (struct lat_impl)LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0,
+						  0);
 		im[1] = (struct lat_impl)LAT_IMPL("64 B back-to-back", "pipe", LAT_PIPE, 64, 0, 0);
 		for (int i = 0; i < 5; i++) {
 			im[2 + i] = (struct lat_impl)LAT_IMPL("64 B back-to-back", spin_names[i],

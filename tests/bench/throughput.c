@@ -39,15 +39,15 @@ struct tctl {
 	int warm_done; /* the reader took every warm-up frame */
 	int64_t t0, t1;
 	uint64_t written; /* frames, warm-up included */
-	uint64_t last;    /* the last frame's sequence, stored before it is sent */
+	uint64_t last;	  /* the last frame's sequence, stored before it is sent */
 	uint64_t read;
 	char err[256];
 };
 
-#define CHILD_FAIL(c, ...)                                                                 \
-	do {                                                                               \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                         \
-		_exit(1);                                                                  \
+#define CHILD_FAIL(c, ...)                                                                         \
+	do {                                                                                       \
+		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
+		_exit(1);                                                                          \
 	} while (0)
 
 static bool is_zb(enum tp_kind k)
@@ -187,8 +187,8 @@ static void tp_reader(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 			if (err == ZB_EWRITER_GONE)
 				break;
 			if (err < 0)
-				CHILD_FAIL(c, "zb_reader_read at %llu: %s", (unsigned long long)expect,
-					   zb_strerror(err));
+				CHILD_FAIL(c, "zb_reader_read at %llu: %s",
+					   (unsigned long long)expect, zb_strerror(err));
 			data = f.data;
 			n = f.size;
 			seq = f.sequence;
@@ -204,7 +204,8 @@ static void tp_reader(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 				   (unsigned long long)expect, (unsigned long long)seq,
 				   (unsigned long long)n);
 		if (opt.verify ? !check_frame(data, n, seq) : !check_stamp(data, n, seq))
-			CHILD_FAIL(c, "frame %llu: content does not match", (unsigned long long)seq);
+			CHILD_FAIL(c, "frame %llu: content does not match",
+				   (unsigned long long)seq);
 		if (r && (err = zb_reader_release(r, &f)) < 0)
 			CHILD_FAIL(c, "zb_reader_release: %s", zb_strerror(err));
 		if (expect == warm)
@@ -283,7 +284,8 @@ out:
 static void memcpy_run(size_t size, struct tp_result *res)
 {
 	size_t region = opt.ring, off = 0;
-	uint8_t *dst = mmap(NULL, region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *dst =
+		mmap(NULL, region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint8_t *src = aligned_alloc(64, (size + 63) & ~(size_t)63);
 	int64_t dur = (int64_t)(rep_s * 1e9), t0, t;
 	uint64_t frames = 0, every = 65536 / (size + 16) + 1;
@@ -318,17 +320,16 @@ static void memcpy_run(size_t size, struct tp_result *res)
 }
 
 static const struct col tp_cols[] = {
-	{ "mframes_per_s", "Mframes/s", 10, 3 },
-	{ "gb_per_s", "GB/s", 8, 2 },
-	{ "vs_memcpy", "x memcpy", 9, 2 },
-	{ "vs_pipe", "x pipe", 8, 2 },
+	{ "mframes_per_s", "Mframes/s", 10, 3 },  { "gb_per_s", "GB/s", 8, 2 },
+	{ "vs_memcpy", "x memcpy", 9, 2 },	  { "vs_pipe", "x pipe", 8, 2 },
 	{ "vs_socketpair", "x sockpair", 10, 2 },
 };
 
 void scenario_throughput(void)
 {
 	static const size_t sizes[] = { 64, 1024, 65536, 1u << 20, FRAME_1080P };
-	static const char *const labels[] = { "64 B", "1 KiB", "64 KiB", "1 MiB", "1080p 3110400 B" };
+	static const char *const labels[] = { "64 B", "1 KiB", "64 KiB", "1 MiB",
+					      "1080p 3110400 B" };
 	char title[160];
 
 	int reps = opt.smoke ? 1 : TP_REPS;

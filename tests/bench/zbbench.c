@@ -128,7 +128,8 @@ void out_row(const char *label, const char *impl, const double *vals)
 			if (isnan(vals[i]))
 				printf("null");
 			else
-				printf("%.*f", cur_cols[i].prec < 3 ? 3 : cur_cols[i].prec, vals[i]);
+				printf("%.*f", cur_cols[i].prec < 3 ? 3 : cur_cols[i].prec,
+				       vals[i]);
 		}
 		printf("}");
 		fflush(stdout);
@@ -227,21 +228,20 @@ static void find_zbd(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: zbbench [options]\n"
-		"  --smoke         a seconds-long run that checks everything works\n"
-		"  --json          JSON instead of a table\n"
-		"  --verify        readers check every byte of every frame\n"
-		"  --only=LIST     scenarios to run, e.g. 1,2 (1 throughput, 2 latency,\n"
-		"                  3 wait policy, 4 dead peer, 5 broker cost, 6 scale)\n"
-		"  --duration=S    seconds per throughput case (default 1)\n"
-		"  --round-trips=N round trips for 64 B and 4 KiB frames (default 100000)\n"
-		"  --kills=N       kills per dead-peer case (default 20)\n"
-		"  --size=N        only frames of N bytes in scenarios 1 and 2\n"
-		"  --impl=TEXT     only implementations whose name contains TEXT\n"
-		"  --spin=US       zb spin in scenario 1 (default: the library's)\n"
-		"  --pin           give the two processes of each pair a CPU each\n"
-		"  --zbd=PATH      the zbd executable (default: the build tree's, if built)\n");
+	fprintf(f, "usage: zbbench [options]\n"
+		   "  --smoke         a seconds-long run that checks everything works\n"
+		   "  --json          JSON instead of a table\n"
+		   "  --verify        readers check every byte of every frame\n"
+		   "  --only=LIST     scenarios to run, e.g. 1,2 (1 throughput, 2 latency,\n"
+		   "                  3 wait policy, 4 dead peer, 5 broker cost, 6 scale)\n"
+		   "  --duration=S    seconds per throughput case (default 1)\n"
+		   "  --round-trips=N round trips for 64 B and 4 KiB frames (default 100000)\n"
+		   "  --kills=N       kills per dead-peer case (default 20)\n"
+		   "  --size=N        only frames of N bytes in scenarios 1 and 2\n"
+		   "  --impl=TEXT     only implementations whose name contains TEXT\n"
+		   "  --spin=US       zb spin in scenario 1 (default: the library's)\n"
+		   "  --pin           give the two processes of each pair a CPU each\n"
+		   "  --zbd=PATH      the zbd executable (default: the build tree's, if built)\n");
 }
 
 int main(int argc, char **argv)

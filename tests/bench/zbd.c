@@ -22,7 +22,7 @@ struct zbd {
 	pid_t pid;
 	char dir[64];
 	char sock[96]; /* fits sun_path */
-	int fd; /* one connection, kept for every request */
+	int fd;	       /* one connection, kept for every request */
 };
 
 static struct zbd zbd = { .pid = -1, .fd = -1 };
@@ -145,8 +145,8 @@ void zbd_stop(void)
 		return; /* its directory stays, for the log */
 	}
 	/* What zbd leaves in its directory: socket, state file, our copy of its log. */
-	for (const char *const *f = (const char *const[]){ "zbd.sock", "zbd.state", "zbd.log",
-							   NULL };
+	for (const char *const *f =
+		     (const char *const[]){ "zbd.sock", "zbd.state", "zbd.log", NULL };
 	     *f; f++) {
 		char path[128];
 
@@ -184,8 +184,8 @@ static int64_t proc_cpu_ns(pid_t pid)
 	fclose(f);
 	/* Fields after the command name, which may hold spaces: from the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-			 &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (int64_t)((ut + st) * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK)));
 }
@@ -210,8 +210,10 @@ static double proc_rss_mib(pid_t pid)
 static void broker_cost(void)
 {
 	static const struct col cols[] = {
-		{ "mframes_per_s", "Mframes/s", 10, 3 }, { "gb_per_s", "GB/s", 8, 2 },
-		{ "wall_s", "wall s", 7, 2 },           { "zbd_cpu_ms", "zbd cpu ms", 10, 1 },
+		{ "mframes_per_s", "Mframes/s", 10, 3 },
+		{ "gb_per_s", "GB/s", 8, 2 },
+		{ "wall_s", "wall s", 7, 2 },
+		{ "zbd_cpu_ms", "zbd cpu ms", 10, 1 },
 		{ "zbd_cpu_pct", "zbd cpu %", 9, 3 },
 	};
 	static const size_t sizes[] = { 64, 1u << 20 };
@@ -219,7 +221,8 @@ static void broker_cost(void)
 	char title[160];
 
 	snprintf(title, sizeof(title),
-		 "5. Broker cost: zbd's CPU (/proc/PID/schedstat) while scenario 1 streams through a "
+		 "5. Broker cost: zbd's CPU (/proc/PID/schedstat) while scenario 1 streams through "
+		 "a "
 		 "zbd-owned %llu MiB buffer",
 		 (unsigned long long)(opt.ring >> 20));
 	out_section("broker_cost", title, cols, 5);
@@ -241,12 +244,9 @@ static void broker_cost(void)
 static void scale(void)
 {
 	static const struct col cols[] = {
-		{ "buffers", "buffers", 8, 0 },
-		{ "create_ms", "create ms", 10, 1 },
-		{ "per_create_us", "us each", 8, 0 },
-		{ "zbd_rss_mib", "RSS MiB", 8, 1 },
-		{ "health_ms", "health ms", 10, 2 },
-		{ "destroy_ms", "destroy ms", 10, 1 },
+		{ "buffers", "buffers", 8, 0 },	      { "create_ms", "create ms", 10, 1 },
+		{ "per_create_us", "us each", 8, 0 }, { "zbd_rss_mib", "RSS MiB", 8, 1 },
+		{ "health_ms", "health ms", 10, 2 },  { "destroy_ms", "destroy ms", 10, 1 },
 	};
 	unsigned n = opt.smoke ? 50 : 1000, made = 0;
 	size_t cap = 64u << 20;
@@ -289,7 +289,8 @@ static void scale(void)
 		(double[]){ made, t_create / 1e6, made ? t_create / 1e3 / made : NAN, rss,
 			    st == 0 ? t_health / 1e6 : NAN, t_destroy / 1e6 });
 	out_note("zbd RSS was %.1f MiB before the buffers were created; health is one "
-		 "request answering for all of them.", rss0);
+		 "request answering for all of them.",
+		 rss0);
 	free(reply);
 }
 

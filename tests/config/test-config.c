@@ -342,8 +342,8 @@ START_TEST(missing_file)
 
 	/* A directory opens but cannot be read: reported, not taken as empty. */
 	ck_assert_int_eq(config_load(&c, dir, err, sizeof(err)), -EISDIR);
-	ck_assert_msg(strncmp(err, dir, strlen(dir)) == 0 && strstr(err, ":1: cannot read"),
-		      "%s", err);
+	ck_assert_msg(strncmp(err, dir, strlen(dir)) == 0 && strstr(err, ":1: cannot read"), "%s",
+		      err);
 	ck_assert_uint_eq(c.stall_ms, 99);
 }
 END_TEST
@@ -524,9 +524,10 @@ START_TEST(shipped_file_documents_defaults)
 			for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 				if (key_len == strlen(groups[i]) &&
 				    strncmp(text, groups[i], key_len) == 0)
-					text = strcmp(groups[i], "group") == 0 ? "group = 0\n" :
-						strcmp(groups[i], "admin_group") == 0 ?
-						"admin_group = 0\n" : "default_group = 0\n";
+					text = strcmp(groups[i], "group") == 0 ? "group = 0\n"
+					       : strcmp(groups[i], "admin_group") == 0
+						       ? "admin_group = 0\n"
+						       : "default_group = 0\n";
 		}
 		ck_assert_int_ge(fputs(text, out), 0);
 	}

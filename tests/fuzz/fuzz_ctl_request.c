@@ -53,10 +53,10 @@ struct identity {
 };
 
 static const struct identity identities[] = {
-	{ 0, 0, (gid_t)-1, true },                 /* root */
-	{ 1000, ADMIN_GID, ADMIN_GID, true },      /* in the admin group */
-	{ 1000, 1000, ADMIN_GID, false },          /* a user outside it */
-	{ 65534, 65534, (gid_t)-1, false },        /* nobody, no admin group configured */
+	{ 0, 0, (gid_t)-1, true },	      /* root */
+	{ 1000, ADMIN_GID, ADMIN_GID, true }, /* in the admin group */
+	{ 1000, 1000, ADMIN_GID, false },     /* a user outside it */
+	{ 65534, 65534, (gid_t)-1, false },   /* nobody, no admin group configured */
 };
 
 static struct zbd daemon_;
@@ -256,7 +256,8 @@ static void run_line(struct ctl_client *c, const struct identity *id, int peer, 
 			fail("no reply to '%s'", shown);
 		status = check_reply(shown, got);
 		/* Refused, if not for permission then for its syntax (parsed first). */
-		if (!id->admin && (word_is(word, wlen, "create") || word_is(word, wlen, "destroy")) &&
+		if (!id->admin &&
+		    (word_is(word, wlen, "create") || word_is(word, wlen, "destroy")) &&
 		    status != -EACCES && status != -EINVAL)
 			fail("'%s' from a non-administrator returned status %d", shown, status);
 	}
@@ -345,7 +346,8 @@ static void destroy_all(void)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &daemon_.buffers, struct zbd_buffer, link) {
+	list_for_each_safe(b, tmp, &daemon_.buffers, struct zbd_buffer, link)
+	{
 		struct reply r;
 		int err;
 

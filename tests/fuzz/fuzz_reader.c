@@ -46,7 +46,7 @@
 #define fuzz_assert(cond, ...)                                                                     \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_reader: invariant failed: " __VA_ARGS__);           \
+			fprintf(stderr, "fuzz_reader: invariant failed: " __VA_ARGS__);            \
 			fputc('\n', stderr);                                                       \
 			abort();                                                                   \
 		}                                                                                  \
@@ -185,8 +185,7 @@ static void op_metadata(struct run *run)
 
 	check_rc(rc, "zb_reader_metadata", -ENODATA, ZB_ECORRUPT, 0, 0, 0);
 	if (run->meta_set)
-		fuzz_assert(rc == 0 && size == run->meta_size &&
-				    memcmp(data, source, size) == 0,
+		fuzz_assert(rc == 0 && size == run->meta_size && memcmp(data, source, size) == 0,
 			    "metadata our writer set reads back as %d, %zu bytes", rc, size);
 	if (rc < 0)
 		return;
@@ -266,8 +265,8 @@ static void op_acquire_commit(struct run *run, unsigned arg, bool commit)
 static void op_set_metadata(struct run *run, unsigned arg)
 {
 	uint64_t m = run->m;
-	uint64_t sizes[16] = { 0, 1, 8, 9, 63, 64, 100, 1000, m - 9, m - 8, m - 7, m, m + 1,
-			       m / 2, SOURCE_MAX, SOURCE_MAX + 1 };
+	uint64_t sizes[16] = { 0,     1,     8,	    9, 63,    64,    100,	 1000,
+			       m - 9, m - 8, m - 7, m, m + 1, m / 2, SOURCE_MAX, SOURCE_MAX + 1 };
 	uint64_t size = sizes[arg];
 	int rc;
 
@@ -452,8 +451,8 @@ static void run_op(struct run *run, uint8_t byte)
 
 /* For images without a script: read and release everything, then write. */
 static const uint8_t default_script[] = {
-	0xf3, 0x07, 0x05, 0x68, 0x59, 0x3a, 0x33, 0x0d, 0x06, 0x0e, 0x0b, 0x18, 0xf3,
-	0x04, 0x0c, 0xf3, 0x07, 0x89, 0xd8, 0xf3, 0x05, 0x29, 0xf3, 0x06,
+	0xf3, 0x07, 0x05, 0x68, 0x59, 0x3a, 0x33, 0x0d, 0x06, 0x0e, 0x0b, 0x18,
+	0xf3, 0x04, 0x0c, 0xf3, 0x07, 0x89, 0xd8, 0xf3, 0x05, 0x29, 0xf3, 0x06,
 };
 
 static int make_segment(struct run *run, unsigned sem_w_count)
@@ -498,7 +497,8 @@ static void check_untouched(const struct run *run, int fd)
 
 	fuzz_assert(now && pread(fd, now, run->len, 0) == (ssize_t)run->len, "pread failed");
 	fuzz_assert(memcmp(now + 0x60, run->img + 0x60, 0x20) == 0, "reserved OIEB words changed");
-	if (run->m <= run->len && run->p <= run->len && ZB_OIEB_SIZE + run->m + run->p <= run->len) {
+	if (run->m <= run->len && run->p <= run->len &&
+	    ZB_OIEB_SIZE + run->m + run->p <= run->len) {
 		size_t end = ZB_OIEB_SIZE + run->m + run->p;
 
 		fuzz_assert(memcmp(now + end, run->img + end, run->len - end) == 0,
@@ -553,10 +553,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_op(&run, script[i]);
 	/* Replaying by hand: show that an input did what it was written for. */
 	if (getenv("ZBFUZZ_VERBOSE"))
-		fprintf(stderr, "  reader %s, writer %s, %zu ops: %u frames read, %u written, "
-			"%u read errors\n", run.r ? "attached" : "refused",
-			run.w ? "attached" : "refused", script_len, run.frames_read,
-			run.frames_written, run.errors);
+		fprintf(stderr,
+			"  reader %s, writer %s, %zu ops: %u frames read, %u written, "
+			"%u read errors\n",
+			run.r ? "attached" : "refused", run.w ? "attached" : "refused", script_len,
+			run.frames_read, run.frames_written, run.errors);
 	zb_writer_close(run.w);
 	zb_reader_close(run.r);
 	check_untouched(&run, fd);

@@ -58,8 +58,7 @@ uint8_t *seg_snapshot(const char *name, size_t *ret_size)
 	return copy;
 }
 
-void seg_install(const char *name, const void *data, size_t len, size_t size,
-		 unsigned sem_w_count)
+void seg_install(const char *name, const void *data, size_t len, size_t size, unsigned sem_w_count)
 {
 	char obj[ZB_OBJ_NAME_MAX];
 	sem_t *sem;
@@ -94,10 +93,10 @@ void seg_create_unowned(const char *name, uint64_t metadata_size, uint64_t paylo
 static const char *oieb_field(size_t off)
 {
 	static const char *const fields[] = {
-		"oieb_size/version", "metadata_size", "metadata_free_bytes",
-		"metadata_written_bytes", "payload_size", "payload_free_bytes",
-		"payload_write_pos", "payload_read_pos", "payload_written_count",
-		"payload_read_count", "writer_pid", "reader_pid",
+		"oieb_size/version",	  "metadata_size",    "metadata_free_bytes",
+		"metadata_written_bytes", "payload_size",     "payload_free_bytes",
+		"payload_write_pos",	  "payload_read_pos", "payload_written_count",
+		"payload_read_count",	  "writer_pid",	      "reader_pid",
 	};
 
 	return off / 8 < sizeof(fields) / sizeof(fields[0]) ? fields[off / 8] : "reserved";

@@ -50,8 +50,7 @@ uint8_t *seg_snapshot(const char *name, size_t *ret_size);
 
 /* Create a segment of `size` bytes holding `data` (the rest zero) and both
  * semaphores (sem-w at `sem_w_count`, sem-r at 0), as a foreign owner would. */
-void seg_install(const char *name, const void *data, size_t len, size_t size,
-		 unsigned sem_w_count);
+void seg_install(const char *name, const void *data, size_t len, size_t size, unsigned sem_w_count);
 
 /* A buffer as zbd makes it: well-formed, nobody attached, no lock file. */
 void seg_create_unowned(const char *name, uint64_t metadata_size, uint64_t payload_size);

@@ -168,9 +168,9 @@ END_TEST
 START_TEST(strerror_distinct)
 {
 	const int codes[] = {
-		0, -EINVAL, -ENOENT, -EEXIST, -EBUSY, -ETIMEDOUT, -ENOBUFS, -EALREADY,
-		-EMSGSIZE, -ENODATA, -EACCES, ZB_EWRITER_GONE, ZB_EREADER_GONE, ZB_EVERSION,
-		ZB_ECORRUPT,
+		0,	    -EINVAL,	     -ENOENT,	      -EEXIST,	   -EBUSY,
+		-ETIMEDOUT, -ENOBUFS,	     -EALREADY,	      -EMSGSIZE,   -ENODATA,
+		-EACCES,    ZB_EWRITER_GONE, ZB_EREADER_GONE, ZB_EVERSION, ZB_ECORRUPT,
 	};
 	const size_t n = sizeof(codes) / sizeof(codes[0]);
 
@@ -181,8 +181,8 @@ START_TEST(strerror_distinct)
 		ck_assert_uint_gt(strlen(a), 0);
 		for (size_t j = 0; j < i; j++)
 			ck_assert_msg(strcmp(a, zb_strerror(codes[j])) != 0,
-				      "codes %d and %d share the text \"%s\"", codes[i],
-				      codes[j], a);
+				      "codes %d and %d share the text \"%s\"", codes[i], codes[j],
+				      a);
 	}
 	ck_assert_ptr_nonnull(zb_strerror(-99999));
 	ck_assert_ptr_nonnull(zb_strerror(12345));
@@ -225,10 +225,8 @@ static const struct mutation mutations[] = {
 	{ "payload_size past the mapping", F(payload_size), 8, P + 64, ZB_ECORRUPT, ZB_ECORRUPT },
 	{ "payload_size huge", F(payload_size), 8, UINT64_MAX, ZB_ECORRUPT, ZB_ECORRUPT },
 	{ "payload_size tiny", F(payload_size), 8, 16, ZB_ECORRUPT, ZB_ECORRUPT },
-	{ "metadata_size past the mapping", F(metadata_size), 8, M + 64, ZB_ECORRUPT,
-	  ZB_ECORRUPT },
-	{ "metadata_size 2^63", F(metadata_size), 8, UINT64_C(1) << 63, ZB_ECORRUPT,
-	  ZB_ECORRUPT },
+	{ "metadata_size past the mapping", F(metadata_size), 8, M + 64, ZB_ECORRUPT, ZB_ECORRUPT },
+	{ "metadata_size 2^63", F(metadata_size), 8, UINT64_C(1) << 63, ZB_ECORRUPT, ZB_ECORRUPT },
 	{ "metadata_written past the block", F(metadata_written_bytes), 8, M + 1, ZB_ECORRUPT,
 	  ZB_ECORRUPT },
 	{ "write_pos past the ring", F(payload_write_pos), 8, P + 1, ZB_ECORRUPT, ZB_ECORRUPT },
@@ -342,10 +340,10 @@ START_TEST(bad_frames)
 		int n;
 		int want;
 	} cases[] = {
-		{ { P - 15, 1 }, 1, ZB_ECORRUPT },            /* one byte past the ring */
-		{ { UINT64_MAX, 1 }, 1, ZB_ECORRUPT },        /* would wrap the arithmetic */
-		{ { UINT64_MAX - 15, 1 }, 1, ZB_ECORRUPT },   /* 16 + size overflows to 0 */
-		{ { P - 16, 1 }, 1, 0 },                      /* exactly fills the ring */
+		{ { P - 15, 1 }, 1, ZB_ECORRUPT },	    /* one byte past the ring */
+		{ { UINT64_MAX, 1 }, 1, ZB_ECORRUPT },	    /* would wrap the arithmetic */
+		{ { UINT64_MAX - 15, 1 }, 1, ZB_ECORRUPT }, /* 16 + size overflows to 0 */
+		{ { P - 16, 1 }, 1, 0 },		    /* exactly fills the ring */
 		{ { 16, 1, 0, 0 }, 1, 0 },
 	};
 
@@ -399,8 +397,9 @@ END_TEST
  */
 static uint64_t pick(uint64_t *rng)
 {
-	static const uint64_t edges[] = { 0, 1, 15, 16, 17, P - 17, P - 16, P - 1, P, P + 1,
-					  M, M + 8, INT64_MAX, UINT64_MAX, UINT64_MAX - 15 };
+	static const uint64_t edges[] = { 0,	  1,	  15,	     16,	 17,
+					  P - 17, P - 16, P - 1,     P,		 P + 1,
+					  M,	  M + 8,  INT64_MAX, UINT64_MAX, UINT64_MAX - 15 };
 	uint64_t r = splitmix64(rng);
 
 	if (r % 3 == 0)

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Byte tables laid out by hand. */
+/* clang-format off */
 /*
  * Layout: the OIEB and frame header at run time (wire.h also asserts them at
  * compile time), and a golden segment image written out byte for byte.

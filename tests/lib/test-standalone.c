@@ -239,7 +239,10 @@ static void __attribute__((noreturn)) observe_creation(const char *name, int rea
 				continue;
 			if (__atomic_load_n(&o->oieb_size, __ATOMIC_ACQUIRE) == 128)
 				_exit(o->payload_size == 4096 && o->metadata_size == 64 &&
-				      o->payload_free_bytes == 4096 && o->version[0] == 1 ? 0 : 1);
+						      o->payload_free_bytes == 4096 &&
+						      o->version[0] == 1
+					      ? 0
+					      : 1);
 		}
 		_exit(1);
 	}

@@ -93,9 +93,11 @@ START_TEST(million_frames_by_copy)
 	ck_assert_uint_eq(st.bytes, bytes);
 	/* At least this many times round the ring. */
 	ck_assert_uint_gt(bytes / RING, 10000);
-	fprintf(stderr, "%" PRIu64 " frames, %" PRIu64 " MB, %" PRIu64 " wraps in %" PRId64
-		" ms; sem-w %d, sem-r %d left\n", count, bytes >> 20, bytes / RING, now_ms() - t0,
-		sem_value(name, 'w'), sem_value(name, 'r'));
+	fprintf(stderr,
+		"%" PRIu64 " frames, %" PRIu64 " MB, %" PRIu64 " wraps in %" PRId64
+		" ms; sem-w %d, sem-r %d left\n",
+		count, bytes >> 20, bytes / RING, now_ms() - t0, sem_value(name, 'w'),
+		sem_value(name, 'r'));
 	/* Neither count grows with the stream (PROTOCOL.md section 10). */
 	ck_assert_int_lt(sem_value(name, 'w'), 4096);
 	ck_assert_int_le(sem_value(name, 'r'), 1);
@@ -107,8 +109,9 @@ START_TEST(zero_copy_the_other_way)
 {
 	const char *name = tu_unique_name("stresszc");
 	const uint64_t count = 200000;
-	const char *args[] = { "read", name, "200000", "978", "1", MAX_FRAME_ARG, "hold", "4",
-			       NULL };
+	const char *args[] = {
+		"read", name, "200000", "978", "1", MAX_FRAME_ARG, "hold", "4", NULL
+	};
 	struct zb_writer *w;
 	struct peer rp;
 	uint64_t bytes = 0;
@@ -131,8 +134,8 @@ START_TEST(zero_copy_the_other_way)
 		bytes += size;
 	}
 	peer_expect_success(&rp, 30000);
-	fprintf(stderr, "%" PRIu64 " frames, %" PRIu64 " MB, zero-copy, in %" PRId64 " ms\n",
-		count, bytes >> 20, now_ms() - t0);
+	fprintf(stderr, "%" PRIu64 " frames, %" PRIu64 " MB, zero-copy, in %" PRId64 " ms\n", count,
+		bytes >> 20, now_ms() - t0);
 	zb_writer_close(w);
 }
 END_TEST

@@ -18,7 +18,7 @@
 struct vector {
 	const char *file;
 	uint64_t metadata_req, payload_req; /* sizes the upstream reader was created with */
-	uint64_t metadata_size;              /* M as it lies in the file */
+	uint64_t metadata_size;		    /* M as it lies in the file */
 	bool has_metadata;
 	unsigned first_unread; /* k of the first unread frame */
 	unsigned unread;       /* frames still unread = sem-w count */

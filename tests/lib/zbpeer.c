@@ -68,8 +68,8 @@ static bool has_word(int argc, char **argv, int from, const char *word)
 	return false;
 }
 
-static int do_write(const char *name, uint64_t count, const struct pattern *pat, bool zc,
-		    bool stay, bool closehold)
+static int do_write(const char *name, uint64_t count, const struct pattern *pat, bool zc, bool stay,
+		    bool closehold)
 {
 	struct zb_writer *w;
 	int r = zb_writer_open(&w, name);

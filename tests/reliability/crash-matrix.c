@@ -62,8 +62,7 @@ enum kind {
 };
 
 static const char *kind_name[N_KINDS] = {
-	"writer-frame", "writer-acquire", "reader-holding", "zbd-create", "zbd-destroy",
-	"zbd-reap",
+	"writer-frame", "writer-acquire", "reader-holding", "zbd-create", "zbd-destroy", "zbd-reap",
 };
 
 static struct tz t;
@@ -213,9 +212,8 @@ static void account(bool reader_died, long long counted)
 			      (unsigned long long)s.lost);
 	else if (counted >= 0) {
 		frames_counted_lost += (unsigned long long)counted;
-		ck_assert_msg(s.lost <= (uint64_t)counted,
-			      "%llu frames lost, zbd counted %lld", (unsigned long long)s.lost,
-			      counted);
+		ck_assert_msg(s.lost <= (uint64_t)counted, "%llu frames lost, zbd counted %lld",
+			      (unsigned long long)s.lost, counted);
 	}
 }
 
@@ -244,8 +242,8 @@ static void reader_killed(const char *name)
 	struct rel_peer w = { .name = name, .session = 1 };
 	struct rel_peer r = { .name = name, .hold = 1 + (unsigned)(rel_rand() % 8) };
 	pid_t wp = start_peer(rel_writer, &w), rp = start_peer(rel_reader, &r);
-	long long lost_before = (rel_notify_drain(t.notify_fd),
-				 rel_health(t.sock, name, "frames_lost"));
+	long long lost_before =
+		(rel_notify_drain(t.notify_fd), rel_health(t.sock, name, "frames_lost"));
 	int code;
 
 	usleep_random(20000);
@@ -389,7 +387,8 @@ START_TEST(crash_matrix)
 		printf("crash-matrix: %-15s %u iterations, %.1f s\n", kind_name[k], runs[k],
 		       kind_ms[k] / 1e3);
 	printf("crash-matrix: zbd-create outcomes: %u adopted after restart, %u created "
-	       "again after restart\n", create_outcome[0], create_outcome[1]);
+	       "again after restart\n",
+	       create_outcome[0], create_outcome[1]);
 	printf("crash-matrix: frames %llu committed, %llu lost with killed readers "
 	       "(zbd counted %llu where it survived), 0 corrupt; %.1f s\n",
 	       frames_total, frames_lost, frames_counted_lost, (tz_now_ms() - started) / 1e3);

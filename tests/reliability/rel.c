@@ -81,15 +81,15 @@ void rel_frame_fill(void *buf, uint64_t session, uint64_t seq)
 	memcpy(p + n - 8, &sum, 8);
 }
 
-int rel_frame_check(const void *data, size_t size, uint64_t seq, uint64_t *ret_session,
-		    char *why, size_t why_size)
+int rel_frame_check(const void *data, size_t size, uint64_t seq, uint64_t *ret_session, char *why,
+		    size_t why_size)
 {
 	uint8_t expect[REL_FRAME_MAX];
 	uint64_t session, embedded;
 
 	if (size < FRAME_MIN || size > REL_FRAME_MAX) {
-		snprintf(why, why_size, "seq %llu: size %zu out of range",
-			 (unsigned long long)seq, size);
+		snprintf(why, why_size, "seq %llu: size %zu out of range", (unsigned long long)seq,
+			 size);
 		return -1;
 	}
 	memcpy(&session, data, 8);
@@ -199,9 +199,9 @@ int rel_writer(void *arg)
 		fprintf(stderr, "writer %s: seq %llu: %s\n", a->name, (unsigned long long)seq,
 			zb_strerror(r));
 		zb_writer_close(w);
-		return r == ZB_EREADER_GONE ? REL_EXIT_READER_GONE :
-		       r == -ENOBUFS	   ? REL_EXIT_TIMEOUT :
-					     REL_EXIT_ERROR;
+		return r == ZB_EREADER_GONE ? REL_EXIT_READER_GONE
+		       : r == -ENOBUFS	    ? REL_EXIT_TIMEOUT
+					    : REL_EXIT_ERROR;
 	}
 	zb_writer_close(w);
 	return REL_OK;

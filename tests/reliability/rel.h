@@ -39,11 +39,11 @@ struct rel_ledger {
 	uint64_t written[REL_SESSIONS];
 	uint64_t hi[REL_SESSIONS];
 	uint64_t gaps[REL_SESSIONS];
-	uint64_t cur_session;  /* session of the last frame delivered */
-	uint64_t redelivered;  /* frames a reader received again (see above) */
-	uint64_t corrupt;      /* frames that failed a check: must stay 0 */
-	int stopping;          /* soak: readers exit once drained */
-	char why[160];         /* the first corruption seen */
+	uint64_t cur_session; /* session of the last frame delivered */
+	uint64_t redelivered; /* frames a reader received again (see above) */
+	uint64_t corrupt;     /* frames that failed a check: must stay 0 */
+	int stopping;	      /* soak: readers exit once drained */
+	char why[160];	      /* the first corruption seen */
 };
 
 /* Figures summed over one ledger. */
@@ -56,31 +56,31 @@ void rel_ledger_sum(const struct rel_ledger *l, struct rel_sum *ret);
 size_t rel_frame_size(uint64_t session, uint64_t seq);
 void rel_frame_fill(void *buf, uint64_t session, uint64_t seq);
 /* 0 and the session in *ret_session, or -1 with the reason in why. */
-int rel_frame_check(const void *data, size_t size, uint64_t seq, uint64_t *ret_session,
-		    char *why, size_t why_size);
+int rel_frame_check(const void *data, size_t size, uint64_t seq, uint64_t *ret_session, char *why,
+		    size_t why_size);
 
 /* A peer process: run in a forked child, returns its exit status. */
 struct rel_peer {
 	const char *name;
 	struct rel_ledger *ledger;
-	uint64_t session;  /* writer: its session */
-	uint64_t count;    /* writer: frames to write then close; 0: until stopped */
-	bool zc;           /* writer: acquire, fill in two halves, commit */
-	bool persist;      /* writer: a missing reader is waited for, not an exit */
-	unsigned hold;     /* reader: frames kept held at once (oldest released first) */
-	bool until_gone;   /* reader: exit 0 at "writer gone" */
+	uint64_t session; /* writer: its session */
+	uint64_t count;	  /* writer: frames to write then close; 0: until stopped */
+	bool zc;	  /* writer: acquire, fill in two halves, commit */
+	bool persist;	  /* writer: a missing reader is waited for, not an exit */
+	unsigned hold;	  /* reader: frames kept held at once (oldest released first) */
+	bool until_gone;  /* reader: exit 0 at "writer gone" */
 	uint64_t until_session, until_seq; /* reader: exit 0 once it delivered this frame */
-	int ready_fd;      /* a byte is written here once attached; -1: none */
-	int timeout_ms;    /* per read / write */
+	int ready_fd;			   /* a byte is written here once attached; -1: none */
+	int timeout_ms;			   /* per read / write */
 };
 
 /* Exit codes of the peers. */
 enum {
 	REL_OK = 0,
-	REL_EXIT_OPEN = 10,      /* could not attach */
-	REL_EXIT_CORRUPT = 11,   /* a frame failed a check */
-	REL_EXIT_TIMEOUT = 12,   /* a read or write timed out */
-	REL_EXIT_ERROR = 13,     /* any other library error */
+	REL_EXIT_OPEN = 10,	   /* could not attach */
+	REL_EXIT_CORRUPT = 11,	   /* a frame failed a check */
+	REL_EXIT_TIMEOUT = 12,	   /* a read or write timed out */
+	REL_EXIT_ERROR = 13,	   /* any other library error */
 	REL_EXIT_READER_GONE = 14, /* writer: the reader went away */
 };
 

@@ -38,8 +38,12 @@ static const char *valgrind_path;
 
 START_TEST(create_destroy_10000)
 {
-	char *valgrind[] = { (char *)valgrind_path, "-q", "--leak-check=full", "--error-exitcode=99",
-			     "--errors-for-leak-kinds=definite,indirect", NULL };
+	char *valgrind[] = { (char *)valgrind_path,
+			     "-q",
+			     "--leak-check=full",
+			     "--error-exitcode=99",
+			     "--errors-for-leak-kinds=definite,indirect",
+			     NULL };
 	const char *env = getenv("REL_LEAK_BUFFERS");
 	unsigned n = env ? (unsigned)atoi(env) : 10000;
 	struct zb_buffer_config cfg = { .payload_size = 4096, .metadata_size = 64 };

@@ -98,15 +98,20 @@ static void start_writer(struct slot *s)
 {
 	s->session++;
 	ck_assert_uint_lt(s->session, REL_SESSIONS);
-	s->w = (struct rel_peer){ .name = s->name, .ledger = s->ledger, .session = s->session,
-				  .persist = true, .timeout_ms = IO_TIMEOUT_MS };
+	s->w = (struct rel_peer){ .name = s->name,
+				  .ledger = s->ledger,
+				  .session = s->session,
+				  .persist = true,
+				  .timeout_ms = IO_TIMEOUT_MS };
 	s->writer = start_peer(rel_writer, &s->w);
 }
 
 static void start_reader(struct slot *s)
 {
-	s->r = (struct rel_peer){ .name = s->name, .ledger = s->ledger,
-				  .hold = (unsigned)(rel_rand() % 5), .timeout_ms = IO_TIMEOUT_MS };
+	s->r = (struct rel_peer){ .name = s->name,
+				  .ledger = s->ledger,
+				  .hold = (unsigned)(rel_rand() % 5),
+				  .timeout_ms = IO_TIMEOUT_MS };
 	s->reader = start_peer(rel_reader, &s->r);
 }
 
@@ -134,7 +139,8 @@ static void wait_reaped(struct slot *s, pid_t dead)
 	double end = tz_now_ms() + PROC_TIMEOUT_MS;
 	long long rp;
 
-	while ((rel_notify_drain(t.notify_fd), rp = rel_health(t.sock, s->name, "reader_pid")) < 0 ||
+	while ((rel_notify_drain(t.notify_fd), rp = rel_health(t.sock, s->name, "reader_pid")) <
+		       0 ||
 	       rp == dead) {
 		ck_assert_msg(tz_now_ms() < end, "zbd did not reap reader %d of %s", (int)dead,
 			      s->name);
@@ -206,8 +212,8 @@ static void measure(long *rss_kb, int *fds, int expect_fds)
 	 * connections when it sees them hang up: wait until it has settled. */
 	for (;;) {
 		n = rel_count_fds(t.pid, &pidfds);
-		if (pidfds == 2 * N_BUF && (expect_fds < 0 ? (same += n == last) >= 3 :
-							       n == expect_fds))
+		if (pidfds == 2 * N_BUF &&
+		    (expect_fds < 0 ? (same += n == last) >= 3 : n == expect_fds))
 			break;
 		if (n != last)
 			same = 0;
@@ -303,8 +309,8 @@ START_TEST(soak)
 		ck_assert_msg(!tu_any_object_exists(slots[i].name), "%s left objects",
 			      slots[i].name);
 	}
-	printf("zbsoak: %llu writers and %llu readers killed, %llu zbd restarts\n",
-	       writers_killed, readers_killed, zbd_restarts);
+	printf("zbsoak: %llu writers and %llu readers killed, %llu zbd restarts\n", writers_killed,
+	       readers_killed, zbd_restarts);
 	printf("zbsoak: frames committed %llu, delivered %llu, lost %llu (zbd frames_lost %llu), "
 	       "delivered again %llu, corrupt %llu\n",
 	       (unsigned long long)sum.total, (unsigned long long)sum.delivered,

@@ -170,9 +170,9 @@ void st_assert_objects(const char *name, uid_t uid, gid_t gid, mode_t mode)
 		struct stat st = st_lstat(paths[i]);
 
 		ck_assert_msg(S_ISREG(st.st_mode), "%s is not a plain file", paths[i]);
-		ck_assert_msg(st.st_uid == uid && st.st_gid == gid,
-			      "%s: owner %u:%u, want %u:%u", paths[i], (unsigned)st.st_uid,
-			      (unsigned)st.st_gid, (unsigned)uid, (unsigned)gid);
+		ck_assert_msg(st.st_uid == uid && st.st_gid == gid, "%s: owner %u:%u, want %u:%u",
+			      paths[i], (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)uid,
+			      (unsigned)gid);
 		ck_assert_msg((st.st_mode & 07777) == mode, "%s: mode %04o, want %04o", paths[i],
 			      (unsigned)(st.st_mode & 07777), (unsigned)mode);
 	}

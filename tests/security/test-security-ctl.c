@@ -28,11 +28,11 @@ static void teardown(void)
 }
 
 struct names {
-	const char *team_rw;  /* TEAM_GID, mode 0660: the user may destroy it */
-	const char *team_ro;  /* TEAM_GID, mode 0640: the group only reads */
-	const char *other;    /* OTHER_GID, mode 0660 */
-	const char *missing;  /* never created */
-	const char *fresh;    /* for a create attempt */
+	const char *team_rw; /* TEAM_GID, mode 0660: the user may destroy it */
+	const char *team_ro; /* TEAM_GID, mode 0640: the group only reads */
+	const char *other;   /* OTHER_GID, mode 0660 */
+	const char *missing; /* never created */
+	const char *fresh;   /* for a create attempt */
 };
 
 /* As the user: one bit per expectation that failed. */
@@ -58,15 +58,12 @@ static int as_team_member(void *arg)
 
 static void create_three(struct names *n)
 {
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0660 group=%d", n->team_rw,
-				    TEAM_GID),
-			 0);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0640 group=%d", n->team_ro,
-				    TEAM_GID),
-			 0);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0660 group=%d", n->other,
-				    OTHER_GID),
-			 0);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=4K mode=0660 group=%d", n->team_rw, TEAM_GID), 0);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=4K mode=0640 group=%d", n->team_ro, TEAM_GID), 0);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=4K mode=0660 group=%d", n->other, OTHER_GID), 0);
 }
 
 START_TEST(buffer_group_may_destroy_its_buffer_only)

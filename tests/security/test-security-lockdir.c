@@ -109,8 +109,7 @@ START_TEST(lockdir_symlink_refused)
 	start();
 	if (_i)
 		ck_assert_int_eq(mkdir(target, 0755), 0);
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, symlink_dir_to, (void *)target,
-				    NULL),
+	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, symlink_dir_to, (void *)target, NULL),
 			 0);
 	assert_refused(name, -ENOTDIR, "symbolic link or not a directory");
 	ck_assert(dir_empty(target));
@@ -133,9 +132,9 @@ START_TEST(lockdir_of_another_user_refused)
 	const char *name = tz_name("dirowner");
 
 	start();
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, make_own_dir,
-				    (void *)(uintptr_t)01777, NULL),
-			 0);
+	ck_assert_int_eq(
+		st_as_user(NOBODY, NOGROUP, NULL, 0, make_own_dir, (void *)(uintptr_t)01777, NULL),
+		0);
 	assert_refused(name, -EPERM, "not safe");
 	ck_assert(dir_empty(ZB_LOCK_DIR));
 	ck_assert_uint_eq(st_lstat(ZB_LOCK_DIR).st_mode & 07777, 01777);
@@ -160,8 +159,7 @@ START_TEST(lockdir_mode)
 		ck_assert_uint_eq(st_lstat(ZB_LOCK_DIR).st_mode & 07777, modes[_i]);
 		return;
 	}
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0640 group=%d", name,
-				    NOGROUP),
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0640 group=%d", name, NOGROUP),
 			 0);
 	st_assert_objects(name, 0, NOGROUP, 0640);
 	ck_assert_int_eq(tz_request(&t, "destroy %s", name), 0);

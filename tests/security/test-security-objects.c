@@ -51,9 +51,8 @@ START_TEST(objects_get_configured_mode_and_group)
 	tz_setup(&t, conf);
 	tz_start(&t);
 	st_assert_objects(conf_name, 0, NOGROUP, 0640);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0604 group=%d", req_name,
-				    TEST_GID),
-			 0);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=4K mode=0604 group=%d", req_name, TEST_GID), 0);
 	st_assert_objects(req_name, 0, TEST_GID, 0604);
 	ck_assert_int_eq(tz_request(&t, "health %s", req_name), 0);
 	ck_assert_str_eq(tz_get(t.reply, NULL, "mode"), "0604");
@@ -61,12 +60,12 @@ START_TEST(objects_get_configured_mode_and_group)
 END_TEST
 
 struct watch {
-	const char *tag;  /* part of every name the test creates */
-	mode_t mode;      /* the mode asked for */
-	gid_t gid;        /* the group asked for */
-	int ready_fd;     /* written once the watches are in place */
-	int stop_fd;      /* readable when the test is done */
-	int stop_wr;      /* its other end, the test's: closed here */
+	const char *tag; /* part of every name the test creates */
+	mode_t mode;	 /* the mode asked for */
+	gid_t gid;	 /* the group asked for */
+	int ready_fd;	 /* written once the watches are in place */
+	int stop_fd;	 /* readable when the test is done */
+	int stop_wr;	 /* its other end, the test's: closed here */
 };
 
 /* Record every mode and group seen on our objects as they appear and change:
@@ -152,9 +151,9 @@ START_TEST(objects_never_wider_while_created)
 		char name[128];
 
 		snprintf(name, sizeof(name), "%s-%d", w.tag, i);
-		ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0640 group=%d", name,
-					    TEST_GID),
-				 0);
+		ck_assert_int_eq(
+			tz_request(&t, "create %s payload=4K mode=0640 group=%d", name, TEST_GID),
+			0);
 		ck_assert_int_eq(tz_request(&t, "destroy %s", name), 0);
 	}
 	close(stop[1]);

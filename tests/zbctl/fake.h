@@ -10,8 +10,8 @@
 #include <sys/types.h>
 
 enum fake_after {
-	FAKE_CLOSE,  /* close the connection after the last reply */
-	FAKE_HANG,   /* keep the connection open and say nothing more */
+	FAKE_CLOSE, /* close the connection after the last reply */
+	FAKE_HANG,  /* keep the connection open and say nothing more */
 };
 
 struct fake {

@@ -129,7 +129,7 @@ static void run_in(struct run *r, const char *input, size_t input_len, char *con
 }
 
 #define RUN(r, ...) run_in((r), NULL, 0, (char *const[]){ __VA_ARGS__, NULL })
-#define RUN_IN(r, input, ...)                                                                   \
+#define RUN_IN(r, input, ...)                                                                      \
 	run_in((r), (input), strlen(input), (char *const[]){ __VA_ARGS__, NULL })
 
 /*
@@ -430,7 +430,7 @@ START_TEST(usage_errors_exit_2)
 END_TEST
 
 static const char *const all_verbs[] = { "create", "destroy", "list", "health",
-					 "watch", "write", "read", "help" };
+					 "watch",  "write",   "read", "help" };
 
 START_TEST(help_lists_every_verb)
 {
@@ -451,8 +451,8 @@ END_TEST
 
 START_TEST(verb_help)
 {
-	static const char *const options[] = { "--payload", "--force", "", "NAME", "INTERVAL_MS",
-					       "--frame-size", "--follow", "VERB" };
+	static const char *const options[] = { "--payload",   "--force",      "",	  "NAME",
+					       "INTERVAL_MS", "--frame-size", "--follow", "VERB" };
 	char want[64];
 	struct run r, r2;
 
@@ -476,7 +476,7 @@ END_TEST
 START_TEST(no_daemon_exit_1)
 {
 	static char *const verbs[][3] = {
-		{ "list", NULL }, { "health", NULL }, { "health", "x", NULL },
+		{ "list", NULL },	 { "health", NULL },	   { "health", "x", NULL },
 		{ "create", "x", NULL }, { "destroy", "x", NULL }, { "watch", NULL },
 	};
 	char want[256];
@@ -582,11 +582,11 @@ START_TEST(malformed_reply_exit_1)
 }
 END_TEST
 
-#define HEALTH                                                                                   \
-	"daemon=zbd\nversion=0.1.0\nuptime_s=3725\nbuffers=1\n"                                  \
-	"buffer=cam0\nstate=healthy\npayload_size=1048576\nmetadata_size=1024\n"                 \
-	"used_bytes=2048\nutilisation=0.2\nreader_pid=10\nreader_alive=1\nwriter_pid=11\n"       \
-	"writer_alive=0\nframes_written=7\nframes_read=5\nnote=say \"hi\"\\\tthere\nmode=0660\n" \
+#define HEALTH                                                                                     \
+	"daemon=zbd\nversion=0.1.0\nuptime_s=3725\nbuffers=1\n"                                    \
+	"buffer=cam0\nstate=healthy\npayload_size=1048576\nmetadata_size=1024\n"                   \
+	"used_bytes=2048\nutilisation=0.2\nreader_pid=10\nreader_alive=1\nwriter_pid=11\n"         \
+	"writer_alive=0\nframes_written=7\nframes_read=5\nnote=say \"hi\"\\\tthere\nmode=0660\n"   \
 	"status=0\n\n"
 
 START_TEST(health_table_detail_json)
@@ -654,7 +654,7 @@ START_TEST(watch_plain_and_json_until_hangup)
 	ck_assert(strncmp(r.out, "{\"status\":0,", 12) == 0);
 	ck_assert(strncmp(second + 1, "{\"status\":0,", 12) == 0);
 	ck_assert_ptr_null(strchr(second + 1, '\n') ? strchr(strchr(second + 1, '\n') + 1, '{')
-						     : NULL);
+						    : NULL);
 }
 END_TEST
 

@@ -130,7 +130,8 @@ END_TEST
 
 START_TEST(create_sends_the_grammar)
 {
-	struct zb_buffer_config cfg = { .payload_size = 1 << 20, .metadata_size = 64,
+	struct zb_buffer_config cfg = { .payload_size = 1 << 20,
+					.metadata_size = 64,
 					.mode = 0660 };
 	struct zb_ctl *ctl;
 
@@ -272,16 +273,16 @@ START_TEST(list_names)
 }
 END_TEST
 
-#define HEALTH_REPLY                                                                             \
-	"daemon=zbd\nversion=0.1.0\nuptime_s=12\nbuffers=2\n"                                    \
-	"buffer=cam0\nstate=degraded\npayload_size=67108864\nmetadata_size=1024\n"               \
-	"used_bytes=58720256\nutilisation=87.5\nreader_pid=1234\nreader_alive=1\n"               \
-	"writer_pid=5678\nwriter_alive=0\nframes_written=1000\nframes_read=990\n"                \
-	"bytes_written=1024000\nbytes_read=1013760\nwrite_rate_fps=30.0\nread_rate_fps=29.5\n"   \
-	"write_rate_bps=30720\nread_rate_bps=30208.5\nreaders_reaped=2\nwriters_reaped=1\n"      \
-	"frames_lost=7\n"                                                                       \
-	"some_future_key=whatever\n"                                                             \
-	"buffer=mic\nstate=sleepy\npayload_size=1048576\n"                                       \
+#define HEALTH_REPLY                                                                               \
+	"daemon=zbd\nversion=0.1.0\nuptime_s=12\nbuffers=2\n"                                      \
+	"buffer=cam0\nstate=degraded\npayload_size=67108864\nmetadata_size=1024\n"                 \
+	"used_bytes=58720256\nutilisation=87.5\nreader_pid=1234\nreader_alive=1\n"                 \
+	"writer_pid=5678\nwriter_alive=0\nframes_written=1000\nframes_read=990\n"                  \
+	"bytes_written=1024000\nbytes_read=1013760\nwrite_rate_fps=30.0\nread_rate_fps=29.5\n"     \
+	"write_rate_bps=30720\nread_rate_bps=30208.5\nreaders_reaped=2\nwriters_reaped=1\n"        \
+	"frames_lost=7\n"                                                                          \
+	"some_future_key=whatever\n"                                                               \
+	"buffer=mic\nstate=sleepy\npayload_size=1048576\n"                                         \
 	"status=0\n\n"
 
 START_TEST(health_all)
@@ -453,8 +454,9 @@ static const char *const malformed[] = {
 	"status=\n\n",
 	"status=-1x\n\n",
 	"status=99999999999999\n\n",
-	"buffer=a\x01" "b\nstatus=0\n\n", /* the fake sends \x01 as a NUL byte */
-	"buffer=a\n",               /* then the daemon hangs up mid-reply */
+	"buffer=a\x01"
+	"b\nstatus=0\n\n", /* the fake sends \x01 as a NUL byte */
+	"buffer=a\n",	   /* then the daemon hangs up mid-reply */
 };
 
 START_TEST(malformed_reply)

@@ -106,7 +106,7 @@ static int run_zbctl(const char *input, char *out, size_t out_size, char *const 
 	return code;
 }
 
-#define ZBCTL(input, out, ...)                                                                  \
+#define ZBCTL(input, out, ...)                                                                     \
 	run_zbctl((input), (out), sizeof(out), (char *const[]){ __VA_ARGS__, NULL })
 
 static void start_zbd(void)

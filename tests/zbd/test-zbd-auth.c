@@ -58,7 +58,8 @@ static int client_as_nobody(void *arg)
 
 static void run_as_nobody(bool admin_group)
 {
-	struct as_user a = { .existing = tz_name("exists"), .fresh = tz_name("fresh"),
+	struct as_user a = { .existing = tz_name("exists"),
+			     .fresh = tz_name("fresh"),
 			     .admin_group = admin_group };
 	int status;
 	pid_t pid;

@@ -98,8 +98,8 @@ START_TEST(create_list_health_destroy)
 
 	tz_setup(&t, NULL);
 	tz_start(&t);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=64K metadata=4K mode=0640 group=4242",
-				    name), 0);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=64K metadata=4K mode=0640 group=4242", name), 0);
 	snprintf(path, sizeof(path), "/dev/shm/%s", name);
 	assert_object(path, 0640, 4242);
 	snprintf(path, sizeof(path), "/dev/shm/sem.sem-w-%s", name);
@@ -176,7 +176,8 @@ START_TEST(configured_buffers_and_reload)
 
 	snprintf(conf, sizeof(conf),
 		 "[zbd]\ndefault_mode = 0600\nscan_interval_ms = 20\n"
-		 "[buffer %s]\npayload = 8K\nmode = 0640\n", a);
+		 "[buffer %s]\npayload = 8K\nmode = 0640\n",
+		 a);
 	tz_setup(&t, conf);
 	tz_start(&t);
 	ck_assert_msg(strstr(t.status, "1 buffer"), "STATUS=%s", t.status);
@@ -424,8 +425,9 @@ END_TEST
 
 START_TEST(socket_activation)
 {
-	char *prefix[] = { "/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", "-l", t.sock,
-			   NULL };
+	char *prefix[] = {
+		"/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", "-l", t.sock, NULL
+	};
 	int fd;
 
 	if (access(prefix[0], X_OK) != 0) {

@@ -48,10 +48,10 @@ static long long health_num(const char *name, const char *key)
 /* A child's end of a pipe: one byte says "ready". */
 struct peer_args {
 	const char *name;
-	int ready_fd;    /* child writes a byte here */
-	uint64_t first;  /* writer: first sequence to write; reader: latest acceptable first */
-	uint64_t last;   /* last sequence to write / read */
-	uint64_t hold;   /* reader: frames to read and release before holding one */
+	int ready_fd;	/* child writes a byte here */
+	uint64_t first; /* writer: first sequence to write; reader: latest acceptable first */
+	uint64_t last;	/* last sequence to write / read */
+	uint64_t hold;	/* reader: frames to read and release before holding one */
 };
 
 static void say_ready(int fd)

@@ -90,8 +90,9 @@ void tz_setup(struct tz *t, const char *conf)
 	}
 	t->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(t->notify_fd, 0);
-	ck_assert_uint_lt((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock",
-					   t->dir), sizeof(sa.sun_path));
+	ck_assert_uint_lt(
+		(size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", t->dir),
+		sizeof(sa.sun_path));
 	ck_assert_int_eq(bind(t->notify_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 }
 

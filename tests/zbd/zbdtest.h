@@ -15,15 +15,15 @@
 #include <check.h>
 
 struct tz {
-	char dir[64];    /* private: socket, state file, config, notify socket */
-	char sock[128];  /* zbd's control socket */
-	char conf[128];  /* config path when the test wrote one */
-	int notify_fd;   /* our NOTIFY_SOCKET end */
-	pid_t pid;       /* the zbd process, 0 when none runs */
-	char status[256]; /* the last STATUS= zbd sent */
-	unsigned watchdog_pings; /* WATCHDOG=1 messages seen */
-	bool stopping;           /* STOPPING=1 seen */
-	bool ready;              /* READY=1 seen from the current zbd */
+	char dir[64];		   /* private: socket, state file, config, notify socket */
+	char sock[128];		   /* zbd's control socket */
+	char conf[128];		   /* config path when the test wrote one */
+	int notify_fd;		   /* our NOTIFY_SOCKET end */
+	pid_t pid;		   /* the zbd process, 0 when none runs */
+	char status[256];	   /* the last STATUS= zbd sent */
+	unsigned watchdog_pings;   /* WATCHDOG=1 messages seen */
+	bool stopping;		   /* STOPPING=1 seen */
+	bool ready;		   /* READY=1 seen from the current zbd */
 	const char *watchdog_usec; /* WATCHDOG_USEC for the next zbd, or NULL */
 	char reply[256 * 1024];
 };
