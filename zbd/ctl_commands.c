@@ -254,13 +254,17 @@ static int cmd_help(struct ctl_client *c, int argc, char **argv, struct reply *r
 	return 0;
 }
 
-static int split_words(char *line, char **argv)
+/* Up to MAX_WORDS words; *ret_more says whether the line had more. */
+static int split_words(char *line, char **argv, bool *ret_more)
 {
 	int argc = 0;
 
+	*ret_more = false;
 	for (char *tok = strtok(line, " \t"); tok; tok = strtok(NULL, " \t")) {
-		if (argc == MAX_WORDS)
-			return -E2BIG;
+		if (argc == MAX_WORDS) {
+			*ret_more = true;
+			break;
+		}
 		argv[argc++] = tok;
 	}
 	return argc;
@@ -272,15 +276,12 @@ void ctl_dispatch(struct ctl_client *c, char *line)
 	char *argv[MAX_WORDS], shown[80];
 	struct reply r;
 	int argc, status;
+	bool more;
 
 	reply_init(&r);
-	argc = split_words(line, argv);
+	argc = split_words(line, argv, &more);
 	if (argc == 0)
 		goto out; /* an empty line asks nothing */
-	if (argc < 0) {
-		status = reply_fail(&r, -EINVAL, "too many words (at most %d)", MAX_WORDS);
-		goto reply;
-	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			cmd = &commands[i];
@@ -291,6 +292,11 @@ void ctl_dispatch(struct ctl_client *c, char *line)
 	}
 	if (cmd->access == ACCESS_ADMIN && !ctl_client_is_admin(c)) {
 		status = refuse(c, &r, cmd->name, "root or the admin group");
+		goto reply;
+	}
+	/* After the permission check, so a malformed request is refused and logged too. */
+	if (more) {
+		status = reply_fail(&r, -EINVAL, "too many words (at most %d)", MAX_WORDS);
 		goto reply;
 	}
 	status = cmd->handler(c, argc, argv, &r);

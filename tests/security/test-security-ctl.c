@@ -109,6 +109,10 @@ static int as_outsider(void *arg)
 		fail |= 4;
 	if (tz_request(&t, "health") != 0 || tz_request(&t, "list") != 0)
 		fail |= 8;
+	/* Malformed as well as forbidden: still a refusal, still logged. */
+	if (tz_request(&t, "create %s 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17", n->fresh) !=
+	    -EACCES)
+		fail |= 16;
 	return fail;
 }
 
@@ -131,6 +135,9 @@ START_TEST(outsider_refused_and_logged)
 	st_log_has(&t, true, "refused destroy", n.team_rw, "uid 65534", pid, NULL);
 	st_log_has(&t, true, "refused destroy", n.other, "uid 65534", pid, NULL);
 	st_log_has(&t, true, "refused create", "uid 65534", pid, NULL);
+	ck_assert_int_eq(tz_request(&t, "create %s 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
+				    n.fresh),
+			 -EINVAL);
 }
 END_TEST
 
