@@ -165,6 +165,17 @@ static int reader_init(struct zb_reader *r)
 	return 0;
 }
 
+static struct zb_reader *reader_new(void)
+{
+	struct zb_reader *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->lock_fd = -1;
+		r->pid = (uint64_t)getpid();
+	}
+	return r;
+}
+
 ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 {
 	struct zb_reader *r;
@@ -172,11 +183,9 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 
 	if (!ret || names_check(name) < 0)
 		return -EINVAL;
-	r = calloc(1, sizeof(*r));
+	r = reader_new();
 	if (!r)
 		return -ENOMEM;
-	r->lock_fd = -1;
-	r->pid = (uint64_t)getpid();
 	err = segment_attach(&r->seg, name);
 	if (err < 0)
 		goto fail;
@@ -214,12 +223,9 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 	mode = config->mode ? config->mode : 0600;
 	if (mode & ~07777)
 		return -EINVAL;
-	r = calloc(1, sizeof(*r));
+	r = reader_new();
 	if (!r)
 		return -ENOMEM;
-	r->lock_fd = -1;
-	r->pid = (uint64_t)getpid();
-
 	lockfile_cleanup_stale();
 	err = lockfile_take(name, mode, &r->lock_fd);
 	if (err < 0)
