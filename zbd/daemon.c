@@ -94,10 +94,15 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	reload(container_of(w, struct zbd, sig_hup));
 }
 
-/* -s, else the configuration, else where this kind of run puts it. */
+/* -s, else the configuration, else $ZBD_SOCKET (which zbctl and libzbclient
+ * read too, so one variable points both sides at a private daemon), else
+ * where this kind of run puts it. */
 static int resolve_paths(struct zbd *d, const struct zbd_options *opts)
 {
 	const char *sock = opts->socket_path ? opts->socket_path : d->cfg.socket_path;
+
+	if (!sock && getenv("ZBD_SOCKET") && getenv("ZBD_SOCKET")[0] == '/')
+		sock = getenv("ZBD_SOCKET");
 	char dir[PATH_MAX];
 	int n;
 

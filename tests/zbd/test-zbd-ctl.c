@@ -91,6 +91,17 @@ static bool lock_is_held(const char *name)
 	return WEXITSTATUS(status) == 0;
 }
 
+/* With no -s, $ZBD_SOCKET names the socket: the variable zbctl and the
+ * library read too, so one setting points both sides at a private zbd. */
+START_TEST(socket_from_environment)
+{
+	tz_setup(&t, NULL);
+	t.sock_from_env = true;
+	tz_start(&t);
+	ck_assert_int_eq(tz_request(&t, "version"), 0);
+}
+END_TEST
+
 START_TEST(create_list_health_destroy)
 {
 	const char *name = tz_name("crud");
@@ -454,6 +465,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, ready_only_when_listening);
+	tcase_add_test(tc, socket_from_environment);
 	tcase_add_test(tc, create_list_health_destroy);
 	tcase_add_test(tc, usable_by_clients);
 	tcase_add_test(tc, configured_buffers_and_reload);

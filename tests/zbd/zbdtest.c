@@ -109,8 +109,10 @@ pid_t tz_spawn(struct tz *t, char *const prefix[])
 	for (int i = 0; prefix && prefix[i]; i++)
 		argv[n++] = prefix[i];
 	argv[n++] = (char *)zbd;
-	argv[n++] = "-s";
-	argv[n++] = t->sock;
+	if (!t->sock_from_env) {
+		argv[n++] = "-s";
+		argv[n++] = t->sock;
+	}
 	argv[n++] = "-r";
 	argv[n++] = t->dir;
 	if (t->conf[0]) {
@@ -124,6 +126,8 @@ pid_t tz_spawn(struct tz *t, char *const prefix[])
 		/* zbd must not outlive a test that fails half-way. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setenv("NOTIFY_SOCKET", notify, 1);
+		if (t->sock_from_env)
+			setenv("ZBD_SOCKET", t->sock, 1);
 		if (t->watchdog_usec)
 			setenv("WATCHDOG_USEC", t->watchdog_usec, 1);
 		execv(argv[0], argv);

@@ -25,6 +25,7 @@ struct tz {
 	bool stopping;		   /* STOPPING=1 seen */
 	bool ready;		   /* READY=1 seen from the current zbd */
 	const char *watchdog_usec; /* WATCHDOG_USEC for the next zbd, or NULL */
+	bool sock_from_env;	   /* pass the socket as $ZBD_SOCKET, not -s */
 	char reply[256 * 1024];
 };
 
