@@ -56,7 +56,7 @@ struct up {
 };
 
 struct up_counts {
-	unsigned long long frames, markers, tails;
+	unsigned long long frames, markers, tails, exact;
 	int semr_max;
 };
 
@@ -140,9 +140,9 @@ static struct up_counts up_done(struct up *u, int timeout_ms)
 	while (n + 1 < sizeof(line) && (b = up_byte(u, 5000)) >= 0 && b != '\n')
 		line[n++] = (char)b;
 	line[n] = '\0';
-	ck_assert_int_eq(sscanf(line, "frames=%llu markers=%llu tails=%llu semr_max=%d", &c.frames,
-				&c.markers, &c.tails, &c.semr_max),
-			 4);
+	ck_assert_int_eq(sscanf(line, "frames=%llu markers=%llu tails=%llu semr_max=%d exact=%llu",
+				&c.frames, &c.markers, &c.tails, &c.semr_max, &c.exact),
+			 5);
 	return c;
 }
 
@@ -308,14 +308,16 @@ static void our_writer_to_upstream_reader(bool zerocopy, const char *seed)
 	}
 	c = up_done(&u, 30000);
 	fprintf(stderr,
-		"interop: ours -> upstream%s: frames=%llu markers=%llu tails=%llu "
+		"interop: ours -> upstream%s: frames=%llu markers=%llu tails=%llu exact=%llu "
 		"sem-r max=%d now=%d sem-w=%d\n",
-		zerocopy ? " (zero-copy)" : "", c.frames, c.markers, c.tails, c.semr_max,
+		zerocopy ? " (zero-copy)" : "", c.frames, c.markers, c.tails, c.exact, c.semr_max,
 		sem_value(name, 'r'), sem_value(name, 'w'));
 	ck_assert_uint_eq(c.frames, VOLUME);
 	/* Thousands of wraps: both kinds must have happened for the test to mean much. */
 	ck_assert_uint_gt(c.markers, 0);
 	ck_assert_uint_gt(c.tails, 0);
+	/* Frames ending exactly at P (read_pos back to 0, no wrap after them). */
+	ck_assert_uint_gt(c.exact, 0);
 	/* Upstream posts sem-r on every release; our writer must keep it bounded. */
 	ck_assert_int_le(c.semr_max, SEM_R_BOUND);
 	ck_assert_int_le(sem_value(name, 'r'), SEM_R_BOUND);
@@ -367,12 +369,15 @@ static void upstream_writer_to_our_reader(bool zerocopy, const char *seed, unsig
 	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
 	ck_assert_int_eq(zb_reader_read(r, &f, 0), -ETIMEDOUT);
 	c = up_done(&u, 10000);
-	fprintf(stderr, "interop: upstream%s -> ours: frames=%llu markers=%llu tails=%llu\n",
-		zerocopy ? " (zero-copy)" : "", c.frames, c.markers, c.tails);
+	fprintf(stderr,
+		"interop: upstream%s -> ours: frames=%llu markers=%llu tails=%llu exact=%llu\n",
+		zerocopy ? " (zero-copy)" : "", c.frames, c.markers, c.tails, c.exact);
 	ck_assert_int_eq(up_exit(&u, 10000), 0);
 	ck_assert_uint_eq(c.frames, VOLUME);
 	ck_assert_uint_gt(c.markers, 0);
 	ck_assert_uint_gt(c.tails, 0);
+	/* Frames ending exactly at P: the model leaves write_pos = P then. */
+	ck_assert_uint_gt(c.exact, 0);
 	/* Our reader takes one token per frame (batched): sem-w does not pile up. */
 	ck_assert_int_le(sem_value(name, 'w'), 1);
 	zb_reader_close(r);

@@ -15,7 +15,8 @@
  *   upstream SFD CFD write NAME COUNT SEED MIN MAX [zerocopy] [metadata TEXT] [pace] [slowwrap]
  *
  * SFD: status pipe; 'R' once created or attached, then 'D' and one line
- * "frames=N markers=N tails=N semr_max=N" once COUNT frames went through.
+ * "frames=N markers=N tails=N semr_max=N exact=N" once COUNT frames went
+ * through (exact: frames ending exactly at the end of the ring).
  * CFD: the reader, after 'D', stays (buffer and semaphores in place, so the
  * test can inspect them) until CFD reaches EOF, then closes as upstream does.
  * pace: random short pauses, so the ring both fills and drains.
@@ -71,6 +72,7 @@ struct buf {
 
 struct counts {
 	uint64_t frames, markers, tails;
+	uint64_t exact; /* frames that end exactly at P */
 	int semr_max;
 };
 
@@ -100,9 +102,10 @@ static void report(char c)
 static void report_counts(const struct counts *c)
 {
 	char line[160];
-	int n = snprintf(line, sizeof(line), "Dframes=%llu markers=%llu tails=%llu semr_max=%d\n",
+	int n = snprintf(line, sizeof(line),
+			 "Dframes=%llu markers=%llu tails=%llu semr_max=%d exact=%llu\n",
 			 (unsigned long long)c->frames, (unsigned long long)c->markers,
-			 (unsigned long long)c->tails, c->semr_max);
+			 (unsigned long long)c->tails, c->semr_max, (unsigned long long)c->exact);
 
 	if (write(status_fd, line, (size_t)n) != n)
 		exit(90);
@@ -388,8 +391,10 @@ static int do_read(const char *name, uint64_t count, const struct pattern *pat, 
 			die(21, "frame %llu: size %llu or bytes differ", (unsigned long long)expect,
 			    (unsigned long long)size);
 		pos += ZB_FRAME_HEADER_SIZE + size;
-		if (pos == b.p)
+		if (pos == b.p) {
 			pos = 0;
+			c.exact++;
+		}
 		zb_store(&b.o->payload_read_pos, pos);
 		zb_store(&b.o->payload_read_count, zb_load(&b.o->payload_read_count) + 1);
 		/* Release: space back, then one post per frame, as upstream does
@@ -527,7 +532,7 @@ static uint8_t *reserve(struct buf *b, struct wstate *w, uint64_t size, struct c
 	return b->ring + w->frame_pos + ZB_FRAME_HEADER_SIZE;
 }
 
-static void commit(struct buf *b, struct wstate *w, uint64_t size)
+static void commit(struct buf *b, struct wstate *w, uint64_t size, struct counts *c)
 {
 	struct zb_frame_header h = { size, w->seq++ };
 
@@ -537,6 +542,8 @@ static void commit(struct buf *b, struct wstate *w, uint64_t size)
 	 * with nothing to skip. A legal state readers must accept. */
 	w->write_pos = w->frame_pos + ZB_FRAME_HEADER_SIZE + size;
 	zb_store(&b->o->payload_write_pos, w->write_pos);
+	if (w->write_pos == b->p)
+		c->exact++;
 	zb_fetch_sub(&b->o->payload_free_bytes, ZB_FRAME_HEADER_SIZE + size);
 	zb_store(&b->o->payload_written_count, zb_load(&b->o->payload_written_count) + 1);
 	sem_post(b->sem_w); /* one post for marker and frame together */
@@ -576,7 +583,7 @@ static int do_write(const char *name, uint64_t count, const struct pattern *pat,
 			memcpy(dst - ZB_FRAME_HEADER_SIZE, &h, sizeof(h));
 			memcpy(dst, src, size);
 		}
-		commit(&b, &w, size);
+		commit(&b, &w, size, &c);
 		c.frames++;
 		maybe_pause();
 	}
