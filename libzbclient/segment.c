@@ -322,18 +322,80 @@ uint64_t segment_used_bytes(const struct zb_segment *s)
  * commit is half published. Only the party entitled to return space (the
  * reader, or zbd while it fences readers out) may call this.
  */
+bool segment_ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted)
+{
+	uint64_t p = s->payload_size, size;
+
+	*counted = p - pos >= ZB_FRAME_HEADER_SIZE;
+	if (!*counted) {
+		*next = 0;
+		return true;
+	}
+	memcpy(&size, s->ring + pos, sizeof(size));
+	if (size == 0) { /* a marker: never at 0, where the whole ring lies ahead */
+		*next = 0;
+		return pos != 0;
+	}
+	if (size > p - pos - ZB_FRAME_HEADER_SIZE)
+		return false;
+	*next = (pos + ZB_FRAME_HEADER_SIZE + size) % p;
+	return true;
+}
+
+/* Walks longer than this are not worth it: a later resync, with less unread, will do. */
+#define RESYNC_WALK_MAX 256
+
+/*
+ * A writer that follows PROTOCOL.md 5 to the letter writes and counts a wrap
+ * marker, takes the ring tail from free space, and only then moves write_pos
+ * to 0. Between the last two, the tail looks free from the positions, and
+ * giving it back would let the writer overwrite unread frames. So walk the
+ * frames the counts announce from read_pos: ending on write_pos is a settled
+ * ring (0); one counted entry left, a marker at write_pos, is that window (the
+ * tail's size); anything else is a snapshot torn by a commit (-1: leave free
+ * alone). A tail too short for a marker is taken without a count: it is always
+ * counted as used (under 16 bytes held back, never too many given).
+ */
+static int64_t tail_in_flight(const struct zb_segment *s, uint64_t r, uint64_t w, uint64_t unread)
+{
+	uint64_t p = s->payload_size, pos = r, next, size;
+	bool counted;
+
+	for (unsigned steps = 0;; steps++) {
+		if (pos == w && unread == 0)
+			return p - w < ZB_FRAME_HEADER_SIZE ? (int64_t)(p - w) : 0;
+		if (pos == w && unread == 1 && w != 0 && p - w >= ZB_FRAME_HEADER_SIZE) {
+			memcpy(&size, s->ring + w, sizeof(size));
+			if (size == 0)
+				return (int64_t)(p - w);
+		}
+		if (unread == 0 || steps == RESYNC_WALK_MAX ||
+		    !segment_ring_step(s, pos, &next, &counted))
+			return -1;
+		unread -= counted;
+		pos = next;
+	}
+}
+
 void segment_resync_free(struct zb_segment *s, uint64_t held)
 {
 	struct zb_oieb *o = s->oieb;
 	uint64_t p = s->payload_size;
+	/* Free first: what it lacks was taken by commits we then see in full. */
 	uint64_t free_now = zb_load(&o->payload_free_bytes);
+	uint64_t wc = zb_load(&o->payload_written_count);
 	uint64_t w = zb_load(&o->payload_write_pos) % p;
 	uint64_t r = zb_load(&o->payload_read_pos) % p;
+	uint64_t rc = zb_load(&o->payload_read_count);
+	int64_t tail;
 	uint64_t used;
 
-	if (w == r)
+	if (w == r || wc < rc)
 		return;
-	used = (w > r ? w - r : p - r + w) + held;
+	tail = tail_in_flight(s, r, w, wc - rc);
+	if (tail < 0)
+		return;
+	used = (w > r ? w - r : p - r + w) + held + (uint64_t)tail;
 	if (used < p && free_now < p - used)
 		zb_fetch_add(&o->payload_free_bytes, p - used - free_now);
 }
@@ -358,7 +420,7 @@ void segment_resync_empty(struct zb_segment *s)
 	struct zb_oieb *o = s->oieb;
 	uint64_t p = s->payload_size;
 	uint64_t rc = zb_load(&o->payload_read_count), r = zb_load(&o->payload_read_pos) % p;
-	uint64_t wc, free_now = 0;
+	uint64_t wc, free_now = 0, tail;
 
 	for (int look = 0; look < 2; look++) {
 		wc = zb_load(&o->payload_written_count);
@@ -370,5 +432,8 @@ void segment_resync_empty(struct zb_segment *s)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
 	}
-	zb_fetch_add(&o->payload_free_bytes, p - free_now);
+	/* A tail too short for a marker may be taken already, uncounted. */
+	tail = p - r < ZB_FRAME_HEADER_SIZE ? p - r : 0;
+	if (free_now < p - tail)
+		zb_fetch_add(&o->payload_free_bytes, p - tail - free_now);
 }

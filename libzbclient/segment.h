@@ -75,6 +75,11 @@ void pid_release(uint64_t *slot, uint64_t self);
 /* Distance the writer is ahead of the reader, wrap waste included. */
 uint64_t segment_used_bytes(const struct zb_segment *s);
 
+/* One step of a walk over the ring from `pos`: the next header's position, and
+ * whether the step consumed a count (a frame or a marker; a short tail does
+ * not). False for a header that cannot be valid. */
+bool segment_ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted);
+
 /* Give back space a dead reader held (see segment.c for who may call it);
  * `held` is what the caller holds itself and has not returned. */
 void segment_resync_free(struct zb_segment *s, uint64_t held);

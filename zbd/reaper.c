@@ -74,29 +74,6 @@ static void peer_unwatch(struct zbd_peer *p)
 	p->pid = 0;
 }
 
-/* One step of a walk through the ring from `pos`: to the next header, and
- * whether `pos` held a frame or wrap marker (both counted by the protocol) or
- * a ring tail too short for one. False for a header that cannot be. */
-static bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted)
-{
-	uint64_t p = s->payload_size, size;
-
-	*counted = p - pos >= ZB_FRAME_HEADER_SIZE;
-	if (!*counted) {
-		*next = 0;
-		return true;
-	}
-	memcpy(&size, s->ring + pos, sizeof(size));
-	if (size == 0) { /* a marker: never at 0, where the whole ring lies ahead */
-		*next = 0;
-		return pos != 0;
-	}
-	if (size > p - pos - ZB_FRAME_HEADER_SIZE)
-		return false;
-	*next = (pos + ZB_FRAME_HEADER_SIZE + size) % p;
-	return true;
-}
-
 /*
  * A writer killed inside its commit (write_pos stored, then free taken, then
  * written_count: PROTOCOL.md 7) leaves a frame past write_pos's old value that
@@ -136,7 +113,7 @@ static bool unfinished_commit(const struct zbd_buffer *b, uint64_t *ret_w, uint6
 	for (uint64_t n = 0; n < snap[3] - snap[1]; n += counted) {
 		uint64_t next;
 
-		if (!ring_step(&b->seg, pos, &next, &counted))
+		if (!segment_ring_step(&b->seg, pos, &next, &counted))
 			return false;
 		walked += next > pos ? next - pos : p - pos;
 		/* Reaching write_pos with frames still announced: a torn look. */
@@ -148,7 +125,7 @@ static bool unfinished_commit(const struct zbd_buffer *b, uint64_t *ret_w, uint6
 	while (pos != snap[2] % p) {
 		uint64_t next;
 
-		if (!ring_step(&b->seg, pos, &next, &counted))
+		if (!segment_ring_step(&b->seg, pos, &next, &counted))
 			return false;
 		walked += next > pos ? next - pos : p - pos;
 		extra += counted;

@@ -397,15 +397,12 @@ START_TEST(upstream_writer_zerocopy_to_our_reader)
 END_TEST
 
 /*
- * KNOWN BUG (not run by default; set ZB_INTEROP_KNOWN_BUGS=1 to run it). A
- * wrapping writer takes the skipped tail from payload_free_bytes before it
+ * A wrapping writer takes the skipped tail from payload_free_bytes before it
  * stores write_pos = 0 (PROTOCOL.md 5; upstream's C++ and Python writers do
- * the same). Our reader's periodic segment_resync_free() (every 1024 frames)
- * recomputes free space from the positions: inside that window it still sees
- * the old write_pos, counts the tail as free again and adds it back, so the
- * writer later overwrites frames not yet read (ZB_ECORRUPT or wrong bytes).
- * The model widens the window (slowwrap) to make it certain; the tests above
- * can meet it too, rarely.
+ * the same). Our reader's periodic segment_resync_free() recomputes free space
+ * from the positions: inside that window it once counted the tail as free
+ * again and gave it back, so the writer overwrote frames not yet read. The
+ * model widens the window (slowwrap) to make the race certain.
  */
 START_TEST(upstream_writer_wrap_window_vs_resync)
 {
@@ -588,13 +585,7 @@ int main(void)
 	tcase_add_test(tc, upstream_writer_needs_live_reader);
 	tcase_add_test(tc, upstream_new_writer_session);
 	tcase_add_test(tc, upstream_stale_sweep_respects_our_lock);
+	tcase_add_test(tc, upstream_writer_wrap_window_vs_resync);
 	suite_add_tcase(s, tc);
-	if (getenv("ZB_INTEROP_KNOWN_BUGS")) {
-		TCase *bugs = tcase_create("known-bugs");
-
-		tcase_add_checked_fixture(bugs, setup, teardown);
-		tcase_add_test(bugs, upstream_writer_wrap_window_vs_resync);
-		suite_add_tcase(s, bugs);
-	}
 	return lt_run(s);
 }
