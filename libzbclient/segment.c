@@ -392,10 +392,14 @@ void segment_resync_free(struct zb_segment *s, uint64_t held)
 
 	if (w == r || wc < rc)
 		return;
+	used = (w > r ? w - r : p - r + w) + held;
+	/* Nothing missing is the usual case: walk the ring only when something is. */
+	if (used >= p || free_now >= p - used)
+		return;
 	tail = tail_in_flight(s, r, w, wc - rc);
 	if (tail < 0)
 		return;
-	used = (w > r ? w - r : p - r + w) + held + (uint64_t)tail;
+	used += (uint64_t)tail;
 	if (used < p && free_now < p - used)
 		zb_fetch_add(&o->payload_free_bytes, p - used - free_now);
 }
