@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,6 +63,27 @@ bool tu_any_object_exists(const char *name)
 	return names_lock(path, sizeof(path), name) == 0 && access(path, F_OK) == 0;
 }
 
+bool tu_lock_is_held(const char *name)
+{
+	char path[256];
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(names_lock(path, sizeof(path), name), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			_exit(2);
+		_exit(flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
+	}
+	status = tu_wait(pid, 5000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status) == 0;
+}
+
 pid_t tu_spawn(char *const argv[])
 {
 	pid_t pid = fork();
@@ -72,6 +95,43 @@ pid_t tu_spawn(char *const argv[])
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t tu_spawn_io(const char *prog, char *const args[], const char *in, const char *out,
+		  const char *err)
+{
+	char *argv[32] = { (char *)prog };
+	pid_t pid;
+
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(i + 1, 31);
+		argv[i + 1] = args[i];
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *paths[3] = { in, out, err };
+
+		for (int fd = 0; fd < 3; fd++) {
+			/* Append after truncating: out and err may name one file. */
+			int f = open(paths[fd] ? paths[fd] : "/dev/null",
+				     fd == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
+				     0600);
+
+			if (f < 0 || dup2(f, fd) < 0)
+				_exit(126);
+			close(f);
+		}
+		execv(prog, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int tu_exit_status(int status)
+{
+	ck_assert_msg(status != -1, "the child did not exit in time");
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 /* Without pidfds (valgrind does not know the syscall): poll waitpid. */

@@ -18,8 +18,22 @@ void tu_cleanup_all(void);
 /* True if /dev/shm/NAME, either semaphore or the lock file of `name` exists. */
 bool tu_any_object_exists(const char *name);
 
+/* True if another process holds the flock on NAME.lock (tried from a child,
+ * so the caller's own open file descriptions do not count). */
+bool tu_lock_is_held(const char *name);
+
 /* fork + exec argv; returns the child's pid (the test fails if it cannot). */
 pid_t tu_spawn(char *const argv[]);
+
+/* fork + exec `prog args...` (args NULL-terminated, at most 30) with stdin from
+ * `in` and stdout/stderr to `out`/`err`, truncated first (NULL: /dev/null;
+ * out and err may be the same file). Returns the child's pid. */
+pid_t tu_spawn_io(const char *prog, char *const args[], const char *in, const char *out,
+		  const char *err);
+
+/* A tu_wait() status as a shell would say it: the exit code, or 128 + the
+ * signal. The test fails if tu_wait() timed out (-1: the child hung). */
+int tu_exit_status(int status);
 
 /* waitpid with a timeout in ms; returns the raw status, or -1 on timeout
  * (the child is then SIGKILLed and reaped). */

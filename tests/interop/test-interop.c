@@ -197,29 +197,6 @@ static void read_stream(struct zb_reader *r, uint64_t first, uint64_t last, unsi
 	}
 }
 
-/* In a child, so our own open file descriptions are not involved. */
-static bool lock_is_held(const char *name)
-{
-	char path[256];
-	pid_t pid;
-	int st;
-
-	names_lock(path, sizeof(path), name);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY);
-
-		if (fd < 0)
-			_exit(2);
-		_exit(flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_ne(WEXITSTATUS(st), 2);
-	return WEXITSTATUS(st) == 0;
-}
-
 static bool exists(const char *fmt, const char *name)
 {
 	char path[512];
@@ -551,7 +528,7 @@ START_TEST(upstream_stale_sweep_respects_our_lock)
 
 	/* Our live, locked buffer is left alone. */
 	ck_assert(all_objects_exist(held));
-	ck_assert(lock_is_held(held));
+	ck_assert(tu_lock_is_held(held));
 	/* The abandoned one is gone, lock and all. */
 	ck_assert(!tu_any_object_exists(dead));
 	/* A live writer keeps segment and semaphores; only the lock goes (section 9). */
@@ -561,7 +538,7 @@ START_TEST(upstream_stale_sweep_respects_our_lock)
 	ck_assert(!exists(ZB_LOCK_DIR "/%s.lock", wlive));
 	/* The model's own buffer exists while it runs, with its lock held. */
 	ck_assert(all_objects_exist(mine));
-	ck_assert(lock_is_held(mine));
+	ck_assert(tu_lock_is_held(mine));
 
 	ck_assert_int_eq(up_exit(&u, 10000), 0);
 	ck_assert(!tu_any_object_exists(mine));

@@ -38,29 +38,6 @@ static mode_t mode_of(const char *path)
 	return st.st_mode & 07777;
 }
 
-/* In a child, so our own open file descriptions are not involved. */
-static bool lock_is_held(const char *name)
-{
-	char path[256];
-	pid_t pid;
-	int st;
-
-	names_lock(path, sizeof(path), name);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY);
-
-		if (fd < 0)
-			_exit(2);
-		_exit(flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_ne(WEXITSTATUS(st), 2);
-	return WEXITSTATUS(st) == 0;
-}
-
 static void check_objects(const char *name, mode_t mode, off_t size)
 {
 	char path[512];
@@ -76,7 +53,7 @@ static void check_objects(const char *name, mode_t mode, off_t size)
 	ck_assert_uint_eq(mode_of(path), mode);
 	names_lock(path, sizeof(path), name);
 	ck_assert_uint_eq(mode_of(path), mode);
-	ck_assert(lock_is_held(name));
+	ck_assert(tu_lock_is_held(name));
 }
 
 START_TEST(create_and_close)
@@ -339,7 +316,7 @@ START_TEST(stale_buffers_cleaned)
 	ck_assert_int_eq(access(path, F_OK), 0);
 	names_lock(path, sizeof(path), live);
 	ck_assert_int_ne(access(path, F_OK), 0); /* its lock was abandoned all the same */
-	ck_assert(lock_is_held(held));
+	ck_assert(tu_lock_is_held(held));
 	path_of(path, sizeof(path), "/dev/shm/%s", held);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	zb_reader_close(r);

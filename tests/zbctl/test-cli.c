@@ -76,44 +76,6 @@ static size_t read_file(const char *path, char *out, size_t size)
 	return (size_t)n;
 }
 
-/* fork + exec zbctl with argv[1..] = args, stdin/stdout/stderr from/to files
- * (NULL: /dev/null). */
-static pid_t spawn(char *const args[], const char *in, const char *out, const char *err)
-{
-	char *argv[ARGS_MAX + 2] = { (char *)zbctl };
-	pid_t pid;
-
-	for (int i = 0; args[i]; i++) {
-		ck_assert_int_lt(i, ARGS_MAX);
-		argv[i + 1] = args[i];
-	}
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		const char *paths[3] = { in, out, err };
-
-		for (int fd = 0; fd < 3; fd++) {
-			int f = open(paths[fd] ? paths[fd] : "/dev/null",
-				     fd == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-			if (f < 0 || dup2(f, fd) < 0)
-				_exit(126);
-			close(f);
-		}
-		execv(zbctl, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int exit_code(int status)
-{
-	ck_assert_int_ne(status, -1); /* -1: tu_wait timed out, the child hung */
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
 /* Run zbctl to the end (bounded) with `input` on stdin. */
 static void run_in(struct run *r, const char *input, size_t input_len, char *const args[])
 {
@@ -123,7 +85,7 @@ static void run_in(struct run *r, const char *input, size_t input_len, char *con
 	tmp_path(out, sizeof(out), "stdout");
 	tmp_path(err, sizeof(err), "stderr");
 	write_file(in, input ? input : "", input ? input_len : 0);
-	r->status = exit_code(tu_wait(spawn(args, in, out, err), 10000));
+	r->status = tu_exit_status(tu_wait(tu_spawn_io(zbctl, args, in, out, err), 10000));
 	read_file(out, r->out, sizeof(r->out));
 	read_file(err, r->err, sizeof(r->err));
 }
@@ -162,7 +124,7 @@ static pid_t start_reader(const char *name, const char *out, char *const extra[]
 	for (int i = 0; extra && extra[i]; i++)
 		args[n++] = extra[i];
 	args[n] = NULL;
-	pid = spawn(args, NULL, out, NULL);
+	pid = tu_spawn_io(zbctl, args, NULL, out, NULL);
 	wait_for_reader(name);
 	return pid;
 }
@@ -182,7 +144,7 @@ START_TEST(pipeline_lines)
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.err, "");
 	/* The writer has gone and the ring is drained: the reader ends by itself. */
-	ck_assert_int_eq(exit_code(tu_wait(reader, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
 	read_file(out, got, sizeof(got));
 	ck_assert_str_eq(got, "a\nbb\nccc\n");
 	/* The standalone owner removed everything it created. */
@@ -201,7 +163,7 @@ START_TEST(pipeline_last_line_and_empty_lines)
 	reader = start_reader(name, out, (char *const[]){ "--lines", NULL });
 	RUN_IN(&r, "one\n\ntwo\nthree", "write", (char *)name, "--lines");
 	ck_assert_int_eq(r.status, 0);
-	ck_assert_int_eq(exit_code(tu_wait(reader, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
 	read_file(out, got, sizeof(got));
 	ck_assert_str_eq(got, "one\ntwo\nthree\n");
 }
@@ -218,7 +180,7 @@ START_TEST(pipeline_frame_size)
 	reader = start_reader(name, out, (char *const[]){ "--lines", NULL });
 	RUN_IN(&r, "abcdefghij", "write", (char *)name, "--frame-size", "4");
 	ck_assert_int_eq(r.status, 0);
-	ck_assert_int_eq(exit_code(tu_wait(reader, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
 	read_file(out, got, sizeof(got));
 	ck_assert_str_eq(got, "abcd\nefgh\nij\n");
 }
@@ -238,9 +200,9 @@ START_TEST(pipeline_chunks_binary)
 	tmp_path(in, sizeof(in), "writer.in");
 	write_file(in, data, sizeof(data));
 	reader = start_reader(name, out, NULL);
-	writer = spawn((char *const[]){ "write", (char *)name, NULL }, in, NULL, NULL);
-	ck_assert_int_eq(exit_code(tu_wait(writer, 5000)), 0);
-	ck_assert_int_eq(exit_code(tu_wait(reader, 5000)), 0);
+	writer = tu_spawn_io(zbctl, (char *const[]){ "write", (char *)name, NULL }, in, NULL, NULL);
+	ck_assert_int_eq(tu_exit_status(tu_wait(writer, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
 	n = read_file(out, got, sizeof(got));
 	ck_assert_uint_eq(n, sizeof(data));
 	ck_assert(memcmp(got, data, n) == 0);
@@ -332,7 +294,7 @@ START_TEST(read_follow_two_writers_then_sigint)
 	}
 	ck_assert_str_eq(got, "first\nsecond\n");
 	ck_assert_int_eq(kill(reader, SIGINT), 0);
-	ck_assert_int_eq(exit_code(tu_wait(reader, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
 	ck_assert(!tu_any_object_exists(name));
 }
 END_TEST
@@ -377,7 +339,7 @@ START_TEST(read_closed_stdout_is_quiet)
 	wait_for_reader(name);
 	RUN_IN(&r, "a\nb\n", "write", (char *)name, "--lines");
 	ck_assert_int_eq(r.status, 0);
-	status = exit_code(tu_wait(reader, 5000));
+	status = tu_exit_status(tu_wait(reader, 5000));
 	ck_assert_int_eq(status, 0);
 	read_file(err, got, sizeof(got));
 	ck_assert_str_eq(got, "");
@@ -666,7 +628,7 @@ START_TEST(watch_sigint_exits_0)
 
 	fake_start(&fk, replies, 1, 0, FAKE_HANG);
 	tmp_path(out, sizeof(out), "watch.out");
-	pid = spawn((char *const[]){ "-s", fk.path, "watch", NULL }, NULL, out, NULL);
+	pid = tu_spawn_io(zbctl, (char *const[]){ "-s", fk.path, "watch", NULL }, NULL, out, NULL);
 	ck_assert_str_eq(fake_request(&fk), "watch");
 	/* The first report is out once the file has it; then interrupt the wait. */
 	for (int i = 0; i < 500; i++) {
@@ -677,7 +639,7 @@ START_TEST(watch_sigint_exits_0)
 	}
 	ck_assert(strstr(got, "cam0"));
 	kill(pid, SIGINT);
-	ck_assert_int_eq(exit_code(tu_wait(pid, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(pid, 5000)), 0);
 }
 END_TEST
 

@@ -45,40 +45,6 @@ static void read_file(const char *path, char *out, size_t size)
 	close(fd);
 }
 
-/* fork + exec `prog args...` with stdio from/to files (NULL: /dev/null). */
-static pid_t spawn(const char *prog, char *const args[], const char *in, const char *out,
-		   const char *err)
-{
-	char *argv[16] = { (char *)prog };
-	pid_t pid;
-
-	for (int i = 0; args[i]; i++)
-		argv[i + 1] = args[i];
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		const char *paths[3] = { in, out, err };
-
-		for (int fd = 0; fd < 3; fd++) {
-			int f = open(paths[fd] ? paths[fd] : "/dev/null",
-				     fd == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-			if (f < 0 || dup2(f, fd) < 0)
-				_exit(126);
-			close(f);
-		}
-		execv(prog, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int exit_code(int status)
-{
-	ck_assert_int_ne(status, -1);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-}
-
 /* Run zbctl -s SOCK args... to the end; stdout into `out` (may be NULL). */
 static int run_zbctl(const char *input, char *out, size_t out_size, char *const args[])
 {
@@ -94,7 +60,7 @@ static int run_zbctl(const char *input, char *out, size_t out_size, char *const 
 	write_file(in, input ? input : "");
 	unlink(outp);
 	unlink(errp);
-	code = exit_code(tu_wait(spawn(zbctl, argv, in, outp, errp), 10000));
+	code = tu_exit_status(tu_wait(tu_spawn_io(zbctl, argv, in, outp, errp), 10000));
 	if (out)
 		read_file(outp, out, out_size);
 	if (code != 0) {
@@ -119,7 +85,7 @@ static void start_zbd(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/zbd.sock", dir);
 	snprintf(log, sizeof(log), "%s/zbd.log", dir);
-	zbd_pid = spawn(zbd, (char *const[]){ "-s", sock, "-r", dir, NULL }, NULL, log, log);
+	zbd_pid = tu_spawn_io(zbd, (char *const[]){ "-s", sock, "-r", dir, NULL }, NULL, log, log);
 	/* Ready when the socket accepts (bounded): no sleeping guess. */
 	for (int i = 0; i < 1000; i++) {
 		if (zb_ctl_connect(&ctl, sock) == 0) {
@@ -179,8 +145,8 @@ START_TEST(create_write_read_health_destroy)
 
 	/* A reader on zbd's buffer; attached once the daemon sees its pid alive. */
 	snprintf(rout, sizeof(rout), "%s/reader.out", dir);
-	reader = spawn(zbctl, (char *const[]){ "read", (char *)name, "--lines", NULL }, NULL, rout,
-		       NULL);
+	reader = tu_spawn_io(zbctl, (char *const[]){ "read", (char *)name, "--lines", NULL }, NULL,
+			     rout, NULL);
 	for (i = 0; i < 1000; i++) {
 		h = health_of(name);
 		if (h.reader_alive)
@@ -191,7 +157,7 @@ START_TEST(create_write_read_health_destroy)
 	ck_assert_int_eq(h.reader_pid, reader);
 
 	ck_assert_int_eq(ZBCTL("a\nbb\nccc\n", out, "write", (char *)name, "--lines"), 0);
-	ck_assert_int_eq(exit_code(tu_wait(reader, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
 	read_file(rout, got, sizeof(got));
 	ck_assert_str_eq(got, "a\nbb\nccc\n");
 
@@ -225,8 +191,8 @@ START_TEST(watch_reports_then_sigint)
 
 	ck_assert_int_eq(ZBCTL(NULL, out, "create", (char *)name), 0);
 	snprintf(wout, sizeof(wout), "%s/watch.out", dir);
-	watcher = spawn(zbctl, (char *const[]){ "-s", sock, "--json", "watch", "50", NULL }, NULL,
-			wout, NULL);
+	watcher = tu_spawn_io(zbctl, (char *const[]){ "-s", sock, "--json", "watch", "50", NULL },
+			      NULL, wout, NULL);
 	/* A report per interval: wait for three, then interrupt. */
 	for (int i = 0; i < 500 && reports < 3; i++) {
 		usleep(10000);
@@ -238,7 +204,7 @@ START_TEST(watch_reports_then_sigint)
 	ck_assert_int_ge(reports, 3);
 	ck_assert(strstr(out, name));
 	kill(watcher, SIGINT);
-	ck_assert_int_eq(exit_code(tu_wait(watcher, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(watcher, 5000)), 0);
 	ck_assert_int_eq(ZBCTL(NULL, out, "destroy", (char *)name), 0);
 }
 END_TEST

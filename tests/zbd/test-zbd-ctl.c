@@ -69,28 +69,6 @@ static void assert_object(const char *path, mode_t mode, gid_t gid)
 	ck_assert_uint_eq(st.st_gid, gid);
 }
 
-/* Another process tries the lock: it must fail while zbd holds it. */
-static bool lock_is_held(const char *name)
-{
-	char path[256];
-	int status;
-	pid_t pid;
-
-	ck_assert_int_eq(names_lock(path, sizeof(path), name), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-
-		if (fd < 0)
-			_exit(2);
-		_exit(flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
-	}
-	status = tu_wait(pid, 5000);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 2);
-	return WEXITSTATUS(status) == 0;
-}
-
 /* With no -s, $ZBD_SOCKET names the socket: the variable zbctl and the
  * library read too, so one setting points both sides at a private zbd. */
 START_TEST(socket_from_environment)
@@ -119,7 +97,7 @@ START_TEST(create_list_health_destroy)
 	assert_object(path, 0640, 4242);
 	names_lock(path, sizeof(path), name);
 	assert_object(path, 0640, 4242);
-	ck_assert(lock_is_held(name));
+	ck_assert(tu_lock_is_held(name));
 
 	ck_assert(in_list(name));
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);

@@ -184,14 +184,6 @@ static int reader_hoards(void *arg)
 	return 63;
 }
 
-static int exit_code(pid_t pid)
-{
-	int status = tu_wait(pid, 20000);
-
-	ck_assert_msg(WIFEXITED(status), "child %d: status %#x", (int)pid, status);
-	return WEXITSTATUS(status);
-}
-
 START_TEST(writer_killed_while_reader_waits)
 {
 	const char *name = tz_name("wdie");
@@ -223,7 +215,7 @@ START_TEST(writer_killed_while_reader_waits)
 	ck_assert_int_eq(err, ZB_EWRITER_GONE);
 	printf("writer SIGKILL -> reader ZB_EWRITER_GONE: %.2f ms\n", latency);
 	ck_assert_double_lt(latency, LATENCY_MAX_MS);
-	exit_code(k);
+	ck_assert_int_eq(tu_exit_status(tu_wait(k, 20000)), 0);
 	tu_wait(w, 1000);
 	ck_assert_int_eq(health_num(name, "writers_reaped"), 1);
 
@@ -237,7 +229,7 @@ START_TEST(writer_killed_while_reader_waits)
 		ck_assert(tz_frame_ok(f.data, f.size, seq));
 		zb_reader_release(r, &f);
 	}
-	ck_assert_int_eq(exit_code(w), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(w, 20000)), 0);
 	ck_assert_int_eq(zb_reader_read(r, &f, 5000), ZB_EWRITER_GONE);
 	zb_reader_close(r);
 	close(p[0]);
@@ -293,7 +285,7 @@ START_TEST(reader_killed_while_writer_blocked)
 	       "(%llu frames fitted in the space recovered from the dead reader)\n",
 	       latency, (unsigned long long)after_kill);
 	ck_assert_double_lt(latency, LATENCY_MAX_MS);
-	exit_code(k);
+	ck_assert_int_eq(tu_exit_status(tu_wait(k, 20000)), 0);
 	tu_wait(r, 1000);
 	ck_assert_int_eq(health_num(name, "readers_reaped"), 1);
 	ck_assert_int_eq(health_num(name, "reader_pid"), 0);
@@ -307,7 +299,7 @@ START_TEST(reader_killed_while_writer_blocked)
 		tz_frame_fill(buf, seq);
 		ck_assert_int_eq(zb_writer_write(w, buf, tz_frame_size(seq), 5000), 0);
 	}
-	ck_assert_int_eq(exit_code(r), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(r, 20000)), 0);
 	zb_writer_close(w);
 	close(p[0]);
 	close(p[1]);
@@ -364,7 +356,7 @@ START_TEST(reader_killed_holding_every_frame)
 	/* The whole ring came back: about as many frames fit as at first. */
 	ck_assert_uint_ge(after_kill, written - written / 8);
 	ck_assert_double_lt(first_write_ms, 500);
-	exit_code(k);
+	ck_assert_int_eq(tu_exit_status(tu_wait(k, 20000)), 0);
 	tu_wait(r, 1000);
 	zb_writer_close(w);
 	close(ready[0]);
@@ -412,7 +404,7 @@ START_TEST(forced_destroy_wakes_reader)
 	ck_assert_int_eq(err, ZB_EWRITER_GONE);
 	printf("forced destroy -> blocked reader ZB_EWRITER_GONE: %.2f ms after the request\n",
 	       latency);
-	ck_assert_int_eq(exit_code(d), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(d, 20000)), 0);
 	ck_assert(!tu_any_object_exists(name));
 	zb_reader_close(r);
 	kill(w, SIGKILL);

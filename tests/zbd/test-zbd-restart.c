@@ -66,14 +66,6 @@ static int writer_stream(void *arg)
 	return 0;
 }
 
-static int exit_code(pid_t pid)
-{
-	int status = tu_wait(pid, 30000);
-
-	ck_assert_msg(WIFEXITED(status), "child %d: status %#x", (int)pid, status);
-	return WEXITSTATUS(status);
-}
-
 START_TEST(sigkill_mid_stream_then_adopt)
 {
 	const char *name = tz_name("adopt");
@@ -102,7 +94,7 @@ START_TEST(sigkill_mid_stream_then_adopt)
 		ck_assert(tz_frame_ok(f.data, f.size, seq));
 		zb_reader_release(r, &f);
 	}
-	ck_assert_int_eq(exit_code(w), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(w, 30000)), 0);
 	ck_assert_int_eq(zb_reader_read(r, &f, 5000), ZB_EWRITER_GONE);
 	/* With no zbd the objects stayed; the lock is free until the next zbd. */
 	ck_assert(tu_any_object_exists(name));
@@ -132,7 +124,7 @@ START_TEST(sigkill_mid_stream_then_adopt)
 	ck_assert_int_eq(err, ZB_EWRITER_GONE);
 	printf("after adoption: writer SIGKILL -> ZB_EWRITER_GONE: %.2f ms\n", latency);
 	ck_assert_double_lt(latency, 500);
-	exit_code(k);
+	ck_assert_int_eq(tu_exit_status(tu_wait(k, 30000)), 0);
 	tu_wait(w, 1000);
 	zb_reader_close(r);
 	ck_assert_int_eq(tz_request(&t, "destroy %s", name), 0);
