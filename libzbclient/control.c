@@ -524,18 +524,13 @@ static bool word_ok(const char *word, size_t max)
 	return true;
 }
 
-static bool name_ok(const char *name)
-{
-	return names_check(name) == 0 && word_ok(name, ZB_NAME_MAX);
-}
-
 ZB_EXPORT int zb_ctl_create(struct zb_ctl *ctl, const char *name,
 			    const struct zb_buffer_config *config, const char *group)
 {
 	char line[ZB_CTL_LINE_MAX + 1];
 	size_t n;
 
-	if (!ctl || !name_ok(name) || (group && (!word_ok(group, 256) || strchr(group, '/'))))
+	if (!ctl || zb_name_check(name) < 0 || (group && (!word_ok(group, 256) || strchr(group, '/'))))
 		return -EINVAL;
 	if (config && (config->mode & ~(mode_t)07777))
 		return -EINVAL;
@@ -559,7 +554,7 @@ ZB_EXPORT int zb_ctl_destroy(struct zb_ctl *ctl, const char *name, int force)
 {
 	char line[ZB_CTL_LINE_MAX + 1];
 
-	if (!ctl || !name_ok(name))
+	if (!ctl || zb_name_check(name) < 0)
 		return -EINVAL;
 	snprintf(line, sizeof(line), "destroy %s%s", name, force ? " force" : "");
 	return request_status(ctl, line);
@@ -750,7 +745,7 @@ ZB_EXPORT int zb_ctl_health(struct zb_ctl *ctl, const char *name, struct zb_heal
 	struct zb_ctl_reply *reply;
 	int err;
 
-	if (!ctl || !ret || !ret_count || (name && !name_ok(name)))
+	if (!ctl || !ret || !ret_count || (name && zb_name_check(name) < 0))
 		return -EINVAL;
 	if (name)
 		snprintf(line, sizeof(line), "health %s", name);

@@ -199,7 +199,7 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 		return r;
 	m = zb_align_block(metadata_size ? metadata_size : ZB_DEFAULT_METADATA_SIZE);
 	p = zb_align_block(payload_size ? payload_size : ZB_DEFAULT_PAYLOAD_SIZE);
-	if (payload_size > (UINT64_C(1) << 40) || metadata_size > (UINT64_C(1) << 40))
+	if (payload_size > ZB_SIZE_MAX || metadata_size > ZB_SIZE_MAX)
 		return -EMSGSIZE;
 	total = ZB_OIEB_SIZE + m + p;
 	snprintf(s->name, sizeof(s->name), "%s", name);

@@ -73,11 +73,10 @@ static int check_name(const char *name, struct reply *r)
 {
 	char shown[80];
 
-	if (registry_name_ok(name))
+	if (zb_name_check(name) == 0)
 		return 0;
 	reply_sanitize(shown, sizeof(shown), name);
-	return reply_fail(r, -EINVAL, "invalid buffer name '%s' (1-%d printable bytes, no '/')",
-			  shown, ZB_NAME_MAX);
+	return reply_fail(r, -EINVAL, "invalid buffer name '%s' (%s)", shown, ZB_NAME_RULE);
 }
 
 static int too_many(struct reply *r, const char *usage_of)
@@ -122,9 +121,11 @@ static int cmd_create(struct ctl_client *c, int argc, char **argv, struct reply 
 		switch (k) {
 		case 0:
 		case 1:
-			if (config_parse_size(eq + 1, k == 0 ? &payload : &metadata) < 0)
-				return reply_fail(r, -EINVAL, "bad size '%s' (positive, K/M/G)",
-						  shown);
+			/* -EINVAL for every bad value: -EMSGSIZE means a line too long here. */
+			err = config_parse_size(eq + 1, k == 0 ? &payload : &metadata);
+			if (err < 0)
+				return reply_fail(r, -EINVAL, "bad size '%s' (%s)", shown,
+						  config_size_error(err));
 			break;
 		case 2:
 			if (config_parse_mode(eq + 1, &mode) < 0)
@@ -136,9 +137,6 @@ static int cmd_create(struct ctl_client *c, int argc, char **argv, struct reply 
 			break;
 		}
 	}
-	/* Larger than any ring we can map and the protocol's offsets can hold sensibly. */
-	if (payload > (UINT64_C(1) << 40) || metadata > (UINT64_C(1) << 40))
-		return reply_fail(r, -EMSGSIZE, "size too large (at most 1T)");
 	return registry_create(d, argv[1], payload, metadata, mode, gid, r);
 }
 

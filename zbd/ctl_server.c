@@ -190,7 +190,7 @@ static void client_process(struct ctl_client *c)
 	}
 	if (!c->closing && c->in_len == sizeof(c->in)) {
 		log_info("control client pid %d: request line over %d bytes", (int)c->pid,
-			 CTL_LINE_MAX);
+			 ZB_CTL_LINE_MAX);
 		client_error_close(c, -EMSGSIZE, "request line too long");
 	}
 }

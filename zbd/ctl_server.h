@@ -2,8 +2,8 @@
 /*
  * The control socket: listening (or the socket systemd passed us), and the
  * clients. Every client is non-blocking and bounded, so none can stall the
- * others or grow zbd without limit: a request line is at most CTL_LINE_MAX
- * bytes, unread output at most CTL_OUTPUT_MAX beyond the reply being sent
+ * others or grow zbd without limit: a request line is at most ZB_CTL_LINE_MAX
+ * bytes and its newline, unread output at most CTL_OUTPUT_MAX beyond the reply being sent
  * (a watcher that never reads is dropped), requests are not read while a
  * client's replies pile up unread, and idle clients are closed after
  * client_idle_s (watchers are never idle).
@@ -16,7 +16,6 @@
 #include "daemon.h"
 #include "reply.h"
 
-#define CTL_LINE_MAX 4096
 #define CTL_OUTPUT_MAX (1024 * 1024)
 /* Stop reading requests while this much output waits: pipelined requests
  * from a client that does not read its replies cannot grow our memory. */
@@ -36,7 +35,7 @@ struct ctl_client {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	char in[CTL_LINE_MAX];
+	char in[ZB_CTL_LINE_MAX + 1]; /* a whole line and its newline */
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;

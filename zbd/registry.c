@@ -17,16 +17,6 @@
 #include "statefile.h"
 #include "wait.h"
 
-bool registry_name_ok(const char *name)
-{
-	if (names_check(name) < 0)
-		return false;
-	for (const char *c = name; *c; c++)
-		if (*c < 0x21 || *c > 0x7e)
-			return false;
-	return true;
-}
-
 struct zbd_buffer *registry_find(struct zbd *d, const char *name)
 {
 	struct zbd_buffer *b, *tmp;
@@ -124,7 +114,7 @@ int registry_create(struct zbd *d, const char *name, uint64_t payload_size, uint
 	bool lock_existed;
 	int err;
 
-	if (!registry_name_ok(name) || names_lock(lock_path, sizeof(lock_path), name) < 0)
+	if (zb_name_check(name) < 0 || names_lock(lock_path, sizeof(lock_path), name) < 0)
 		return reply_fail(r, -EINVAL, "invalid buffer name");
 	if (registry_find(d, name))
 		return reply_fail(r, -EEXIST, "buffer %s exists already", name);
@@ -329,7 +319,7 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 	struct zbd_buffer *b;
 	int err;
 
-	if (!registry_name_ok(e->name) || registry_find(a->d, e->name)) {
+	if (zb_name_check(e->name) < 0 || registry_find(a->d, e->name)) {
 		a->dropped++;
 		return;
 	}

@@ -38,6 +38,3 @@ void registry_save(struct zbd *d);
 
 /* At exit: stop watching, unmap and unlock every buffer; the objects stay. */
 void registry_release_all(struct zbd *d);
-
-/* A name we accept from a client: a valid buffer name of printable ASCII. */
-bool registry_name_ok(const char *name);

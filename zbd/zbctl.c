@@ -194,8 +194,9 @@ static bool parse_uint(const char *s, long max, long *ret)
 	return true;
 }
 
-/* What the library would refuse anyway, caught early as a usage error. */
-static bool name_ok(const char *name)
+/* A group name the control protocol carries, caught early as a usage error
+ * (buffer names: zb_name_check). */
+static bool group_ok(const char *name)
 {
 	size_t len = strlen(name);
 
@@ -567,9 +568,9 @@ static int cmd_create(const struct verb *v, int argc, char **argv)
 	}
 	if (!name)
 		return misuse(v, "missing buffer NAME");
-	if (!name_ok(name))
+	if (zb_name_check(name) < 0)
 		return misuse(v, "invalid buffer name '%s'", name);
-	if (group && !name_ok(group))
+	if (group && !group_ok(group))
 		return misuse(v, "invalid group name '%s'", group);
 	if (connect_or_fail(v, &ctl))
 		return EXIT_FAIL;
@@ -610,7 +611,7 @@ static int cmd_destroy(const struct verb *v, int argc, char **argv)
 	}
 	if (!name)
 		return misuse(v, "missing buffer NAME");
-	if (!name_ok(name))
+	if (zb_name_check(name) < 0)
 		return misuse(v, "invalid buffer name '%s'", name);
 	if (connect_or_fail(v, &ctl))
 		return EXIT_FAIL;
@@ -713,7 +714,7 @@ static int cmd_health(const struct verb *v, int argc, char **argv)
 	if (code >= 0)
 		return code;
 	name = optind < argc ? argv[optind] : NULL;
-	if (name && !name_ok(name))
+	if (name && zb_name_check(name) < 0)
 		return misuse(v, "invalid buffer name '%s'", name);
 	if (name)
 		snprintf(line, sizeof(line), "health %s", name);
@@ -899,7 +900,7 @@ static int cmd_write(const struct verb *v, int argc, char **argv)
 	if (argc - optind > 1)
 		return misuse(v, "unexpected argument '%s'", argv[optind + 1]);
 	name = argv[optind];
-	if (!name_ok(name))
+	if (zb_name_check(name) < 0)
 		return misuse(v, "invalid buffer name '%s'", name);
 
 	catch_stop_signals();
@@ -1042,7 +1043,7 @@ static int cmd_read(const struct verb *v, int argc, char **argv)
 	if (argc - optind > 1)
 		return misuse(v, "unexpected argument '%s'", argv[optind + 1]);
 	name = argv[optind];
-	if (!name_ok(name))
+	if (zb_name_check(name) < 0)
 		return misuse(v, "invalid buffer name '%s'", name);
 	if (sized && !create)
 		return misuse(v, "--payload, --metadata and --mode need --create");

@@ -28,6 +28,9 @@ extern "C" {
 /* Longest buffer name, so that "sem.sem-w-NAME" stays a valid file name. */
 #define ZB_NAME_MAX 200
 
+/* Largest payload or metadata size a buffer may be created with (1 TiB). */
+#define ZB_SIZE_MAX (UINT64_C(1) << 40)
+
 /*
  * Default spin before a reader (or a writer short of space) sleeps, in
  * microseconds. Chosen by measurement (zbbench scenario 3, 2-core machine,
@@ -68,6 +71,15 @@ enum {
 
 /* Text for any code this library returns; never NULL, never to be freed. */
 const char *zb_strerror(int code);
+
+/*
+ * 0 if `name` can name a buffer that zbd creates and the control protocol
+ * carries: 1 to ZB_NAME_MAX bytes of printable ASCII, without space, '/' or
+ * '=', and neither "." nor "..". -EINVAL otherwise. (zb_reader_open and
+ * zb_writer_open also attach to buffers other implementations named with any
+ * single path component, which this rule narrows.)
+ */
+int zb_name_check(const char *name);
 
 /* Counters of one handle (frames and payload bytes it moved since it opened). */
 struct zb_stats {
@@ -222,7 +234,8 @@ struct zb_ctl;
 #define ZB_CTL_TIMEOUT_MS 5000
 /* Largest reply accepted (all lines together); a larger one is -EPROTO. */
 #define ZB_CTL_REPLY_MAX (4u << 20)
-/* Longest request line, without its newline (the protocol caps lines at 4096 bytes). */
+/* Longest request line, without its newline (zbd reads a line and its newline
+ * into 4096 bytes; doc/control-protocol.md). */
 #define ZB_CTL_LINE_MAX 4095
 
 /*

@@ -7,7 +7,7 @@
  *
  * Modes 0-3, one per identity (see identities[]): the stream is cut into lines
  * the way the server does (client_process() in zbd/ctl_server.c: '\n' ends a
- * line, a trailing '\r' is dropped, a NUL byte or a line over CTL_LINE_MAX
+ * line, a trailing '\r' is dropped, a NUL byte or a line over ZB_CTL_LINE_MAX
  * closes the connection). Each line is dispatched on a client whose replies go
  * through a socketpair that the harness reads back and checks: one well-formed
  * reply per request (key=value lines, error= on failure, status=N, an empty
@@ -392,7 +392,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break; /* the server waits for the rest of the line */
 		len = (size_t)(nl - p);
 		/* The server closes the connection on these: nothing is dispatched. */
-		if (len >= CTL_LINE_MAX || memchr(p, '\0', len))
+		if (len > ZB_CTL_LINE_MAX || memchr(p, '\0', len))
 			break;
 		run_line(c, id, sv[1], p, len && p[len - 1] == '\r' ? len - 1 : len);
 		p = nl + 1;
