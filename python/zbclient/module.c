@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zbclient._zbclient: the module, its exceptions (one class per library
+ * error code, all under zbclient.Error), and the helpers every handle type
+ * shares: timeouts, handle locks, sizes.
+ */
+#include "zbpy.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <time.h>
+
+PyObject *zbpy_Error;
+
+/* One exception class per code the library returns. `builtin` is a second
+ * base, so that `except TimeoutError` or `except ValueError` also work. */
+struct error_class {
+    int code;
+    const char *name;
+    PyObject **builtin;
+    const char *doc;
+    PyObject *type;
+};
+
+static struct error_class error_classes[] = {
+    {-EINVAL, "InvalidArgument", &PyExc_ValueError,
+     "An argument the library refused (bad name, size 0, unknown frame...).", NULL},
+    {-ENOENT, "NotFound", &PyExc_FileNotFoundError,
+     "No buffer of that name (-ENOENT).", NULL},
+    {-EEXIST, "AlreadyExists", &PyExc_FileExistsError,
+     "The buffer already exists and a live process owns it (-EEXIST).", NULL},
+    {-EBUSY, "Busy", NULL,
+     "A live reader or writer is already attached (-EBUSY); or zbd refused "
+     "to destroy a buffer in use.", NULL},
+    {-ETIMEDOUT, "Timeout", &PyExc_TimeoutError,
+     "Nothing arrived within the timeout (-ETIMEDOUT).", NULL},
+    {-ENOBUFS, "BufferFull", NULL,
+     "The writer found no space in the ring within its timeout (-ENOBUFS).", NULL},
+    {-EALREADY, "MetadataAlreadySet", NULL,
+     "The buffer's metadata was already set; it is set once (-EALREADY).", NULL},
+    {-EMSGSIZE, "TooLarge", NULL,
+     "A frame or metadata that can never fit the buffer (-EMSGSIZE).", NULL},
+    {-ENODATA, "NoMetadata", NULL,
+     "No metadata has been set (-ENODATA).", NULL},
+    {-EACCES, "PermissionDenied", &PyExc_PermissionError,
+     "Permission denied (-EACCES, -EPERM).", NULL},
+    {ZB_EWRITER_GONE, "WriterGone", NULL,
+     "The writer left or died and every frame it wrote was read "
+     "(ZB_EWRITER_GONE). Reported once; the next read waits for a new "
+     "writer, whose frames restart at sequence 1.", NULL},
+    {ZB_EREADER_GONE, "ReaderGone", NULL,
+     "The reader left or died (ZB_EREADER_GONE).", NULL},
+    {ZB_EVERSION, "VersionMismatch", NULL,
+     "The segment speaks another protocol version (ZB_EVERSION).", NULL},
+    {ZB_ECORRUPT, "Corrupt", NULL,
+     "The segment or a frame fails validation (ZB_ECORRUPT).", NULL},
+    {-ECONNREFUSED, "DaemonUnavailable", &PyExc_ConnectionRefusedError,
+     "No zbd listens on the control socket (-ENOENT, -ECONNREFUSED at "
+     "connect).", NULL},
+    {-ECONNRESET, "ConnectionLost", &PyExc_ConnectionResetError,
+     "zbd closed the control connection (-ECONNRESET).", NULL},
+    {-EPROTO, "ProtocolError", NULL,
+     "zbd's reply was malformed or too large (-EPROTO).", NULL},
+    {-EINTR, "Interrupted", &PyExc_InterruptedError,
+     "A signal interrupted a control request that is not safe to repeat "
+     "(-EINTR); whether zbd carried it out is unknown.", NULL},
+};
+
+#define N_ERROR_CLASSES (sizeof(error_classes) / sizeof(error_classes[0]))
+
+PyObject *
+zbpy_error_class(int code)
+{
+    if (code == -EPERM) {
+        code = -EACCES;
+    }
+    for (size_t i = 0; i < N_ERROR_CLASSES; i++) {
+        if (error_classes[i].code == code) {
+            return error_classes[i].type;
+        }
+    }
+    return zbpy_Error;
+}
+
+PyObject *
+zbpy_raise(int code, PyObject *name, const char *detail)
+{
+    PyObject *msg, *exc, *value;
+    const char *text;
+
+    if (code == -ENOMEM) {
+        return PyErr_NoMemory();
+    }
+    text = zb_strerror(code);
+    if (name != NULL && detail != NULL) {
+        msg = PyUnicode_FromFormat("%U: %s (%s)", name, text, detail);
+    }
+    else if (name != NULL) {
+        msg = PyUnicode_FromFormat("%U: %s", name, text);
+    }
+    else if (detail != NULL) {
+        msg = PyUnicode_FromFormat("%s (%s)", text, detail);
+    }
+    else {
+        msg = PyUnicode_FromString(text);
+    }
+    if (msg == NULL) {
+        return NULL;
+    }
+    exc = PyObject_CallOneArg(zbpy_error_class(code), msg);
+    Py_DECREF(msg);
+    if (exc == NULL) {
+        return NULL;
+    }
+    value = PyLong_FromLong(code);
+    if (value == NULL || PyObject_SetAttrString(exc, "code", value) < 0) {
+        goto fail;
+    }
+    Py_DECREF(value);
+    if (PyObject_SetAttrString(exc, "name", name ? name : Py_None) < 0) {
+        value = NULL;
+        goto fail;
+    }
+    /* errno is the positive errno for errno-style codes, None for ours. */
+    value = (code < 0 && code > -4096) ? PyLong_FromLong(-code) : Py_NewRef(Py_None);
+    if (value == NULL || PyObject_SetAttrString(exc, "errno", value) < 0) {
+        goto fail;
+    }
+    Py_DECREF(value);
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+
+fail:
+    Py_XDECREF(value);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+static int64_t
+now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int
+zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns, int *poll_only)
+{
+    double seconds;
+
+    *poll_only = 0;
+    if (timeout == NULL || timeout == Py_None) {
+        *deadline_ns = -1;
+        return 0;
+    }
+    seconds = PyFloat_AsDouble(timeout);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (isnan(seconds) || seconds < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "timeout must be None or a number of seconds >= 0");
+        return -1;
+    }
+    if (seconds == 0) {
+        *poll_only = 1;
+        *deadline_ns = now_ns();
+        return 0;
+    }
+    /* Anything beyond a few centuries waits forever. */
+    if (seconds > 1e10) {
+        *deadline_ns = -1;
+        return 0;
+    }
+    *deadline_ns = now_ns() + (int64_t)ceil(seconds * 1e9);
+    return 0;
+}
+
+int
+zbpy_slice_ms(int64_t deadline_ns)
+{
+    int64_t left;
+
+    if (deadline_ns < 0) {
+        return ZBPY_SLICE_MS;
+    }
+    left = deadline_ns - now_ns();
+    if (left <= 0) {
+        return 0;
+    }
+    if (left >= (int64_t)ZBPY_SLICE_MS * 1000000) {
+        return ZBPY_SLICE_MS;
+    }
+    return (int)((left + 999999) / 1000000);
+}
+
+int
+zbpy_lock(PyThread_type_lock lock)
+{
+    PyLockStatus st;
+
+    if (PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
+        return 0;
+    }
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        st = PyThread_acquire_lock_timed(lock, (PY_TIMEOUT_T)ZBPY_SLICE_MS * 1000, 0);
+        Py_END_ALLOW_THREADS
+        if (st == PY_LOCK_ACQUIRED) {
+            return 0;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            return -1;
+        }
+    }
+}
+
+int
+zbpy_size_converter(PyObject *obj, void *ret)
+{
+    unsigned long long v;
+
+    if (!PyLong_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "a size must be an int, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return 0;
+    }
+    v = PyLong_AsUnsignedLongLong(obj);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            PyErr_SetString(PyExc_ValueError, "a size must be >= 0 and fit in 64 bits");
+        }
+        return 0;
+    }
+    *(uint64_t *)ret = v;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ Stats */
+
+static PyStructSequence_Field stats_fields[] = {
+    {"frames", "frames this handle moved since it opened"},
+    {"bytes", "payload bytes this handle moved since it opened"},
+    {NULL, NULL},
+};
+
+static PyStructSequence_Desc stats_desc = {
+    "zbclient.Stats",
+    "Counters of one reader or writer handle (frames, bytes).",
+    stats_fields,
+    2,
+};
+
+PyTypeObject ZbpyStats_Type;
+
+PyObject *
+zbpy_stats_new(const struct zb_stats *stats)
+{
+    PyObject *s = PyStructSequence_New(&ZbpyStats_Type);
+    PyObject *v;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    v = PyLong_FromUnsignedLongLong(stats->frames);
+    if (v == NULL) {
+        goto fail;
+    }
+    PyStructSequence_SET_ITEM(s, 0, v);
+    v = PyLong_FromUnsignedLongLong(stats->bytes);
+    if (v == NULL) {
+        goto fail;
+    }
+    PyStructSequence_SET_ITEM(s, 1, v);
+    return s;
+
+fail:
+    Py_DECREF(s);
+    return NULL;
+}
+
+/* ------------------------------------------------------- module functions */
+
+PyDoc_STRVAR(strerror_doc,
+"strerror(code, /)\n--\n\n"
+"The library's text for error code `code` (0 or negative).");
+
+static PyObject *
+zbpy_strerror(PyObject *module, PyObject *arg)
+{
+    long code = PyLong_AsLong(arg);
+
+    if (code == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (code < INT_MIN || code > INT_MAX) {
+        return PyUnicode_FromString("unknown error");
+    }
+    return PyUnicode_FromString(zb_strerror((int)code));
+}
+
+PyDoc_STRVAR(is_valid_name_doc,
+"is_valid_name(name, /)\n--\n\n"
+"True if `name` can name a buffer zbd creates: 1 to 200 bytes of printable\n"
+"ASCII without space, '/' or '=', and neither '.' nor '..'.");
+
+static PyObject *
+zbpy_is_valid_name(PyObject *module, PyObject *arg)
+{
+    const char *name;
+
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    name = PyUnicode_AsUTF8(arg);
+    if (name == NULL) {
+        return NULL;
+    }
+    if (strlen(name) != (size_t)PyUnicode_GET_LENGTH(arg)) {
+        Py_RETURN_FALSE; /* an embedded NUL, or characters beyond ASCII */
+    }
+    return PyBool_FromLong(zb_name_check(name) == 0);
+}
+
+PyDoc_STRVAR(default_socket_doc,
+"default_socket()\n--\n\n"
+"The control socket Daemon() connects to by default: $ZBD_SOCKET if set,\n"
+"else /run/zbd/zbd.sock for root, else $XDG_RUNTIME_DIR/zbd.sock.");
+
+static PyObject *
+zbpy_default_socket(PyObject *module, PyObject *unused)
+{
+    char buf[4096];
+    int err = zb_ctl_default_socket(buf, sizeof(buf));
+
+    if (err < 0) {
+        return zbpy_raise(err, NULL, "default socket path");
+    }
+    return PyUnicode_DecodeFSDefault(buf);
+}
+
+static PyMethodDef module_methods[] = {
+    {"strerror", zbpy_strerror, METH_O, strerror_doc},
+    {"is_valid_name", zbpy_is_valid_name, METH_O, is_valid_name_doc},
+    {"default_socket", zbpy_default_socket, METH_NOARGS, default_socket_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(module_doc,
+"libzbclient for Python: ZeroBuffer v1 rings in shared memory.\n\n"
+"Import the package `zbclient`, not this module: it re-exports everything\n"
+"here. See help(zbclient).");
+
+static struct PyModuleDef zbclient_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "zbclient._zbclient",
+    .m_doc = module_doc,
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+static int
+add_errors(PyObject *m)
+{
+    zbpy_Error = PyErr_NewExceptionWithDoc(
+        "zbclient.Error",
+        "Base class of every error libzbclient reports.\n\n"
+        "Attributes: code (the library's negative error code), name (the\n"
+        "buffer's name, or the control socket's path, or None), errno (the\n"
+        "positive errno for errno-style codes, else None).",
+        PyExc_OSError, NULL);
+    if (zbpy_Error == NULL || PyModule_AddObjectRef(m, "Error", zbpy_Error) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < N_ERROR_CLASSES; i++) {
+        struct error_class *ec = &error_classes[i];
+        char qualname[64];
+        PyObject *bases;
+
+        if (ec->builtin) {
+            bases = PyTuple_Pack(2, zbpy_Error, *ec->builtin);
+        }
+        else {
+            bases = PyTuple_Pack(1, zbpy_Error);
+        }
+        if (bases == NULL) {
+            return -1;
+        }
+        PyOS_snprintf(qualname, sizeof(qualname), "zbclient.%s", ec->name);
+        ec->type = PyErr_NewExceptionWithDoc(qualname, ec->doc, bases, NULL);
+        Py_DECREF(bases);
+        if (ec->type == NULL || PyModule_AddObjectRef(m, ec->name, ec->type) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+PyMODINIT_FUNC PyInit__zbclient(void);
+
+PyMODINIT_FUNC
+PyInit__zbclient(void)
+{
+    PyObject *m = PyModule_Create(&zbclient_module);
+    PyObject *size_max;
+
+    if (m == NULL) {
+        return NULL;
+    }
+    if (add_errors(m) < 0) {
+        goto fail;
+    }
+    if (ZbpyStats_Type.tp_name == NULL &&
+        PyStructSequence_InitType2(&ZbpyStats_Type, &stats_desc) < 0) {
+        goto fail;
+    }
+    if (PyModule_AddObjectRef(m, "Stats", (PyObject *)&ZbpyStats_Type) < 0) {
+        goto fail;
+    }
+    if (zbpy_reader_init_types(m) < 0 || zbpy_writer_init_types(m) < 0 ||
+        zbpy_daemon_init_types(m) < 0) {
+        goto fail;
+    }
+    if (PyModule_AddStringConstant(m, "__version__", ZBPY_VERSION) < 0 ||
+        PyModule_AddIntConstant(m, "NAME_MAX", ZB_NAME_MAX) < 0 ||
+        PyModule_AddIntConstant(m, "DEFAULT_SPIN_US", ZB_DEFAULT_SPIN_US) < 0 ||
+        PyModule_AddIntConstant(m, "WAIT_SLICE_MS", ZBPY_SLICE_MS) < 0) {
+        goto fail;
+    }
+    size_max = PyLong_FromUnsignedLongLong(ZB_SIZE_MAX);
+    if (size_max == NULL || PyModule_AddObjectRef(m, "SIZE_MAX", size_max) < 0) {
+        Py_XDECREF(size_max);
+        goto fail;
+    }
+    Py_DECREF(size_max);
+    return m;
+
+fail:
+    Py_DECREF(m);
+    return NULL;
+}
