@@ -278,10 +278,10 @@ def upstream_env():
     return env
 
 
-def run_python(code, env=None, timeout=60, **kw):
+def run_python(code, args=(), env=None, timeout=60, **kw):
     """Run `code` in a new interpreter (this one's), failing on a non-zero exit."""
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env=env, timeout=timeout, **kw)
+    r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                       text=True, env=env, timeout=timeout, **kw)
     assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
     return r.stdout
 

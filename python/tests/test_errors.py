@@ -1,0 +1,345 @@
+# SPDX-License-Identifier: MIT
+"""Every exception class: raised for its library code, under zbclient.Error,
+with the code, the errno and the buffer's name (also in the message)."""
+
+import errno
+import mmap
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import zbclient
+from conftest import run_python
+
+OIEB_SIZE = 128
+METADATA = 1024  # the default metadata block: the ring starts after it
+
+ALL = {
+    "InvalidArgument": (-errno.EINVAL, ValueError),
+    "NotFound": (-errno.ENOENT, FileNotFoundError),
+    "AlreadyExists": (-errno.EEXIST, FileExistsError),
+    "Busy": (-errno.EBUSY, None),
+    "Timeout": (-errno.ETIMEDOUT, TimeoutError),
+    "BufferFull": (-errno.ENOBUFS, None),
+    "MetadataAlreadySet": (-errno.EALREADY, None),
+    "TooLarge": (-errno.EMSGSIZE, None),
+    "NoMetadata": (-errno.ENODATA, None),
+    "PermissionDenied": (-errno.EACCES, PermissionError),
+    "WriterGone": (-10001, None),
+    "ReaderGone": (-10002, None),
+    "VersionMismatch": (-10003, None),
+    "Corrupt": (-10004, None),
+    "DaemonUnavailable": (-errno.ECONNREFUSED, ConnectionRefusedError),
+    "ConnectionLost": (-errno.ECONNRESET, ConnectionResetError),
+    "ProtocolError": (-errno.EPROTO, None),
+    "Interrupted": (-errno.EINTR, InterruptedError),
+}
+
+
+def check(excinfo, cls, name):
+    """The exception is `cls`, carries its code and `name`, says the name."""
+    e = excinfo.value
+    assert type(e) is cls
+    assert isinstance(e, zbclient.Error) and isinstance(e, OSError)
+    code, builtin = ALL[cls.__name__]
+    assert e.code == code
+    assert e.errno == (-code if code > -4096 else None)
+    assert e.name == name
+    assert str(name) in str(e)
+    assert zbclient.strerror(code) in str(e)
+    if builtin:
+        assert isinstance(e, builtin)
+
+
+def test_the_hierarchy():
+    assert issubclass(zbclient.Error, OSError)
+    for n in ALL:
+        cls = getattr(zbclient, n)
+        assert issubclass(cls, zbclient.Error) and cls.__module__ == "zbclient", n
+        assert cls.__doc__, n
+        assert n in zbclient.__all__
+
+
+@pytest.fixture
+def ring(name):
+    with zbclient.Reader.create(name, payload_size=4096, metadata_size=64) as r:
+        with zbclient.Writer.open(name) as w:
+            yield r, w
+
+
+def test_invalid_argument(ring, zbd, name):
+    r, w = ring
+    with pytest.raises(zbclient.InvalidArgument) as e:
+        w.write(b"")
+    check(e, zbclient.InvalidArgument, name)
+    with pytest.raises(zbclient.InvalidArgument) as e:
+        w.acquire(0)
+    check(e, zbclient.InvalidArgument, name)
+    with pytest.raises(zbclient.InvalidArgument):
+        w.commit()
+    with zbd.daemon() as d:
+        with pytest.raises(zbclient.InvalidArgument) as e:
+            d.create("bad/name")
+        check(e, zbclient.InvalidArgument, "bad/name")
+
+
+def test_not_found(names):
+    n = names()
+    for call in (zbclient.Reader.open, zbclient.Writer.open):
+        with pytest.raises(zbclient.NotFound) as e:
+            call(n)
+        check(e, zbclient.NotFound, n)
+
+
+def test_already_exists(name):
+    with zbclient.Reader.create(name):
+        with pytest.raises(zbclient.AlreadyExists) as e:
+            zbclient.Reader.create(name)
+        check(e, zbclient.AlreadyExists, name)
+
+
+def test_busy(ring, name):
+    # From another process: the live peers attached are this one's.
+    out = run_python(
+        "import sys, errno, zbclient\n"
+        "for call in (zbclient.Writer.open, zbclient.Reader.open):\n"
+        "    try:\n"
+        "        call(sys.argv[1])\n"
+        "    except zbclient.Busy as e:\n"
+        "        assert e.code == -errno.EBUSY and e.name == sys.argv[1], e\n"
+        "        print(e)\n", args=[name])
+    assert out.splitlines() == [f"{name}: a live peer is already attached"] * 2
+
+
+def test_timeout(ring, name):
+    r, w = ring
+    with pytest.raises(zbclient.Timeout) as e:
+        r.read(0.01)
+    check(e, zbclient.Timeout, name)
+
+
+def test_buffer_full(ring, name):
+    r, w = ring
+    w.write(b"x" * 3000)
+    with pytest.raises(zbclient.BufferFull) as e:
+        w.write(b"y" * 3000, timeout=0.01)
+    check(e, zbclient.BufferFull, name)
+    with pytest.raises(zbclient.BufferFull) as e:
+        w.acquire(3000, timeout=0)
+    check(e, zbclient.BufferFull, name)
+
+
+def test_metadata_errors(ring, name):
+    r, w = ring
+    with pytest.raises(zbclient.TooLarge) as e:
+        w.set_metadata(b"m" * 100)
+    check(e, zbclient.TooLarge, name)
+    w.set_metadata(b"ok")
+    with pytest.raises(zbclient.MetadataAlreadySet) as e:
+        w.set_metadata(b"again")
+    check(e, zbclient.MetadataAlreadySet, name)
+
+
+def test_too_large(ring, name):
+    r, w = ring
+    with pytest.raises(zbclient.TooLarge) as e:
+        w.write(b"z" * 5000)
+    check(e, zbclient.TooLarge, name)
+    with pytest.raises(zbclient.TooLarge):
+        w.acquire(4096)
+
+
+def test_no_metadata_is_none_not_an_error(ring):
+    r, w = ring
+    # -ENODATA is the absence of metadata: the property says None. The class
+    # exists for completeness (one per library code).
+    assert r.metadata is None
+    assert issubclass(zbclient.NoMetadata, zbclient.Error)
+
+
+def test_permission_denied(name):
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to try as another user (nobody)")
+    with zbclient.Reader.create(name, mode=0o600):
+        code = ("import sys, zbclient\n"
+                "try:\n"
+                "    zbclient.Writer.open(sys.argv[1])\n"
+                "except zbclient.PermissionDenied as e:\n"
+                "    assert isinstance(e, PermissionError) and e.name == sys.argv[1], e\n"
+                "    print(e.code, e)\n")
+        r = subprocess.run([sys.executable, "-c", code, name], user=65534, group=65534,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith(f"{-errno.EACCES} {name}: permission denied")
+
+
+def test_writer_gone(name):
+    with zbclient.Reader.create(name) as r:
+        with zbclient.Writer.open(name) as w:
+            w.write(b"last")
+        r.read(1).release()
+        with pytest.raises(zbclient.WriterGone) as e:
+            r.read(1)
+        check(e, zbclient.WriterGone, name)
+
+
+def test_reader_gone(zbd, name):
+    with zbd.daemon() as d:
+        d.create(name, payload_size=4096)
+    with zbclient.Writer.open(name) as w:
+        with zbclient.Reader.open(name) as r:
+            w.write(b"a")
+            r.read(1).release()
+        # The reader left: the writer hears it once the ring is full.
+        with pytest.raises(zbclient.ReaderGone) as e:
+            for _ in range(100):
+                w.write(b"x" * 1000, timeout=5)
+        check(e, zbclient.ReaderGone, name)
+
+
+def poke(name, offset, value, size=8):
+    fd = os.open(f"/dev/shm/{name}", os.O_RDWR)
+    try:
+        with mmap.mmap(fd, 0) as m:
+            m[offset:offset + size] = value.to_bytes(size, "little")
+    finally:
+        os.close(fd)
+
+
+def test_version_mismatch(name):
+    with zbclient.Reader.create(name):
+        poke(name, 4, 9, size=1)  # the major version
+        with pytest.raises(zbclient.VersionMismatch) as e:
+            zbclient.Writer.open(name)
+        check(e, zbclient.VersionMismatch, name)
+        poke(name, 4, 1, size=1)
+
+
+def test_corrupt(name):
+    with zbclient.Reader.create(name, payload_size=4096) as r:
+        with zbclient.Writer.open(name) as w:
+            w.write(b"a frame")
+            poke(name, OIEB_SIZE + METADATA, 1 << 40)  # its header's size
+            with pytest.raises(zbclient.Corrupt) as e:
+                r.read(1)
+            check(e, zbclient.Corrupt, name)
+
+
+def test_daemon_unavailable(tmp_path):
+    path = str(tmp_path / "nobody.sock")
+    with pytest.raises(zbclient.DaemonUnavailable) as e:
+        zbclient.Daemon(path)
+    check(e, zbclient.DaemonUnavailable, path)
+    assert "is zbd running?" in str(e.value)
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)  # bound, not listening: refused
+    with pytest.raises(zbclient.DaemonUnavailable) as e:
+        zbclient.Daemon(path)
+    s.close()
+
+
+class FakeDaemon:
+    """A control socket that answers each request line with `reply(line)`
+    (bytes to send, or None to close the connection at once)."""
+
+    def __init__(self, path, reply):
+        self.path = path
+        self.reply = reply
+        self.srv = socket.socket(socket.AF_UNIX)
+        self.srv.bind(path)
+        self.srv.listen()
+        self.conns = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self.talk, args=(c,), daemon=True).start()
+
+    def talk(self, c):
+        buf = b""
+        while True:
+            try:
+                chunk = c.recv(4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                out = self.reply(line.decode())
+                if out is None:
+                    c.close()
+                    return
+                c.sendall(out)
+
+    def close(self):
+        self.srv.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_connection_lost(tmp_path):
+    fake = FakeDaemon(str(tmp_path / "s"), lambda line: None)
+    try:
+        d = zbclient.Daemon(fake.path)
+        with pytest.raises(zbclient.ConnectionLost) as e:
+            d.list()
+        check(e, zbclient.ConnectionLost, fake.path)
+    finally:
+        fake.close()
+
+
+def test_protocol_error(tmp_path):
+    fake = FakeDaemon(str(tmp_path / "s"), lambda line: b"this is not key=value\n\n")
+    try:
+        d = zbclient.Daemon(fake.path)
+        with pytest.raises(zbclient.ProtocolError) as e:
+            d.list()
+        check(e, zbclient.ProtocolError, fake.path)
+    finally:
+        fake.close()
+
+
+def test_daemon_timeout(tmp_path):
+    fake = FakeDaemon(str(tmp_path / "s"), lambda line: b"")  # never answers
+    try:
+        d = zbclient.Daemon(fake.path, timeout=0.2)
+        with pytest.raises(zbclient.Timeout) as e:
+            d.health()
+        check(e, zbclient.Timeout, fake.path)
+    finally:
+        fake.close()
+
+
+def test_daemon_error_text_is_in_the_message(tmp_path):
+    fake = FakeDaemon(str(tmp_path / "s"),
+                      lambda line: b"error=not allowed for uid 1000\nstatus=-1\n\n")
+    try:
+        d = zbclient.Daemon(fake.path)
+        with pytest.raises(zbclient.PermissionDenied) as e:
+            d.destroy("somebuffer")
+        assert e.value.code == -errno.EPERM and e.value.name == "somebuffer"
+        assert "not allowed for uid 1000" in str(e.value)
+    finally:
+        fake.close()
+
+
+def test_unknown_codes_raise_the_base_class(tmp_path):
+    fake = FakeDaemon(str(tmp_path / "s"), lambda line: b"status=-28\n\n")
+    try:
+        d = zbclient.Daemon(fake.path)
+        with pytest.raises(zbclient.Error) as e:
+            d.create("abc")
+        assert type(e.value) is zbclient.Error and e.value.errno == errno.ENOSPC
+    finally:
+        fake.close()
