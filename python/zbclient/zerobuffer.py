@@ -167,7 +167,7 @@ _UPSTREAM_ERRORS = {
 
 
 def _translate(err: "_zb.Error", busy=None) -> ZeroBufferException:
-    if isinstance(err, _zb.Busy) and busy is not None:
+    if isinstance(err, (_zb.Busy, _zb.AlreadyExists)) and busy is not None:
         return busy()
     for native, upstream in _UPSTREAM_ERRORS.items():
         if isinstance(err, native):
