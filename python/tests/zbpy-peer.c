@@ -209,7 +209,7 @@ static int __attribute__((noreturn)) usage(void)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .timeout_ms = 30000, .min = 1 };
+	struct opts o = { .timeout_ms = 30000, .min = 1, .max = 1 };
 	int pos = 0;
 	bool writing;
 
