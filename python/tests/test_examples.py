@@ -5,7 +5,6 @@ import pathlib
 import subprocess
 import sys
 
-import zbclient
 from conftest import objects_left
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "frames1080p.py"

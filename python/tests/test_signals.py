@@ -12,7 +12,7 @@ import time
 import pytest
 
 import zbclient
-from conftest import python_peer
+
 
 # Generous for a loaded machine; a slice is 50 ms.
 MAIN = threading.main_thread().ident

@@ -17,9 +17,10 @@
 
 typedef struct {
     PyObject_HEAD
-    struct zb_ctl *ctl; /* NULL until connected, after close, or after a reset */
-    PyObject *socket;   /* the socket's path, str */
-    int timeout_ms;     /* 0: the library's default */
+    struct zb_ctl
+        *ctl;         /* NULL until connected, after close, or after a reset */
+    PyObject *socket; /* the socket's path, str */
+    int timeout_ms;   /* 0: the library's default */
     int closed;
     PyThread_type_lock lock;
 } DaemonObject;
@@ -47,7 +48,8 @@ static PyStructSequence_Field buffer_health_fields[] = {
     {"read_rate_bps", "bytes read per second over the last scan"},
     {"readers_reaped", "dead readers zbd cleared"},
     {"writers_reaped", "dead writers zbd cleared"},
-    {"frames_lost", "frames dead readers took and did not give back (upper bound)"},
+    {"frames_lost",
+     "frames dead readers took and did not give back (upper bound)"},
     {"mode", "permission mode of the buffer's objects, e.g. 0o660"},
     {"adopted", "1 when this zbd took the buffer over from an earlier one"},
     {NULL, NULL},
@@ -129,7 +131,9 @@ buffer_health_new(const struct zb_health *h, const struct zb_ctl_record *rec)
     }
 #define U64(v) PyLong_FromUnsignedLongLong(v)
 #define I64(v) PyLong_FromLongLong(v)
-    if (set_item(s, i++, PyUnicode_DecodeUTF8(h->name, strlen(h->name), "replace")) < 0 ||
+    if (set_item(s, i++,
+                 PyUnicode_DecodeUTF8(h->name, strlen(h->name), "replace")) <
+            0 ||
         set_item(s, i++, PyUnicode_FromString(h->state_text)) < 0 ||
         set_item(s, i++, U64(h->payload_size)) < 0 ||
         set_item(s, i++, U64(h->metadata_size)) < 0 ||
@@ -163,7 +167,8 @@ buffer_health_new(const struct zb_health *h, const struct zb_ctl_record *rec)
 }
 
 static PyObject *
-daemon_health_new(const struct zb_daemon_health *d, const struct zb_ctl_record *rec)
+daemon_health_new(const struct zb_daemon_health *d,
+                  const struct zb_ctl_record *rec)
 {
     PyObject *s = PyStructSequence_New(&DaemonHealth_Type);
     const char *name = rec ? zb_ctl_record_get(rec, "daemon") : NULL;
@@ -173,10 +178,14 @@ daemon_health_new(const struct zb_daemon_health *d, const struct zb_ctl_record *
     }
     if (set_item(s, 0, PyUnicode_FromString(name ? name : "")) < 0 ||
         set_item(s, 1, PyUnicode_FromString(d->version)) < 0 ||
-        set_item(s, 2, PyLong_FromLongLong(rec ? field_ll(rec, "pid", 10) : 0)) < 0 ||
+        set_item(s, 2,
+                 PyLong_FromLongLong(rec ? field_ll(rec, "pid", 10) : 0)) <
+            0 ||
         set_item(s, 3, PyLong_FromUnsignedLongLong(d->uptime_s)) < 0 ||
         set_item(s, 4, PyLong_FromUnsignedLongLong(d->buffers)) < 0 ||
-        set_item(s, 5, PyLong_FromLongLong(rec ? field_ll(rec, "clients", 10) : 0)) < 0) {
+        set_item(s, 5,
+                 PyLong_FromLongLong(rec ? field_ll(rec, "clients", 10) : 0)) <
+            0) {
         Py_DECREF(s);
         return NULL;
     }
@@ -273,10 +282,12 @@ raise_connect(DaemonObject *self, int err)
     /* DaemonUnavailable, whether the socket is missing or nobody listens:
      * NotFound would say a buffer is missing. */
     if (err == -ENOENT) {
-        return zbpy_raise(-ECONNREFUSED, self->socket, "no such socket: is zbd running?");
+        return zbpy_raise(-ECONNREFUSED, self->socket,
+                          "no such socket: is zbd running?");
     }
     if (err == -ECONNREFUSED) {
-        return zbpy_raise(err, self->socket, "nobody listens: is zbd running?");
+        return zbpy_raise(err, self->socket,
+                          "nobody listens: is zbd running?");
     }
     return zbpy_raise(err, self->socket, "zbd's control socket");
 }
@@ -289,7 +300,8 @@ raise_connect(DaemonObject *self, int err)
 typedef int (*ctl_call)(struct zb_ctl *ctl, void *arg);
 
 static int
-daemon_run(DaemonObject *self, ctl_call call, void *arg, int idempotent, PyObject *name)
+daemon_run(DaemonObject *self, ctl_call call, void *arg, int idempotent,
+           PyObject *name)
 {
     PyObject *path_bytes;
     const char *path;
@@ -322,10 +334,12 @@ daemon_run(DaemonObject *self, ctl_call call, void *arg, int idempotent, PyObjec
         if (err == 0) {
             err = call(self->ctl, arg);
             if (err < 0 && zb_ctl_last_error(self->ctl) != NULL) {
-                PyOS_snprintf(detail, sizeof(detail), "%s", zb_ctl_last_error(self->ctl));
+                PyOS_snprintf(detail, sizeof(detail), "%s",
+                              zb_ctl_last_error(self->ctl));
             }
             /* After these the connection is out of step: drop it. */
-            if (err == -EINTR || err == -EPROTO || err == -ETIMEDOUT || err == -ECONNRESET) {
+            if (err == -EINTR || err == -EPROTO || err == -ETIMEDOUT ||
+                err == -ECONNRESET) {
                 zb_ctl_close(self->ctl);
                 self->ctl = NULL;
             }
@@ -366,7 +380,8 @@ daemon_init(DaemonObject *self, PyObject *args, PyObject *kwds)
     char buf[4096];
     int err;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:Daemon", kwlist, &socket, &timeout)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:Daemon", kwlist, &socket,
+                                     &timeout)) {
         return -1;
     }
     if (self->lock != NULL) {
@@ -385,7 +400,8 @@ daemon_init(DaemonObject *self, PyObject *args, PyObject *kwds)
             return -1;
         }
         if (!(s > 0) || s > 2e6) {
-            PyErr_SetString(PyExc_ValueError, "timeout must be None or seconds > 0");
+            PyErr_SetString(PyExc_ValueError,
+                            "timeout must be None or seconds > 0");
             return -1;
         }
         self->timeout_ms = (int)(s * 1000);
@@ -464,28 +480,32 @@ call_create(struct zb_ctl *ctl, void *arg)
     return zb_ctl_create(ctl, a->name, &a->cfg, a->group);
 }
 
-PyDoc_STRVAR(daemon_create_doc,
-"create(name, *, payload_size=0, metadata_size=0, mode=0, group=None)\n--\n\n"
-"Ask zbd to create and own buffer `name`. Zero sizes and mode 0 leave the\n"
-"daemon's defaults; `group` (a group name) owns the buffer's objects.\n"
-"Raises AlreadyExists, PermissionDenied, InvalidArgument...");
+PyDoc_STRVAR(
+    daemon_create_doc,
+    "create(name, *, payload_size=0, metadata_size=0, mode=0, group=None)\n"
+    "--\n\n"
+    "Ask zbd to create and own buffer `name`. Zero sizes and mode 0 leave\n"
+    "the daemon's defaults; `group` (a group name) owns the buffer's\n"
+    "objects. Raises AlreadyExists, PermissionDenied, InvalidArgument...");
 
 static PyObject *
 daemon_create(DaemonObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"name", "payload_size", "metadata_size", "mode", "group", NULL};
+    static char *kwlist[] = {"name", "payload_size", "metadata_size",
+                             "mode", "group",        NULL};
     struct create_args a = {0};
     unsigned int mode = 0;
     PyObject *name, *group = Py_None;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$O&O&IO:create", kwlist, &name,
-                                     zbpy_size_converter, &a.cfg.payload_size,
-                                     zbpy_size_converter, &a.cfg.metadata_size, &mode,
-                                     &group)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$O&O&IO:create", kwlist,
+                                     &name, zbpy_size_converter,
+                                     &a.cfg.payload_size, zbpy_size_converter,
+                                     &a.cfg.metadata_size, &mode, &group)) {
         return NULL;
     }
     if (mode > 07777) {
-        PyErr_SetString(PyExc_ValueError, "mode must be a permission mode, 0 to 0o7777");
+        PyErr_SetString(PyExc_ValueError,
+                        "mode must be a permission mode, 0 to 0o7777");
         return NULL;
     }
     a.cfg.mode = (mode_t)mode;
@@ -522,11 +542,13 @@ call_destroy(struct zb_ctl *ctl, void *arg)
     return zb_ctl_destroy(ctl, a->name, a->force);
 }
 
-PyDoc_STRVAR(daemon_destroy_doc,
-"destroy(name, *, force=False)\n--\n\n"
-"Ask zbd to remove buffer `name`. Without `force` zbd refuses (Busy) while a\n"
-"peer is attached; with it, the peers are woken and told the other side is\n"
-"gone. Raises NotFound, PermissionDenied...");
+PyDoc_STRVAR(
+    daemon_destroy_doc,
+    "destroy(name, *, force=False)\n"
+    "--\n\n"
+    "Ask zbd to remove buffer `name`. Without `force` zbd refuses (Busy)\n"
+    "while a peer is attached; with it, the peers are woken and told the\n"
+    "other side is gone. Raises NotFound, PermissionDenied...");
 
 static PyObject *
 daemon_destroy(DaemonObject *self, PyObject *args, PyObject *kwds)
@@ -535,7 +557,8 @@ daemon_destroy(DaemonObject *self, PyObject *args, PyObject *kwds)
     struct destroy_args a = {0};
     PyObject *name;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$p:destroy", kwlist, &name, &a.force)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$p:destroy", kwlist, &name,
+                                     &a.force)) {
         return NULL;
     }
     a.name = request_name(name);
@@ -562,8 +585,9 @@ call_list(struct zb_ctl *ctl, void *arg)
 }
 
 PyDoc_STRVAR(daemon_list_doc,
-"list()\n--\n\n"
-"The names of the buffers zbd owns, in the daemon's order.");
+             "list()\n"
+             "--\n\n"
+             "The names of the buffers zbd owns, in the daemon's order.");
 
 static PyObject *
 daemon_list(DaemonObject *self, PyObject *unused)
@@ -576,7 +600,8 @@ daemon_list(DaemonObject *self, PyObject *unused)
     }
     list = PyList_New((Py_ssize_t)a.count);
     for (size_t i = 0; list != NULL && i < a.count; i++) {
-        PyObject *s = PyUnicode_DecodeUTF8(a.names[i], strlen(a.names[i]), "replace");
+        PyObject *s =
+            PyUnicode_DecodeUTF8(a.names[i], strlen(a.names[i]), "replace");
 
         if (s == NULL) {
             Py_CLEAR(list);
@@ -607,11 +632,14 @@ call_health(struct zb_ctl *ctl, void *arg)
     return err;
 }
 
-PyDoc_STRVAR(daemon_health_doc,
-"health(name=None)\n--\n\n"
-"zbd's health report: HealthReport(status, daemon, buffers), with every\n"
-"buffer zbd owns, or only `name`. Each buffer is a BufferHealth with the\n"
-"fields of `zbctl health --json`. Raises NotFound for an unknown name.");
+PyDoc_STRVAR(
+    daemon_health_doc,
+    "health(name=None)\n"
+    "--\n\n"
+    "zbd's health report: HealthReport(status, daemon, buffers), with\n"
+    "every buffer zbd owns, or only `name`. Each buffer is a BufferHealth\n"
+    "with the fields of `zbctl health --json`. Raises NotFound for an\n"
+    "unknown name.");
 
 static PyObject *
 daemon_health(DaemonObject *self, PyObject *args, PyObject *kwds)
@@ -657,8 +685,9 @@ daemon_health(DaemonObject *self, PyObject *args, PyObject *kwds)
 }
 
 PyDoc_STRVAR(daemon_close_doc,
-"close()\n--\n\n"
-"Close the connection. Closing twice does nothing.");
+             "close()\n"
+             "--\n\n"
+             "Close the connection. Closing twice does nothing.");
 
 static PyObject *
 daemon_close(DaemonObject *self, PyObject *unused)
@@ -707,18 +736,19 @@ daemon_get_closed(DaemonObject *self, void *closure)
 static PyObject *
 daemon_repr(DaemonObject *self)
 {
-    return PyUnicode_FromFormat("<zbclient.Daemon %R%s>", self->socket ? self->socket : Py_None,
+    return PyUnicode_FromFormat("<zbclient.Daemon %R%s>",
+                                self->socket ? self->socket : Py_None,
                                 self->closed ? " closed" : "");
 }
 
 static PyMethodDef daemon_methods[] = {
-    {"create", (PyCFunction)(void (*)(void))daemon_create, METH_VARARGS | METH_KEYWORDS,
-     daemon_create_doc},
-    {"destroy", (PyCFunction)(void (*)(void))daemon_destroy, METH_VARARGS | METH_KEYWORDS,
-     daemon_destroy_doc},
+    {"create", (PyCFunction)(void (*)(void))daemon_create,
+     METH_VARARGS | METH_KEYWORDS, daemon_create_doc},
+    {"destroy", (PyCFunction)(void (*)(void))daemon_destroy,
+     METH_VARARGS | METH_KEYWORDS, daemon_destroy_doc},
     {"list", (PyCFunction)daemon_list, METH_NOARGS, daemon_list_doc},
-    {"health", (PyCFunction)(void (*)(void))daemon_health, METH_VARARGS | METH_KEYWORDS,
-     daemon_health_doc},
+    {"health", (PyCFunction)(void (*)(void))daemon_health,
+     METH_VARARGS | METH_KEYWORDS, daemon_health_doc},
     {"close", (PyCFunction)daemon_close, METH_NOARGS, daemon_close_doc},
     {"__enter__", (PyCFunction)daemon_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))daemon_exit, METH_FASTCALL,
@@ -727,21 +757,26 @@ static PyMethodDef daemon_methods[] = {
 };
 
 static PyGetSetDef daemon_getset[] = {
-    {"socket", (getter)daemon_get_socket, NULL, "The control socket's path.", NULL},
-    {"closed", (getter)daemon_get_closed, NULL, "True once close() ran.", NULL},
+    {"socket", (getter)daemon_get_socket, NULL, "The control socket's path.",
+     NULL},
+    {"closed", (getter)daemon_get_closed, NULL, "True once close() ran.",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-PyDoc_STRVAR(daemon_doc,
-"Daemon(socket=None, timeout=None)\n--\n\n"
-"A connection to zbd's control socket: create, destroy, list, health.\n\n"
-"`socket` defaults to default_socket(); `timeout` (seconds) bounds every\n"
-"request (default 5). Raises DaemonUnavailable when no zbd listens there.\n"
-"Requests release the GIL; a Daemon may be shared between threads.");
+PyDoc_STRVAR(
+    daemon_doc,
+    "Daemon(socket=None, timeout=None)\n"
+    "--\n\n"
+    "A connection to zbd's control socket: create, destroy, list, health.\n\n"
+    "`socket` defaults to default_socket(); `timeout` (seconds) bounds\n"
+    "every request (default 5). Raises DaemonUnavailable when no zbd\n"
+    "listens there. Requests release the GIL; a Daemon may be shared\n"
+    "between threads.");
 
+/* clang-format off: PyVarObject_HEAD_INIT takes no comma */
 PyTypeObject ZbpyDaemon_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zbclient.Daemon",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "zbclient.Daemon",
     .tp_basicsize = sizeof(DaemonObject),
     .tp_dealloc = (destructor)daemon_dealloc,
     .tp_repr = (reprfunc)daemon_repr,
@@ -752,23 +787,31 @@ PyTypeObject ZbpyDaemon_Type = {
     .tp_init = (initproc)daemon_init,
     .tp_new = PyType_GenericNew,
 };
+/* clang-format on */
 
 int
 zbpy_daemon_init_types(PyObject *module)
 {
     if (BufferHealth_Type.tp_name == NULL &&
-        (PyStructSequence_InitType2(&BufferHealth_Type, &buffer_health_desc) < 0 ||
-         PyStructSequence_InitType2(&DaemonHealth_Type, &daemon_health_desc) < 0 ||
-         PyStructSequence_InitType2(&HealthReport_Type, &health_report_desc) < 0)) {
+        (PyStructSequence_InitType2(&BufferHealth_Type, &buffer_health_desc) <
+             0 ||
+         PyStructSequence_InitType2(&DaemonHealth_Type, &daemon_health_desc) <
+             0 ||
+         PyStructSequence_InitType2(&HealthReport_Type, &health_report_desc) <
+             0)) {
         return -1;
     }
     if (PyType_Ready(&ZbpyDaemon_Type) < 0) {
         return -1;
     }
-    if (PyModule_AddObjectRef(module, "Daemon", (PyObject *)&ZbpyDaemon_Type) < 0 ||
-        PyModule_AddObjectRef(module, "BufferHealth", (PyObject *)&BufferHealth_Type) < 0 ||
-        PyModule_AddObjectRef(module, "DaemonHealth", (PyObject *)&DaemonHealth_Type) < 0 ||
-        PyModule_AddObjectRef(module, "HealthReport", (PyObject *)&HealthReport_Type) < 0) {
+    if (PyModule_AddObjectRef(module, "Daemon", (PyObject *)&ZbpyDaemon_Type) <
+            0 ||
+        PyModule_AddObjectRef(module, "BufferHealth",
+                              (PyObject *)&BufferHealth_Type) < 0 ||
+        PyModule_AddObjectRef(module, "DaemonHealth",
+                              (PyObject *)&DaemonHealth_Type) < 0 ||
+        PyModule_AddObjectRef(module, "HealthReport",
+                              (PyObject *)&HealthReport_Type) < 0) {
         return -1;
     }
     return 0;

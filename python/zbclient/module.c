@@ -25,30 +25,35 @@ struct error_class {
 
 static struct error_class error_classes[] = {
     {-EINVAL, "InvalidArgument", &PyExc_ValueError,
-     "An argument the library refused (bad name, size 0, unknown frame...).", NULL},
+     "An argument the library refused (bad name, size 0, unknown frame...).",
+     NULL},
     {-ENOENT, "NotFound", &PyExc_FileNotFoundError,
      "No buffer of that name (-ENOENT).", NULL},
     {-EEXIST, "AlreadyExists", &PyExc_FileExistsError,
      "The buffer already exists and a live process owns it (-EEXIST).", NULL},
     {-EBUSY, "Busy", NULL,
      "A live reader or writer is already attached (-EBUSY); or zbd refused "
-     "to destroy a buffer in use.", NULL},
+     "to destroy a buffer in use.",
+     NULL},
     {-ETIMEDOUT, "Timeout", &PyExc_TimeoutError,
      "Nothing arrived within the timeout (-ETIMEDOUT).", NULL},
     {-ENOBUFS, "BufferFull", NULL,
-     "The writer found no space in the ring within its timeout (-ENOBUFS).", NULL},
+     "The writer found no space in the ring within its timeout (-ENOBUFS).",
+     NULL},
     {-EALREADY, "MetadataAlreadySet", NULL,
-     "The buffer's metadata was already set; it is set once (-EALREADY).", NULL},
+     "The buffer's metadata was already set; it is set once (-EALREADY).",
+     NULL},
     {-EMSGSIZE, "TooLarge", NULL,
      "A frame or metadata that can never fit the buffer (-EMSGSIZE).", NULL},
-    {-ENODATA, "NoMetadata", NULL,
-     "No metadata has been set (-ENODATA).", NULL},
+    {-ENODATA, "NoMetadata", NULL, "No metadata has been set (-ENODATA).",
+     NULL},
     {-EACCES, "PermissionDenied", &PyExc_PermissionError,
      "Permission denied (-EACCES, -EPERM).", NULL},
     {ZB_EWRITER_GONE, "WriterGone", NULL,
      "The writer left or died and every frame it wrote was read "
      "(ZB_EWRITER_GONE). Reported once; the next read waits for a new "
-     "writer, whose frames restart at sequence 1.", NULL},
+     "writer, whose frames restart at sequence 1.",
+     NULL},
     {ZB_EREADER_GONE, "ReaderGone", NULL,
      "The reader left or died (ZB_EREADER_GONE).", NULL},
     {ZB_EVERSION, "VersionMismatch", NULL,
@@ -57,14 +62,16 @@ static struct error_class error_classes[] = {
      "The segment or a frame fails validation (ZB_ECORRUPT).", NULL},
     {-ECONNREFUSED, "DaemonUnavailable", &PyExc_ConnectionRefusedError,
      "No zbd listens on the control socket (-ENOENT, -ECONNREFUSED at "
-     "connect).", NULL},
+     "connect).",
+     NULL},
     {-ECONNRESET, "ConnectionLost", &PyExc_ConnectionResetError,
      "zbd closed the control connection (-ECONNRESET).", NULL},
     {-EPROTO, "ProtocolError", NULL,
      "zbd's reply was malformed or too large (-EPROTO).", NULL},
     {-EINTR, "Interrupted", &PyExc_InterruptedError,
      "A signal interrupted a control request that is not safe to repeat "
-     "(-EINTR); whether zbd carried it out is unknown.", NULL},
+     "(-EINTR); whether zbd carried it out is unknown.",
+     NULL},
 };
 
 #define N_ERROR_CLASSES (sizeof(error_classes) / sizeof(error_classes[0]))
@@ -123,7 +130,8 @@ zbpy_raise(int code, PyObject *name, const char *detail)
         goto fail;
     }
     /* errno is the positive errno for errno-style codes, None for ours. */
-    value = (code < 0 && code > -4096) ? PyLong_FromLong(-code) : Py_NewRef(Py_None);
+    value = (code < 0 && code > -4096) ? PyLong_FromLong(-code)
+                                       : Py_NewRef(Py_None);
     if (value == NULL || PyObject_SetAttrString(exc, "errno", value) < 0) {
         goto fail;
     }
@@ -208,7 +216,8 @@ zbpy_lock(PyThread_type_lock lock)
     }
     for (;;) {
         Py_BEGIN_ALLOW_THREADS
-        st = PyThread_acquire_lock_timed(lock, (PY_TIMEOUT_T)ZBPY_SLICE_MS * 1000, 0);
+        st = PyThread_acquire_lock_timed(
+            lock, (PY_TIMEOUT_T)ZBPY_SLICE_MS * 1000, 0);
         Py_END_ALLOW_THREADS
         if (st == PY_LOCK_ACQUIRED) {
             return 0;
@@ -232,7 +241,8 @@ zbpy_size_converter(PyObject *obj, void *ret)
     v = PyLong_AsUnsignedLongLong(obj);
     if (v == (unsigned long long)-1 && PyErr_Occurred()) {
         if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
-            PyErr_SetString(PyExc_ValueError, "a size must be >= 0 and fit in 64 bits");
+            PyErr_SetString(PyExc_ValueError,
+                            "a size must be >= 0 and fit in 64 bits");
         }
         return 0;
     }
@@ -286,8 +296,9 @@ fail:
 /* ------------------------------------------------------- module functions */
 
 PyDoc_STRVAR(strerror_doc,
-"strerror(code, /)\n--\n\n"
-"The library's text for error code `code` (0 or negative).");
+             "strerror(code, /)\n"
+             "--\n\n"
+             "The library's text for error code `code` (0 or negative).");
 
 static PyObject *
 zbpy_strerror(PyObject *module, PyObject *arg)
@@ -303,10 +314,12 @@ zbpy_strerror(PyObject *module, PyObject *arg)
     return PyUnicode_FromString(zb_strerror((int)code));
 }
 
-PyDoc_STRVAR(is_valid_name_doc,
-"is_valid_name(name, /)\n--\n\n"
-"True if `name` can name a buffer zbd creates: 1 to 200 bytes of printable\n"
-"ASCII without space, '/' or '=', and neither '.' nor '..'.");
+PyDoc_STRVAR(
+    is_valid_name_doc,
+    "is_valid_name(name, /)\n"
+    "--\n\n"
+    "True if `name` can name a buffer zbd creates: 1 to 200 bytes of\n"
+    "printable ASCII without space, '/' or '=', and neither '.' nor '..'.");
 
 static PyObject *
 zbpy_is_valid_name(PyObject *module, PyObject *arg)
@@ -314,7 +327,8 @@ zbpy_is_valid_name(PyObject *module, PyObject *arg)
     const char *name;
 
     if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(arg)->tp_name);
+        PyErr_Format(PyExc_TypeError, "name must be str, not %.100s",
+                     Py_TYPE(arg)->tp_name);
         return NULL;
     }
     name = PyUnicode_AsUTF8(arg);
@@ -327,10 +341,13 @@ zbpy_is_valid_name(PyObject *module, PyObject *arg)
     return PyBool_FromLong(zb_name_check(name) == 0);
 }
 
-PyDoc_STRVAR(default_socket_doc,
-"default_socket()\n--\n\n"
-"The control socket Daemon() connects to by default: $ZBD_SOCKET if set,\n"
-"else /run/zbd/zbd.sock for root, else $XDG_RUNTIME_DIR/zbd.sock.");
+PyDoc_STRVAR(
+    default_socket_doc,
+    "default_socket()\n"
+    "--\n\n"
+    "The control socket Daemon() connects to by default: $ZBD_SOCKET if\n"
+    "set, else /run/zbd/zbd.sock for root, else\n"
+    "$XDG_RUNTIME_DIR/zbd.sock.");
 
 static PyObject *
 zbpy_default_socket(PyObject *module, PyObject *unused)
@@ -351,17 +368,15 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-PyDoc_STRVAR(module_doc,
-"libzbclient for Python: ZeroBuffer v1 rings in shared memory.\n\n"
-"Import the package `zbclient`, not this module: it re-exports everything\n"
-"here. See help(zbclient).");
+PyDoc_STRVAR(
+    module_doc,
+    "libzbclient for Python: ZeroBuffer v1 rings in shared memory.\n\n"
+    "Import the package `zbclient`, not this module: it re-exports\n"
+    "everything here. See help(zbclient).");
 
 static struct PyModuleDef zbclient_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "zbclient._zbclient",
-    .m_doc = module_doc,
-    .m_size = -1,
-    .m_methods = module_methods,
+    PyModuleDef_HEAD_INIT, .m_name = "zbclient._zbclient", .m_doc = module_doc,
+    .m_size = -1,          .m_methods = module_methods,
 };
 
 static int
@@ -374,7 +389,8 @@ add_errors(PyObject *m)
         "buffer's name, or the control socket's path, or None), errno (the\n"
         "positive errno for errno-style codes, else None).",
         PyExc_OSError, NULL);
-    if (zbpy_Error == NULL || PyModule_AddObjectRef(m, "Error", zbpy_Error) < 0) {
+    if (zbpy_Error == NULL ||
+        PyModule_AddObjectRef(m, "Error", zbpy_Error) < 0) {
         return -1;
     }
     for (size_t i = 0; i < N_ERROR_CLASSES; i++) {
@@ -394,7 +410,8 @@ add_errors(PyObject *m)
         PyOS_snprintf(qualname, sizeof(qualname), "zbclient.%s", ec->name);
         ec->type = PyErr_NewExceptionWithDoc(qualname, ec->doc, bases, NULL);
         Py_DECREF(bases);
-        if (ec->type == NULL || PyModule_AddObjectRef(m, ec->name, ec->type) < 0) {
+        if (ec->type == NULL ||
+            PyModule_AddObjectRef(m, ec->name, ec->type) < 0) {
             return -1;
         }
     }
@@ -428,12 +445,14 @@ PyInit__zbclient(void)
     }
     if (PyModule_AddStringConstant(m, "__version__", ZBPY_VERSION) < 0 ||
         PyModule_AddIntConstant(m, "NAME_MAX", ZB_NAME_MAX) < 0 ||
-        PyModule_AddIntConstant(m, "DEFAULT_SPIN_US", ZB_DEFAULT_SPIN_US) < 0 ||
+        PyModule_AddIntConstant(m, "DEFAULT_SPIN_US", ZB_DEFAULT_SPIN_US) <
+            0 ||
         PyModule_AddIntConstant(m, "WAIT_SLICE_MS", ZBPY_SLICE_MS) < 0) {
         goto fail;
     }
     size_max = PyLong_FromUnsignedLongLong(ZB_SIZE_MAX);
-    if (size_max == NULL || PyModule_AddObjectRef(m, "SIZE_MAX", size_max) < 0) {
+    if (size_max == NULL ||
+        PyModule_AddObjectRef(m, "SIZE_MAX", size_max) < 0) {
         Py_XDECREF(size_max);
         goto fail;
     }

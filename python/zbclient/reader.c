@@ -102,7 +102,8 @@ push_pending(ReaderObject *self, const struct zb_frame *f)
     }
     if (ok) {
         self->pending[self->n_pending] = *f;
-        __atomic_store_n(&self->n_pending, self->n_pending + 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&self->n_pending, self->n_pending + 1,
+                         __ATOMIC_SEQ_CST);
     }
     pthread_mutex_unlock(&self->pending_mu);
     return ok;
@@ -146,6 +147,26 @@ err_closed(ReaderObject *self)
     return NULL;
 }
 
+/* Take the handle lock for a quick call (GIL held); -1 with ValueError if
+ * the reader is closed, or with the exception a signal handler raised. */
+static int
+reader_lock(ReaderObject *self)
+{
+    if (self->rd == NULL) {
+        err_closed(self);
+        return -1;
+    }
+    if (zbpy_lock(self->lock) < 0) {
+        return -1;
+    }
+    if (self->rd == NULL) {
+        reader_unlock(self);
+        err_closed(self);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ Frame */
 
 static PyObject *
@@ -185,8 +206,8 @@ static int
 frame_getbuffer(FrameObject *self, Py_buffer *view, int flags)
 {
     if (!frame_live(self)) {
-        PyErr_Format(PyExc_ValueError, "%U: frame %llu was released", self->reader->name,
-                     (unsigned long long)self->f.sequence);
+        PyErr_Format(PyExc_ValueError, "%U: frame %llu was released",
+                     self->reader->name, (unsigned long long)self->f.sequence);
         return -1;
     }
     if (PyBuffer_FillInfo(view, (PyObject *)self, (void *)self->f.data,
@@ -212,10 +233,13 @@ frame_do_release(FrameObject *self)
         Py_RETURN_NONE;
     }
     if (self->exports > 0) {
-        PyErr_Format(PyExc_BufferError,
-                     "%U: cannot release frame %llu while %zd view(s) of it are exported "
-                     "(release the memoryviews and delete the arrays made from it first)",
-                     self->reader->name, (unsigned long long)self->f.sequence, self->exports);
+        PyErr_Format(
+            PyExc_BufferError,
+            "%U: cannot release frame %llu while %zd view(s) of it are "
+            "exported (release the memoryviews and delete the arrays made "
+            "from it first)",
+            self->reader->name, (unsigned long long)self->f.sequence,
+            self->exports);
         return NULL;
     }
     self->released = 1;
@@ -223,13 +247,16 @@ frame_do_release(FrameObject *self)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(frame_release_doc,
-"release()\n--\n\n"
-"Give the frame's space back to the writer. Frames may be released in any\n"
-"order (space returns in read order). Releasing twice does nothing.\n\n"
-"Raises BufferError while a memoryview or array made from the frame is\n"
-"alive: the writer would overwrite the bytes it shows. Release those views\n"
-"(memoryview.release(), or del the arrays) first.");
+PyDoc_STRVAR(
+    frame_release_doc,
+    "release()\n"
+    "--\n\n"
+    "Give the frame's space back to the writer. Frames may be released in\n"
+    "any order (space returns in read order). Releasing twice does\n"
+    "nothing.\n\n"
+    "Raises BufferError while a memoryview or array made from the frame\n"
+    "is alive: the writer would overwrite the bytes it shows. Release\n"
+    "those views (memoryview.release(), or del the arrays) first.");
 
 static PyObject *
 frame_release(FrameObject *self, PyObject *unused)
@@ -282,9 +309,10 @@ frame_length(FrameObject *self)
 static PyObject *
 frame_repr(FrameObject *self)
 {
-    return PyUnicode_FromFormat("<zbclient.Frame %U sequence=%llu size=%zu%s>",
-                                self->reader->name, (unsigned long long)self->f.sequence,
-                                self->f.size, frame_live(self) ? "" : " released");
+    return PyUnicode_FromFormat(
+        "<zbclient.Frame %U sequence=%llu size=%zu%s>", self->reader->name,
+        (unsigned long long)self->f.sequence, self->f.size,
+        frame_live(self) ? "" : " released");
 }
 
 static PyMethodDef frame_methods[] = {
@@ -301,7 +329,8 @@ static PyGetSetDef frame_getset[] = {
     {"size", (getter)frame_get_size, NULL, "The frame's size in bytes.", NULL},
     {"released", (getter)frame_get_released, NULL,
      "True once the frame was released or its reader closed.", NULL},
-    {"reader", (getter)frame_get_reader, NULL, "The Reader that read the frame.", NULL},
+    {"reader", (getter)frame_get_reader, NULL,
+     "The Reader that read the frame.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -314,18 +343,20 @@ static PySequenceMethods frame_as_sequence = {
     .sq_length = (lenfunc)frame_length,
 };
 
-PyDoc_STRVAR(frame_doc,
-"A frame read from a ring, in place.\n\n"
-"The bytes stay in shared memory: memoryview(frame), bytes(frame) (a copy)\n"
-"and numpy.frombuffer(frame, dtype) (no copy) read them. The views are\n"
-"read-only. Release the frame when done with it (release(), a with block,\n"
-"or dropping the last reference); release() raises BufferError while a view\n"
-"of the frame is alive, so no view ever shows bytes the writer overwrote.\n\n"
-"Frames are made by Reader.read(), never directly.");
+PyDoc_STRVAR(
+    frame_doc,
+    "A frame read from a ring, in place.\n\n"
+    "The bytes stay in shared memory: memoryview(frame), bytes(frame) (a\n"
+    "copy) and numpy.frombuffer(frame, dtype) (no copy) read them. The\n"
+    "views are read-only. Release the frame when done with it (release(),\n"
+    "a with block, or dropping the last reference); release() raises\n"
+    "BufferError while a view of the frame is alive, so no view ever\n"
+    "shows bytes the writer overwrote.\n\n"
+    "Frames are made by Reader.read(), never directly.");
 
+/* clang-format off: PyVarObject_HEAD_INIT takes no comma */
 PyTypeObject ZbpyFrame_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zbclient.Frame",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "zbclient.Frame",
     .tp_basicsize = sizeof(FrameObject),
     .tp_dealloc = (destructor)frame_dealloc,
     .tp_repr = (reprfunc)frame_repr,
@@ -336,6 +367,7 @@ PyTypeObject ZbpyFrame_Type = {
     .tp_methods = frame_methods,
     .tp_getset = frame_getset,
 };
+/* clang-format on */
 
 /* ----------------------------------------------------------------- Reader */
 
@@ -388,7 +420,8 @@ name_arg(PyObject *name)
     const char *s;
 
     if (!PyUnicode_Check(name)) {
-        PyErr_Format(PyExc_TypeError, "name must be str, not %.100s", Py_TYPE(name)->tp_name);
+        PyErr_Format(PyExc_TypeError, "name must be str, not %.100s",
+                     Py_TYPE(name)->tp_name);
         return NULL;
     }
     s = PyUnicode_AsUTF8AndSize(name, &len);
@@ -402,11 +435,13 @@ name_arg(PyObject *name)
     return s;
 }
 
-PyDoc_STRVAR(reader_open_doc,
-"open(name)\n--\n\n"
-"Attach as the reader of an existing buffer (one that zbd owns, or that\n"
-"another program created). Raises NotFound, Busy (a live reader is\n"
-"attached), VersionMismatch or Corrupt.");
+PyDoc_STRVAR(
+    reader_open_doc,
+    "open(name)\n"
+    "--\n\n"
+    "Attach as the reader of an existing buffer (one that zbd owns, or\n"
+    "that another program created). Raises NotFound, Busy (a live reader\n"
+    "is attached), VersionMismatch or Corrupt.");
 
 static PyObject *
 reader_open(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -440,18 +475,22 @@ reader_open(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
-PyDoc_STRVAR(reader_create_doc,
-"create(name, *, payload_size=0, metadata_size=0, mode=0o600)\n--\n\n"
-"Create the buffer and become its reader and owner, with no daemon, as the\n"
-"other ZeroBuffer implementations' readers do. Sizes of 0 pick the protocol\n"
-"defaults (1 MiB payload, 1 KiB metadata); both are rounded up to 64 bytes.\n"
-"`mode` applies to the segment, semaphores and lock file. close() removes\n"
-"the buffer. Raises AlreadyExists if a live owner holds it.");
+PyDoc_STRVAR(
+    reader_create_doc,
+    "create(name, *, payload_size=0, metadata_size=0, mode=0o600)\n"
+    "--\n\n"
+    "Create the buffer and become its reader and owner, with no daemon,\n"
+    "as the other ZeroBuffer implementations' readers do. Sizes of 0 pick\n"
+    "the protocol defaults (1 MiB payload, 1 KiB metadata); both are\n"
+    "rounded up to 64 bytes. `mode` applies to the segment, semaphores\n"
+    "and lock file. close() removes the buffer. Raises AlreadyExists if a\n"
+    "live owner holds it.");
 
 static PyObject *
 reader_create(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"name", "payload_size", "metadata_size", "mode", NULL};
+    static char *kwlist[] = {"name", "payload_size", "metadata_size", "mode",
+                             NULL};
     struct zb_buffer_config cfg = {0};
     unsigned int mode = 0600;
     ReaderObject *self;
@@ -460,13 +499,15 @@ reader_create(PyTypeObject *type, PyObject *args, PyObject *kwds)
     PyObject *name;
     int err;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$O&O&I:create", kwlist, &name,
-                                     zbpy_size_converter, &cfg.payload_size,
-                                     zbpy_size_converter, &cfg.metadata_size, &mode)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$O&O&I:create", kwlist,
+                                     &name, zbpy_size_converter,
+                                     &cfg.payload_size, zbpy_size_converter,
+                                     &cfg.metadata_size, &mode)) {
         return NULL;
     }
     if (mode > 07777) {
-        PyErr_SetString(PyExc_ValueError, "mode must be a permission mode, 0 to 0o7777");
+        PyErr_SetString(PyExc_ValueError,
+                        "mode must be a permission mode, 0 to 0o7777");
         return NULL;
     }
     cfg.mode = (mode_t)mode;
@@ -493,8 +534,9 @@ reader_create(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static PyObject *
 reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    PyErr_SetString(PyExc_TypeError,
-                    "use zbclient.Reader.open(name) or zbclient.Reader.create(name, ...)");
+    PyErr_SetString(
+        PyExc_TypeError,
+        "use zbclient.Reader.open(name) or zbclient.Reader.create(name, ...)");
     return NULL;
 }
 
@@ -516,12 +558,8 @@ reader_read_impl(ReaderObject *self, PyObject *timeout)
     if (zbpy_deadline_init(timeout, &deadline, &poll_only) < 0) {
         return NULL;
     }
-    if (zbpy_lock(self->lock) < 0) {
+    if (reader_lock(self) < 0) {
         return NULL;
-    }
-    if (self->rd == NULL) {
-        reader_unlock(self);
-        return err_closed(self);
     }
     err = zb_reader_read(self->rd, &f, 0);
     reader_unlock(self);
@@ -554,23 +592,29 @@ reader_read_impl(ReaderObject *self, PyObject *timeout)
     return frame_new_from(self, &f);
 }
 
-PyDoc_STRVAR(reader_read_doc,
-"read(timeout=None)\n--\n\n"
-"The next frame, in place (see Frame). `timeout` is in seconds: None waits\n"
-"forever, 0 polls. The GIL is released while waiting, and Ctrl-C interrupts\n"
-"the wait. Several frames may be held at once.\n\n"
-"Raises Timeout; WriterGone once after the writer left and every frame was\n"
-"read (the next read waits for a new writer); Corrupt for a frame that fails\n"
-"validation; ValueError if the reader is (or gets) closed.");
+PyDoc_STRVAR(
+    reader_read_doc,
+    "read(timeout=None)\n"
+    "--\n\n"
+    "The next frame, in place (see Frame). `timeout` is in seconds: None\n"
+    "waits forever, 0 polls. The GIL is released while waiting, and\n"
+    "Ctrl-C interrupts the wait. Several frames may be held at once.\n\n"
+    "Raises Timeout; WriterGone once after the writer left and every\n"
+    "frame was read (the next read waits for a new writer); Corrupt for a\n"
+    "frame that fails validation; ValueError if the reader is (or gets)\n"
+    "closed.");
 
 static PyObject *
-reader_read(ReaderObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+reader_read(ReaderObject *self, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames)
 {
     PyObject *timeout = Py_None;
 
     /* Hand-parsed: this is the per-frame call. */
-    if (nargs > 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) + nargs > 1)) {
-        PyErr_SetString(PyExc_TypeError, "read() takes at most 1 argument (timeout)");
+    if (nargs > 1 ||
+        (kwnames != NULL && PyTuple_GET_SIZE(kwnames) + nargs > 1)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "read() takes at most 1 argument (timeout)");
         return NULL;
     }
     if (nargs == 1) {
@@ -578,8 +622,10 @@ reader_read(ReaderObject *self, PyObject *const *args, Py_ssize_t nargs, PyObjec
     }
     else if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) == 1) {
         if (!PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
-            PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0) {
-            PyErr_Format(PyExc_TypeError, "read() got an unexpected keyword argument '%S'",
+            PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0),
+                                             "timeout") != 0) {
+            PyErr_Format(PyExc_TypeError,
+                         "read() got an unexpected keyword argument '%S'",
                          PyTuple_GET_ITEM(kwnames, 0));
             return NULL;
         }
@@ -589,28 +635,34 @@ reader_read(ReaderObject *self, PyObject *const *args, Py_ssize_t nargs, PyObjec
 }
 
 PyDoc_STRVAR(reader_release_doc,
-"release(frame)\n--\n\n"
-"frame.release(), for a frame of this reader (InvalidArgument otherwise).");
+             "release(frame)\n"
+             "--\n\n"
+             "frame.release(), for a frame of this reader (InvalidArgument\n"
+             "otherwise).");
 
 static PyObject *
 reader_release(ReaderObject *self, PyObject *frame)
 {
     if (!PyObject_TypeCheck(frame, &ZbpyFrame_Type)) {
-        PyErr_Format(PyExc_TypeError, "release() wants a zbclient.Frame, not %.100s",
+        PyErr_Format(PyExc_TypeError,
+                     "release() wants a zbclient.Frame, not %.100s",
                      Py_TYPE(frame)->tp_name);
         return NULL;
     }
     if (((FrameObject *)frame)->reader != self) {
-        return zbpy_raise(-EINVAL, self->name, "the frame belongs to another reader");
+        return zbpy_raise(-EINVAL, self->name,
+                          "the frame belongs to another reader");
     }
     return frame_do_release((FrameObject *)frame);
 }
 
-PyDoc_STRVAR(reader_close_doc,
-"close()\n--\n\n"
-"Detach from the buffer; a reader made by create() also removes it.\n"
-"Frames still held are released. Raises BufferError while a view of any of\n"
-"its frames is exported. Closing twice does nothing.");
+PyDoc_STRVAR(
+    reader_close_doc,
+    "close()\n"
+    "--\n\n"
+    "Detach from the buffer; a reader made by create() also removes it.\n"
+    "Frames still held are released. Raises BufferError while a view of\n"
+    "any of its frames is exported. Closing twice does nothing.");
 
 static PyObject *
 reader_close(ReaderObject *self, PyObject *unused)
@@ -645,9 +697,11 @@ reader_close(ReaderObject *self, PyObject *unused)
     Py_RETURN_NONE;
 
 exported:
-    PyErr_Format(PyExc_BufferError,
-                 "%U: cannot close the reader while %zd view(s) of its frames are exported",
-                 self->name, self->exports);
+    PyErr_Format(
+        PyExc_BufferError,
+        "%U: cannot close the reader while %zd view(s) of its frames are "
+        "exported",
+        self->name, self->exports);
     return NULL;
 }
 
@@ -677,33 +731,19 @@ reader_iternext(ReaderObject *self)
 {
     PyObject *f = reader_read_impl(self, Py_None);
 
-    if (f == NULL && PyErr_ExceptionMatches(zbpy_error_class(ZB_EWRITER_GONE))) {
+    if (f == NULL &&
+        PyErr_ExceptionMatches(zbpy_error_class(ZB_EWRITER_GONE))) {
         PyErr_Clear();
     }
     return f;
 }
 
-/* Run a quick library call under the handle lock (GIL held). */
-#define WITH_READER(self, stmt)                  \
-    do {                                         \
-        if ((self)->rd == NULL) {                \
-            return err_closed(self);             \
-        }                                        \
-        if (zbpy_lock((self)->lock) < 0) {       \
-            return NULL;                         \
-        }                                        \
-        if ((self)->rd == NULL) {                \
-            reader_unlock(self);                 \
-            return err_closed(self);             \
-        }                                        \
-        stmt;                                    \
-        reader_unlock(self);                     \
-    } while (0)
-
-PyDoc_STRVAR(reader_set_spin_doc,
-"set_spin(microseconds)\n--\n\n"
-"How long read() watches the ring before it sleeps; 0 sleeps at once.\n"
-"Default DEFAULT_SPIN_US (20).");
+PyDoc_STRVAR(
+    reader_set_spin_doc,
+    "set_spin(microseconds)\n"
+    "--\n\n"
+    "How long read() watches the ring before it sleeps; 0 sleeps at once.\n"
+    "Default DEFAULT_SPIN_US (20).");
 
 static PyObject *
 reader_set_spin(ReaderObject *self, PyObject *arg)
@@ -717,7 +757,11 @@ reader_set_spin(ReaderObject *self, PyObject *arg)
         PyErr_SetString(PyExc_ValueError, "spin is at most 10 s");
         return NULL;
     }
-    WITH_READER(self, (void)zb_reader_set_spin(self->rd, (unsigned)us));
+    if (reader_lock(self) < 0) {
+        return NULL;
+    }
+    (void)zb_reader_set_spin(self->rd, (unsigned)us);
+    reader_unlock(self);
     Py_RETURN_NONE;
 }
 
@@ -732,14 +776,20 @@ reader_get_metadata(ReaderObject *self, void *closure)
 
     /* Copied under the lock into raw memory: allocating Python objects
      * there could run arbitrary code (the GC) while we hold the lock. */
-    WITH_READER(self, err = zb_reader_metadata(self->rd, &data, &size);
-                if (err == 0) {
-                    copy = PyMem_RawMalloc(size ? size : 1);
-                    if (copy == NULL)
-                        err = -ENOMEM;
-                    else
-                        memcpy(copy, data, size);
-                });
+    if (reader_lock(self) < 0) {
+        return NULL;
+    }
+    err = zb_reader_metadata(self->rd, &data, &size);
+    if (err == 0) {
+        copy = PyMem_RawMalloc(size ? size : 1);
+        if (copy == NULL) {
+            err = -ENOMEM;
+        }
+        else {
+            memcpy(copy, data, size);
+        }
+    }
+    reader_unlock(self);
     if (err == -ENODATA) {
         Py_RETURN_NONE;
     }
@@ -756,7 +806,11 @@ reader_get_writer_connected(ReaderObject *self, void *closure)
 {
     int r;
 
-    WITH_READER(self, r = zb_reader_writer_connected(self->rd));
+    if (reader_lock(self) < 0) {
+        return NULL;
+    }
+    r = zb_reader_writer_connected(self->rd);
+    reader_unlock(self);
     if (r < 0) {
         return zbpy_raise(r, self->name, NULL);
     }
@@ -769,7 +823,11 @@ reader_get_stats(ReaderObject *self, void *closure)
     struct zb_stats st;
     int r;
 
-    WITH_READER(self, r = zb_reader_stats(self->rd, &st));
+    if (reader_lock(self) < 0) {
+        return NULL;
+    }
+    r = zb_reader_stats(self->rd, &st);
+    reader_unlock(self);
     if (r < 0) {
         return zbpy_raise(r, self->name, NULL);
     }
@@ -798,16 +856,17 @@ static PyObject *
 reader_repr(ReaderObject *self)
 {
     return PyUnicode_FromFormat("<zbclient.Reader %R%s%s>", self->name,
-                                self->creator ? " owner" : "", self->rd ? "" : " closed");
+                                self->creator ? " owner" : "",
+                                self->rd ? "" : " closed");
 }
 
 static PyMethodDef reader_methods[] = {
-    {"open", (PyCFunction)(void (*)(void))reader_open, METH_VARARGS | METH_KEYWORDS | METH_CLASS,
-     reader_open_doc},
+    {"open", (PyCFunction)(void (*)(void))reader_open,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS, reader_open_doc},
     {"create", (PyCFunction)(void (*)(void))reader_create,
      METH_VARARGS | METH_KEYWORDS | METH_CLASS, reader_create_doc},
-    {"read", (PyCFunction)(void (*)(void))reader_read, METH_FASTCALL | METH_KEYWORDS,
-     reader_read_doc},
+    {"read", (PyCFunction)(void (*)(void))reader_read,
+     METH_FASTCALL | METH_KEYWORDS, reader_read_doc},
     {"release", (PyCFunction)reader_release, METH_O, reader_release_doc},
     {"set_spin", (PyCFunction)reader_set_spin, METH_O, reader_set_spin_doc},
     {"close", (PyCFunction)reader_close, METH_NOARGS, reader_close_doc},
@@ -819,11 +878,16 @@ static PyMethodDef reader_methods[] = {
 
 static PyGetSetDef reader_getset[] = {
     {"name", (getter)reader_get_name, NULL, "The buffer's name.", NULL},
-    {"closed", (getter)reader_get_closed, NULL, "True once close() ran.", NULL},
+    {"closed", (getter)reader_get_closed, NULL, "True once close() ran.",
+     NULL},
     {"owner", (getter)reader_get_owner, NULL,
-     "True if this reader created the buffer (create()) and removes it on close.", NULL},
+     "True if this reader created the buffer (create()) and removes it "
+     "on close.",
+     NULL},
     {"metadata", (getter)reader_get_metadata, NULL,
-     "The metadata the writer set, as bytes (a copy), or None while none is set.", NULL},
+     "The metadata the writer set, as bytes (a copy), or None while none "
+     "is set.",
+     NULL},
     {"writer_connected", (getter)reader_get_writer_connected, NULL,
      "True if a live writer is attached.", NULL},
     {"stats", (getter)reader_get_stats, NULL,
@@ -831,17 +895,18 @@ static PyGetSetDef reader_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-PyDoc_STRVAR(reader_doc,
-"The reader of one buffer: Reader.open(name) attaches to an existing one,\n"
-"Reader.create(name, ...) makes one and owns it.\n\n"
-"read() hands out frames in place (zero-copy), each released when done.\n"
-"Iterating over a reader yields frames until the writer is gone. A reader\n"
-"may be shared between threads (calls are serialised); close() it, or use\n"
-"it as a context manager.");
+PyDoc_STRVAR(
+    reader_doc,
+    "The reader of one buffer: Reader.open(name) attaches to an existing\n"
+    "one, Reader.create(name, ...) makes one and owns it.\n\n"
+    "read() hands out frames in place (zero-copy), each released when\n"
+    "done. Iterating over a reader yields frames until the writer is\n"
+    "gone. A reader may be shared between threads (calls are serialised);\n"
+    "close() it, or use it as a context manager.");
 
+/* clang-format off: PyVarObject_HEAD_INIT takes no comma */
 PyTypeObject ZbpyReader_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zbclient.Reader",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "zbclient.Reader",
     .tp_basicsize = sizeof(ReaderObject),
     .tp_dealloc = (destructor)reader_dealloc,
     .tp_repr = (reprfunc)reader_repr,
@@ -854,15 +919,19 @@ PyTypeObject ZbpyReader_Type = {
     .tp_getset = reader_getset,
     .tp_new = reader_new,
 };
+/* clang-format on */
 
 int
 zbpy_reader_init_types(PyObject *module)
 {
-    if (PyType_Ready(&ZbpyFrame_Type) < 0 || PyType_Ready(&ZbpyReader_Type) < 0) {
+    if (PyType_Ready(&ZbpyFrame_Type) < 0 ||
+        PyType_Ready(&ZbpyReader_Type) < 0) {
         return -1;
     }
-    if (PyModule_AddObjectRef(module, "Frame", (PyObject *)&ZbpyFrame_Type) < 0 ||
-        PyModule_AddObjectRef(module, "Reader", (PyObject *)&ZbpyReader_Type) < 0) {
+    if (PyModule_AddObjectRef(module, "Frame", (PyObject *)&ZbpyFrame_Type) <
+            0 ||
+        PyModule_AddObjectRef(module, "Reader", (PyObject *)&ZbpyReader_Type) <
+            0) {
         return -1;
     }
     return 0;

@@ -26,8 +26,10 @@ typedef struct {
     PyThread_type_lock lock; /* serialises the library calls on w */
     int acquired;            /* the library holds an acquired frame */
     size_t acq_size;
-    SlotObject *slot;   /* borrowed: exporter of the acquired frame, or NULL */
-    PyObject *view_ref; /* weak reference to the memoryview acquire() returned */
+    /* Borrowed: the exporter of the acquired frame's view, or NULL. */
+    SlotObject *slot;
+    /* A weak reference to the memoryview acquire() returned, or NULL. */
+    PyObject *view_ref;
     PyObject *weakreflist;
 } WriterObject;
 
@@ -65,11 +67,13 @@ static int
 slot_getbuffer(SlotObject *self, Py_buffer *view, int flags)
 {
     if (self->data == NULL) {
-        PyErr_Format(PyExc_ValueError, "%U: the acquired frame was committed or dropped",
+        PyErr_Format(PyExc_ValueError,
+                     "%U: the acquired frame was committed or dropped",
                      self->writer->name);
         return -1;
     }
-    if (PyBuffer_FillInfo(view, (PyObject *)self, self->data, self->size, 0, flags) < 0) {
+    if (PyBuffer_FillInfo(view, (PyObject *)self, self->data, self->size, 0,
+                          flags) < 0) {
         return -1;
     }
     self->exports++;
@@ -87,15 +91,16 @@ static PyBufferProcs slot_as_buffer = {
     .bf_releasebuffer = (releasebufferproc)slot_releasebuffer,
 };
 
+/* clang-format off: PyVarObject_HEAD_INIT takes no comma */
 static PyTypeObject ZbpySlot_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zbclient._AcquiredFrame",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "zbclient._AcquiredFrame",
     .tp_basicsize = sizeof(SlotObject),
     .tp_dealloc = (destructor)slot_dealloc,
     .tp_as_buffer = &slot_as_buffer,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .tp_doc = "The exporter of the memoryview Writer.acquire() returns.",
 };
+/* clang-format on */
 
 /*
  * Before the acquired frame is published or dropped: release the memoryview
@@ -139,10 +144,11 @@ withdraw_views(WriterObject *self, const char *what)
     return 0;
 
 exported:
-    PyErr_Format(PyExc_BufferError,
-                 "%U: cannot %s while a view of the acquired frame is exported "
-                 "(delete the arrays and slices made from it first)",
-                 self->name, what);
+    PyErr_Format(
+        PyExc_BufferError,
+        "%U: cannot %s while a view of the acquired frame is exported "
+        "(delete the arrays and slices made from it first)",
+        self->name, what);
     return -1;
 }
 
@@ -169,11 +175,13 @@ writer_dealloc(WriterObject *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-PyDoc_STRVAR(writer_open_doc,
-"open(name)\n--\n\n"
-"Attach as the writer of an existing buffer, created by zbd or by a reader\n"
-"of any ZeroBuffer implementation. Raises NotFound, Busy (a live writer is\n"
-"attached), VersionMismatch or Corrupt.");
+PyDoc_STRVAR(
+    writer_open_doc,
+    "open(name)\n"
+    "--\n\n"
+    "Attach as the writer of an existing buffer, created by zbd or by a\n"
+    "reader of any ZeroBuffer implementation. Raises NotFound, Busy (a\n"
+    "live writer is attached), VersionMismatch or Corrupt.");
 
 static PyObject *
 writer_open(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -244,24 +252,27 @@ writer_lock(WriterObject *self)
 }
 
 static int
-parse_size_timeout(const char *fname, PyObject *args, PyObject *kwds, char *const *kwlist,
-                   Py_ssize_t *size, PyObject **timeout)
+parse_size_timeout(const char *fname, PyObject *args, PyObject *kwds,
+                   char *const *kwlist, Py_ssize_t *size, PyObject **timeout)
 {
     char fmt[32];
 
     PyOS_snprintf(fmt, sizeof(fmt), "n|O:%s", fname);
-    return PyArg_ParseTupleAndKeywords(args, kwds, fmt, (char **)kwlist, size, timeout);
+    return PyArg_ParseTupleAndKeywords(args, kwds, fmt, (char **)kwlist, size,
+                                       timeout);
 }
 
-PyDoc_STRVAR(writer_write_doc,
-"write(data, timeout=None)\n--\n\n"
-"Copy one frame (any contiguous bytes-like object, e.g. bytes, bytearray,\n"
-"memoryview or a C-contiguous numpy array) into the ring, waiting up to\n"
-"`timeout` seconds for space (None: forever). The GIL is released while\n"
-"waiting and while copying large frames.\n\n"
-"Raises BufferFull when the ring stayed full, ReaderGone when the reader\n"
-"left, TooLarge when the frame can never fit, InvalidArgument for an empty\n"
-"frame or while a frame is acquired.");
+PyDoc_STRVAR(
+    writer_write_doc,
+    "write(data, timeout=None)\n"
+    "--\n\n"
+    "Copy one frame (any contiguous bytes-like object, e.g. bytes,\n"
+    "bytearray, memoryview or a C-contiguous numpy array) into the ring,\n"
+    "waiting up to `timeout` seconds for space (None: forever). The GIL\n"
+    "is released while waiting and while copying large frames.\n\n"
+    "Raises BufferFull when the ring stayed full, ReaderGone when the\n"
+    "reader left, TooLarge when the frame can never fit, InvalidArgument\n"
+    "for an empty frame or while a frame is acquired.");
 
 static PyObject *
 writer_write(WriterObject *self, PyObject *args, PyObject *kwds)
@@ -272,14 +283,16 @@ writer_write(WriterObject *self, PyObject *args, PyObject *kwds)
     int poll_only, err = -ENOBUFS, closed = 0, tried = 0;
     Py_buffer buf;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:write", kwlist, &data, &timeout)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:write", kwlist, &data,
+                                     &timeout)) {
         return NULL;
     }
     if (self->w == NULL) {
         return err_closed(self);
     }
     if (self->acquired) {
-        return zbpy_raise(-EINVAL, self->name, "a frame is acquired: commit() it first");
+        return zbpy_raise(-EINVAL, self->name,
+                          "a frame is acquired: commit() it first");
     }
     if (zbpy_deadline_init(timeout, &deadline, &poll_only) < 0) {
         return NULL;
@@ -333,12 +346,15 @@ fail:
     return NULL;
 }
 
-PyDoc_STRVAR(writer_acquire_doc,
-"acquire(size, timeout=None)\n--\n\n"
-"Zero-copy: reserve a frame of `size` bytes in the ring and return a\n"
-"writable memoryview of it. Fill it (e.g. numpy.frombuffer(view, dtype)),\n"
-"then commit(). Waits up to `timeout` seconds for space, GIL released.\n"
-"Errors as write(); InvalidArgument while a frame is already acquired.");
+PyDoc_STRVAR(
+    writer_acquire_doc,
+    "acquire(size, timeout=None)\n"
+    "--\n\n"
+    "Zero-copy: reserve a frame of `size` bytes in the ring and return a\n"
+    "writable memoryview of it. Fill it (e.g. numpy.frombuffer(view,\n"
+    "dtype)), then commit(). Waits up to `timeout` seconds for space, GIL\n"
+    "released. Errors as write(); InvalidArgument while a frame is\n"
+    "already acquired.");
 
 static PyObject *
 writer_acquire(WriterObject *self, PyObject *args, PyObject *kwds)
@@ -358,7 +374,8 @@ writer_acquire(WriterObject *self, PyObject *args, PyObject *kwds)
         return err_closed(self);
     }
     if (self->acquired) {
-        return zbpy_raise(-EINVAL, self->name, "a frame is already acquired: commit() it first");
+        return zbpy_raise(-EINVAL, self->name,
+                          "a frame is already acquired: commit() it first");
     }
     if (size <= 0) {
         return zbpy_raise(-EINVAL, self->name, "a frame has at least 1 byte");
@@ -421,13 +438,15 @@ writer_acquire(WriterObject *self, PyObject *args, PyObject *kwds)
     return view;
 }
 
-PyDoc_STRVAR(writer_commit_doc,
-"commit(size=None)\n--\n\n"
-"Publish the acquired frame with its final size (default: the size\n"
-"acquired; 0 < size <= acquired). The memoryview acquire() returned is\n"
-"released. Raises BufferError, and publishes nothing, while an array or\n"
-"slice made from that memoryview is alive; InvalidArgument when no frame\n"
-"is acquired.");
+PyDoc_STRVAR(
+    writer_commit_doc,
+    "commit(size=None)\n"
+    "--\n\n"
+    "Publish the acquired frame with its final size (default: the size\n"
+    "acquired; 0 < size <= acquired). The memoryview acquire() returned\n"
+    "is released. Raises BufferError, and publishes nothing, while an\n"
+    "array or slice made from that memoryview is alive; InvalidArgument\n"
+    "when no frame is acquired.");
 
 static PyObject *
 writer_commit(WriterObject *self, PyObject *args, PyObject *kwds)
@@ -437,7 +456,8 @@ writer_commit(WriterObject *self, PyObject *args, PyObject *kwds)
     size_t size;
     int err;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:commit", kwlist, &size_obj)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:commit", kwlist,
+                                     &size_obj)) {
         return NULL;
     }
     if (self->w == NULL) {
@@ -456,7 +476,8 @@ writer_commit(WriterObject *self, PyObject *args, PyObject *kwds)
             return NULL;
         }
         if (n <= 0 || (size_t)n > self->acq_size) {
-            return zbpy_raise(-EINVAL, self->name, "commit size must be 1 to the size acquired");
+            return zbpy_raise(-EINVAL, self->name,
+                              "commit size must be 1 to the size acquired");
         }
         size = (size_t)n;
     }
@@ -475,10 +496,13 @@ writer_commit(WriterObject *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(writer_set_metadata_doc,
-"set_metadata(data)\n--\n\n"
-"Set the buffer's metadata (bytes-like), once. Raises MetadataAlreadySet,\n"
-"or TooLarge when it does not fit the metadata block.");
+PyDoc_STRVAR(
+    writer_set_metadata_doc,
+    "set_metadata(data)\n"
+    "--\n\n"
+    "Set the buffer's metadata (bytes-like), once. Raises\n"
+    "MetadataAlreadySet, or TooLarge when it does not fit the metadata\n"
+    "block.");
 
 static PyObject *
 writer_set_metadata(WriterObject *self, PyObject *data)
@@ -502,10 +526,12 @@ writer_set_metadata(WriterObject *self, PyObject *data)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(writer_set_spin_doc,
-"set_spin(microseconds)\n--\n\n"
-"How long a writer short of space watches the ring before it sleeps; 0\n"
-"sleeps at once. Default DEFAULT_SPIN_US (20).");
+PyDoc_STRVAR(
+    writer_set_spin_doc,
+    "set_spin(microseconds)\n"
+    "--\n\n"
+    "How long a writer short of space watches the ring before it sleeps;\n"
+    "0 sleeps at once. Default DEFAULT_SPIN_US (20).");
 
 static PyObject *
 writer_set_spin(WriterObject *self, PyObject *arg)
@@ -527,11 +553,13 @@ writer_set_spin(WriterObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(writer_close_doc,
-"close()\n--\n\n"
-"Detach from the buffer. An acquired, uncommitted frame is dropped (its\n"
-"memoryview released first: BufferError while arrays made from it live).\n"
-"Closing twice does nothing.");
+PyDoc_STRVAR(
+    writer_close_doc,
+    "close()\n"
+    "--\n\n"
+    "Detach from the buffer. An acquired, uncommitted frame is dropped\n"
+    "(its memoryview released first: BufferError while arrays made from\n"
+    "it live). Closing twice does nothing.");
 
 static PyObject *
 writer_close(WriterObject *self, PyObject *unused)
@@ -633,15 +661,16 @@ writer_repr(WriterObject *self)
 }
 
 static PyMethodDef writer_methods[] = {
-    {"open", (PyCFunction)(void (*)(void))writer_open, METH_VARARGS | METH_KEYWORDS | METH_CLASS,
-     writer_open_doc},
-    {"write", (PyCFunction)(void (*)(void))writer_write, METH_VARARGS | METH_KEYWORDS,
-     writer_write_doc},
-    {"acquire", (PyCFunction)(void (*)(void))writer_acquire, METH_VARARGS | METH_KEYWORDS,
-     writer_acquire_doc},
-    {"commit", (PyCFunction)(void (*)(void))writer_commit, METH_VARARGS | METH_KEYWORDS,
-     writer_commit_doc},
-    {"set_metadata", (PyCFunction)writer_set_metadata, METH_O, writer_set_metadata_doc},
+    {"open", (PyCFunction)(void (*)(void))writer_open,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS, writer_open_doc},
+    {"write", (PyCFunction)(void (*)(void))writer_write,
+     METH_VARARGS | METH_KEYWORDS, writer_write_doc},
+    {"acquire", (PyCFunction)(void (*)(void))writer_acquire,
+     METH_VARARGS | METH_KEYWORDS, writer_acquire_doc},
+    {"commit", (PyCFunction)(void (*)(void))writer_commit,
+     METH_VARARGS | METH_KEYWORDS, writer_commit_doc},
+    {"set_metadata", (PyCFunction)writer_set_metadata, METH_O,
+     writer_set_metadata_doc},
     {"set_spin", (PyCFunction)writer_set_spin, METH_O, writer_set_spin_doc},
     {"close", (PyCFunction)writer_close, METH_NOARGS, writer_close_doc},
     {"__enter__", (PyCFunction)writer_enter, METH_NOARGS, NULL},
@@ -652,7 +681,8 @@ static PyMethodDef writer_methods[] = {
 
 static PyGetSetDef writer_getset[] = {
     {"name", (getter)writer_get_name, NULL, "The buffer's name.", NULL},
-    {"closed", (getter)writer_get_closed, NULL, "True once close() ran.", NULL},
+    {"closed", (getter)writer_get_closed, NULL, "True once close() ran.",
+     NULL},
     {"acquired", (getter)writer_get_acquired, NULL,
      "True between acquire() and commit().", NULL},
     {"reader_connected", (getter)writer_get_reader_connected, NULL,
@@ -662,15 +692,16 @@ static PyGetSetDef writer_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-PyDoc_STRVAR(writer_doc,
-"The writer of one buffer: Writer.open(name).\n\n"
-"write() copies a frame in; acquire() and commit() fill the ring in place.\n"
-"A writer may be shared between threads (calls are serialised); close() it,\n"
-"or use it as a context manager.");
+PyDoc_STRVAR(
+    writer_doc,
+    "The writer of one buffer: Writer.open(name).\n\n"
+    "write() copies a frame in; acquire() and commit() fill the ring in\n"
+    "place. A writer may be shared between threads (calls are\n"
+    "serialised); close() it, or use it as a context manager.");
 
+/* clang-format off: PyVarObject_HEAD_INIT takes no comma */
 PyTypeObject ZbpyWriter_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zbclient.Writer",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "zbclient.Writer",
     .tp_basicsize = sizeof(WriterObject),
     .tp_dealloc = (destructor)writer_dealloc,
     .tp_repr = (reprfunc)writer_repr,
@@ -681,12 +712,15 @@ PyTypeObject ZbpyWriter_Type = {
     .tp_getset = writer_getset,
     .tp_new = writer_new,
 };
+/* clang-format on */
 
 int
 zbpy_writer_init_types(PyObject *module)
 {
-    if (PyType_Ready(&ZbpySlot_Type) < 0 || PyType_Ready(&ZbpyWriter_Type) < 0) {
+    if (PyType_Ready(&ZbpySlot_Type) < 0 ||
+        PyType_Ready(&ZbpyWriter_Type) < 0) {
         return -1;
     }
-    return PyModule_AddObjectRef(module, "Writer", (PyObject *)&ZbpyWriter_Type);
+    return PyModule_AddObjectRef(module, "Writer",
+                                 (PyObject *)&ZbpyWriter_Type);
 }

@@ -46,7 +46,8 @@ PyObject *zbpy_error_class(int code);
  * absolute CLOCK_MONOTONIC time); zbpy_slice_ms() gives the next slice to
  * wait, 0 once the deadline has passed.
  */
-int zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns, int *poll_only);
+int zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns,
+                       int *poll_only);
 int zbpy_slice_ms(int64_t deadline_ns);
 
 /*
@@ -56,7 +57,8 @@ int zbpy_slice_ms(int64_t deadline_ns);
  */
 int zbpy_lock(PyThread_type_lock lock);
 
-/* Parse a size in bytes (a non-negative int) into *ret; -1 with an exception. */
+/* Parse a size in bytes (a non-negative int) into *ret; -1 with an exception.
+ */
 int zbpy_size_converter(PyObject *obj, void *ret);
 
 /* Types and their set-up, called once by the module's init. */
