@@ -18,8 +18,10 @@
 #include "config.h"
 #include "list.h"
 #include "segment.h"
+#include "zbclient-version.h"
 
-#define ZBD_VERSION "0.1.0"
+/* The project version, one number for the library and the daemon. */
+#define ZBD_VERSION ZB_VERSION_STRING
 
 /* A recorded reader or writer of a buffer, watched through a pidfd. */
 struct zbd_peer {

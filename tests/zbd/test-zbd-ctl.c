@@ -50,7 +50,7 @@ START_TEST(ready_only_when_listening)
 	/* READY=1 promised a socket that accepts: connect at once, no retry. */
 	fd = tz_connect(&t);
 	ck_assert_int_eq(tz_request_fd(&t, fd, "version"), 0);
-	ck_assert_str_eq(tz_get(t.reply, NULL, "version"), "0.1.0");
+	ck_assert_str_eq(tz_get(t.reply, NULL, "version"), ZB_VERSION_STRING);
 	close(fd);
 	ck_assert_msg(strstr(t.status, "0 buffers"), "STATUS=%s", t.status);
 	/* SIGTERM: a clean stop, the socket file gone. */
