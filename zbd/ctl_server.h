@@ -6,7 +6,9 @@
  * bytes and its newline, unread output at most CTL_OUTPUT_MAX beyond the reply being sent
  * (a watcher that never reads is dropped), requests are not read while a
  * client's replies pile up unread, and idle clients are closed after
- * client_idle_s (watchers are never idle).
+ * client_idle_s (watchers are never idle). What a request means is
+ * ctl_commands' business: the server hands it each line and sends back the
+ * reply it fills, or starts the watch it asks for.
  */
 #pragma once
 

@@ -7,11 +7,13 @@
  * for one part of them, and calls only modules below it:
  *
  *	main -> daemon -> ctl_server -> ctl_commands -> registry -> reaper, statefile
- *	                                             -> health
- *	(and daemon -> registry, health, reaper, notify for its timers and signals)
+ *	                                             -> health   <- registry
+ *	daemon -> registry, health, reaper (scan timer), notify (systemd)
+ *	log, reply, config: called by any of them, call none of them
  *
  * A lower module that has news for a higher one reports it through a callback
- * the higher one gave it (buffers_changed below), never by calling it.
+ * the higher one gave it (buffers_changed below), never by calling it;
+ * zbd/check-deps.sh (test zbd-deps) fails on any call that closes a cycle.
  */
 #pragma once
 
