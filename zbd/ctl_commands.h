@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control commands: one table of {name, usage, who may, handler}. This is
- * where the daemon's -errno codes become the text a client reads; the server
- * below it only moves lines and replies (ctl_server.h).
+ * where the -errno codes of the modules below (registry, health) become the
+ * text a client reads. The server (ctl_server.h) calls in here and only moves
+ * lines and replies; nothing here calls the server.
  */
 #pragma once
 
