@@ -28,7 +28,9 @@
 #include "list.h"
 #include "segment.h"
 
-#define ZBD_VERSION "0.1.0"
+#ifndef ZBD_VERSION
+#error "ZBD_VERSION comes from meson.build (zbd/meson.build passes it)"
+#endif
 
 /* A recorded reader or writer of a buffer, watched through a pidfd. */
 struct zbd_peer {
