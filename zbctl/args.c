@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one parsing step of every verb, as `wg` and `ip` have theirs: the common
+ * options (-s, --json, --help), the verb's own options and daemon-grammar words
+ * from its table entry, then its operand (a checked buffer NAME, or one word
+ * the verb reads itself). Option values are checked as they come, so the first
+ * mistake on the command line is the one reported. Options may follow the
+ * operand (`zbctl list --json`): getopt permutes the verb's arguments.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zbctl.h"
+
+/* Accepted before the verb and after it. */
+static const struct option common_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "socket", required_argument, NULL, 's' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+#define COMMON_SHORT "s:h"
+#define N_COMMON (sizeof(common_options) / sizeof(common_options[0]) - 1)
+#define OPTIONS_MAX 16
+
+void args_init(struct args *a)
+{
+	*a = (struct args){ .timeout_ms = -1 };
+}
+
+/* SIZE with an optional K, M or G suffix (powers of 1024, "KiB"/"KB" too). */
+static bool parse_size(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+		end += strlen(end);
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+		return false;
+	*ret = (uint64_t)v << shift;
+	return true;
+}
+
+static bool parse_mode(const char *s, mode_t *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '7')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno || *end || v == 0 || v > 07777)
+		return false;
+	*ret = (mode_t)v;
+	return true;
+}
+
+bool parse_uint(const char *s, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* "invalid size '12Q' (a positive number, K/M/G suffixes)"; false, for a return. */
+static bool bad_value(const struct args *a, const char *what, const char *arg, const char *hint)
+{
+	misuse(a, "invalid %s '%s'%s", what, arg, hint);
+	return false;
+}
+
+/* Take one option (from getopt or a daemon-grammar word) into `a`; false
+ * after a usage message. */
+static bool set_option(struct args *a, int option, const char *arg)
+{
+	static const char size_hint[] = " (a positive number, K/M/G suffixes)";
+
+	switch (option) {
+	case OPT_JSON:
+		a->json = true;
+		break;
+	case 's':
+		a->socket = arg;
+		break;
+	case OPT_PAYLOAD:
+		a->sized = true;
+		if (!parse_size(arg, &a->cfg.payload_size))
+			return bad_value(a, "size", arg, size_hint);
+		break;
+	case OPT_METADATA:
+		a->sized = true;
+		if (!parse_size(arg, &a->cfg.metadata_size))
+			return bad_value(a, "size", arg, size_hint);
+		break;
+	case OPT_MODE:
+		a->sized = true;
+		if (!parse_mode(arg, &a->cfg.mode))
+			return bad_value(a, "mode", arg, " (octal, e.g. 0660)");
+		break;
+	case OPT_METADATA_TEXT:
+		a->metadata = arg;
+		break;
+	case OPT_GROUP:
+		a->group = arg;
+		break;
+	case OPT_FORCE:
+		a->force = true;
+		break;
+	case OPT_LINES:
+		a->lines = true;
+		break;
+	case OPT_FOLLOW:
+		a->follow = true;
+		break;
+	case OPT_CREATE:
+		a->create = true;
+		break;
+	case OPT_FRAME_SIZE:
+		if (!parse_uint(arg, INT_MAX, &a->frame_size) || a->frame_size == 0)
+			return bad_value(a, "frame size", arg, "");
+		break;
+	case OPT_TIMEOUT:
+		if (!parse_uint(arg, INT_MAX, &a->timeout_ms))
+			return bad_value(a, "timeout", arg, " (milliseconds)");
+		break;
+	}
+	return true;
+}
+
+/* 1 if `s` is one of the verb's daemon-grammar words (taken into `a`), 0 if
+ * not, -1 after a usage message. */
+static int set_word(struct args *a, const char *s)
+{
+	for (const struct word *w = a->verb->words; w && w->text; w++) {
+		size_t len = strlen(w->text);
+
+		if (w->text[len - 1] == '=' ? strncmp(s, w->text, len) != 0
+					    : strcmp(s, w->text) != 0)
+			continue;
+		return set_option(a, w->option, s + len) ? 1 : -1;
+	}
+	return 0;
+}
+
+bool args_parse_global(int argc, char **argv, struct args *a, int *exit_code)
+{
+	int c;
+
+	/* "+": stop at the verb, whose own options are parsed afterwards. */
+	while ((c = getopt_long(argc, argv, "+" COMMON_SHORT, common_options, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			*exit_code = EXIT_OK;
+			return false;
+		}
+		if (c == '?' || c == ':') {
+			fputs("Try 'zbctl --help'.\n", stderr);
+			*exit_code = EXIT_USAGE;
+			return false;
+		}
+		set_option(a, c, optarg);
+	}
+	return true;
+}
+
+/* The common options and the verb's own, in one array for getopt_long. */
+static void verb_options(const struct verb *v, struct option *opts)
+{
+	size_t n = N_COMMON;
+
+	memcpy(opts, common_options, sizeof(common_options));
+	for (const struct option *o = v->options; o && o->name; o++) {
+		if (n + 1 >= OPTIONS_MAX)
+			abort(); /* the table in main.c outgrew OPTIONS_MAX */
+		opts[n++] = *o;
+	}
+	opts[n] = (struct option){ 0 };
+}
+
+/* After the options: daemon-grammar words and the operand. */
+static bool parse_operand(int argc, char **argv, struct args *a, int *exit_code)
+{
+	const struct verb *v = a->verb;
+	bool is_name = v->operand == OPERAND_NAME || v->operand == OPERAND_NAME_OPTIONAL;
+
+	for (int i = optind; i < argc; i++) {
+		int w = set_word(a, argv[i]);
+
+		if (w < 0) {
+			*exit_code = EXIT_USAGE;
+			return false;
+		}
+		if (w > 0)
+			continue;
+		if (v->operand == OPERAND_NONE || a->operand) {
+			*exit_code = misuse(a, "unexpected argument '%s'", argv[i]);
+			return false;
+		}
+		a->operand = argv[i];
+	}
+	if (v->operand == OPERAND_NAME && !a->operand) {
+		*exit_code = misuse(a, "missing buffer NAME");
+		return false;
+	}
+	if (is_name && a->operand && zb_name_check(a->operand) < 0) {
+		*exit_code = misuse(a, "invalid buffer name '%s'", a->operand);
+		return false;
+	}
+	return true;
+}
+
+bool args_parse(const struct verb *v, int argc, char **argv, struct args *a, int *exit_code)
+{
+	static char prog[64];
+	struct option opts[OPTIONS_MAX];
+	int c;
+
+	a->verb = v;
+	verb_options(v, opts);
+	/* getopt's own messages then read "zbctl: VERB: unrecognized option". */
+	snprintf(prog, sizeof(prog), "zbctl: %s", v->name);
+	argv[0] = prog;
+	optind = 0; /* full re-initialisation: the global options were parsed already */
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1) {
+		if (c == 'h') {
+			verb_help(v, stdout);
+			*exit_code = EXIT_OK;
+			return false;
+		}
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "Try 'zbctl %s --help'.\n", v->name);
+			*exit_code = EXIT_USAGE;
+			return false;
+		}
+		if (!set_option(a, c, optarg)) {
+			*exit_code = EXIT_USAGE;
+			return false;
+		}
+	}
+	return parse_operand(argc, argv, a, exit_code);
+}
