@@ -108,37 +108,35 @@ static struct json_object *value_of(const char *key, const char *value)
 	return json_object_new_string(value);
 }
 
-/* A record's fields as members of `obj`; a repeated key becomes an array of
- * its values, in order. */
+/* Add one field to `obj`; a key seen before becomes an array of its values,
+ * in order, where its first value stood. */
+static bool add_field(struct json_object *obj, const struct zb_ctl_field *field)
+{
+	struct json_object *value = value_of(field->key, field->value), *prev, *array;
+
+	if (!json_object_object_get_ex(obj, field->key, &prev))
+		return add(obj, field->key, value);
+	/* Values are never arrays themselves: an array is one we made. */
+	if (json_object_is_type(prev, json_type_array))
+		return add(prev, NULL, value);
+	array = json_object_new_array();
+	if (!array || !add(array, NULL, json_object_get(prev))) {
+		json_object_put(array);
+		json_object_put(value);
+		return false;
+	}
+	if (!add(array, NULL, value)) {
+		json_object_put(array);
+		return false;
+	}
+	return add(obj, field->key, array); /* in place of `prev` */
+}
+
 static bool add_fields(struct json_object *obj, const struct zb_ctl_field *fields, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *key = fields[i].key;
-		struct json_object *array;
-		size_t count = 0;
-		bool seen = false;
-
-		for (size_t k = 0; k < n; k++) {
-			if (strcmp(fields[k].key, key) != 0)
-				continue;
-			seen = seen || k < i;
-			count++;
-		}
-		if (seen)
-			continue;
-		if (count == 1) {
-			if (!add(obj, key, value_of(key, fields[i].value)))
-				return false;
-			continue;
-		}
-		array = json_object_new_array();
-		if (!add(obj, key, array))
+	for (size_t i = 0; i < n; i++)
+		if (!add_field(obj, &fields[i]))
 			return false;
-		for (size_t k = i; k < n; k++)
-			if (strcmp(fields[k].key, key) == 0 &&
-			    !add(array, NULL, value_of(key, fields[k].value)))
-				return false;
-	}
 	return true;
 }
 
