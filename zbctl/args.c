@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,69 +99,86 @@ bool parse_uint(const char *s, long max, long *ret)
 	return true;
 }
 
-/* "invalid size '12Q' (a positive number, K/M/G suffixes)"; false, for a return. */
-static bool bad_value(const struct args *a, const char *what, const char *arg, const char *hint)
+/* How an option's argument is read, and what a bad one is called. */
+enum kind {
+	FLAG,	/* bool, no argument */
+	TEXT,	/* const char *, taken as it is */
+	SIZE,	/* uint64_t, parse_size() */
+	MODE,	/* mode_t, parse_mode() */
+	COUNT,	/* long, 1 to INT_MAX (a frame size) */
+	MILLIS, /* long, 0 to INT_MAX */
+};
+
+/* Where each option lands in struct args. The _Generic refuses, at compile
+ * time, a field whose C type is not the one its kind stores. */
+#define TO(field, ctype)                                                                           \
+	offsetof(struct args, field) + 0 * _Generic(((struct args *)0)->field, ctype : 0)
+
+static const struct target {
+	int option;
+	enum kind kind;
+	size_t offset;
+} targets[] = {
+	{ OPT_JSON, FLAG, TO(json, bool) },
+	{ 's', TEXT, TO(socket, const char *) },
+	{ OPT_PAYLOAD, SIZE, TO(cfg.payload_size, uint64_t) },
+	{ OPT_METADATA, SIZE, TO(cfg.metadata_size, uint64_t) },
+	{ OPT_MODE, MODE, TO(cfg.mode, mode_t) },
+	{ OPT_METADATA_TEXT, TEXT, TO(metadata, const char *) },
+	{ OPT_GROUP, TEXT, TO(group, const char *) },
+	{ OPT_FORCE, FLAG, TO(force, bool) },
+	{ OPT_LINES, FLAG, TO(lines, bool) },
+	{ OPT_FOLLOW, FLAG, TO(follow, bool) },
+	{ OPT_CREATE, FLAG, TO(create, bool) },
+	{ OPT_FRAME_SIZE, COUNT, TO(frame_size, long) },
+	{ OPT_TIMEOUT, MILLIS, TO(timeout_ms, long) },
+};
+
+/* Read `arg` into `field` as `kind` says; NULL when that worked, else the
+ * usage message's words for what is wrong (before and after the value). */
+static const char *read_value(enum kind kind, const char *arg, void *field, const char **hint)
 {
-	misuse(a, "invalid %s '%s'%s", what, arg, hint);
-	return false;
+	long *n = field;
+
+	switch (kind) {
+	case FLAG:
+		*(bool *)field = true;
+		return NULL;
+	case TEXT:
+		*(const char **)field = arg;
+		return NULL;
+	case SIZE:
+		*hint = " (a positive number, K/M/G suffixes)";
+		return parse_size(arg, field) ? NULL : "size";
+	case MODE:
+		*hint = " (octal, e.g. 0660)";
+		return parse_mode(arg, field) ? NULL : "mode";
+	case COUNT:
+		return parse_uint(arg, INT_MAX, n) && *n > 0 ? NULL : "frame size";
+	case MILLIS:
+		*hint = " (milliseconds)";
+		return parse_uint(arg, INT_MAX, n) ? NULL : "timeout";
+	}
+	return NULL;
 }
 
 /* Take one option (from getopt or a daemon-grammar word) into `a`; false
  * after a usage message. */
 static bool set_option(struct args *a, int option, const char *arg)
 {
-	static const char size_hint[] = " (a positive number, K/M/G suffixes)";
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		const struct target *t = &targets[i];
+		const char *bad, *hint = "";
 
-	switch (option) {
-	case OPT_JSON:
-		a->json = true;
-		break;
-	case 's':
-		a->socket = arg;
-		break;
-	case OPT_PAYLOAD:
-		a->sized = true;
-		if (!parse_size(arg, &a->cfg.payload_size))
-			return bad_value(a, "size", arg, size_hint);
-		break;
-	case OPT_METADATA:
-		a->sized = true;
-		if (!parse_size(arg, &a->cfg.metadata_size))
-			return bad_value(a, "size", arg, size_hint);
-		break;
-	case OPT_MODE:
-		a->sized = true;
-		if (!parse_mode(arg, &a->cfg.mode))
-			return bad_value(a, "mode", arg, " (octal, e.g. 0660)");
-		break;
-	case OPT_METADATA_TEXT:
-		a->metadata = arg;
-		break;
-	case OPT_GROUP:
-		a->group = arg;
-		break;
-	case OPT_FORCE:
-		a->force = true;
-		break;
-	case OPT_LINES:
-		a->lines = true;
-		break;
-	case OPT_FOLLOW:
-		a->follow = true;
-		break;
-	case OPT_CREATE:
-		a->create = true;
-		break;
-	case OPT_FRAME_SIZE:
-		if (!parse_uint(arg, INT_MAX, &a->frame_size) || a->frame_size == 0)
-			return bad_value(a, "frame size", arg, "");
-		break;
-	case OPT_TIMEOUT:
-		if (!parse_uint(arg, INT_MAX, &a->timeout_ms))
-			return bad_value(a, "timeout", arg, " (milliseconds)");
-		break;
+		if (t->option != option)
+			continue;
+		a->sized = a->sized || t->kind == SIZE || t->kind == MODE;
+		bad = read_value(t->kind, arg, (char *)a + t->offset, &hint);
+		if (bad)
+			misuse(a, "invalid %s '%s'%s", bad, arg, hint);
+		return bad == NULL;
 	}
-	return true;
+	abort(); /* an option of the verb table that has no target here */
 }
 
 /* 1 if `s` is one of the verb's daemon-grammar words (taken into `a`), 0 if

@@ -76,98 +76,43 @@ static const struct option read_options[] = {
 	{ 0 },
 };
 
+/* { verb, function, operand, options, daemon words, synopsis, description, help } */
 static const struct verb verbs[] = {
-	{
-		.name = "create",
-		.run = cmd_create,
-		.operand = OPERAND_NAME,
-		.options = create_options,
-		.words = create_words,
-		.synopsis =
-			"NAME [--payload SIZE] [--metadata SIZE] [--mode OCTAL] [--group GROUP]",
-		.description =
-			"create a buffer that zbd owns (the daemon's key=value words work too)",
-		.help = SIZE_HELP "  --group GROUP     group of the buffer's objects\n",
-	},
-	{
-		.name = "destroy",
-		.run = cmd_destroy,
-		.operand = OPERAND_NAME,
-		.options = destroy_options,
-		.words = destroy_words,
-		.synopsis = "NAME [--force]",
-		.description = "remove a buffer; refused while a peer is attached unless forced",
-		.help = "  --force           remove it anyway; attached peers are told the other "
-			"side\n"
-			"                    is gone\n",
-	},
-	{
-		.name = "list",
-		.run = cmd_list,
-		.synopsis = "",
-		.description = "list the buffers zbd owns",
-	},
-	{
-		.name = "health",
-		.run = cmd_health,
-		.operand = OPERAND_NAME_OPTIONAL,
-		.synopsis = "[NAME]",
-		.description =
-			"show every buffer's health as a table, or every detail of one buffer",
-		.help = "  READER/WRITER show the peer's pid: '-' for none, '(pid)' for one that "
-			"died\n",
-	},
-	{
-		.name = "watch",
-		.run = cmd_watch,
-		.operand = OPERAND_WORD_OPTIONAL,
-		.synopsis = "[INTERVAL_MS]",
-		.description = "live health view, refreshed every interval (default 1000) until "
-			       "interrupted",
-		.help = "  On a terminal the view refreshes in place; otherwise (and with --json, "
-			"one\n"
-			"  object per line) a report follows another. Ends on SIGINT or when zbd "
-			"hangs up.\n",
-	},
-	{
-		.name = "write",
-		.run = cmd_write,
-		.operand = OPERAND_NAME,
-		.options = write_options,
-		.synopsis = "NAME [--lines | --frame-size N] [--metadata TEXT] [--timeout MS]",
-		.description = "write stdin into buffer NAME as frames (any ZeroBuffer buffer)",
-		.help = "  --lines           one frame per line, without its newline (empty lines "
-			"skipped)\n"
-			"  --frame-size N    frames of N bytes (the last one may be shorter)\n"
-			"                    without either, one frame per chunk read from stdin\n"
-			"  --metadata TEXT   set the buffer's metadata first (once per buffer)\n"
-			"  --timeout MS      give up when the ring stays full this long (default: "
-			"wait)\n",
-	},
-	{
-		.name = "read",
-		.run = cmd_read,
-		.operand = OPERAND_NAME,
-		.options = read_options,
-		.synopsis = "NAME [--lines] [--follow] [--timeout MS]\n"
-			    "        [--create [--payload SIZE] [--metadata SIZE] [--mode OCTAL]]",
-		.description =
-			"write the frames of buffer NAME to stdout until the writer has gone",
-		.help = "  --lines           add a newline after each frame\n"
-			"  --follow          keep reading when the writer leaves, from the next "
-			"writer\n"
-			"  --create          no daemon: create the buffer and own it until exit\n"
-			"                    (an existing buffer is read as it is)\n" SIZE_HELP
-			"  --timeout MS      fail when no frame arrives for this long (default: "
-			"wait)\n",
-	},
-	{
-		.name = "help",
-		.run = cmd_help,
-		.operand = OPERAND_WORD_OPTIONAL,
-		.synopsis = "[VERB]",
-		.description = "show this help, or the help of one verb",
-	},
+	{ "create", cmd_create, OPERAND_NAME, create_options, create_words,
+	  "NAME [--payload SIZE] [--metadata SIZE] [--mode OCTAL] [--group GROUP]",
+	  "create a buffer that zbd owns (the daemon's key=value words work too)",
+	  SIZE_HELP "  --group GROUP     group of the buffer's objects\n" },
+	{ "destroy", cmd_destroy, OPERAND_NAME, destroy_options, destroy_words, "NAME [--force]",
+	  "remove a buffer; refused while a peer is attached unless forced",
+	  "  --force           remove it anyway; attached peers are told the other side\n"
+	  "                    is gone\n" },
+	{ "list", cmd_list, OPERAND_NONE, NULL, NULL, "", "list the buffers zbd owns", NULL },
+	{ "health", cmd_health, OPERAND_NAME_OPTIONAL, NULL, NULL, "[NAME]",
+	  "show every buffer's health as a table, or every detail of one buffer",
+	  "  READER/WRITER show the peer's pid: '-' for none, '(pid)' for one that died\n" },
+	{ "watch", cmd_watch, OPERAND_WORD_OPTIONAL, NULL, NULL, "[INTERVAL_MS]",
+	  "live health view, refreshed every interval (default 1000) until interrupted",
+	  "  On a terminal the view refreshes in place; otherwise (and with --json, one\n"
+	  "  object per line) a report follows another. Ends on SIGINT or when zbd hangs up.\n" },
+	{ "write", cmd_write, OPERAND_NAME, write_options, NULL,
+	  "NAME [--lines | --frame-size N] [--metadata TEXT] [--timeout MS]",
+	  "write stdin into buffer NAME as frames (any ZeroBuffer buffer)",
+	  "  --lines           one frame per line, without its newline (empty lines skipped)\n"
+	  "  --frame-size N    frames of N bytes (the last one may be shorter)\n"
+	  "                    without either, one frame per chunk read from stdin\n"
+	  "  --metadata TEXT   set the buffer's metadata first (once per buffer)\n"
+	  "  --timeout MS      give up when the ring stays full this long (default: wait)\n" },
+	{ "read", cmd_read, OPERAND_NAME, read_options, NULL,
+	  "NAME [--lines] [--follow] [--timeout MS]\n"
+	  "        [--create [--payload SIZE] [--metadata SIZE] [--mode OCTAL]]",
+	  "write the frames of buffer NAME to stdout until the writer has gone",
+	  "  --lines           add a newline after each frame\n"
+	  "  --follow          keep reading when the writer leaves, from the next writer\n"
+	  "  --create          no daemon: create the buffer and own it until exit\n"
+	  "                    (an existing buffer is read as it is)\n" SIZE_HELP
+	  "  --timeout MS      fail when no frame arrives for this long (default: wait)\n" },
+	{ "help", cmd_help, OPERAND_WORD_OPTIONAL, NULL, NULL, "[VERB]",
+	  "show this help, or the help of one verb", NULL },
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
