@@ -196,25 +196,38 @@ static int set_word(struct args *a, const char *s)
 	return 0;
 }
 
-bool args_parse_global(int argc, char **argv, struct args *a, int *exit_code)
+/* getopt_long over argv into `a`, for the options before the verb (v NULL)
+ * or a verb's own. False with *exit_code set after help or a usage error. */
+static bool take_options(const struct verb *v, int argc, char **argv, const char *shortopts,
+			 const struct option *opts, struct args *a, int *exit_code)
 {
 	int c;
 
-	/* "+": stop at the verb, whose own options are parsed afterwards. */
-	while ((c = getopt_long(argc, argv, "+" COMMON_SHORT, common_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (c == 'h') {
-			usage(stdout);
+			if (v)
+				verb_help(v, stdout);
+			else
+				usage(stdout);
 			*exit_code = EXIT_OK;
 			return false;
 		}
-		if (c == '?' || c == ':') {
-			fputs("Try 'zbctl --help'.\n", stderr);
+		/* getopt said what is wrong; set_option() says it for bad values. */
+		if (c == '?' || c == ':' || !set_option(a, c, optarg)) {
+			if (c == '?' || c == ':')
+				fprintf(stderr, "Try 'zbctl%s%s --help'.\n", v ? " " : "",
+					v ? v->name : "");
 			*exit_code = EXIT_USAGE;
 			return false;
 		}
-		set_option(a, c, optarg);
 	}
 	return true;
+}
+
+bool args_parse_global(int argc, char **argv, struct args *a, int *exit_code)
+{
+	/* "+": stop at the verb, whose own options are parsed afterwards. */
+	return take_options(NULL, argc, argv, "+" COMMON_SHORT, common_options, a, exit_code);
 }
 
 /* The common options and the verb's own, in one array for getopt_long. */
@@ -267,7 +280,6 @@ bool args_parse(const struct verb *v, int argc, char **argv, struct args *a, int
 {
 	static char prog[64];
 	struct option opts[OPTIONS_MAX];
-	int c;
 
 	a->verb = v;
 	verb_options(v, opts);
@@ -276,21 +288,6 @@ bool args_parse(const struct verb *v, int argc, char **argv, struct args *a, int
 	argv[0] = prog;
 	optind = 0; /* full re-initialisation: the global options were parsed already */
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1) {
-		if (c == 'h') {
-			verb_help(v, stdout);
-			*exit_code = EXIT_OK;
-			return false;
-		}
-		if (c == '?' || c == ':') {
-			fprintf(stderr, "Try 'zbctl %s --help'.\n", v->name);
-			*exit_code = EXIT_USAGE;
-			return false;
-		}
-		if (!set_option(a, c, optarg)) {
-			*exit_code = EXIT_USAGE;
-			return false;
-		}
-	}
-	return parse_operand(argc, argv, a, exit_code);
+	return take_options(v, argc, argv, COMMON_SHORT, opts, a, exit_code) &&
+	       parse_operand(argc, argv, a, exit_code);
 }
