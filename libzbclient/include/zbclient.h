@@ -298,6 +298,15 @@ struct zb_ctl_reply {
 const char *zb_ctl_record_get(const struct zb_ctl_record *record, const char *key);
 
 /*
+ * 1 if the values of reply key `key` are text even when they look like
+ * numbers: names, states, versions, messages, modes ("buffer", "state",
+ * "version", "error", "mode"...); 0 for numeric keys and for keys this library
+ * does not know; -EINVAL for NULL. For tools that turn replies into typed data
+ * such as JSON.
+ */
+int zb_ctl_key_is_text(const char *key);
+
+/*
  * Send one request line (no newline; at most ZB_CTL_LINE_MAX bytes, no NUL or
  * newline inside, else -EINVAL) and receive its reply. Returns 0 and sets *ret
  * whatever the reply's status (it is in (*ret)->status); an error only when no
