@@ -73,6 +73,52 @@ static void set_state(uint64_t w, uint64_t wc, uint64_t r, uint64_t rc, uint64_t
 	o->payload_free_bytes = free_bytes;
 }
 
+/* Frames 1 [0, 116) and 2 [116, 232): where most layouts here start. */
+static void ring_with_frames_1_2(uint64_t p)
+{
+	ring_new(p);
+	frame_at(0, 100, 1);
+	frame_at(116, 100, 2);
+}
+
+static uint64_t free_after_resync(uint64_t held)
+{
+	ring_resync_free(&seg, held);
+	return o->payload_free_bytes;
+}
+
+static uint64_t free_after_resync_empty(void)
+{
+	ring_resync_empty(&seg);
+	return o->payload_free_bytes;
+}
+
+/* ring_held_frames()'s count, or -1 where it gives none (and then it must
+ * have left its output alone). */
+static int64_t held_frames_now(void)
+{
+	uint64_t n = 999;
+
+	if (!ring_held_frames(&seg, &n)) {
+		ck_assert_uint_eq(n, 999);
+		return -1;
+	}
+	return (int64_t)n;
+}
+
+/* Whether ring_unfinished_commit() sees a commit to undo; where it does not,
+ * ring_undo_unfinished_commit() must not move write_pos either. */
+static bool commit_to_undo(void)
+{
+	uint64_t w = o->payload_write_pos;
+
+	if (ring_unfinished_commit(&seg))
+		return true;
+	ck_assert(!ring_undo_unfinished_commit(&seg));
+	ck_assert_uint_eq(o->payload_write_pos, w);
+	return false;
+}
+
 /* A pid that named a process of ours, now exited and reaped. */
 static uint64_t dead_pid(void)
 {
@@ -153,31 +199,22 @@ END_TEST
 /* A reader died holding frame 1, read; frame 2 is unread. */
 START_TEST(resync_free_returns_what_a_dead_reader_held)
 {
-	ring_new(256);
-	frame_at(0, 100, 1);   /* [0, 116): read, never given back */
-	frame_at(116, 100, 2); /* [116, 232): unread */
+	ring_with_frames_1_2(256);
 	set_state(232, 2, 116, 1, 24);
-	ring_resync_free(&seg, 0);
-	ck_assert_uint_eq(o->payload_free_bytes, 140);
-	ring_resync_free(&seg, 0); /* nothing more to give */
-	ck_assert_uint_eq(o->payload_free_bytes, 140);
+	ck_assert_uint_eq(free_after_resync(0), 140);
+	ck_assert_uint_eq(free_after_resync(0), 140); /* nothing more to give */
 
 	/* What the caller holds itself stays out. */
 	set_state(232, 2, 116, 1, 24);
-	ring_resync_free(&seg, 50);
-	ck_assert_uint_eq(o->payload_free_bytes, 90);
+	ck_assert_uint_eq(free_after_resync(50), 90);
 	set_state(232, 2, 116, 1, 24);
-	ring_resync_free(&seg, 116); /* all of it: nothing is missing */
-	ck_assert_uint_eq(o->payload_free_bytes, 24);
+	ck_assert_uint_eq(free_after_resync(116), 24); /* all of it: nothing is missing */
 
 	/* Across the end: the marker at 232 and [0, 36) are unread, 1 and 2 held. */
-	ring_new(256);
-	frame_at(0, 20, 3);
-	frame_at(116, 100, 2);
 	marker_at(232);
+	frame_at(0, 20, 3);
 	set_state(36, 4, 232, 2, 100);
-	ring_resync_free(&seg, 0);
-	ck_assert_uint_eq(o->payload_free_bytes, 196);
+	ck_assert_uint_eq(free_after_resync(0), 196);
 }
 END_TEST
 
@@ -188,81 +225,61 @@ END_TEST
  */
 START_TEST(resync_free_keeps_a_tail_in_flight)
 {
-	ring_new(256);
-	frame_at(0, 100, 1);   /* [0, 116): read and given back */
-	frame_at(116, 100, 2); /* [116, 232): unread */
-	marker_at(232);	       /* counted, tail taken, write_pos not moved yet */
+	ring_with_frames_1_2(256); /* 1 read and given back, 2 unread */
+	marker_at(232);		   /* counted, tail taken, write_pos not moved yet */
 	set_state(232, 3, 116, 1, 116);
-	ring_resync_free(&seg, 0);
-	ck_assert_uint_eq(o->payload_free_bytes, 116);
+	ck_assert_uint_eq(free_after_resync(0), 116);
 
 	/* And the same window with frame 1 held by a dead reader: 116 back, not 140. */
 	set_state(232, 3, 116, 1, 0);
-	ring_resync_free(&seg, 0);
-	ck_assert_uint_eq(o->payload_free_bytes, 116);
+	ck_assert_uint_eq(free_after_resync(0), 116);
 }
 END_TEST
 
 /* Counts that the headers do not bear out: a look torn by a commit, or garbage. */
 START_TEST(resync_free_leaves_a_torn_ring)
 {
-	ring_new(256);
-	frame_at(0, 100, 1);
-	frame_at(116, 100, 2);
+	ring_with_frames_1_2(256);
 	frame_at(232, 200, 9); /* cannot fit: the walk stops here */
 	set_state(232, 4, 116, 1, 24);
-	ring_resync_free(&seg, 0);
-	ck_assert_uint_eq(o->payload_free_bytes, 24);
+	ck_assert_uint_eq(free_after_resync(0), 24);
 
 	/* Positions ahead of the counts: a commit that has stored write_pos and
 	 * not yet its count. */
 	set_state(232, 1, 116, 1, 24);
-	ring_resync_free(&seg, 0);
-	ck_assert_uint_eq(o->payload_free_bytes, 24);
+	ck_assert_uint_eq(free_after_resync(0), 24);
 }
 END_TEST
 
 START_TEST(resync_empty)
 {
 	/* Every frame read, the reader died holding them all: free is the ring. */
-	ring_new(256);
-	frame_at(0, 100, 1);
-	frame_at(116, 100, 2);
+	ring_with_frames_1_2(256);
 	set_state(232, 2, 232, 2, 24);
-	ring_resync_free(&seg, 0); /* leaves equal positions alone */
-	ck_assert_uint_eq(o->payload_free_bytes, 24);
-	ring_resync_empty(&seg);
-	ck_assert_uint_eq(o->payload_free_bytes, 256);
+	ck_assert_uint_eq(free_after_resync(0), 24); /* leaves equal positions alone */
+	ck_assert_uint_eq(free_after_resync_empty(), 256);
 
 	/* Equal positions, unequal counts: a full ring, not an empty one. */
 	set_state(232, 3, 232, 2, 24);
-	ring_resync_empty(&seg);
-	ck_assert_uint_eq(o->payload_free_bytes, 24);
+	ck_assert_uint_eq(free_after_resync_empty(), 24);
 
 	/* A tail too short for a marker may have been taken already. */
-	ring_new(256);
-	frame_at(0, 100, 1);
 	frame_at(116, 116, 2); /* [116, 248): 8 bytes left */
 	set_state(248, 2, 248, 2, 8);
-	ring_resync_empty(&seg);
-	ck_assert_uint_eq(o->payload_free_bytes, 248);
+	ck_assert_uint_eq(free_after_resync_empty(), 248);
 
 	/* Free at 0 is looked at twice, then filled. */
-	ring_new(256);
 	frame_at(0, 240, 1); /* [0, 256) */
 	set_state(0, 1, 0, 1, 0);
-	ring_resync_empty(&seg);
-	ck_assert_uint_eq(o->payload_free_bytes, 256);
+	ck_assert_uint_eq(free_after_resync_empty(), 256);
 }
 END_TEST
 
 /* The writer died after storing write_pos past frame 3, before counting it. */
 START_TEST(undo_unfinished_commit)
 {
-	ring_new(512);
-	frame_at(0, 100, 1);   /* [0, 116): read */
-	frame_at(116, 100, 2); /* [116, 232): unread */
-	frame_at(232, 20, 3);  /* [232, 268): no count announces it */
+	ring_with_frames_1_2(512); /* 1 read, 2 unread */
+	frame_at(232, 20, 3);	   /* [232, 268): no count announces it */
 	set_state(268, 2, 116, 1, 232);
 	ck_assert(ring_unfinished_commit(&seg));
 	ck_assert_uint_eq(o->payload_write_pos, 268); /* looking moves nothing */
@@ -274,18 +291,14 @@ START_TEST(undo_unfinished_commit)
 	ck_assert_uint_eq(o->payload_read_count, 1);
 	ck_assert_uint_eq(o->payload_free_bytes, 232);
 	/* Undone: now a settled ring. */
-	ck_assert(!ring_unfinished_commit(&seg));
-	ck_assert(!ring_undo_unfinished_commit(&seg));
-	ck_assert_uint_eq(o->payload_write_pos, 232);
+	ck_assert(!commit_to_undo());
 }
 END_TEST
 
 /* The commit that died had wrapped: marker at 232, frame 3 at [0, 36). */
 START_TEST(undo_unfinished_commit_across_the_end)
 {
-	ring_new(256);
-	frame_at(0, 100, 1);   /* [0, 116): read and given back */
-	frame_at(116, 100, 2); /* [116, 232): unread */
+	ring_with_frames_1_2(256); /* 1 read and given back, 2 unread */
 	marker_at(232);
 	frame_at(0, 20, 3);
 	set_state(36, 2, 116, 1, 80);
@@ -299,132 +312,95 @@ END_TEST
 START_TEST(no_unfinished_commit)
 {
 	/* Settled: write_pos at the end of the last counted frame. */
-	ring_new(512);
-	frame_at(0, 100, 1);
-	frame_at(116, 100, 2);
+	ring_with_frames_1_2(512);
 	frame_at(232, 20, 3);
 	set_state(268, 3, 116, 1, 360);
-	ck_assert(!ring_unfinished_commit(&seg));
-	ck_assert(!ring_undo_unfinished_commit(&seg));
-	ck_assert_uint_eq(o->payload_write_pos, 268);
+	ck_assert(!commit_to_undo());
 
 	/* write_pos where no header chain from the counted frames lands: past
 	 * frame 3 the walk meets data, not a header. */
 	set_state(300, 2, 116, 1, 212);
-	ck_assert(!ring_unfinished_commit(&seg));
-	ck_assert(!ring_undo_unfinished_commit(&seg));
-	ck_assert_uint_eq(o->payload_write_pos, 300);
+	ck_assert(!commit_to_undo());
+
+	/* Impossible positions are not walked at all, even where the position
+	 * modulo the ring would land on a header chain (frame 3's end). */
+	set_state(512 + 268, 2, 116, 1, 212);
+	ck_assert(!commit_to_undo());
 
 	/* More past the counted frames than one commit writes (a marker and a
 	 * frame): old frames chained up by a torn look, not a commit. */
 	frame_at(268, 20, 4);
 	frame_at(304, 20, 5); /* [304, 340) */
 	set_state(340, 2, 116, 1, 172);
-	ck_assert(!ring_unfinished_commit(&seg));
-	ck_assert(!ring_undo_unfinished_commit(&seg));
-	ck_assert_uint_eq(o->payload_write_pos, 340);
-
-	/* Impossible positions are not walked at all, even where the position
-	 * modulo the ring would land on a header chain (frame 3's end). */
-	set_state(512 + 268, 2, 116, 1, 212);
-	ck_assert(!ring_unfinished_commit(&seg));
-	ck_assert(!ring_undo_unfinished_commit(&seg));
-	ck_assert_uint_eq(o->payload_write_pos, 512 + 268);
+	ck_assert(!commit_to_undo());
 }
 END_TEST
 
 START_TEST(held_frames)
 {
-	uint64_t n = 999;
-
-	ring_new(512);
-	frame_at(0, 100, 1);   /* [0, 116) */
-	frame_at(116, 100, 2); /* [116, 232) */
-	frame_at(232, 20, 3);  /* [232, 268): unread */
+	ring_with_frames_1_2(512);
+	frame_at(232, 20, 3); /* [232, 268): unread */
 	/* The dead reader had taken frames 1 and 2 and given back neither. */
 	set_state(268, 3, 232, 2, 244);
-	ck_assert(ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(held_frames_now(), 2);
 	/* It had given frame 1 back. */
 	set_state(268, 3, 232, 2, 360);
-	ck_assert(ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(held_frames_now(), 1);
 	/* It held nothing. */
 	set_state(268, 3, 232, 2, 476);
-	ck_assert(ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(held_frames_now(), 0);
 	/* It had taken frame 3 too: the ring is empty, and all three are held. */
 	set_state(268, 3, 268, 3, 244);
-	ck_assert(ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(held_frames_now(), 3);
 
 	/* A full ring of unread frames (equal positions, counts apart): none held. */
 	ring_new(256);
 	frame_at(0, 112, 3);   /* [0, 128) */
 	frame_at(128, 112, 4); /* [128, 256) */
 	set_state(0, 4, 0, 2, 0);
-	ck_assert(ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(held_frames_now(), 0);
 }
 END_TEST
 
 /* A wrap marker's tail is held bytes, but not a frame. */
 START_TEST(held_frames_across_a_marker)
 {
-	uint64_t n = 999;
-
-	ring_new(256);
-	frame_at(0, 100, 1);
-	frame_at(116, 100, 2);
+	ring_with_frames_1_2(256);
 	marker_at(232);
 	frame_at(0, 20, 3);  /* [0, 36): taken and held, with the tail before it */
 	frame_at(36, 20, 4); /* [36, 72): unread */
 	set_state(72, 5, 36, 4, 160);
-	ck_assert(ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(held_frames_now(), 1);
 
 	/* A tail too short for a marker, likewise, with frame 2 held too. */
-	ring_new(256);
-	frame_at(0, 100, 1);
 	frame_at(116, 116, 2);	     /* [116, 248) */
-	frame_at(0, 20, 3);	     /* [0, 36), after 8 bytes of tail */
-	frame_at(36, 20, 4);	     /* [36, 72): unread */
 	set_state(72, 4, 36, 3, 44); /* 2, the tail and 3 held */
-	ck_assert(ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(held_frames_now(), 2);
 }
 END_TEST
 
 START_TEST(held_frames_not_countable)
 {
-	uint64_t n = 999;
-
-	ring_new(512);
-	frame_at(0, 100, 1);
-	frame_at(116, 100, 2);
+	ring_with_frames_1_2(512);
 	frame_at(232, 20, 3);
-	/* More free than the positions leave: no count, and *ret untouched. */
+	/* More free than the positions leave. */
 	set_state(268, 3, 232, 2, 500);
-	ck_assert(!ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 999);
+	ck_assert_int_eq(held_frames_now(), -1);
 	/* 100 held bytes, but no header chain from 132 lands on read_pos. */
 	set_state(268, 3, 232, 2, 376);
 	frame_at(132, 50, 7); /* [132, 198) */
 	frame_at(198, 30, 8); /* [198, 244): past read_pos */
-	ck_assert(!ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 999);
+	ck_assert_int_eq(held_frames_now(), -1);
 	/* A header that cannot fit in the ring. */
 	frame_at(132, 1000, 7);
-	ck_assert(!ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 999);
+	ck_assert_int_eq(held_frames_now(), -1);
 
 	/* Free claims the whole ring while 128 bytes are unread. */
 	ring_new(256);
 	frame_at(0, 112, 1);   /* [0, 128): unread */
 	frame_at(128, 112, 2); /* [128, 256) */
 	set_state(128, 2, 0, 0, 256);
-	ck_assert(!ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 999);
+	ck_assert_int_eq(held_frames_now(), -1);
 
 	/* The held bytes before read_pos (60) would be one frame, if frames
 	 * could run past the ring's end: [232, 292) cannot. */
@@ -432,8 +408,7 @@ START_TEST(held_frames_not_countable)
 	frame_at(232, 44, 3);
 	frame_at(36, 20, 4); /* [36, 72): unread */
 	set_state(72, 5, 36, 4, 160);
-	ck_assert(!ring_held_frames(&seg, &n));
-	ck_assert_uint_eq(n, 999);
+	ck_assert_int_eq(held_frames_now(), -1);
 }
 END_TEST
 
