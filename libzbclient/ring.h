@@ -21,9 +21,10 @@
  * compare-and-swap from the value expected: a successor that has claimed the
  * slot meanwhile is never displaced.
  *
- * Every shared field is read and written through wire.h's zb_* accessors
- * (acquire loads, release stores, acq_rel read-modify-writes); the
- * compare-and-swaps are acq_rel, acquire on failure.
+ * Every control-block field is read and written through wire.h's zb_*
+ * accessors (acquire loads, release stores, acq_rel read-modify-writes), and
+ * the compare-and-swaps are acq_rel, acquire on failure. Frame headers are
+ * copied out of the ring once, then checked: a peer may rewrite them.
  */
 #pragma once
 
