@@ -164,6 +164,21 @@ static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
 	return r;
 }
 
+/* The control block of a new, zeroed segment (PROTOCOL.md section 3). */
+static void oieb_init(struct zb_oieb *o, uint64_t m, uint64_t p, uint64_t reader_pid)
+{
+	o->version[0] = ZB_VERSION_MAJOR_WIRE;
+	o->version[1] = ZB_VERSION_MINOR_WIRE;
+	o->version[2] = ZB_VERSION_PATCH_WIRE;
+	o->metadata_size = m;
+	o->metadata_free_bytes = m;
+	o->payload_size = p;
+	o->payload_free_bytes = p;
+	o->reader_pid = reader_pid;
+	/* Last, with release: a writer that sees 128 sees everything above. */
+	zb_store(&o->oieb_size, ZB_OIEB_SIZE);
+}
+
 int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_size,
 		   uint64_t payload_size, mode_t mode, gid_t gid, uint64_t reader_pid)
 {
@@ -219,17 +234,7 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 	s->map_size = total;
 	close(fd);
 	segment_set_layout(s, m, p);
-
-	s->oieb->version[0] = ZB_VERSION_MAJOR_WIRE;
-	s->oieb->version[1] = ZB_VERSION_MINOR_WIRE;
-	s->oieb->version[2] = ZB_VERSION_PATCH_WIRE;
-	s->oieb->metadata_size = m;
-	s->oieb->metadata_free_bytes = m;
-	s->oieb->payload_size = p;
-	s->oieb->payload_free_bytes = p;
-	s->oieb->reader_pid = reader_pid;
-	/* Last, with release: a writer that sees 128 sees everything above. */
-	zb_store(&s->oieb->oieb_size, ZB_OIEB_SIZE);
+	oieb_init(s->oieb, m, p, reader_pid);
 	return 0;
 
 fail:
