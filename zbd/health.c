@@ -17,6 +17,7 @@
 
 #include "ctlkeys.h"
 #include "health.h"
+#include "ring.h"
 
 #define DEGRADED_PERCENT 80.0
 #define CRITICAL_PERCENT 95.0
@@ -137,7 +138,7 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 	const struct zb_oieb *o = b->seg.oieb;
 	const struct buffer_stats *s = &b->stats;
 	ev_tstamp now = ev_now(b->daemon->loop);
-	uint64_t used = segment_used_bytes(&b->seg);
+	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
 	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
 	struct health_buffer h = {
