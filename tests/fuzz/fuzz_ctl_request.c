@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_ctl_request: zbd's control-request parser and dispatcher, ctl_dispatch()
- * (zbd/ctl_commands.c), fed the lines a client sends.
+ * (zbd/ctl_commands.c) as the server runs it for a client (ctl_client_request()
+ * in zbd/ctl_server.c), fed the lines a client sends.
  *
  * Input: byte 0 picks the mode; the rest is the byte stream the client writes.
  *
@@ -34,7 +35,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl_commands.h"
 #include "ctl_server.h"
 #include "fuzz.h"
 #include "registry.h"
@@ -125,7 +125,7 @@ static void daemon_setup(void)
 	daemon_.started = ev_now(daemon_.loop);
 	daemon_.listen_fd = -1;
 	list_init(&daemon_.clients);
-	list_init(&daemon_.buffers);
+	registry_init(&daemon_, NULL, NULL);
 }
 
 static struct ctl_client *client_new(const struct identity *id, int fd)
@@ -135,10 +135,7 @@ static struct ctl_client *client_new(const struct identity *id, int fd)
 	if (!c)
 		fail("out of memory");
 	c->daemon = &daemon_;
-	c->fd = fd;
-	c->uid = id->uid;
-	c->gid = id->gid;
-	c->pid = getpid();
+	c->peer = (struct ctl_peer){ .fd = fd, .uid = id->uid, .gid = id->gid, .pid = getpid() };
 	list_append(&daemon_.clients, &c->link);
 	daemon_.n_clients++;
 	/* As accept_one() sets them up, minus starting them: no loop runs here. */
@@ -242,7 +239,7 @@ static void run_line(struct ctl_client *c, const struct identity *id, int peer, 
 	memcpy(shown, buf, len + 1);
 	wlen = first_word(shown, &word);
 
-	ctl_dispatch(c, buf);
+	ctl_client_request(c, buf);
 
 	got = read_reply(peer);
 	/* Replaying by hand: show what each request got. */
@@ -348,12 +345,8 @@ static void destroy_all(void)
 
 	list_for_each_safe(b, tmp, &daemon_.buffers, struct zbd_buffer, link)
 	{
-		struct reply r;
-		int err;
+		int err = registry_destroy(&daemon_, b, true);
 
-		reply_init(&r);
-		err = registry_destroy(&daemon_, b, true, &r);
-		reply_free(&r);
 		if (err < 0)
 			fail("forced destroy of %s failed: %d", b->name, err);
 	}
