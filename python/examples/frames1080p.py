@@ -91,10 +91,10 @@ def consume(name, count, create):
     print(f"consumed {n} frames{rate}", flush=True)
 
 
-def demo(count):
+def demo(count, name):
     """The consumer (which creates and owns the buffer) and the producer, as
     two processes."""
-    name = f"frames1080p-demo-{os.getpid()}"
+    name = name or f"frames1080p-demo-{os.getpid()}"
     consumer = subprocess.Popen([sys.executable, __file__, "consume", name, "--create"],
                                 stdout=subprocess.PIPE, text=True)
     try:
@@ -125,13 +125,14 @@ def main():
     c.add_argument("--create", action="store_true", help="create the buffer (no zbd)")
     d = sub.add_parser("demo", help="a consumer and a producer, here and now")
     d.add_argument("--count", type=int, default=120)
+    d.add_argument("--name", help="the buffer's name (default: one of its own)")
     args = ap.parse_args()
     if args.cmd == "produce":
         produce(args.name, args.count, args.fps)
     elif args.cmd == "consume":
         consume(args.name, args.count, args.create)
     else:
-        return demo(args.count)
+        return demo(args.count, args.name)
     return 0
 
 

@@ -229,6 +229,15 @@ class Zbd:
 
 
 @pytest.fixture
+def sock_dir():
+    """A private directory with a short path, for Unix sockets (108 bytes at
+    most), removed when the test ends."""
+    d = tempfile.mkdtemp(prefix=f"zbpyd-{MARKER}-")
+    yield pathlib.Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
 def zbd():
     """A real zbd on a private socket in a private directory. Buffers it
     creates stay in place when it stops (as zbd's do): the names fixture

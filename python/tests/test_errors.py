@@ -229,8 +229,8 @@ def test_corrupt(name):
             check(e, zbclient.Corrupt, name)
 
 
-def test_daemon_unavailable(tmp_path):
-    path = str(tmp_path / "nobody.sock")
+def test_daemon_unavailable(sock_dir):
+    path = str(sock_dir / "nobody.sock")
     with pytest.raises(zbclient.DaemonUnavailable) as e:
         zbclient.Daemon(path)
     check(e, zbclient.DaemonUnavailable, path)
@@ -288,8 +288,8 @@ class FakeDaemon:
             c.close()
 
 
-def test_connection_lost(tmp_path):
-    fake = FakeDaemon(str(tmp_path / "s"), lambda line: None)
+def test_connection_lost(sock_dir):
+    fake = FakeDaemon(str(sock_dir / "s"), lambda line: None)
     try:
         d = zbclient.Daemon(fake.path)
         with pytest.raises(zbclient.ConnectionLost) as e:
@@ -299,8 +299,8 @@ def test_connection_lost(tmp_path):
         fake.close()
 
 
-def test_protocol_error(tmp_path):
-    fake = FakeDaemon(str(tmp_path / "s"), lambda line: b"this is not key=value\n\n")
+def test_protocol_error(sock_dir):
+    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"this is not key=value\n\n")
     try:
         d = zbclient.Daemon(fake.path)
         with pytest.raises(zbclient.ProtocolError) as e:
@@ -310,8 +310,8 @@ def test_protocol_error(tmp_path):
         fake.close()
 
 
-def test_daemon_timeout(tmp_path):
-    fake = FakeDaemon(str(tmp_path / "s"), lambda line: b"")  # never answers
+def test_daemon_timeout(sock_dir):
+    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"")  # never answers
     try:
         d = zbclient.Daemon(fake.path, timeout=0.2)
         with pytest.raises(zbclient.Timeout) as e:
@@ -321,8 +321,8 @@ def test_daemon_timeout(tmp_path):
         fake.close()
 
 
-def test_daemon_error_text_is_in_the_message(tmp_path):
-    fake = FakeDaemon(str(tmp_path / "s"),
+def test_daemon_error_text_is_in_the_message(sock_dir):
+    fake = FakeDaemon(str(sock_dir / "s"),
                       lambda line: b"error=not allowed for uid 1000\nstatus=-1\n\n")
     try:
         d = zbclient.Daemon(fake.path)
@@ -334,8 +334,8 @@ def test_daemon_error_text_is_in_the_message(tmp_path):
         fake.close()
 
 
-def test_unknown_codes_raise_the_base_class(tmp_path):
-    fake = FakeDaemon(str(tmp_path / "s"), lambda line: b"status=-28\n\n")
+def test_unknown_codes_raise_the_base_class(sock_dir):
+    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"status=-28\n\n")
     try:
         d = zbclient.Daemon(fake.path)
         with pytest.raises(zbclient.Error) as e:

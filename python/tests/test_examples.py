@@ -10,13 +10,14 @@ from conftest import objects_left
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "frames1080p.py"
 
 
-def test_demo_without_zbd():
-    r = subprocess.run([sys.executable, str(EXAMPLE), "demo", "--count", "40"],
+def test_demo_without_zbd(name):
+    r = subprocess.run([sys.executable, str(EXAMPLE), "demo", "--count", "40", "--name", name],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "produced 40 frames of 1920x1080" in r.stdout
     assert "consumed 40 frames" in r.stdout
     assert "frame 30: bar at x=464" in r.stdout
+    assert objects_left(name) == []
 
 
 def test_producer_and_consumer_with_zbd(zbd, name, spawn):

@@ -77,8 +77,8 @@ except KeyboardInterrupt:
 """
 
 
-def test_ctrl_c_interrupts_a_daemon_request(spawn, tmp_path):
-    p = spawn([sys.executable, "-u", "-c", SILENT_DAEMON, tmp_path / "s.sock"])
+def test_ctrl_c_interrupts_a_daemon_request(spawn, sock_dir):
+    p = spawn([sys.executable, "-u", "-c", SILENT_DAEMON, sock_dir / "s.sock"])
     time.sleep(0.3)
     t0 = time.monotonic()
     p.proc.send_signal(signal.SIGINT)
@@ -122,10 +122,10 @@ def test_a_handler_that_raises_ends_the_read(name):
         signal.signal(signal.SIGUSR1, old)
 
 
-def test_a_handler_that_does_not_raise_interrupts_a_create(tmp_path, names):
+def test_a_handler_that_does_not_raise_interrupts_a_create(sock_dir, names):
     """A create cut short by a signal may or may not have reached zbd: it is
     not repeated (Interrupted); a list is (it is safe to repeat)."""
-    path = str(tmp_path / "fake.sock")
+    path = str(sock_dir / "fake.sock")
     srv = socket.socket(socket.AF_UNIX)
     srv.bind(path)
     srv.listen()
