@@ -291,6 +291,13 @@ def test_second_writer_and_second_reader(pair, name):
     assert r.stdout.splitlines() == ["writer refused", "reader refused"], r.stderr
 
 
+def test_second_writer_in_this_process(pair, name):
+    with pytest.raises(zb.WriterAlreadyConnectedException):
+        zb.Writer(name)
+    with pytest.raises(zb.ReaderAlreadyConnectedException):
+        zb.Reader(name)
+
+
 def test_reader_dead(name):
     r = zb.Reader(name)
     w = zb.Writer(name)

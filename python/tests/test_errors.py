@@ -95,10 +95,22 @@ def test_not_found(names):
         check(e, zbclient.NotFound, n)
 
 
-def test_already_exists(name):
+def test_already_exists(name, zbd):
     with zbclient.Reader.create(name):
+        # From another process (this one would be refused as Busy: it
+        # already has a reader on the buffer).
+        out = run_python(
+            "import sys, errno, zbclient\n"
+            "try:\n"
+            "    zbclient.Reader.create(sys.argv[1])\n"
+            "except zbclient.AlreadyExists as e:\n"
+            "    assert isinstance(e, FileExistsError) and e.code == -errno.EEXIST, e\n"
+            "    print(e)\n", args=[name])
+        assert out == f"{name}: buffer already exists\n"
+    with zbd.daemon() as d:
+        d.create(name)
         with pytest.raises(zbclient.AlreadyExists) as e:
-            zbclient.Reader.create(name)
+            d.create(name)
         check(e, zbclient.AlreadyExists, name)
 
 

@@ -372,3 +372,27 @@ def test_names_are_checked(names):
         zbclient.Reader.create(names(), payload_size=-1)
     with pytest.raises(TypeError):
         zbclient.Reader.create(names(), payload_size=1.5)
+
+
+def test_one_reader_and_one_writer_per_process(name):
+    """The library would let this process attach twice (the slot holds its
+    own pid); two handles would then race on one side of the ring."""
+    with zbclient.Reader.create(name) as r:
+        with pytest.raises(zbclient.Busy, match="this process already has a reader"):
+            zbclient.Reader.open(name)
+        with pytest.raises(zbclient.Busy):
+            zbclient.Reader.create(name)
+        w = zbclient.Writer.open(name)
+        with pytest.raises(zbclient.Busy, match="this process already has a writer"):
+            zbclient.Writer.open(name)
+        w.close()
+        zbclient.Writer.open(name).close()  # free again once closed
+        w = zbclient.Writer.open(name)
+        del w  # and once freed
+        gc.collect()
+        with zbclient.Writer.open(name) as w:
+            w.write(b"still one writer")
+            with r.read(1) as f:
+                assert bytes(f) == b"still one writer"
+    with zbclient.Reader.create(name):  # the reader's record went with it
+        pass

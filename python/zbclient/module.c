@@ -250,6 +250,48 @@ zbpy_size_converter(PyObject *obj, void *ret)
     return 1;
 }
 
+/* ------------------------------------------------------ attached buffers */
+
+/*
+ * The buffers this process is attached to, as reader ([0]) and as writer
+ * ([1]). libzbclient lets a process attach again to a slot that holds its
+ * own pid, and two handles of one process would then drive one side of a
+ * ring at cross purposes (two write positions, two read positions); the
+ * binding refuses the second handle instead (Busy), as the upstream Python
+ * package does. Guarded by the GIL.
+ */
+static PyObject *attached[2];
+
+int
+zbpy_attach(int writer, PyObject *name)
+{
+    int r = PySet_Contains(attached[writer], name);
+
+    if (r < 0) {
+        return -1;
+    }
+    if (r > 0) {
+        zbpy_raise(-EBUSY, name,
+                   writer ? "this process already has a writer on it"
+                          : "this process already has a reader on it");
+        return -1;
+    }
+    return PySet_Add(attached[writer], name);
+}
+
+void
+zbpy_detach(int writer, PyObject *name)
+{
+    PyObject *type, *value, *tb;
+
+    /* Also called from destructors, maybe with an exception pending. */
+    PyErr_Fetch(&type, &value, &tb);
+    if (PySet_Discard(attached[writer], name) < 0) {
+        PyErr_Clear();
+    }
+    PyErr_Restore(type, value, tb);
+}
+
 /* ------------------------------------------------------------------ Stats */
 
 static PyStructSequence_Field stats_fields[] = {
@@ -431,6 +473,11 @@ PyInit__zbclient(void)
     }
     if (add_errors(m) < 0) {
         goto fail;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (attached[i] == NULL && (attached[i] = PySet_New(NULL)) == NULL) {
+            goto fail;
+        }
     }
     if (ZbpyStats_Type.tp_name == NULL &&
         PyStructSequence_InitType2(&ZbpyStats_Type, &stats_desc) < 0) {

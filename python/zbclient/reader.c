@@ -29,6 +29,7 @@ typedef struct {
     PyThread_type_lock lock; /* serialises the library calls on rd */
     Py_ssize_t exports;      /* views exported by this reader's frames */
     int creator;
+    int attached; /* recorded by zbpy_attach() */
     /* Releases queued while another thread held `lock`; `pending_mu` guards
      * them and is taken without the GIL. n_pending is also read unlocked. */
     pthread_mutex_t pending_mu;
@@ -403,6 +404,9 @@ reader_dealloc(ReaderObject *self)
         self->rd = NULL;
         zb_reader_close(rd);
     }
+    if (self->attached) {
+        zbpy_detach(0, self->name);
+    }
     if (self->lock != NULL) {
         pthread_mutex_destroy(&self->pending_mu);
         PyThread_free_lock(self->lock);
@@ -464,6 +468,11 @@ reader_open(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (self == NULL) {
         return NULL;
     }
+    if (zbpy_attach(0, name) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->attached = 1;
     Py_BEGIN_ALLOW_THREADS
     err = zb_reader_open(&rd, cname);
     Py_END_ALLOW_THREADS
@@ -519,6 +528,11 @@ reader_create(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (self == NULL) {
         return NULL;
     }
+    if (zbpy_attach(0, name) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->attached = 1;
     Py_BEGIN_ALLOW_THREADS
     err = zb_reader_create(&rd, cname, &cfg);
     Py_END_ALLOW_THREADS
@@ -694,6 +708,8 @@ reader_close(ReaderObject *self, PyObject *unused)
     Py_BEGIN_ALLOW_THREADS
     zb_reader_close(rd);
     Py_END_ALLOW_THREADS
+    zbpy_detach(0, self->name);
+    self->attached = 0;
     Py_RETURN_NONE;
 
 exported:

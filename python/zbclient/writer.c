@@ -25,6 +25,7 @@ typedef struct {
     PyObject *name;
     PyThread_type_lock lock; /* serialises the library calls on w */
     int acquired;            /* the library holds an acquired frame */
+    int attached;            /* recorded by zbpy_attach() */
     size_t acq_size;
     /* Borrowed: the exporter of the acquired frame's view, or NULL. */
     SlotObject *slot;
@@ -168,6 +169,9 @@ writer_dealloc(WriterObject *self)
         self->w = NULL;
         zb_writer_close(w);
     }
+    if (self->attached) {
+        zbpy_detach(1, self->name);
+    }
     if (self->lock != NULL) {
         PyThread_free_lock(self->lock);
     }
@@ -214,6 +218,11 @@ writer_open(PyTypeObject *type, PyObject *args, PyObject *kwds)
         Py_DECREF(self);
         return PyErr_NoMemory();
     }
+    if (zbpy_attach(1, name) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->attached = 1;
     Py_BEGIN_ALLOW_THREADS
     err = zb_writer_open(&w, cname);
     Py_END_ALLOW_THREADS
@@ -584,6 +593,8 @@ writer_close(WriterObject *self, PyObject *unused)
         zb_writer_close(w);
         Py_END_ALLOW_THREADS
     }
+    zbpy_detach(1, self->name);
+    self->attached = 0;
     Py_RETURN_NONE;
 }
 

@@ -57,6 +57,14 @@ int zbpy_slice_ms(int64_t deadline_ns);
  */
 int zbpy_lock(PyThread_type_lock lock);
 
+/*
+ * One reader and one writer per buffer and process: zbpy_attach() records
+ * that this process attaches to `name` as writer (1) or reader (0), or
+ * raises Busy (-1) if it already is; zbpy_detach() forgets it.
+ */
+int zbpy_attach(int writer, PyObject *name);
+void zbpy_detach(int writer, PyObject *name);
+
 /* Parse a size in bytes (a non-negative int) into *ret; -1 with an exception.
  */
 int zbpy_size_converter(PyObject *obj, void *ret);
