@@ -213,16 +213,16 @@ START_TEST(golden_segment)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(layout_suite)
 {
 	Suite *s = suite_create("layout");
 	TCase *tc = tcase_create("layout");
 
-	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
+	tcase_add_checked_fixture(tc, NULL, tu_cleanup_all);
 	tcase_add_test(tc, oieb_offsets);
 	tcase_add_test(tc, frame_header_offsets);
 	tcase_add_test(tc, wire_constants);
 	tcase_add_test(tc, golden_segment);
 	suite_add_tcase(s, tc);
-	return lt_run(s);
+	return s;
 }

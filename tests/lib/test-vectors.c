@@ -196,15 +196,15 @@ START_TEST(reproduce_vector)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(vectors_suite)
 {
 	Suite *s = suite_create("vectors");
 	TCase *tc = tcase_create("vectors");
 	int n = sizeof(vectors) / sizeof(vectors[0]);
 
-	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
+	tcase_add_checked_fixture(tc, NULL, tu_cleanup_all);
 	tcase_add_loop_test(tc, read_vector, 0, n);
 	tcase_add_loop_test(tc, reproduce_vector, 0, n);
 	suite_add_tcase(s, tc);
-	return lt_run(s);
+	return s;
 }

@@ -34,19 +34,14 @@ struct run {
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zbctl-cli-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(tu_mkdtemp(tmpdir, sizeof(tmpdir)), 0);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	fake_stop(&fk);
 	tu_cleanup_all();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	tu_rmtree(tmpdir);
 }
 
 static void tmp_path(char *out, size_t size, const char *file)
@@ -56,23 +51,14 @@ static void tmp_path(char *out, size_t size, const char *file)
 
 static void write_file(const char *path, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	close(fd);
+	ck_assert_int_eq(tu_write_file(path, data, len), 0);
 }
 
 static size_t read_file(const char *path, char *out, size_t size)
 {
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
+	int n = tu_read_file(path, out, size);
 
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, out, size - 1);
-	ck_assert_int_ge(n, 0);
-	out[n] = '\0';
-	close(fd);
+	ck_assert_msg(n >= 0, "%s: %s", path, strerror(-n));
 	return (size_t)n;
 }
 
@@ -643,7 +629,16 @@ START_TEST(watch_sigint_exits_0)
 }
 END_TEST
 
-static Suite *cli_suite(void)
+/* Also finds zbctl for the tests. */
+static const char *no_zbctl(void)
+{
+	zbctl = getenv("ZBCTL");
+	if (!zbctl || access(zbctl, X_OK) != 0)
+		return "ZBCTL does not name the zbctl executable";
+	return NULL;
+}
+
+TU_SUITE(zbctl_cli_suite, .skip = no_zbctl)
 {
 	Suite *s = suite_create("zbctl-cli");
 	TCase *pipe = tcase_create("pipeline"), *use = tcase_create("usage"),
@@ -679,21 +674,4 @@ static Suite *cli_suite(void)
 	tcase_add_test(ctl, watch_sigint_exits_0);
 	suite_add_tcase(s, ctl);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	zbctl = getenv("ZBCTL");
-	if (!zbctl || access(zbctl, X_OK) != 0) {
-		fprintf(stderr, "skip: ZBCTL does not name the zbctl executable\n");
-		return 77;
-	}
-	sr = srunner_create(cli_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fake.h"
+#include "testutil.h"
 #include "zbclient.h"
 
 static struct fake fk;
@@ -589,7 +590,7 @@ START_TEST(default_timeout_is_bounded)
 }
 END_TEST
 
-static Suite *ctl_suite(void)
+TU_SUITE(zbctl_ctl_suite)
 {
 	Suite *s = suite_create("zbctl-ctl");
 	TCase *tc = tcase_create("ctl");
@@ -621,15 +622,4 @@ static Suite *ctl_suite(void)
 	tcase_add_test(tc, default_timeout_is_bounded);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(ctl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
