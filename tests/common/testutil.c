@@ -50,7 +50,7 @@ int tu_main(int argc, char **argv)
 	int failed;
 
 	if (n_suites == 0) {
-		fprintf(stderr, "%s: no suite registered (TU_SUITE)\n", argv[0]);
+		fprintf(stderr, "%s: no suite registered (TU_SUITE in testutil.h)\n", argv[0]);
 		return EXIT_FAILURE;
 	}
 	for (unsigned i = 0; i < n_suites; i++) {
@@ -79,7 +79,10 @@ int tu_main(int argc, char **argv)
 		setenv("CK_TIMEOUT_MULTIPLIER", "10", 0);
 	sr = srunner_create(NULL);
 	for (unsigned i = 0; i < n_suites; i++) {
-		srunner_add_suite(sr, suites[i]->build());
+		Suite *s = suite_create(suites[i]->name);
+
+		suites[i]->fill(s);
+		srunner_add_suite(sr, s);
 		fork_all |= suites[i]->fork;
 	}
 	if (fork_all)
@@ -89,6 +92,16 @@ int tu_main(int argc, char **argv)
 	srunner_free(sr);
 	tu_sweep();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+TCase *tu_tcase(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	if (setup || teardown)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	suite_add_tcase(s, tc);
+	return tc;
 }
 
 /* ------------------------------------------------------------- processes */

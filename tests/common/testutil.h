@@ -6,17 +6,14 @@
  *
  * The runner. A test program has no main() of its own: tests/common/main.c
  * is the one main of every Check program, and a suite registers itself with
- * TU_SUITE, which defines the function that builds it:
+ * TU_SUITE(id, "name", options...), which defines the function that fills
+ * the suite in (it gets the Suite as `s`):
  *
- *	TU_SUITE(my_suite, .root = true)
+ *	TU_SUITE(my_suite, "my-suite", .root = true)
  *	{
- *		Suite *s = suite_create("my-suite");
- *		TCase *tc = tcase_create("my-case");
+ *		TCase *tc = tu_tcase(s, "my-case", NULL, tu_cleanup_all);
  *
- *		tcase_add_checked_fixture(tc, NULL, tu_cleanup_all);
  *		tcase_add_test(tc, my_test);
- *		suite_add_tcase(s, tc);
- *		return s;
  *	}
  *
  * main() then: hands the command line to the suites that take one (.args);
@@ -43,9 +40,9 @@
 /* ---------------------------------------------------------------- runner */
 
 struct tu_suite {
-	const char *name;      /* the builder's name, for messages */
-	Suite *(*build)(void); /* makes the suite (called once, in the runner) */
-	bool root;	       /* plays other local users: skipped unless root */
+	const char *name;	/* the suite's name (CK_RUN_SUITE) */
+	void (*fill)(Suite *s); /* adds the test cases (called once, in the runner) */
+	bool root;		/* plays other local users: skipped unless root */
 	/* Why the suite cannot run on this machine (it is skipped), or NULL. */
 	const char *(*skip)(void);
 	/* Every test in a process of its own even with CK_FORK=no: for tests
@@ -61,14 +58,20 @@ void tu_register(const struct tu_suite *s);
 /* The runner; main.c's main() is nothing but a call of it. */
 int tu_main(int argc, char **argv);
 
-#define TU_SUITE(fn, ...)                                                                          \
-	static Suite *fn(void);                                                                    \
-	static const struct tu_suite tu_suite_##fn = { .name = #fn, .build = fn, __VA_ARGS__ };    \
-	static void __attribute__((constructor)) tu_register_##fn(void)                            \
+#define TU_SUITE(id, suite_name, ...)                                                              \
+	static void id(Suite *s);                                                                  \
+	static const struct tu_suite tu_suite_##id = { .name = suite_name,                         \
+						       .fill = id,                                 \
+						       __VA_ARGS__ };                              \
+	static void __attribute__((constructor)) tu_register_##id(void)                            \
 	{                                                                                          \
-		tu_register(&tu_suite_##fn);                                                       \
+		tu_register(&tu_suite_##id);                                                       \
 	}                                                                                          \
-	static Suite *fn(void)
+	static void id(Suite *s)
+
+/* A test case of suite `s`, with setup and teardown around each test (NULL:
+ * none) run in the test's own process (a checked fixture). */
+TCase *tu_tcase(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void));
 
 /* ------------------------------------------------------------- processes */
 

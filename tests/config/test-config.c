@@ -549,12 +549,10 @@ START_TEST(shipped_file_documents_defaults)
 }
 END_TEST
 
-TU_SUITE(config_suite)
+TU_SUITE(config_suite, "config")
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
+	TCase *tc = tu_tcase(s, "config", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, full_file);
 	tcase_add_test(tc, empty_file);
@@ -569,6 +567,4 @@ TU_SUITE(config_suite)
 	tcase_add_test(tc, parse_group);
 	tcase_add_test(tc, shipped_file_is_defaults);
 	tcase_add_test(tc, shipped_file_documents_defaults);
-	suite_add_tcase(s, tc);
-	return s;
 }

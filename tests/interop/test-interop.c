@@ -522,12 +522,10 @@ START_TEST(upstream_stale_sweep_respects_our_lock)
 }
 END_TEST
 
-TU_SUITE(interop_suite)
+TU_SUITE(interop_suite, "interop")
 {
-	Suite *s = suite_create("interop");
-	TCase *tc = tcase_create("upstream");
+	TCase *tc = tu_tcase(s, "upstream", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, our_writer_copy_to_upstream_reader);
 	tcase_add_test(tc, our_writer_zerocopy_to_upstream_reader);
 	tcase_add_test(tc, upstream_writer_copy_to_our_reader);
@@ -536,6 +534,4 @@ TU_SUITE(interop_suite)
 	tcase_add_test(tc, upstream_new_writer_session);
 	tcase_add_test(tc, upstream_stale_sweep_respects_our_lock);
 	tcase_add_test(tc, upstream_writer_wrap_window_vs_resync);
-	suite_add_tcase(s, tc);
-	return s;
 }

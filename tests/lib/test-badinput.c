@@ -561,12 +561,10 @@ START_TEST(garbage)
 }
 END_TEST
 
-TU_SUITE(badinput_suite)
+TU_SUITE(badinput_suite, "badinput")
 {
-	Suite *s = suite_create("badinput");
-	TCase *tc = tcase_create("badinput");
+	TCase *tc = tu_tcase(s, "badinput", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bad_names);
 	tcase_add_test(tc, longest_name);
 	tcase_add_test(tc, null_arguments);
@@ -578,6 +576,4 @@ TU_SUITE(badinput_suite)
 	tcase_add_test(tc, bad_frames);
 	tcase_add_test(tc, bad_sequence);
 	tcase_add_test(tc, garbage);
-	suite_add_tcase(s, tc);
-	return s;
 }

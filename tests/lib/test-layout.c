@@ -213,16 +213,12 @@ START_TEST(golden_segment)
 }
 END_TEST
 
-TU_SUITE(layout_suite)
+TU_SUITE(layout_suite, "layout")
 {
-	Suite *s = suite_create("layout");
-	TCase *tc = tcase_create("layout");
+	TCase *tc = tu_tcase(s, "layout", NULL, tu_cleanup_all);
 
-	tcase_add_checked_fixture(tc, NULL, tu_cleanup_all);
 	tcase_add_test(tc, oieb_offsets);
 	tcase_add_test(tc, frame_header_offsets);
 	tcase_add_test(tc, wire_constants);
 	tcase_add_test(tc, golden_segment);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -366,12 +366,10 @@ START_TEST(reader_dies_holding_all_frames)
 }
 END_TEST
 
-TU_SUITE(peers_suite)
+TU_SUITE(peers_suite, "peers")
 {
-	Suite *s = suite_create("peers");
-	TCase *tc = tcase_create("peers");
+	TCase *tc = tu_tcase(s, "peers", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, writer_killed_reader_drains);
 	tcase_add_test(tc, writer_killed_reader_blocked);
 	tcase_add_test(tc, reader_killed_writer_blocked);
@@ -383,6 +381,4 @@ TU_SUITE(peers_suite)
 	tcase_add_test(tc, writer_before_reader);
 	tcase_add_test(tc, reader_dies_holding_frames);
 	tcase_add_test(tc, reader_dies_holding_all_frames);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -575,12 +575,10 @@ START_TEST(stats_and_connected)
 }
 END_TEST
 
-TU_SUITE(ring_suite)
+TU_SUITE(ring_suite, "ring")
 {
-	Suite *s = suite_create("ring");
-	TCase *tc = tcase_create("ring");
+	TCase *tc = tu_tcase(s, "ring", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, wrap_with_marker);
 	tcase_add_test(tc, wrap_marker_exactly_16_left);
 	tcase_add_test(tc, wrap_without_marker);
@@ -598,6 +596,4 @@ TU_SUITE(ring_suite)
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, too_large_frames);
 	tcase_add_test(tc, stats_and_connected);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -347,12 +347,10 @@ START_TEST(create_over_leftovers)
 }
 END_TEST
 
-TU_SUITE(standalone_suite)
+TU_SUITE(standalone_suite, "standalone")
 {
-	Suite *s = suite_create("standalone");
-	TCase *tc = tcase_create("standalone");
+	TCase *tc = tu_tcase(s, "standalone", NULL, tu_cleanup_all);
 
-	tcase_add_checked_fixture(tc, NULL, tu_cleanup_all);
 	tcase_add_test(tc, create_and_close);
 	tcase_add_test(tc, default_mode_and_sizes);
 	tcase_add_test(tc, wide_mode_despite_umask);
@@ -361,6 +359,4 @@ TU_SUITE(standalone_suite)
 	tcase_add_test(tc, creation_order);
 	tcase_add_test(tc, stale_buffers_cleaned);
 	tcase_add_test(tc, create_over_leftovers);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -139,14 +139,10 @@ START_TEST(zero_copy_the_other_way)
 }
 END_TEST
 
-TU_SUITE(stress_suite)
+TU_SUITE(stress_suite, "stress")
 {
-	Suite *s = suite_create("stress");
-	TCase *tc = tcase_create("stress");
+	TCase *tc = tu_tcase(s, "stress", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, million_frames_by_copy);
 	tcase_add_test(tc, zero_copy_the_other_way);
-	suite_add_tcase(s, tc);
-	return s;
 }

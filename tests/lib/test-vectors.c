@@ -196,15 +196,11 @@ START_TEST(reproduce_vector)
 }
 END_TEST
 
-TU_SUITE(vectors_suite)
+TU_SUITE(vectors_suite, "vectors")
 {
-	Suite *s = suite_create("vectors");
-	TCase *tc = tcase_create("vectors");
+	TCase *tc = tu_tcase(s, "vectors", NULL, tu_cleanup_all);
 	int n = sizeof(vectors) / sizeof(vectors[0]);
 
-	tcase_add_checked_fixture(tc, NULL, tu_cleanup_all);
 	tcase_add_loop_test(tc, read_vector, 0, n);
 	tcase_add_loop_test(tc, reproduce_vector, 0, n);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -492,16 +492,12 @@ START_TEST(zbd_killed_before_control_block)
 }
 END_TEST
 
-TU_SUITE(crash_matrix_suite)
+TU_SUITE(crash_matrix_suite, "crash-matrix")
 {
-	Suite *s = suite_create("crash-matrix");
-	TCase *tc = tcase_create("matrix");
+	TCase *tc = tu_tcase(s, "matrix", NULL, teardown);
 
 	tcase_set_timeout(tc, 240); /* tenfold under valgrind (the runner) */
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, writer_killed_inside_commit);
 	tcase_add_test(tc, zbd_killed_before_control_block);
 	tcase_add_test(tc, crash_matrix);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -101,14 +101,10 @@ static const char *no_valgrind(void)
 	return NULL;
 }
 
-TU_SUITE(zbd_leaks_suite, .skip = no_valgrind)
+TU_SUITE(zbd_leaks_suite, "zbd-leaks", .skip = no_valgrind)
 {
-	Suite *s = suite_create("zbd-leaks");
-	TCase *tc = tcase_create("leaks");
+	TCase *tc = tu_tcase(s, "leaks", NULL, teardown);
 
 	tcase_set_timeout(tc, 900);
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, create_destroy_10000);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -343,14 +343,10 @@ static const char *under_valgrind(void)
 	return tu_under_valgrind() ? "zbsoak is not run under valgrind (see zbsoak.c)" : NULL;
 }
 
-TU_SUITE(soak_suite, .args = options, .skip = under_valgrind)
+TU_SUITE(soak_suite, "soak", .args = options, .skip = under_valgrind)
 {
-	Suite *s = suite_create("soak");
-	TCase *tc = tcase_create("soak");
+	TCase *tc = tu_tcase(s, "soak", NULL, teardown);
 
 	tcase_set_timeout(tc, duration_s * 3 + 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, soak);
-	suite_add_tcase(s, tc);
-	return s;
 }

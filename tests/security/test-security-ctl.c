@@ -168,15 +168,11 @@ START_TEST(admin_group_destroys_any)
 }
 END_TEST
 
-TU_SUITE(security_ctl_suite, .root = true)
+TU_SUITE(security_ctl_suite, "security-ctl", .root = true)
 {
-	Suite *s = suite_create("security-ctl");
-	TCase *tc = tcase_create("ctl");
+	TCase *tc = tu_tcase(s, "ctl", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, buffer_group_may_destroy_its_buffer_only);
 	tcase_add_test(tc, outsider_refused_and_logged);
 	tcase_add_test(tc, admin_group_destroys_any);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -370,12 +370,11 @@ static const char *no_namespaces(void)
 }
 
 /* Every test must run in a child: each takes a mount namespace of its own. */
-TU_SUITE(security_lockdir_suite, .root = true, .skip = no_namespaces, .fork = true)
+TU_SUITE(security_lockdir_suite, "security-lockdir", .root = true, .skip = no_namespaces,
+	 .fork = true)
 {
-	Suite *s = suite_create("security-lockdir");
-	TCase *tc = tcase_create("lockdir");
+	TCase *tc = tu_tcase(s, "lockdir", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_loop_test(tc, lockdir_symlink_refused, 0, 2);
 	tcase_add_test(tc, lockdir_of_another_user_refused);
 	tcase_add_loop_test(tc, lockdir_mode, 0, 4);
@@ -385,6 +384,4 @@ TU_SUITE(security_lockdir_suite, .root = true, .skip = no_namespaces, .fork = tr
 	tcase_add_test(tc, lockfile_hard_link_refused);
 	tcase_add_test(tc, replaced_lock_not_adopted);
 	tcase_add_test(tc, stale_cleanup_through_link_refused);
-	suite_add_tcase(s, tc);
-	return s;
 }

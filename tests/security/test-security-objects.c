@@ -357,18 +357,14 @@ START_TEST(foreign_state_file_ignored)
 }
 END_TEST
 
-TU_SUITE(security_objects_suite, .root = true)
+TU_SUITE(security_objects_suite, "security-objects", .root = true)
 {
-	Suite *s = suite_create("security-objects");
-	TCase *tc = tcase_create("objects");
+	TCase *tc = tu_tcase(s, "objects", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, objects_get_configured_mode_and_group);
 	tcase_add_test(tc, objects_never_wider_while_created);
 	tcase_add_test(tc, squatted_segment_refused);
 	tcase_add_loop_test(tc, squatted_semaphore_refused, 0, 2);
 	tcase_add_loop_test(tc, replaced_objects_not_adopted, 0, 4);
 	tcase_add_test(tc, foreign_state_file_ignored);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -638,13 +638,12 @@ static const char *no_zbctl(void)
 	return NULL;
 }
 
-TU_SUITE(zbctl_cli_suite, .skip = no_zbctl)
+TU_SUITE(zbctl_cli_suite, "zbctl-cli", .skip = no_zbctl)
 {
-	Suite *s = suite_create("zbctl-cli");
-	TCase *pipe = tcase_create("pipeline"), *use = tcase_create("usage"),
-	      *ctl = tcase_create("control");
+	TCase *pipe = tu_tcase(s, "pipeline", setup, teardown);
+	TCase *use = tu_tcase(s, "usage", setup, teardown);
+	TCase *ctl = tu_tcase(s, "control", setup, teardown);
 
-	tcase_add_checked_fixture(pipe, setup, teardown);
 	tcase_add_test(pipe, pipeline_lines);
 	tcase_add_test(pipe, pipeline_last_line_and_empty_lines);
 	tcase_add_test(pipe, pipeline_frame_size);
@@ -655,15 +654,11 @@ TU_SUITE(zbctl_cli_suite, .skip = no_zbctl)
 	tcase_add_test(pipe, read_follow_two_writers_then_sigint);
 	tcase_add_test(pipe, read_timeout);
 	tcase_add_test(pipe, read_closed_stdout_is_quiet);
-	suite_add_tcase(s, pipe);
 
-	tcase_add_checked_fixture(use, setup, teardown);
 	tcase_add_test(use, usage_errors_exit_2);
 	tcase_add_test(use, help_lists_every_verb);
 	tcase_add_test(use, verb_help);
-	suite_add_tcase(s, use);
 
-	tcase_add_checked_fixture(ctl, setup, teardown);
 	tcase_add_test(ctl, no_daemon_exit_1);
 	tcase_add_test(ctl, list_human_and_json);
 	tcase_add_test(ctl, create_and_destroy_words);
@@ -672,6 +667,4 @@ TU_SUITE(zbctl_cli_suite, .skip = no_zbctl)
 	tcase_add_test(ctl, health_table_detail_json);
 	tcase_add_test(ctl, watch_plain_and_json_until_hangup);
 	tcase_add_test(ctl, watch_sigint_exits_0);
-	suite_add_tcase(s, ctl);
-	return s;
 }

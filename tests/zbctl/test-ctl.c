@@ -590,12 +590,10 @@ START_TEST(default_timeout_is_bounded)
 }
 END_TEST
 
-TU_SUITE(zbctl_ctl_suite)
+TU_SUITE(zbctl_ctl_suite, "zbctl-ctl")
 {
-	Suite *s = suite_create("zbctl-ctl");
-	TCase *tc = tcase_create("ctl");
+	TCase *tc = tu_tcase(s, "ctl", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, connect_no_socket_file);
 	tcase_add_test(tc, connect_refused);
 	tcase_add_test(tc, connect_bad_args);
@@ -620,6 +618,4 @@ TU_SUITE(zbctl_ctl_suite)
 	tcase_add_test(tc, silent_after_partial_reply_times_out);
 	tcase_add_test(tc, reconnect_after_idle_close);
 	tcase_add_test(tc, default_timeout_is_bounded);
-	suite_add_tcase(s, tc);
-	return s;
 }

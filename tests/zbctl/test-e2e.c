@@ -191,14 +191,10 @@ static const char *no_zbctl_or_zbd(void)
 	return NULL;
 }
 
-TU_SUITE(zbctl_e2e_suite, .skip = no_zbctl_or_zbd)
+TU_SUITE(zbctl_e2e_suite, "zbctl-e2e", .skip = no_zbctl_or_zbd)
 {
-	Suite *s = suite_create("zbctl-e2e");
-	TCase *tc = tcase_create("e2e");
+	TCase *tc = tu_tcase(s, "e2e", start_zbd, stop_zbd);
 
-	tcase_add_checked_fixture(tc, start_zbd, stop_zbd);
 	tcase_add_test(tc, create_write_read_health_destroy);
 	tcase_add_test(tc, watch_reports_then_sigint);
-	suite_add_tcase(s, tc);
-	return s;
 }

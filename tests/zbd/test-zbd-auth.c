@@ -90,14 +90,10 @@ START_TEST(admin_group_member_may_administer)
 }
 END_TEST
 
-TU_SUITE(zbd_auth_suite, .root = true)
+TU_SUITE(zbd_auth_suite, "zbd-auth", .root = true)
 {
-	Suite *s = suite_create("zbd-auth");
-	TCase *tc = tcase_create("auth");
+	TCase *tc = tu_tcase(s, "auth", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, nobody_is_refused_create_and_destroy);
 	tcase_add_test(tc, admin_group_member_may_administer);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -427,12 +427,10 @@ START_TEST(socket_activation)
 }
 END_TEST
 
-TU_SUITE(zbd_ctl_suite)
+TU_SUITE(zbd_ctl_suite, "zbd-ctl")
 {
-	Suite *s = suite_create("zbd-ctl");
-	TCase *tc = tcase_create("ctl");
+	TCase *tc = tu_tcase(s, "ctl", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, ready_only_when_listening);
 	tcase_add_test(tc, socket_from_environment);
 	tcase_add_test(tc, create_list_health_destroy);
@@ -444,6 +442,4 @@ TU_SUITE(zbd_ctl_suite)
 	tcase_add_test(tc, watch_and_the_watcher_that_never_reads);
 	tcase_add_test(tc, idle_clients_are_closed);
 	tcase_add_test(tc, socket_activation);
-	suite_add_tcase(s, tc);
-	return s;
 }

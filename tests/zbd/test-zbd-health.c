@@ -209,16 +209,12 @@ START_TEST(systemd_status_watchdog_stopping)
 }
 END_TEST
 
-TU_SUITE(zbd_health_suite)
+TU_SUITE(zbd_health_suite, "zbd-health")
 {
-	Suite *s = suite_create("zbd-health");
-	TCase *tc = tcase_create("health");
+	TCase *tc = tu_tcase(s, "health", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, counters_utilisation_and_states);
 	tcase_add_test(tc, lapping_the_ring_between_scans_gives_a_lower_bound);
 	tcase_add_test(tc, corrupt_control_block);
 	tcase_add_test(tc, systemd_status_watchdog_stopping);
-	suite_add_tcase(s, tc);
-	return s;
 }

@@ -470,17 +470,13 @@ START_TEST(foreign_peers_are_reaped_too)
 }
 END_TEST
 
-TU_SUITE(zbd_reap_suite)
+TU_SUITE(zbd_reap_suite, "zbd-reap")
 {
-	Suite *s = suite_create("zbd-reap");
-	TCase *tc = tcase_create("reap");
+	TCase *tc = tu_tcase(s, "reap", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, writer_killed_while_reader_waits);
 	tcase_add_test(tc, reader_killed_while_writer_blocked);
 	tcase_add_test(tc, reader_killed_holding_every_frame);
 	tcase_add_test(tc, forced_destroy_wakes_reader);
 	tcase_add_test(tc, foreign_peers_are_reaped_too);
-	suite_add_tcase(s, tc);
-	return s;
 }

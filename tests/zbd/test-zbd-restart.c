@@ -177,14 +177,10 @@ START_TEST(sigterm_keeps_buffers_vanished_ones_dropped)
 }
 END_TEST
 
-TU_SUITE(zbd_restart_suite)
+TU_SUITE(zbd_restart_suite, "zbd-restart")
 {
-	Suite *s = suite_create("zbd-restart");
-	TCase *tc = tcase_create("restart");
+	TCase *tc = tu_tcase(s, "restart", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, sigkill_mid_stream_then_adopt);
 	tcase_add_test(tc, sigterm_keeps_buffers_vanished_ones_dropped);
-	suite_add_tcase(s, tc);
-	return s;
 }
