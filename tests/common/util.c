@@ -79,6 +79,9 @@ int tu_wait(pid_t pid, int timeout_ms)
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0), status, r;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
+	/* Reaped already (or never ours): nothing to wait for. */
+	if (fd < 0 && errno == ESRCH && waitpid(pid, &status, WNOHANG) < 0 && errno == ECHILD)
+		return -1;
 	if (fd < 0) {
 		if (errno != ENOSYS)
 			broken("pidfd_open", pid);

@@ -22,6 +22,20 @@ int64_t tu_now_ns(void);
 /* Sleep `us` microseconds, through signals. */
 void tu_sleep_us(unsigned us);
 
+/* Wait for a condition: evaluate `cond` (again and again, so it may ask
+ * someone), sleeping poll_us between looks, until it holds or timeout_ms
+ * have passed; the whole is true if it held. Sleep rather than spin: the
+ * process that makes it true may need the CPU. */
+#define TU_UNTIL(cond, timeout_ms, poll_us)                                                        \
+	({                                                                                         \
+		double tu_end_ = tu_now_ms() + (timeout_ms);                                       \
+		bool tu_held_;                                                                     \
+                                                                                                   \
+		while (!(tu_held_ = (cond)) && tu_now_ms() < tu_end_)                              \
+			tu_sleep_us(poll_us);                                                      \
+		tu_held_;                                                                          \
+	})
+
 /* ------------------------------------------------------------- processes */
 
 /* waitpid with a timeout in ms (< 0: none); returns the raw status, or -1 if

@@ -15,6 +15,30 @@ void vector_frame(uint8_t *out, uint64_t k, size_t size)
 		out[i] = (uint8_t)((k * 31 + i) & 0xff);
 }
 
+void vector_write(struct zb_writer *w, uint64_t k, size_t size)
+{
+	uint8_t buf[2048];
+
+	ck_assert_uint_le(size, sizeof(buf));
+	vector_frame(buf, k, size);
+	ck_assert_int_eq(zb_writer_write(w, buf, size, 0), 0);
+}
+
+void vector_read(struct zb_reader *r, uint64_t k, size_t size, bool release)
+{
+	uint8_t want[2048];
+	struct zb_frame f;
+
+	ck_assert_uint_le(size, sizeof(want));
+	vector_frame(want, k, size);
+	ck_assert_int_eq(zb_reader_read(r, &f, 0), 0);
+	ck_assert_uint_eq(f.sequence, k + 1);
+	ck_assert_uint_eq(f.size, size);
+	ck_assert_mem_eq(f.data, want, size);
+	if (release)
+		ck_assert_int_eq(zb_reader_release(r, &f), 0);
+}
+
 static void peer_spawn(struct peer *p, const char *const args[])
 {
 	const char *path = getenv("ZBPEER");

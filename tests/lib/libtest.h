@@ -7,14 +7,21 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "segtest.h"
 #include "testutil.h"
+#include "zbclient.h"
 
 /* The bytes of the upstream vectors: frame k (seq k + 1) byte i = (k*31 + i) & 0xff. */
 void vector_frame(uint8_t *out, uint64_t k, size_t size);
+/* Write vector frame k (`size` bytes, at most 2048) without waiting. */
+void vector_write(struct zb_writer *w, uint64_t k, size_t size);
+/* Read the next frame without waiting; it must be vector frame k, sequence
+ * k + 1, of `size` bytes. Released if `release`. */
+void vector_read(struct zb_reader *r, uint64_t k, size_t size, bool release);
 
 /* ------------------------------------------------------------ peers */
 

@@ -117,14 +117,11 @@ static void check_alive(struct slot *s)
 /* Until zbd no longer records `dead` as the reader of s (it reaped it). */
 static void wait_reaped(struct slot *s, pid_t dead)
 {
-	double end = tu_now_ms() + PROC_TIMEOUT_MS;
 	long long rp;
 
-	while ((rp = rel_health(&t, s->name, "reader_pid")) < 0 || rp == dead) {
-		ck_assert_msg(tu_now_ms() < end, "zbd did not reap reader %d of %s", (int)dead,
-			      s->name);
-		sleep_ms(1);
-	}
+	ck_assert_msg(TU_UNTIL((rp = rel_health(&t, s->name, "reader_pid")) >= 0 && rp != dead,
+			       PROC_TIMEOUT_MS, 1000),
+		      "zbd did not reap reader %d of %s", (int)dead, s->name);
 }
 
 static void replace_reader(struct slot *s)

@@ -86,18 +86,12 @@ static void run_in(struct run *r, const char *input, size_t input_len, char *con
  */
 static void wait_for_reader(const char *name)
 {
-	struct timespec pause = { 0, 2 * 1000 * 1000 };
 	struct zb_reader *r;
+	int err;
 
-	for (int i = 0; i < 2500; i++) {
-		int err = zb_reader_open(&r, name);
-
-		ck_assert_int_ne(err, 0); /* a buffer with no reader: not the one we made */
-		if (err == -EBUSY)
-			return;
-		nanosleep(&pause, NULL);
-	}
-	ck_abort_msg("no reader appeared on %s", name);
+	TU_UNTIL((err = zb_reader_open(&r, name)) == -EBUSY || err == 0, 5000, 2000);
+	ck_assert_int_ne(err, 0); /* a buffer with no reader: not the one we made */
+	ck_assert_msg(err == -EBUSY, "no reader appeared on %s", name);
 }
 
 /* Start `zbctl read --create NAME [extra...]` in the background, stdout to a file. */

@@ -36,18 +36,18 @@ static const char *state_of(const char *name)
 	return state;
 }
 
+static long long num_of(const char *name, const char *key)
+{
+	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+	return tz_get_num(t.reply, rec, key);
+}
+
 /* Poll health (the observable result) until `key` reaches `want`, up to 3 s. */
 static long long wait_num(const char *name, const char *key, long long want)
 {
 	long long v = -1;
 
-	for (int i = 0; i < 300; i++) {
-		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-		v = tz_get_num(t.reply, rec, key);
-		if (v == want)
-			break;
-		usleep(10000);
-	}
+	TU_UNTIL((v = num_of(name, key)) == want, 3000, 10000);
 	return v;
 }
 
@@ -55,12 +55,7 @@ static const char *wait_state(const char *name, const char *want)
 {
 	const char *s = "";
 
-	for (int i = 0; i < 300; i++) {
-		s = state_of(name);
-		if (strcmp(s, want) == 0)
-			break;
-		usleep(10000);
-	}
+	TU_UNTIL(strcmp(s = state_of(name), want) == 0, 3000, 10000);
 	return s;
 }
 
