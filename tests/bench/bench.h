@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -43,6 +45,14 @@ extern struct bench_opts opt;
 /* Record a failure (the run then exits 1) and print it on stderr. */
 void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int bench_failures(void);
+
+/* In a forked peer: leave the reason in the shared control block `c` (its
+ * `err` array) for the parent to report, and exit 1. */
+#define CHILD_FAIL(c, ...)                                                                         \
+	do {                                                                                       \
+		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
+		_exit(1);                                                                          \
+	} while (0)
 /* With --pin, bind the calling process to the slot-th CPU it may use (0 or
  * 1): the two sides of a pair then never share a CPU. No-op without --pin. */
 void pin_slot(int slot);

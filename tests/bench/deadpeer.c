@@ -29,12 +29,6 @@ struct dctl {
 	char err[256];
 };
 
-#define CHILD_FAIL(c, ...)                                                                         \
-	do {                                                                                       \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
-		_exit(1);                                                                          \
-	} while (0)
-
 static bool wait_until(const unsigned *v, unsigned want, int timeout_ms)
 {
 	return TU_UNTIL(__atomic_load_n(v, __ATOMIC_ACQUIRE) >= want, timeout_ms, 200);

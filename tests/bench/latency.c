@@ -31,12 +31,6 @@ struct lat_cost {
 	int64_t cpu_ns, wall_ns;
 };
 
-#define CHILD_FAIL(c, ...)                                                                         \
-	do {                                                                                       \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
-		_exit(1);                                                                          \
-	} while (0)
-
 static inline void relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

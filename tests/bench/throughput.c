@@ -44,12 +44,6 @@ struct tctl {
 	char err[256];
 };
 
-#define CHILD_FAIL(c, ...)                                                                         \
-	do {                                                                                       \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
-		_exit(1);                                                                          \
-	} while (0)
-
 static bool is_zb(enum tp_kind k)
 {
 	return k == TP_ZB_COPY || k == TP_ZB_ACQ;
