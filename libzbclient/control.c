@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctlkeys.h"
 #include "export.h"
 #include "segment.h"
 #include "wait.h"
@@ -270,7 +271,9 @@ static size_t line_at(const char *buf, size_t pos, const char *nl, size_t *next)
 
 static bool is_status(const char *line, size_t len)
 {
-	return len >= 7 && memcmp(line, "status=", 7) == 0;
+	size_t n = strlen(CTLKEY_STATUS);
+
+	return len > n && memcmp(line, CTLKEY_STATUS, n) == 0 && line[n] == '=';
 }
 
 /*
@@ -331,7 +334,7 @@ static int parse_status(const char *value, int *ret)
 
 static bool starts_record(const char *key)
 {
-	return strcmp(key, "daemon") == 0 || strcmp(key, "buffer") == 0;
+	return strcmp(key, CTLKEY_DAEMON_NAME) == 0 || strcmp(key, CTLKEY_BUFFER_NAME) == 0;
 }
 
 /* Build the reply from the lines in text[0..size) (a private copy). */
@@ -356,9 +359,9 @@ static int parse_reply(char *text, size_t size, struct reply *rep)
 			continue; /* empty lines before the reply */
 		eq = strchr(line, '=');
 		*eq = '\0';
-		if (strcmp(line, "status") == 0)
+		if (strcmp(line, CTLKEY_STATUS) == 0)
 			return parse_status(eq + 1, &rep->pub.status);
-		if (strcmp(line, "error") == 0 && !rep->pub.error)
+		if (strcmp(line, CTLKEY_ERROR) == 0 && !rep->pub.error)
 			rep->pub.error = eq + 1;
 		rep->fields[n_fields] = (struct zb_ctl_field){ line, eq + 1 };
 		if (n_records == 0 || starts_record(line)) {
@@ -494,6 +497,17 @@ ZB_EXPORT const char *zb_ctl_record_get(const struct zb_ctl_record *record, cons
 	return NULL;
 }
 
+ZB_EXPORT int zb_ctl_key_is_text(const char *key)
+{
+	const struct ctlkey *k;
+
+	if (!key)
+		return -EINVAL;
+	k = ctlkeys_find(key);
+	/* A mode is written in octal: a number to no one who reads it as JSON. */
+	return k && (k->type == CTLKEY_TEXT || k->type == CTLKEY_OCTAL);
+}
+
 /* A request and only its status: for the calls that return nothing else. */
 static int request_status(struct zb_ctl *ctl, const char *line)
 {
@@ -524,18 +538,14 @@ static bool word_ok(const char *word, size_t max)
 	return true;
 }
 
-static bool name_ok(const char *name)
-{
-	return names_check(name) == 0 && word_ok(name, ZB_NAME_MAX);
-}
-
 ZB_EXPORT int zb_ctl_create(struct zb_ctl *ctl, const char *name,
 			    const struct zb_buffer_config *config, const char *group)
 {
 	char line[ZB_CTL_LINE_MAX + 1];
 	size_t n;
 
-	if (!ctl || !name_ok(name) || (group && (!word_ok(group, 256) || strchr(group, '/'))))
+	if (!ctl || zb_name_check(name) < 0 ||
+	    (group && (!word_ok(group, 256) || strchr(group, '/'))))
 		return -EINVAL;
 	if (config && (config->mode & ~(mode_t)07777))
 		return -EINVAL;
@@ -559,7 +569,7 @@ ZB_EXPORT int zb_ctl_destroy(struct zb_ctl *ctl, const char *name, int force)
 {
 	char line[ZB_CTL_LINE_MAX + 1];
 
-	if (!ctl || !name_ok(name))
+	if (!ctl || zb_name_check(name) < 0)
 		return -EINVAL;
 	snprintf(line, sizeof(line), "destroy %s%s", name, force ? " force" : "");
 	return request_status(ctl, line);
@@ -596,7 +606,7 @@ ZB_EXPORT int zb_ctl_list(struct zb_ctl *ctl, char ***ret_names, size_t *ret_cou
 		goto out;
 	}
 	for (size_t i = 0; i < reply->n_fields; i++) {
-		if (strcmp(reply->fields[i].key, "buffer") != 0)
+		if (strcmp(reply->fields[i].key, CTLKEY_BUFFER_NAME) != 0)
 			continue;
 		names[count] = strdup(reply->fields[i].value);
 		if (!names[count]) {
@@ -613,32 +623,6 @@ out:
 	return err;
 }
 
-/* Numbers are read leniently: a daemon sending "12.0" or "1.9%" still means
- * something, and a key it does not send stays 0. */
-static uint64_t num_u64(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || *s == '-')
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return 0;
-	if (*end == '.') {
-		double d = strtod(s, NULL);
-
-		return d > 0 && d < 1.8e19 ? (uint64_t)d : 0;
-	}
-	return v;
-}
-
-static double num_double(const char *s)
-{
-	return s ? strtod(s, NULL) : 0.0;
-}
-
 static const char *const state_names[] = {
 	[ZB_HEALTH_UNKNOWN] = "unknown",   [ZB_HEALTH_HEALTHY] = "healthy",
 	[ZB_HEALTH_DEGRADED] = "degraded", [ZB_HEALTH_CRITICAL] = "critical",
@@ -652,44 +636,27 @@ ZB_EXPORT const char *zb_health_state_name(enum zb_health_state state)
 	return state_names[state];
 }
 
-static int health_from_record(const struct zb_ctl_record *rec, struct zb_health *h)
+/* Every key of one record kind the table knows, from `rec` into `out`. */
+static void parse_record(enum ctlkey_record kind, const struct zb_ctl_record *rec, void *out)
 {
-	const char *name = zb_ctl_record_get(rec, "buffer");
-	const char *state = zb_ctl_record_get(rec, "state");
+	size_t n;
+	const struct ctlkey *k = ctlkeys_of(kind, &n);
 
-	if (strlen(name) > ZB_NAME_MAX)
+	for (size_t i = 0; i < n; i++)
+		ctlkey_parse(&k[i], zb_ctl_record_get(rec, k[i].key), out);
+}
+
+static int health_from_record(const struct zb_ctl_record *rec, struct zb_health *ret)
+{
+	struct health_buffer h = { 0 };
+
+	if (strlen(zb_ctl_record_get(rec, CTLKEY_BUFFER_NAME)) > ZB_NAME_MAX)
 		return -EPROTO;
-	memset(h, 0, sizeof(*h));
-	strcpy(h->name, name);
-	if (state) {
-		snprintf(h->state_text, sizeof(h->state_text), "%s", state);
-		for (size_t i = 1; i < sizeof(state_names) / sizeof(state_names[0]); i++)
-			if (strcmp(state, state_names[i]) == 0)
-				h->state = (enum zb_health_state)i;
-	}
-#define U64(field) h->field = num_u64(zb_ctl_record_get(rec, #field))
-#define DBL(field) h->field = num_double(zb_ctl_record_get(rec, #field))
-	U64(payload_size);
-	U64(metadata_size);
-	U64(used_bytes);
-	DBL(utilisation);
-	h->reader_pid = (int64_t)num_u64(zb_ctl_record_get(rec, "reader_pid"));
-	h->reader_alive = num_u64(zb_ctl_record_get(rec, "reader_alive")) != 0;
-	h->writer_pid = (int64_t)num_u64(zb_ctl_record_get(rec, "writer_pid"));
-	h->writer_alive = num_u64(zb_ctl_record_get(rec, "writer_alive")) != 0;
-	U64(frames_written);
-	U64(frames_read);
-	U64(bytes_written);
-	U64(bytes_read);
-	DBL(write_rate_fps);
-	DBL(read_rate_fps);
-	DBL(write_rate_bps);
-	DBL(read_rate_bps);
-	U64(readers_reaped);
-	U64(writers_reaped);
-	U64(frames_lost);
-#undef U64
-#undef DBL
+	parse_record(CTLKEY_BUFFER, rec, &h);
+	for (size_t i = 1; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (strcmp(h.pub.state_text, state_names[i]) == 0)
+			h.pub.state = (enum zb_health_state)i;
+	*ret = h.pub;
 	return 0;
 }
 
@@ -701,7 +668,7 @@ ZB_EXPORT void zb_health_free(struct zb_health *health)
 ZB_EXPORT int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_health **ret,
 				  size_t *ret_count, struct zb_daemon_health *ret_daemon)
 {
-	struct zb_daemon_health daemon = { .version = "" };
+	struct health_daemon daemon = { .daemon = "" };
 	struct zb_health *h = NULL;
 	size_t count = 0;
 
@@ -710,7 +677,7 @@ ZB_EXPORT int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_he
 	if (reply->status < 0)
 		return reply->status;
 	for (size_t i = 0; i < reply->n_records; i++)
-		count += strcmp(reply->records[i].fields[0].key, "buffer") == 0;
+		count += strcmp(reply->records[i].fields[0].key, CTLKEY_BUFFER_NAME) == 0;
 	if (count) {
 		h = calloc(count, sizeof(*h));
 		if (!h)
@@ -720,7 +687,7 @@ ZB_EXPORT int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_he
 	for (size_t i = 0; i < reply->n_records; i++) {
 		const struct zb_ctl_record *rec = &reply->records[i];
 
-		if (strcmp(rec->fields[0].key, "buffer") == 0) {
+		if (strcmp(rec->fields[0].key, CTLKEY_BUFFER_NAME) == 0) {
 			int err = health_from_record(rec, &h[count]);
 
 			if (err < 0) {
@@ -728,18 +695,14 @@ ZB_EXPORT int zb_ctl_reply_health(const struct zb_ctl_reply *reply, struct zb_he
 				return err;
 			}
 			count++;
-		} else if (strcmp(rec->fields[0].key, "daemon") == 0) {
-			const char *v = zb_ctl_record_get(rec, "version");
-
-			snprintf(daemon.version, sizeof(daemon.version), "%s", v ? v : "");
-			daemon.uptime_s = num_u64(zb_ctl_record_get(rec, "uptime_s"));
-			daemon.buffers = num_u64(zb_ctl_record_get(rec, "buffers"));
+		} else if (strcmp(rec->fields[0].key, CTLKEY_DAEMON_NAME) == 0) {
+			parse_record(CTLKEY_DAEMON, rec, &daemon);
 		}
 	}
 	*ret = h;
 	*ret_count = count;
 	if (ret_daemon)
-		*ret_daemon = daemon;
+		*ret_daemon = daemon.pub;
 	return 0;
 }
 
@@ -750,7 +713,7 @@ ZB_EXPORT int zb_ctl_health(struct zb_ctl *ctl, const char *name, struct zb_heal
 	struct zb_ctl_reply *reply;
 	int err;
 
-	if (!ctl || !ret || !ret_count || (name && !name_ok(name)))
+	if (!ctl || !ret || !ret_count || (name && zb_name_check(name) < 0))
 		return -EINVAL;
 	if (name)
 		snprintf(line, sizeof(line), "health %s", name);

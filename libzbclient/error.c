@@ -2,13 +2,25 @@
 #include <errno.h>
 #include <string.h>
 
+#include "error.h"
 #include "export.h"
 #include "zbclient.h"
 
-static const struct {
+struct error_text {
 	int code;
 	const char *text;
-} errors[] = {
+};
+
+/* The one table of our own codes' words: zb_strerror and zbd's log share it. */
+static const struct error_text own[] = {
+	{ ZB_EWRITER_GONE, "writer gone" },
+	{ ZB_EREADER_GONE, "reader gone" },
+	{ ZB_EVERSION, "incompatible protocol version" },
+	{ ZB_ECORRUPT, "corrupt segment or frame" },
+};
+
+/* What an errno means for a caller of this library (zbd logs strerror's words). */
+static const struct error_text library[] = {
 	{ 0, "success" },
 	{ -EINVAL, "invalid argument" },
 	{ -ENOENT, "no such buffer" },
@@ -22,17 +34,29 @@ static const struct {
 	{ -EACCES, "permission denied" },
 	{ -EPERM, "operation not permitted" },
 	{ -ENOMEM, "out of memory" },
-	{ ZB_EWRITER_GONE, "writer gone" },
-	{ ZB_EREADER_GONE, "reader gone" },
-	{ ZB_EVERSION, "incompatible protocol version" },
-	{ ZB_ECORRUPT, "corrupt segment or frame" },
 };
+
+static const char *lookup(const struct error_text *table, size_t n, int code)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].code == code)
+			return table[i].text;
+	return NULL;
+}
+
+const char *error_own_text(int code)
+{
+	return lookup(own, sizeof(own) / sizeof(own[0]), code);
+}
 
 ZB_EXPORT const char *zb_strerror(int code)
 {
-	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
-		if (errors[i].code == code)
-			return errors[i].text;
+	const char *text = error_own_text(code);
+
+	if (!text)
+		text = lookup(library, sizeof(library) / sizeof(library[0]), code);
+	if (text)
+		return text;
 	if (code < 0 && code > -4096)
 		return strerror(-code);
 	return "unknown error";

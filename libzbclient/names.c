@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "export.h"
 #include "segment.h"
 
 int names_check(const char *name)
@@ -16,6 +17,17 @@ int names_check(const char *name)
 		return -EINVAL;
 	if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
+	return 0;
+}
+
+ZB_EXPORT int zb_name_check(const char *name)
+{
+	if (names_check(name) < 0)
+		return -EINVAL;
+	/* Requests are words split at white space, and a '=' makes a word an option. */
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c < 0x21 || *c > 0x7e || *c == '=')
+			return -EINVAL;
 	return 0;
 }
 

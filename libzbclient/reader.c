@@ -13,6 +13,7 @@
 
 #include "export.h"
 #include "lockfile.h"
+#include "ring.h"
 #include "segment.h"
 #include "wait.h"
 
@@ -189,19 +190,19 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	err = segment_attach(&r->seg, name);
 	if (err < 0)
 		goto fail;
-	err = pid_claim(&r->seg.oieb->reader_pid, r->pid);
+	err = ring_slot_claim(&r->seg.oieb->reader_pid, r->pid);
 	if (err < 0)
 		goto fail;
 	err = reader_init(r);
 	if (err < 0)
 		goto fail_release;
-	segment_resync_free(&r->seg, 0);
-	segment_resync_empty(&r->seg);
+	ring_resync_free(&r->seg, 0);
+	ring_resync_empty(&r->seg);
 	*ret = r;
 	return 0;
 
 fail_release:
-	pid_release(&r->seg.oieb->reader_pid, r->pid);
+	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
 fail:
 	segment_detach(&r->seg);
 	free(r);
@@ -358,7 +359,7 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 	/* Now and then, recover space a previous reader died holding. */
 	if (r->stats.frames % RESYNC_EVERY == 0) {
 		publish_read(r);
-		segment_resync_free(&r->seg, r->held);
+		ring_resync_free(&r->seg, r->held);
 	}
 	*ret = (struct zb_frame){
 		.data = r->seg.ring + pos + ZB_FRAME_HEADER_SIZE,
@@ -496,7 +497,7 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	return_flush(r);
 	if (r->unpublished)
 		publish_read(r);
-	pid_release(&r->seg.oieb->reader_pid, r->pid);
+	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {
 		segment_unlink(r->seg.name);

@@ -22,26 +22,6 @@ bool pid_alive(uint64_t pid)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-int pid_claim(uint64_t *slot, uint64_t self)
-{
-	for (;;) {
-		uint64_t cur = zb_load(slot);
-
-		if (cur == self)
-			return 0;
-		if (cur != 0 && pid_alive(cur))
-			return -EBUSY;
-		if (__atomic_compare_exchange_n(slot, &cur, self, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			return 0;
-	}
-}
-
-void pid_release(uint64_t *slot, uint64_t self)
-{
-	__atomic_compare_exchange_n(slot, &self, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
-
 int segment_validate(const struct zb_oieb *oieb, size_t map_size, uint64_t *ret_metadata_size,
 		     uint64_t *ret_payload_size)
 {
@@ -184,6 +164,21 @@ static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
 	return r;
 }
 
+/* The control block of a new, zeroed segment (PROTOCOL.md section 3). */
+static void oieb_init(struct zb_oieb *o, uint64_t m, uint64_t p, uint64_t reader_pid)
+{
+	o->version[0] = ZB_VERSION_MAJOR_WIRE;
+	o->version[1] = ZB_VERSION_MINOR_WIRE;
+	o->version[2] = ZB_VERSION_PATCH_WIRE;
+	o->metadata_size = m;
+	o->metadata_free_bytes = m;
+	o->payload_size = p;
+	o->payload_free_bytes = p;
+	o->reader_pid = reader_pid;
+	/* Last, with release: a writer that sees 128 sees everything above. */
+	zb_store(&o->oieb_size, ZB_OIEB_SIZE);
+}
+
 int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_size,
 		   uint64_t payload_size, mode_t mode, gid_t gid, uint64_t reader_pid)
 {
@@ -199,7 +194,7 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 		return r;
 	m = zb_align_block(metadata_size ? metadata_size : ZB_DEFAULT_METADATA_SIZE);
 	p = zb_align_block(payload_size ? payload_size : ZB_DEFAULT_PAYLOAD_SIZE);
-	if (payload_size > (UINT64_C(1) << 40) || metadata_size > (UINT64_C(1) << 40))
+	if (payload_size > ZB_SIZE_MAX || metadata_size > ZB_SIZE_MAX)
 		return -EMSGSIZE;
 	total = ZB_OIEB_SIZE + m + p;
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -239,17 +234,7 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 	s->map_size = total;
 	close(fd);
 	segment_set_layout(s, m, p);
-
-	s->oieb->version[0] = ZB_VERSION_MAJOR_WIRE;
-	s->oieb->version[1] = ZB_VERSION_MINOR_WIRE;
-	s->oieb->version[2] = ZB_VERSION_PATCH_WIRE;
-	s->oieb->metadata_size = m;
-	s->oieb->metadata_free_bytes = m;
-	s->oieb->payload_size = p;
-	s->oieb->payload_free_bytes = p;
-	s->oieb->reader_pid = reader_pid;
-	/* Last, with release: a writer that sees 128 sees everything above. */
-	zb_store(&s->oieb->oieb_size, ZB_OIEB_SIZE);
+	oieb_init(s->oieb, m, p, reader_pid);
 	return 0;
 
 fail:
@@ -295,149 +280,4 @@ void segment_unlink(const char *name)
 	sem_unlink(obj);
 	names_sem_r(obj, name);
 	sem_unlink(obj);
-}
-
-uint64_t segment_used_bytes(const struct zb_segment *s)
-{
-	uint64_t p = s->payload_size;
-	uint64_t w = zb_load(&s->oieb->payload_write_pos) % p;
-	uint64_t r = zb_load(&s->oieb->payload_read_pos) % p;
-
-	if (w > r)
-		return w - r;
-	if (w < r)
-		return p - r + w;
-	return zb_load(&s->oieb->payload_written_count) == zb_load(&s->oieb->payload_read_count)
-		       ? 0
-		       : p;
-}
-
-/*
- * A reader that died holding frames never gave their space back. The free
- * count should be the ring minus what lies between the read and write
- * positions, minus what the caller itself holds (`held`). Free is read before
- * the positions and only ever raised, so a writer committing meanwhile makes us
- * return too little (a later call returns the rest), never too much. An equal
- * read and write position is left alone: empty and full look alike while a
- * commit is half published. Only the party entitled to return space (the
- * reader, or zbd while it fences readers out) may call this.
- */
-bool segment_ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted)
-{
-	uint64_t p = s->payload_size, size;
-
-	*counted = p - pos >= ZB_FRAME_HEADER_SIZE;
-	if (!*counted) {
-		*next = 0;
-		return true;
-	}
-	memcpy(&size, s->ring + pos, sizeof(size));
-	if (size == 0) { /* a marker: never at 0, where the whole ring lies ahead */
-		*next = 0;
-		return pos != 0;
-	}
-	if (size > p - pos - ZB_FRAME_HEADER_SIZE)
-		return false;
-	*next = (pos + ZB_FRAME_HEADER_SIZE + size) % p;
-	return true;
-}
-
-/* Walks longer than this are not worth it: a later resync, with less unread, will do. */
-#define RESYNC_WALK_MAX 256
-
-/*
- * A writer that follows PROTOCOL.md 5 to the letter writes and counts a wrap
- * marker, takes the ring tail from free space, and only then moves write_pos
- * to 0. Between the last two, the tail looks free from the positions, and
- * giving it back would let the writer overwrite unread frames. So walk the
- * frames the counts announce from read_pos: ending on write_pos is a settled
- * ring (0); one counted entry left, a marker at write_pos, is that window (the
- * tail's size); anything else is a snapshot torn by a commit (-1: leave free
- * alone). A tail too short for a marker is taken without a count: it is always
- * counted as used (under 16 bytes held back, never too many given).
- */
-static int64_t tail_in_flight(const struct zb_segment *s, uint64_t r, uint64_t w, uint64_t unread)
-{
-	uint64_t p = s->payload_size, pos = r, next, size;
-	bool counted;
-
-	for (unsigned steps = 0;; steps++) {
-		if (pos == w && unread == 0)
-			return p - w < ZB_FRAME_HEADER_SIZE ? (int64_t)(p - w) : 0;
-		if (pos == w && unread == 1 && w != 0 && p - w >= ZB_FRAME_HEADER_SIZE) {
-			memcpy(&size, s->ring + w, sizeof(size));
-			if (size == 0)
-				return (int64_t)(p - w);
-		}
-		if (unread == 0 || steps == RESYNC_WALK_MAX ||
-		    !segment_ring_step(s, pos, &next, &counted))
-			return -1;
-		unread -= counted;
-		pos = next;
-	}
-}
-
-void segment_resync_free(struct zb_segment *s, uint64_t held)
-{
-	struct zb_oieb *o = s->oieb;
-	uint64_t p = s->payload_size;
-	/* Free first: what it lacks was taken by commits we then see in full. */
-	uint64_t free_now = zb_load(&o->payload_free_bytes);
-	uint64_t wc = zb_load(&o->payload_written_count);
-	uint64_t w = zb_load(&o->payload_write_pos) % p;
-	uint64_t r = zb_load(&o->payload_read_pos) % p;
-	uint64_t rc = zb_load(&o->payload_read_count);
-	int64_t tail;
-	uint64_t used;
-
-	if (w == r || wc < rc)
-		return;
-	used = (w > r ? w - r : p - r + w) + held;
-	/* Nothing missing is the usual case: walk the ring only when something is. */
-	if (used >= p || free_now >= p - used)
-		return;
-	tail = tail_in_flight(s, r, w, wc - rc);
-	if (tail < 0)
-		return;
-	used += (uint64_t)tail;
-	if (used < p && free_now < p - used)
-		zb_fetch_add(&o->payload_free_bytes, p - used - free_now);
-}
-
-/*
- * segment_resync_free() leaves a ring with equal read and write positions
- * alone, since empty and full look alike there. But a reader that read every
- * frame and died holding some leaves exactly that: positions equal, every
- * frame read, free space short by what it held (maybe all of it, and then the
- * writer waits forever). As the only reader (one attaching, or zbd fencing readers out) we know
- * read_pos and read_count cannot move, and with written_count equal to read_count the ring is
- * empty, so free must be the whole ring. A writer publishes a frame by storing write_pos, then
- * taking its bytes from free, then storing written_count: a commit in flight has either not taken
- * its bytes yet (we add only what is missing now; it takes its share afterwards) or has moved
- * write_pos (we see that and leave it). The one exception is a frame that ends where it began
- * (skipped tail + frame = P), which needs the whole ring free and so leaves
- * free at 0: free at 0 is therefore looked at again a moment later, by which
- * time such a commit has published its count.
- */
-void segment_resync_empty(struct zb_segment *s)
-{
-	struct zb_oieb *o = s->oieb;
-	uint64_t p = s->payload_size;
-	uint64_t rc = zb_load(&o->payload_read_count), r = zb_load(&o->payload_read_pos) % p;
-	uint64_t wc, free_now = 0, tail;
-
-	for (int look = 0; look < 2; look++) {
-		wc = zb_load(&o->payload_written_count);
-		free_now = zb_load(&o->payload_free_bytes);
-		if (wc != rc || zb_load(&o->payload_write_pos) % p != r || free_now >= p ||
-		    zb_load(&o->payload_written_count) != wc)
-			return;
-		if (free_now > 0)
-			break;
-		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
-	}
-	/* A tail too short for a marker may be taken already, uncounted. */
-	tail = p - r < ZB_FRAME_HEADER_SIZE ? p - r : 0;
-	if (free_now < p - tail)
-		zb_fetch_add(&o->payload_free_bytes, p - tail - free_now);
 }

@@ -2,6 +2,8 @@
 /*
  * The named objects of one buffer (segment, two semaphores, lock file) and the
  * checks that make a mapped segment safe to use. Shared by library and daemon.
+ * What the ring inside the segment is and does (used bytes, walks, repairs,
+ * the reader and writer slots) is ring.h's.
  */
 #pragma once
 
@@ -29,8 +31,12 @@ struct zb_segment {
 	sem_t *sem_r;
 };
 
-/* 0 if `name` can name a buffer, -EINVAL otherwise. */
+/* 0 if `name` is a name the wire protocol allows (a single path component of
+ * 1 to ZB_NAME_MAX bytes), -EINVAL otherwise. zb_name_check() narrows it to
+ * what zbd and the control protocol carry. */
 int names_check(const char *name);
+/* zb_name_check()'s rule in words, for error messages. */
+#define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
 void names_shm(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_w(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_r(char out[ZB_OBJ_NAME_MAX], const char *name);
@@ -62,28 +68,3 @@ void segment_unlink(const char *name);
 
 /* True if `pid` names a live process (0 and absurd values are not). */
 bool pid_alive(uint64_t pid);
-
-/*
- * Try to become the process recorded in *slot: succeeds when the slot is 0,
- * names a dead process, or already names us. -EBUSY if a live process holds it.
- */
-int pid_claim(uint64_t *slot, uint64_t self);
-
-/* Clear *slot if it still names `self` (a successor may have taken it). */
-void pid_release(uint64_t *slot, uint64_t self);
-
-/* Distance the writer is ahead of the reader, wrap waste included. */
-uint64_t segment_used_bytes(const struct zb_segment *s);
-
-/* One step of a walk over the ring from `pos`: the next header's position, and
- * whether the step consumed a count (a frame or a marker; a short tail does
- * not). False for a header that cannot be valid. */
-bool segment_ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted);
-
-/* Give back space a dead reader held (see segment.c for who may call it);
- * `held` is what the caller holds itself and has not returned. */
-void segment_resync_free(struct zb_segment *s, uint64_t held);
-
-/* The same for a ring whose every frame was read (equal positions and counts):
- * free must then be the whole ring. Same callers, holding nothing. */
-void segment_resync_empty(struct zb_segment *s);

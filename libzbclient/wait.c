@@ -106,13 +106,6 @@ static enum spin_outcome spin_run(bool (*ready)(void *), void *arg, unsigned spi
 	}
 }
 
-bool spin_until(bool (*ready)(void *), void *arg, unsigned spin_us, int64_t deadline_ns)
-{
-	if (spin_us == 0)
-		return ready(arg);
-	return spin_run(ready, arg, spin_us, deadline_ns) != SPIN_EXPIRED;
-}
-
 bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsigned spin_us,
 		   int64_t deadline_ns)
 {

@@ -31,9 +31,6 @@ bool sem_take_token(sem_t *sem);
  * and a count that only grows would overflow on a long stream (PROTOCOL.md 10). */
 void sem_post_once(sem_t *sem);
 
-/* Spin up to spin_us (bounded by the deadline) until ready(arg) is true. */
-bool spin_until(bool (*ready)(void *), void *arg, unsigned spin_us, int64_t deadline_ns);
-
 /*
  * Spinning pays only while the peer runs on another CPU and answers within
  * the spin. A spin that misses (expires, or waits while other tasks run on
@@ -51,6 +48,7 @@ struct spin_state {
 	unsigned skipped; /* waits since the spin began to be skipped */
 };
 
-/* spin_until(), skipped while it keeps missing (state in *st, zeroed to start). */
+/* Spin up to spin_us (bounded by the deadline) until ready(arg) is true; the
+ * spin is skipped while it keeps missing (state in *st, zeroed to start). */
 bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsigned spin_us,
 		   int64_t deadline_ns);

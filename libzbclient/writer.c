@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "ring.h"
 #include "segment.h"
 #include "wait.h"
 
@@ -55,7 +56,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	if (err < 0)
 		goto fail;
 	o = w->seg.oieb;
-	err = pid_claim(&o->writer_pid, w->pid);
+	err = ring_slot_claim(&o->writer_pid, w->pid);
 	if (err < 0)
 		goto fail;
 	w->write_pos = zb_load(&o->payload_write_pos);
@@ -75,7 +76,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	return 0;
 
 fail_release:
-	pid_release(&o->writer_pid, w->pid);
+	ring_slot_release(&o->writer_pid, w->pid);
 fail:
 	segment_detach(&w->seg);
 	free(w);
@@ -282,7 +283,7 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 {
 	if (!w)
 		return;
-	pid_release(&w->seg.oieb->writer_pid, w->pid);
+	ring_slot_release(&w->seg.oieb->writer_pid, w->pid);
 	segment_detach(&w->seg);
 	free(w);
 }

@@ -142,7 +142,7 @@ int config_parse_size(const char *text, uint64_t *ret)
 	}
 	if (*p != '\0' || (v == 0 && !huge))
 		return -EINVAL;
-	if (huge || v > ZBD_SIZE_MAX / unit)
+	if (huge || v > ZB_SIZE_MAX / unit)
 		return -EMSGSIZE;
 	*ret = v * unit;
 	return 0;
@@ -257,9 +257,9 @@ __attribute__((format(printf, 3, 4))) static int load_error(struct load *l, int 
 	return r;
 }
 
-static const char *size_error(int r)
+const char *config_size_error(int err)
 {
-	return r == -EMSGSIZE
+	return err == -EMSGSIZE
 		       ? "too large (at most 1 TiB)"
 		       : "expected a positive number of bytes with an optional K, M or G suffix";
 }
@@ -301,10 +301,8 @@ static int open_section(struct load *l, char *text)
 		name++;
 	if (*name == '\0')
 		return load_error(l, -EINVAL, "[buffer] needs a name: [buffer NAME]");
-	if (names_check(name) < 0)
-		return load_error(l, -EINVAL,
-				  "invalid buffer name '%s' (1 to %d bytes, no '/', not . or ..)",
-				  name, ZB_NAME_MAX);
+	if (zb_name_check(name) < 0)
+		return load_error(l, -EINVAL, "invalid buffer name '%s' (%s)", name, ZB_NAME_RULE);
 	dup = config_buffer(&l->cfg, name);
 	if (dup)
 		return load_error(l, -EEXIST, "buffer '%s' is already declared on line %u", name,
@@ -422,7 +420,7 @@ static int set_size(struct load *l, const char *key, const char *value, uint64_t
 	int r = config_parse_size(value, out);
 
 	if (r < 0)
-		return load_error(l, r, "%s: '%s': %s", key, value, size_error(r));
+		return load_error(l, r, "%s: '%s': %s", key, value, config_size_error(r));
 	return 0;
 }
 

@@ -52,22 +52,22 @@ void config_defaults(struct zbd_config *cfg);
  * error, an over-long line (see conf/zbd.conf for the limit), an unknown
  * section or key, bad value or bad buffer name, -EEXIST for a buffer declared
  * twice, -ENOENT for an unknown group, -ERANGE for a number out of range,
- * -EMSGSIZE for a size above ZBD_SIZE_MAX, -ENOMEM.
+ * -EMSGSIZE for a size above ZB_SIZE_MAX, -ENOMEM.
  */
 int config_load(struct zbd_config *cfg, const char *path, char *err, size_t err_size);
 
 /* Frees what a configuration owns and leaves it empty; NULL is fine. */
 void config_free(struct zbd_config *cfg);
 
-/* The largest payload or metadata size (the same limit segment_create applies). */
-#define ZBD_SIZE_MAX (UINT64_C(1) << 40)
-
 /*
  * "64M", "1024", "4K", "1G": bytes (suffixes are powers of 1024, either case).
  * -EINVAL for garbage (signs, spaces, other suffixes, trailing text) or 0,
- * -EMSGSIZE above ZBD_SIZE_MAX (1 TiB), overflowing numbers included.
+ * -EMSGSIZE above ZB_SIZE_MAX (1 TiB), overflowing numbers included.
  */
 int config_parse_size(const char *text, uint64_t *ret);
+
+/* What is wrong with a size config_parse_size refused with `err`, in words. */
+const char *config_size_error(int err);
 
 /* "0660": mode bits. -EINVAL unless octal and within 07777 (a leading 0 is optional). */
 int config_parse_mode(const char *text, mode_t *ret);

@@ -4,12 +4,15 @@
  * `help` all read it, so they cannot disagree. Handlers parse their own
  * arguments (strictly: an unknown, repeated or malformed option is an error,
  * never ignored) and write records into the reply; the server adds the
- * error and status lines.
+ * error and status lines. The modules below (registry, health) return -errno
+ * and log; the words a client reads for each code are chosen here.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "ctl_commands.h"
@@ -35,20 +38,27 @@ enum ctl_access {
 	ACCESS_BUFFER_GROUP, /* also the buffer's writing group: the handler checks */
 };
 
+/* One request being run: who asked, and what a handler asks of the server. */
+struct ctl_request {
+	struct zbd *d;
+	const struct ctl_peer *peer;
+	unsigned watch_ms; /* set by watch, which returns CTL_WATCH */
+};
+
 struct ctl_command {
 	const char *name;
 	const char *usage;
 	enum ctl_access access;
-	int (*handler)(struct ctl_client *c, int argc, char **argv, struct reply *r);
+	int (*handler)(struct ctl_request *q, int argc, char **argv, struct reply *r);
 };
 
-static int cmd_create(struct ctl_client *c, int argc, char **argv, struct reply *r);
-static int cmd_destroy(struct ctl_client *c, int argc, char **argv, struct reply *r);
-static int cmd_list(struct ctl_client *c, int argc, char **argv, struct reply *r);
-static int cmd_health(struct ctl_client *c, int argc, char **argv, struct reply *r);
-static int cmd_watch(struct ctl_client *c, int argc, char **argv, struct reply *r);
-static int cmd_version(struct ctl_client *c, int argc, char **argv, struct reply *r);
-static int cmd_help(struct ctl_client *c, int argc, char **argv, struct reply *r);
+static int cmd_create(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_list(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_health(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_watch(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_version(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_help(struct ctl_request *q, int argc, char **argv, struct reply *r);
 
 static const struct ctl_command commands[] = {
 	{ "create", "NAME [payload=SIZE] [metadata=SIZE] [mode=OCTAL] [group=NAME]", ACCESS_ADMIN,
@@ -61,11 +71,37 @@ static const struct ctl_command commands[] = {
 	{ "help", "", ACCESS_ANYONE, cmd_help },
 };
 
-/* Every refusal is logged with who asked: the admin reads the journal, not the reply. */
-static int refuse(struct ctl_client *c, struct reply *r, const char *what, const char *needs)
+/* Whether gid is the peer's primary or one of its supplementary groups (as at
+ * connect time); false for (gid_t)-1. */
+static bool peer_in_group(const struct ctl_peer *p, gid_t gid)
 {
-	log_warning("refused %s from uid %u pid %d: needs %s", what, (unsigned)c->uid, (int)c->pid,
-		    needs);
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (gid == (gid_t)-1)
+		return false;
+	if (p->gid == gid)
+		return true;
+	/* The peer's supplementary groups as they were when it connected. */
+	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* Whether the peer may administer buffers: root, or in the configured admin group. */
+static bool peer_is_admin(const struct ctl_request *q)
+{
+	return q->peer->uid == 0 || peer_in_group(q->peer, q->d->cfg.admin_gid);
+}
+
+/* Every refusal is logged with who asked: the admin reads the journal, not the reply. */
+static int refuse(struct ctl_request *q, struct reply *r, const char *what, const char *needs)
+{
+	log_warning("refused %s from uid %u pid %d: needs %s", what, (unsigned)q->peer->uid,
+		    (int)q->peer->pid, needs);
 	return reply_fail(r, -EACCES, "permission denied: %s needs %s", what, needs);
 }
 
@@ -73,11 +109,10 @@ static int check_name(const char *name, struct reply *r)
 {
 	char shown[80];
 
-	if (registry_name_ok(name))
+	if (zb_name_check(name) == 0)
 		return 0;
 	reply_sanitize(shown, sizeof(shown), name);
-	return reply_fail(r, -EINVAL, "invalid buffer name '%s' (1-%d printable bytes, no '/')",
-			  shown, ZB_NAME_MAX);
+	return reply_fail(r, -EINVAL, "invalid buffer name '%s' (%s)", shown, ZB_NAME_RULE);
 }
 
 static int too_many(struct reply *r, const char *usage_of)
@@ -88,15 +123,93 @@ static int too_many(struct reply *r, const char *usage_of)
 	return reply_fail(r, -EINVAL, "bad arguments");
 }
 
-static int cmd_create(struct ctl_client *c, int argc, char **argv, struct reply *r)
+/* One `key=value` option of create into s; seen[] catches repeats. */
+static int create_option(char *arg, struct zbd_buffer_spec *s, bool seen[4], struct reply *r)
 {
-	struct zbd *d = c->daemon;
-	uint64_t payload = 0, metadata = 0;
-	mode_t mode = d->cfg.default_mode;
-	gid_t gid = d->cfg.default_gid;
-	bool seen[4] = { false };
 	static const char *const keys[] = { "payload", "metadata", "mode", "group" };
-	char shown[80];
+	char *eq = strchr(arg, '='), shown[80];
+	size_t k;
+	int err;
+
+	reply_sanitize(shown, sizeof(shown), arg);
+	if (!eq)
+		return reply_fail(r, -EINVAL, "unexpected argument '%s'", shown);
+	*eq = '\0';
+	for (k = 0; k < 4 && strcmp(arg, keys[k]) != 0; k++)
+		;
+	if (k == 4)
+		return reply_fail(r, -EINVAL, "unknown option '%s'", shown);
+	if (seen[k])
+		return reply_fail(r, -EINVAL, "option %s given twice", keys[k]);
+	seen[k] = true;
+	switch (k) {
+	case 0:
+	case 1:
+		/* -EINVAL for every bad value: -EMSGSIZE means a line too long here. */
+		err = config_parse_size(eq + 1, k == 0 ? &s->payload_size : &s->metadata_size);
+		if (err < 0)
+			return reply_fail(r, -EINVAL, "bad size '%s' (%s)", shown,
+					  config_size_error(err));
+		return 0;
+	case 2:
+		if (config_parse_mode(eq + 1, &s->mode) < 0)
+			return reply_fail(r, -EINVAL, "bad mode '%s' (octal)", shown);
+		return 0;
+	default:
+		if (config_parse_group(eq + 1, &s->gid) < 0)
+			return reply_fail(r, -EINVAL, "unknown group '%s'", shown);
+		return 0;
+	}
+}
+
+/* What a client reads when the registry could not create NAME: which object
+ * refused and why (the registry has logged the details). */
+static int create_failed(struct reply *r, const char *name, enum registry_step step, int err)
+{
+	char lock[PATH_MAX];
+
+	names_lock(lock, sizeof(lock), name);
+	switch (step) {
+	case REGISTRY_STEP_NAME:
+		if (err == -EEXIST)
+			return reply_fail(r, err, "buffer %s exists already", name);
+		if (err == -EINVAL)
+			return reply_fail(r, err, "invalid buffer name");
+		return reply_fail(r, err, "out of memory");
+	case REGISTRY_STEP_LOCK_DIR:
+		return reply_fail(r, err, "lock directory %s is %s; refused", ZB_LOCK_DIR,
+				  err == -ENOTDIR ? "a symbolic link or not a directory"
+						  : "not safe (owned by another user, or writable "
+						    "by others without the sticky bit)");
+	case REGISTRY_STEP_LOCK_TAKE:
+		if (err == -EEXIST)
+			return reply_fail(
+				r, err, "buffer %s is owned by another process (its lock is held)",
+				name);
+		if (err == -ELOOP || err == -EPERM)
+			return reply_fail(r, err, "lock file %s is %s; refused and left untouched",
+					  lock,
+					  err == -ELOOP ? "a symbolic link"
+							: "not zbd's (another owner, not a plain "
+							  "file, or linked)");
+		/* fall through */
+	case REGISTRY_STEP_LOCK_SETUP:
+		return reply_fail(r, err, "cannot take or set up lock %s", lock);
+	case REGISTRY_STEP_OBJECTS:
+		if (err == -EEXIST)
+			return reply_fail(r, err,
+					  "objects of %s exist already and are not zbd's to adopt",
+					  name);
+		return reply_fail(r, err, "cannot create %s", name);
+	}
+	return err;
+}
+
+static int cmd_create(struct ctl_request *q, int argc, char **argv, struct reply *r)
+{
+	struct zbd_buffer_spec s = { .mode = q->d->cfg.default_mode, .gid = q->d->cfg.default_gid };
+	enum registry_step step;
+	bool seen[4] = { false };
 	int err;
 
 	if (argc < 2)
@@ -104,48 +217,21 @@ static int cmd_create(struct ctl_client *c, int argc, char **argv, struct reply 
 	err = check_name(argv[1], r);
 	if (err < 0)
 		return err;
+	snprintf(s.name, sizeof(s.name), "%s", argv[1]); /* it fits: check_name */
 	for (int i = 2; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
-		size_t k;
-
-		reply_sanitize(shown, sizeof(shown), argv[i]);
-		if (!eq)
-			return reply_fail(r, -EINVAL, "unexpected argument '%s'", shown);
-		*eq = '\0';
-		for (k = 0; k < 4 && strcmp(argv[i], keys[k]) != 0; k++)
-			;
-		if (k == 4)
-			return reply_fail(r, -EINVAL, "unknown option '%s'", shown);
-		if (seen[k])
-			return reply_fail(r, -EINVAL, "option %s given twice", keys[k]);
-		seen[k] = true;
-		switch (k) {
-		case 0:
-		case 1:
-			if (config_parse_size(eq + 1, k == 0 ? &payload : &metadata) < 0)
-				return reply_fail(r, -EINVAL, "bad size '%s' (positive, K/M/G)",
-						  shown);
-			break;
-		case 2:
-			if (config_parse_mode(eq + 1, &mode) < 0)
-				return reply_fail(r, -EINVAL, "bad mode '%s' (octal)", shown);
-			break;
-		default:
-			if (config_parse_group(eq + 1, &gid) < 0)
-				return reply_fail(r, -EINVAL, "unknown group '%s'", shown);
-			break;
-		}
+		err = create_option(argv[i], &s, seen, r);
+		if (err < 0)
+			return err;
 	}
-	/* Larger than any ring we can map and the protocol's offsets can hold sensibly. */
-	if (payload > (UINT64_C(1) << 40) || metadata > (UINT64_C(1) << 40))
-		return reply_fail(r, -EMSGSIZE, "size too large (at most 1T)");
-	return registry_create(d, argv[1], payload, metadata, mode, gid, r);
+	err = registry_create(q->d, &s, &step);
+	return err < 0 ? create_failed(r, s.name, step, err) : 0;
 }
 
-static int cmd_destroy(struct ctl_client *c, int argc, char **argv, struct reply *r)
+static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct reply *r)
 {
 	struct zbd_buffer *b;
-	bool force = false;
+	bool force = false, is_reader;
+	uint64_t pid;
 	int err;
 
 	if (argc < 2 || argc > 3)
@@ -158,28 +244,32 @@ static int cmd_destroy(struct ctl_client *c, int argc, char **argv, struct reply
 			return too_many(r, "destroy");
 		force = true;
 	}
-	b = registry_find(c->daemon, argv[1]);
+	b = registry_find(q->d, argv[1]);
 	/* An unknown name is refused too, not -ENOENT: nobody is in its group. */
-	if (!ctl_client_is_admin(c) &&
-	    !(b && (b->mode & S_IWGRP) && ctl_client_in_group(c, b->gid))) {
+	if (!peer_is_admin(q) && !(b && (b->mode & S_IWGRP) && peer_in_group(q->peer, b->gid))) {
 		char what[ZB_NAME_MAX + 16];
 
 		snprintf(what, sizeof(what), "destroy %s", argv[1]);
-		return refuse(c, r, what,
+		return refuse(q, r, what,
 			      "root, the admin group, or the buffer's group with write access");
 	}
 	if (!b)
 		return reply_fail(r, -ENOENT, "no buffer %s", argv[1]);
-	return registry_destroy(c->daemon, b, force, r);
+	err = registry_destroy(q->d, b, force);
+	if (err != -EBUSY)
+		return err;
+	pid = registry_live_peer(b, &is_reader); /* refused: b is still there */
+	return reply_fail(r, err, "buffer %s has a live %s (pid %llu); use force", argv[1],
+			  is_reader ? "reader" : "writer", (unsigned long long)pid);
 }
 
-static int cmd_list(struct ctl_client *c, int argc, char **argv, struct reply *r)
+static int cmd_list(struct ctl_request *q, int argc, char **argv, struct reply *r)
 {
 	struct zbd_buffer *b, *tmp;
 
 	if (argc != 1)
 		return too_many(r, "list");
-	list_for_each_safe(b, tmp, &c->daemon->buffers, struct zbd_buffer, link)
+	list_for_each_safe(b, tmp, &q->d->buffers, struct zbd_buffer, link)
 		reply_printf(r, "buffer=%s\n", b->name);
 	return 0;
 }
@@ -196,7 +286,7 @@ int ctl_write_health(struct zbd *d, struct reply *r, const char *only)
 	return 0;
 }
 
-static int cmd_health(struct ctl_client *c, int argc, char **argv, struct reply *r)
+static int cmd_health(struct ctl_request *q, int argc, char **argv, struct reply *r)
 {
 	int err;
 
@@ -207,10 +297,10 @@ static int cmd_health(struct ctl_client *c, int argc, char **argv, struct reply 
 		if (err < 0)
 			return err;
 	}
-	return ctl_write_health(c->daemon, r, argc == 2 ? argv[1] : NULL);
+	return ctl_write_health(q->d, r, argc == 2 ? argv[1] : NULL);
 }
 
-static int cmd_watch(struct ctl_client *c, int argc, char **argv, struct reply *r)
+static int cmd_watch(struct ctl_request *q, int argc, char **argv, struct reply *r)
 {
 	unsigned long interval = WATCH_DEFAULT_MS;
 	char *end;
@@ -225,11 +315,11 @@ static int cmd_watch(struct ctl_client *c, int argc, char **argv, struct reply *
 			return reply_fail(r, -EINVAL, "interval must be %d..%d ms", WATCH_MIN_MS,
 					  WATCH_MAX_MS);
 	}
-	ctl_client_watch(c, (unsigned)interval);
-	return 1; /* the watch timer sends the replies */
+	q->watch_ms = (unsigned)interval;
+	return CTL_WATCH; /* the server's watch timer sends the replies */
 }
 
-static int cmd_version(struct ctl_client *c, int argc, char **argv, struct reply *r)
+static int cmd_version(struct ctl_request *q, int argc, char **argv, struct reply *r)
 {
 	if (argc != 1)
 		return too_many(r, "version");
@@ -237,7 +327,7 @@ static int cmd_version(struct ctl_client *c, int argc, char **argv, struct reply
 	return 0;
 }
 
-static int cmd_help(struct ctl_client *c, int argc, char **argv, struct reply *r)
+static int cmd_help(struct ctl_request *q, int argc, char **argv, struct reply *r)
 {
 	static const char *const access_shown[] = {
 		[ACCESS_ANYONE] = "",
@@ -270,40 +360,32 @@ static int split_words(char *line, char **argv, bool *ret_more)
 	return argc;
 }
 
-void ctl_dispatch(struct ctl_client *c, char *line)
+int ctl_dispatch(struct zbd *d, const struct ctl_peer *peer, char *line, struct reply *r,
+		 unsigned *ret_watch_ms)
 {
+	struct ctl_request q = { .d = d, .peer = peer };
 	const struct ctl_command *cmd = NULL;
 	char *argv[MAX_WORDS], shown[80];
-	struct reply r;
 	int argc, status;
 	bool more;
 
-	reply_init(&r);
 	argc = split_words(line, argv, &more);
 	if (argc == 0)
-		goto out; /* an empty line asks nothing */
+		return CTL_NO_REPLY;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			cmd = &commands[i];
 	if (!cmd) {
 		reply_sanitize(shown, sizeof(shown), argv[0]);
-		status = reply_fail(&r, -EINVAL, "unknown command '%s' (try help)", shown);
-		goto reply;
+		return reply_fail(r, -EINVAL, "unknown command '%s' (try help)", shown);
 	}
-	if (cmd->access == ACCESS_ADMIN && !ctl_client_is_admin(c)) {
-		status = refuse(c, &r, cmd->name, "root or the admin group");
-		goto reply;
-	}
+	if (cmd->access == ACCESS_ADMIN && !peer_is_admin(&q))
+		return refuse(&q, r, cmd->name, "root or the admin group");
 	/* After the permission check, so a malformed request is refused and logged too. */
-	if (more) {
-		status = reply_fail(&r, -EINVAL, "too many words (at most %d)", MAX_WORDS);
-		goto reply;
-	}
-	status = cmd->handler(c, argc, argv, &r);
-	if (status > 0)
-		goto out;
-reply:
-	ctl_client_reply(c, &r, status);
-out:
-	reply_free(&r);
+	if (more)
+		return reply_fail(r, -EINVAL, "too many words (at most %d)", MAX_WORDS);
+	status = cmd->handler(&q, argc, argv, r);
+	if (status == CTL_WATCH)
+		*ret_watch_ms = q.watch_ms;
+	return status;
 }

@@ -21,7 +21,7 @@ static void client_free(struct ctl_client *c)
 	ev_io_stop(d->loop, &c->io);
 	ev_timer_stop(d->loop, &c->idle);
 	ev_timer_stop(d->loop, &c->watch);
-	close(c->fd);
+	close(c->peer.fd);
 	list_remove(&c->link);
 	d->n_clients--;
 	free(c->out);
@@ -47,7 +47,7 @@ static void client_update_io(struct ctl_client *c)
 	if (events == (c->io.events & (EV_READ | EV_WRITE)) && ev_is_active(&c->io))
 		return;
 	ev_io_stop(loop, &c->io);
-	ev_io_set(&c->io, c->fd, events);
+	ev_io_set(&c->io, c->peer.fd, events);
 	if (events)
 		ev_io_start(loop, &c->io);
 }
@@ -55,7 +55,7 @@ static void client_update_io(struct ctl_client *c)
 static void client_flush(struct ctl_client *c)
 {
 	while (out_pending(c)) {
-		ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c),
+		ssize_t n = send(c->peer.fd, c->out + c->out_off, out_pending(c),
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
@@ -84,7 +84,7 @@ static void client_send(struct ctl_client *c, const char *data, size_t len)
 	 * unread output is what the cap is for. */
 	if (out_pending(c) > 0 && out_pending(c) + len > CTL_OUTPUT_MAX) {
 		log_info("control client pid %d dropped: over %d bytes of output unread",
-			 (int)c->pid, CTL_OUTPUT_MAX);
+			 (int)c->peer.pid, CTL_OUTPUT_MAX);
 		c->dead = true;
 		return;
 	}
@@ -112,7 +112,8 @@ static void client_send(struct ctl_client *c, const char *data, size_t len)
 	client_flush(c);
 }
 
-void ctl_client_reply(struct ctl_client *c, struct reply *r, int status)
+/* Queue a reply: the body of `r`, `error=` when status < 0, `status=`, an empty line. */
+static void client_reply(struct ctl_client *c, struct reply *r, int status)
 {
 	if (r->oom)
 		status = reply_fail(r, -ENOMEM, "out of memory");
@@ -131,36 +132,13 @@ void ctl_client_reply(struct ctl_client *c, struct reply *r, int status)
 	client_send(c, r->data, r->len);
 }
 
-bool ctl_client_in_group(struct ctl_client *c, gid_t gid)
-{
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
-
-	if (gid == (gid_t)-1)
-		return false;
-	if (c->gid == gid)
-		return true;
-	/* The peer's supplementary groups as they were when it connected. */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == gid)
-			return true;
-	return false;
-}
-
-bool ctl_client_is_admin(struct ctl_client *c)
-{
-	return c->uid == 0 || ctl_client_in_group(c, c->daemon->cfg.admin_gid);
-}
-
 static void client_error_close(struct ctl_client *c, int status, const char *text)
 {
 	struct reply r;
 
 	reply_init(&r);
 	reply_fail(&r, status, "%s", text);
-	ctl_client_reply(c, &r, status);
+	client_reply(c, &r, status);
 	reply_free(&r);
 	c->closing = true;
 	c->in_len = 0;
@@ -184,13 +162,13 @@ static void client_process(struct ctl_client *c)
 			c->in[len - 1] = '\0';
 		/* A watcher's stream is the reply; what it sends is ignored. */
 		if (!c->watching)
-			ctl_dispatch(c, c->in);
+			ctl_client_request(c, c->in);
 		c->in_len -= len + 1;
 		memmove(c->in, nl + 1, c->in_len);
 	}
 	if (!c->closing && c->in_len == sizeof(c->in)) {
-		log_info("control client pid %d: request line over %d bytes", (int)c->pid,
-			 CTL_LINE_MAX);
+		log_info("control client pid %d: request line over %d bytes", (int)c->peer.pid,
+			 ZB_CTL_LINE_MAX);
 		client_error_close(c, -EMSGSIZE, "request line too long");
 	}
 }
@@ -200,7 +178,7 @@ static void client_read(struct ctl_client *c)
 	ssize_t n;
 
 	/* One read per wake-up: a client that talks fast cannot starve the rest. */
-	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+	n = recv(c->peer.fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			c->dead = true;
@@ -235,7 +213,7 @@ static void client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ctl_client *c = container_of(w, struct ctl_client, idle);
 
-	log_debug("control client pid %d closed: idle", (int)c->pid);
+	log_debug("control client pid %d closed: idle", (int)c->peer.pid);
 	client_free(c);
 }
 
@@ -247,7 +225,7 @@ static void client_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	reply_init(&r);
 	status = ctl_write_health(c->daemon, &r, NULL);
-	ctl_client_reply(c, &r, status);
+	client_reply(c, &r, status);
 	reply_free(&r);
 	if (c->dead) {
 		client_free(c);
@@ -256,7 +234,8 @@ static void client_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	client_update_io(c);
 }
 
-void ctl_client_watch(struct ctl_client *c, unsigned interval_ms)
+/* Push a health reply every interval_ms until the client hangs up. */
+static void client_watch(struct ctl_client *c, unsigned interval_ms)
 {
 	struct ev_loop *loop = c->daemon->loop;
 
@@ -265,6 +244,21 @@ void ctl_client_watch(struct ctl_client *c, unsigned interval_ms)
 	/* The first report at once, then one per interval. */
 	ev_timer_set(&c->watch, 0, interval_ms / 1000.0);
 	ev_timer_start(loop, &c->watch);
+}
+
+void ctl_client_request(struct ctl_client *c, char *line)
+{
+	unsigned watch_ms = 0;
+	struct reply r;
+	int status;
+
+	reply_init(&r);
+	status = ctl_dispatch(c->daemon, &c->peer, line, &r, &watch_ms);
+	if (status == CTL_WATCH)
+		client_watch(c, watch_ms);
+	else if (status != CTL_NO_REPLY)
+		client_reply(c, &r, status);
+	reply_free(&r);
 }
 
 static void accept_one(struct zbd *d, int fd)
@@ -289,10 +283,7 @@ static void accept_one(struct zbd *d, int fd)
 		return;
 	}
 	c->daemon = d;
-	c->fd = fd;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->pid = cred.pid;
+	c->peer = (struct ctl_peer){ .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid };
 	list_append(&d->clients, &c->link);
 	d->n_clients++;
 	ev_io_init(&c->io, client_io_cb, fd, EV_READ);

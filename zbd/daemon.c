@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl_server.h"
+#include "daemon.h"
 #include "health.h"
 #include "log.h"
 #include "notify.h"
@@ -25,9 +26,10 @@
 #define RUN_DIR_ROOT "/run/zbd"
 #define STATE_FILE "zbd.state"
 
-void daemon_status_changed(struct zbd *d)
+/* The registry's news: the set of buffers changed, which STATUS= shows. */
+static void buffers_changed(void *ctx)
 {
-	notify_status(d);
+	notify_status(ctx);
 }
 
 static void scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -146,7 +148,7 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 	d->pid = (uint64_t)getpid();
 	d->config_path = opts->config_path;
 	list_init(&d->clients);
-	list_init(&d->buffers);
+	registry_init(d, buffers_changed, d);
 	config_defaults(&d->cfg);
 	if (opts->config_path) {
 		r = config_load(&d->cfg, opts->config_path, err, sizeof(err));

@@ -1,83 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * zbd's data model: the daemon, the buffers it owns, the peers it watches and
- * the control clients it serves. One libev loop in struct zbd drives it all;
- * every watcher is embedded in the struct it serves and found again with
- * container_of. The modules (registry, reaper, health, ctl_*) each own the
- * functions for one part of it.
- */
+/* The daemon's life, from configuration to SIGTERM (the data model is in model.h). */
 #pragma once
-
-#include <ev.h>
-#include <limits.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
-#include <sys/un.h>
-
-#include "config.h"
-#include "list.h"
-#include "segment.h"
-
-#define ZBD_VERSION "0.1.0"
-
-/* A recorded reader or writer of a buffer, watched through a pidfd. */
-struct zbd_peer {
-	struct zbd_buffer *buffer;
-	bool is_reader;
-	uint64_t pid; /* the pid the watcher belongs to; 0: not watching */
-	int pidfd;
-	ev_io watcher;
-};
-
-/* What the scans learned about one buffer, for health. */
-struct buffer_stats {
-	bool primed; /* one sample taken: deltas are meaningful */
-	ev_tstamp sampled_at;
-	uint64_t written_count, read_count;
-	uint64_t write_pos, read_pos;
-	uint64_t bytes_written, bytes_read; /* estimated, see health.c */
-	double write_fps, read_fps, write_bps, read_bps;
-	ev_tstamp read_moved_at; /* last time read_count changed */
-};
-
-struct zbd_buffer {
-	struct list link; /* in zbd.buffers */
-	struct zbd *daemon;
-	char name[ZB_NAME_MAX + 1];
-	struct zb_segment seg;
-	int lock_fd; /* flock held for the buffer's life */
-	mode_t mode;
-	gid_t gid;
-	bool adopted; /* taken over from an earlier zbd rather than created */
-	struct zbd_peer reader, writer;
-	uint64_t readers_reaped, writers_reaped;
-	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */
-	struct buffer_stats stats;
-};
-
-struct zbd {
-	struct ev_loop *loop;
-	struct zbd_config cfg;
-	const char *config_path; /* NULL: built-in defaults */
-	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char state_path[PATH_MAX];
-	uint64_t pid; /* ours: the fence value while we repair a reader's death */
-	ev_tstamp started;
-
-	int listen_fd;
-	bool socket_ours; /* we bound it (not socket activation): we unlink it */
-	ev_io listen_watcher;
-	struct list clients;
-	size_t n_clients;
-
-	struct list buffers;
-	size_t n_buffers;
-
-	ev_timer scan_timer;
-	ev_timer watchdog_timer;
-	ev_signal sig_term, sig_int, sig_hup;
-};
 
 /* Command-line choices that override the configuration. */
 struct zbd_options {
@@ -88,6 +11,3 @@ struct zbd_options {
 
 /* Run the daemon until SIGTERM/SIGINT. 0 on a clean stop, negative on failure. */
 int daemon_run(const struct zbd_options *opts);
-
-/* Tell systemd (STATUS=) how many buffers we own; called when the count changes. */
-void daemon_status_changed(struct zbd *d);

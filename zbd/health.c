@@ -13,7 +13,11 @@
  * count only what moved while this zbd was watching. Rates are over the last
  * scan interval.
  */
+#include <stdio.h>
+
+#include "ctlkeys.h"
 #include "health.h"
+#include "ring.h"
 
 #define DEGRADED_PERCENT 80.0
 #define CRITICAL_PERCENT 95.0
@@ -87,12 +91,30 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 	s->read_pos = rp;
 }
 
+/* One record, every key of its kind in the table's order (libzbclient/ctlkeys.c). */
+static void write_record(struct reply *r, enum ctlkey_record kind, const void *rec)
+{
+	char buf[CTLKEY_VALUE_MAX];
+	size_t n;
+	const struct ctlkey *k = ctlkeys_of(kind, &n);
+
+	for (size_t i = 0; i < n; i++)
+		reply_printf(r, "%s=%s\n", k[i].key, ctlkey_format(&k[i], rec, buf, sizeof(buf)));
+}
+
 void health_write_daemon(struct reply *r, struct zbd *d)
 {
-	reply_printf(r, "daemon=zbd\nversion=%s\npid=%llu\n", ZBD_VERSION,
-		     (unsigned long long)d->pid);
-	reply_printf(r, "uptime_s=%lld\nbuffers=%zu\nclients=%zu\n",
-		     (long long)(ev_now(d->loop) - d->started), d->n_buffers, d->n_clients);
+	ev_tstamp up = ev_now(d->loop) - d->started;
+	struct health_daemon h = {
+		.daemon = "zbd",
+		.pub = { .version = ZBD_VERSION,
+			 .uptime_s = up > 0 ? (uint64_t)up : 0, /* the wall clock may step back */
+			 .buffers = d->n_buffers },
+		.pid = d->pid,
+		.clients = d->n_clients,
+	};
+
+	write_record(r, CTLKEY_DAEMON, &h);
 }
 
 static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp now)
@@ -116,28 +138,36 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 	const struct zb_oieb *o = b->seg.oieb;
 	const struct buffer_stats *s = &b->stats;
 	ev_tstamp now = ev_now(b->daemon->loop);
-	uint64_t used = segment_used_bytes(&b->seg);
+	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
 	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
+	struct health_buffer h = {
+		.pub = {
+			.payload_size = b->seg.payload_size,
+			.metadata_size = b->seg.metadata_size,
+			.used_bytes = used,
+			.utilisation = percent,
+			.reader_pid = (int64_t)rpid,
+			.reader_alive = pid_alive(rpid),
+			.writer_pid = (int64_t)wpid,
+			.writer_alive = pid_alive(wpid),
+			.frames_written = zb_load(&o->payload_written_count),
+			.frames_read = zb_load(&o->payload_read_count),
+			.bytes_written = s->bytes_written,
+			.bytes_read = s->bytes_read,
+			.write_rate_fps = s->write_fps,
+			.read_rate_fps = s->read_fps,
+			.write_rate_bps = s->write_bps,
+			.read_rate_bps = s->read_bps,
+			.readers_reaped = b->readers_reaped,
+			.writers_reaped = b->writers_reaped,
+			.frames_lost = b->frames_lost,
+		},
+		.mode = (unsigned)b->mode,
+		.adopted = b->adopted,
+	};
 
-	reply_printf(r, "buffer=%s\nstate=%s\npayload_size=%llu\nmetadata_size=%llu\n", b->name,
-		     buffer_state(b, percent, now), (unsigned long long)b->seg.payload_size,
-		     (unsigned long long)b->seg.metadata_size);
-	reply_printf(r, "used_bytes=%llu\nutilisation=%.1f\n", (unsigned long long)used, percent);
-	reply_printf(r, "reader_pid=%llu\nreader_alive=%d\nwriter_pid=%llu\nwriter_alive=%d\n",
-		     (unsigned long long)rpid, pid_alive(rpid), (unsigned long long)wpid,
-		     pid_alive(wpid));
-	reply_printf(r,
-		     "frames_written=%llu\nframes_read=%llu\nbytes_written=%llu\nbytes_read=%llu\n",
-		     (unsigned long long)zb_load(&o->payload_written_count),
-		     (unsigned long long)zb_load(&o->payload_read_count),
-		     (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
-	reply_printf(r,
-		     "write_rate_fps=%.1f\nread_rate_fps=%.1f\nwrite_rate_bps=%.0f\n"
-		     "read_rate_bps=%.0f\n",
-		     s->write_fps, s->read_fps, s->write_bps, s->read_bps);
-	reply_printf(r, "readers_reaped=%llu\nwriters_reaped=%llu\nframes_lost=%llu\n",
-		     (unsigned long long)b->readers_reaped, (unsigned long long)b->writers_reaped,
-		     (unsigned long long)b->frames_lost);
-	reply_printf(r, "mode=%04o\nadopted=%d\n", (unsigned)b->mode, b->adopted);
+	snprintf(h.pub.name, sizeof(h.pub.name), "%s", b->name);
+	snprintf(h.pub.state_text, sizeof(h.pub.state_text), "%s", buffer_state(b, percent, now));
+	write_record(r, CTLKEY_BUFFER, &h);
 }

@@ -2,7 +2,7 @@
 /* Health of the buffers and the daemon, as the control socket reports it. */
 #pragma once
 
-#include "daemon.h"
+#include "model.h"
 #include "reply.h"
 
 /* Take one sample of a buffer's counters (every scan): rates and byte estimates. */

@@ -3,25 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "error.h"
 #include "log.h"
-#include "zbclient.h"
 
-/* strerror for errnos, our words for the codes of our own (libzbclient's
- * zb_strerror lives in the shared library, which the daemon does not link). */
+/* strerror's words for errnos, the library's for its own codes: a log line
+ * about a socket or a file says what the system says. */
 const char *log_strerror(int err)
 {
-	switch (err) {
-	case ZB_EWRITER_GONE:
-		return "writer gone";
-	case ZB_EREADER_GONE:
-		return "reader gone";
-	case ZB_EVERSION:
-		return "unsupported protocol version";
-	case ZB_ECORRUPT:
-		return "control block fails validation";
-	default:
-		return strerror(err < 0 ? -err : err);
-	}
+	const char *own = error_own_text(err < 0 ? err : -err);
+
+	return own ? own : strerror(err < 0 ? -err : err);
 }
 
 static void log_v(const char *prefix, int err, const char *fmt, va_list ap)

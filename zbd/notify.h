@@ -3,7 +3,7 @@
  * no-ops when zbd does not run under systemd (no NOTIFY_SOCKET). */
 #pragma once
 
-#include "daemon.h"
+#include "model.h"
 
 void notify_ready(struct zbd *d);
 void notify_status(struct zbd *d);

@@ -3,7 +3,7 @@
  * (the design is described at the top of reaper.c). */
 #pragma once
 
-#include "daemon.h"
+#include "model.h"
 
 /* Set up the (idle) peer watchers of a new buffer. */
 void reaper_init(struct zbd_buffer *b);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +18,12 @@
 #include "statefile.h"
 #include "wait.h"
 
-bool registry_name_ok(const char *name)
+void registry_init(struct zbd *d, void (*changed)(void *ctx), void *ctx)
 {
-	if (names_check(name) < 0)
-		return false;
-	for (const char *c = name; *c; c++)
-		if (*c < 0x21 || *c > 0x7e)
-			return false;
-	return true;
+	list_init(&d->buffers);
+	d->n_buffers = 0;
+	d->buffers_changed = changed;
+	d->buffers_changed_ctx = ctx;
 }
 
 struct zbd_buffer *registry_find(struct zbd *d, const char *name)
@@ -63,7 +62,8 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
 }
 
 /* Take the buffer's lock file: created owner-only, then given the buffer's
- * group and mode like the other objects, so it is never wider than asked. */
+ * group and mode like the other objects, so it is never wider than asked.
+ * b->lock_fd is still -1 when taking the lock failed, set when setting it up did. */
 static int buffer_lock(struct zbd_buffer *b)
 {
 	int err = lockfile_take(b->name, 0600, &b->lock_fd);
@@ -107,101 +107,164 @@ static void save_with(struct zbd *d, const struct zbd_buffer *creating)
 	if (r < 0)
 		log_error_errno(r, "cannot write state file %s", d->state_path);
 	free(e);
-	daemon_status_changed(d);
+	if (d->buffers_changed)
+		d->buffers_changed(d->buffers_changed_ctx);
 }
 
-void registry_save(struct zbd *d)
+static void save(struct zbd *d)
 {
 	save_with(d, NULL);
 }
 
-int registry_create(struct zbd *d, const char *name, uint64_t payload_size, uint64_t metadata_size,
-		    mode_t mode, gid_t gid, struct reply *r)
+/* Log why NAME was not created and return err. */
+__attribute__((format(printf, 3, 4))) static int not_created(const char *name, int err,
+							     const char *fmt, ...)
 {
-	char lock_path[PATH_MAX];
-	struct zbd_buffer *b = NULL;
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warning("%s: not created: %s (%s)", name, why, log_strerror(err));
+	return err;
+}
+
+/* /tmp is anyone's: say plainly which attack, if any, was refused. */
+static int lockdir_check(const char *name)
+{
+	int err = lockdir_ensure();
+
+	if (err == -ENOTDIR)
+		return not_created(
+			name, err,
+			"lock directory %s is a symbolic link or not a directory; refused",
+			ZB_LOCK_DIR);
+	if (err == -EPERM)
+		return not_created(name, err,
+				   "lock directory %s is not safe (owned by another user, or "
+				   "writable by others without the sticky bit); refused",
+				   ZB_LOCK_DIR);
+	return 0; /* anything else: taking the lock fails and says so */
+}
+
+/* Take b's lock for a create; *step says whether taking or setting it up failed. */
+static int create_lock(struct zbd_buffer *b, const char *lock_path, enum registry_step *step)
+{
+	int err = buffer_lock(b);
+
+	if (err == 0)
+		return 0;
+	/* Only lockfile_take's refusals: a failed chown of our own lock is not one. */
+	*step = b->lock_fd < 0 ? REGISTRY_STEP_LOCK_TAKE : REGISTRY_STEP_LOCK_SETUP;
+	if (*step == REGISTRY_STEP_LOCK_TAKE && err == -EEXIST)
+		return not_created(b->name, err,
+				   "buffer %s is owned by another process (its lock is held)",
+				   b->name);
+	if (*step == REGISTRY_STEP_LOCK_TAKE && err == -ELOOP)
+		return not_created(b->name, err,
+				   "lock file %s is a symbolic link; refused and left untouched",
+				   lock_path);
+	if (*step == REGISTRY_STEP_LOCK_TAKE && err == -EPERM)
+		return not_created(b->name, err,
+				   "lock file %s is not zbd's (another owner, not a plain file, or "
+				   "linked); refused and left untouched",
+				   lock_path);
+	return not_created(b->name, err, "cannot take or set up lock %s", lock_path);
+}
+
+/*
+ * The steps of a create that touch the file system, in order. On failure
+ * *step says which step failed, the reason is logged, and what this call made
+ * is undone (a lock file that was there before belongs to whoever made it).
+ */
+static int create_objects(struct zbd *d, struct zbd_buffer *b, const struct zbd_buffer_spec *s,
+			  const char *lock_path, enum registry_step *step)
+{
 	struct stat st;
 	bool lock_existed;
 	int err;
 
-	if (!registry_name_ok(name) || names_lock(lock_path, sizeof(lock_path), name) < 0)
-		return reply_fail(r, -EINVAL, "invalid buffer name");
-	if (registry_find(d, name))
-		return reply_fail(r, -EEXIST, "buffer %s exists already", name);
-	b = buffer_new(d, name, mode, gid);
-	if (!b)
-		return reply_fail(r, -ENOMEM, "out of memory");
-	/* /tmp is anyone's: say plainly which attack, if any, was refused. */
-	err = lockdir_ensure();
-	if (err == -ENOTDIR || err == -EPERM) {
-		reply_fail(r, err, "lock directory %s is %s; refused", ZB_LOCK_DIR,
-			   err == -ENOTDIR ? "a symbolic link or not a directory"
-					   : "not safe (owned by another user, or writable by "
-					     "others without the sticky bit)");
-		goto fail;
-	}
+	*step = REGISTRY_STEP_LOCK_DIR;
+	err = lockdir_check(b->name);
+	if (err < 0)
+		return err;
 	/* Recorded before any object exists: a zbd killed while creating leaves
 	 * a name the next one finishes removing (adopt_one), not objects that
 	 * nobody owns and every later create refuses. */
 	save_with(d, b);
 	lock_existed = lstat(lock_path, &st) == 0;
-	err = buffer_lock(b);
-	if (err == -EEXIST) {
-		reply_fail(r, err, "buffer %s is owned by another process (its lock is held)",
-			   name);
+	err = create_lock(b, lock_path, step);
+	if (err < 0)
 		goto fail;
-	}
-	/* Only lockfile_take's refusals: a failed chown of our own lock is not one. */
-	if ((err == -ELOOP || err == -EPERM) && b->lock_fd < 0) {
-		reply_fail(r, err, "lock file %s is %s; refused and left untouched", lock_path,
-			   err == -ELOOP
-				   ? "a symbolic link"
-				   : "not zbd's (another owner, not a plain file, or linked)");
-		goto fail;
-	}
-	if (err < 0) {
-		reply_fail(r, err, "cannot take or set up lock %s", lock_path);
-		goto fail_lock;
-	}
-	err = segment_create(&b->seg, name, metadata_size, payload_size, mode, gid, 0);
-	if (err == -EEXIST) {
-		reply_fail(r, err, "objects of %s exist already and are not zbd's to adopt", name);
-		goto fail_lock;
-	}
-	if (err < 0) {
-		reply_fail(r, err, "cannot create %s", name);
-		goto fail_lock;
-	}
-	buffer_add(d, b);
-	registry_save(d);
-	log_info("%s: created (payload %llu, metadata %llu, mode %04o)", name,
-		 (unsigned long long)b->seg.payload_size, (unsigned long long)b->seg.metadata_size,
-		 (unsigned)mode);
-	return 0;
-
-fail_lock:
-	/* A lock file that was there before belongs to whoever made it. */
+	*step = REGISTRY_STEP_OBJECTS;
+	err = segment_create(&b->seg, b->name, s->metadata_size, s->payload_size, b->mode, b->gid,
+			     0);
+	if (err == -EEXIST)
+		not_created(b->name, err, "objects of %s exist already and are not zbd's to adopt",
+			    b->name);
+	else if (err < 0)
+		not_created(b->name, err, "cannot create %s", b->name);
+	if (err == 0)
+		return 0;
+fail:
 	if (b->lock_fd >= 0 && lock_existed)
 		close(b->lock_fd);
 	else if (b->lock_fd >= 0)
-		lockfile_release(name, b->lock_fd);
+		lockfile_release(b->name, b->lock_fd);
 	b->lock_fd = -1;
-fail:
-	log_warning("%s: not created: %s (%s)", name, r->error, log_strerror(err));
-	buffer_free(b);
-	registry_save(d);
 	return err;
 }
 
-int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force, struct reply *r)
+int registry_create(struct zbd *d, const struct zbd_buffer_spec *s, enum registry_step *failed_at)
+{
+	enum registry_step step = REGISTRY_STEP_NAME;
+	char lock_path[PATH_MAX];
+	struct zbd_buffer *b = NULL;
+	int err = 0;
+
+	if (zb_name_check(s->name) < 0 || names_lock(lock_path, sizeof(lock_path), s->name) < 0)
+		err = -EINVAL;
+	else if (registry_find(d, s->name))
+		err = -EEXIST;
+	else if (!(b = buffer_new(d, s->name, s->mode, s->gid)))
+		err = -ENOMEM;
+	else
+		err = create_objects(d, b, s, lock_path, &step);
+	if (err < 0) {
+		if (b) {
+			buffer_free(b);
+			save(d);
+		}
+		if (failed_at)
+			*failed_at = step;
+		return err;
+	}
+	buffer_add(d, b);
+	save(d);
+	log_info("%s: created (payload %llu, metadata %llu, mode %04o)", b->name,
+		 (unsigned long long)b->seg.payload_size, (unsigned long long)b->seg.metadata_size,
+		 (unsigned)b->mode);
+	return 0;
+}
+
+uint64_t registry_live_peer(const struct zbd_buffer *b, bool *ret_is_reader)
+{
+	uint64_t rpid = zb_load(&b->seg.oieb->reader_pid), wpid = zb_load(&b->seg.oieb->writer_pid);
+
+	*ret_is_reader = pid_alive(rpid);
+	if (*ret_is_reader)
+		return rpid;
+	return pid_alive(wpid) ? wpid : 0;
+}
+
+int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 {
 	struct zb_oieb *o = b->seg.oieb;
-	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
+	bool is_reader;
 
-	if (!force && (pid_alive(rpid) || pid_alive(wpid)))
-		return reply_fail(r, -EBUSY, "buffer %s has a live %s (pid %llu); use force",
-				  b->name, pid_alive(rpid) ? "reader" : "writer",
-				  (unsigned long long)(pid_alive(rpid) ? rpid : wpid));
+	if (!force && registry_live_peer(b, &is_reader))
+		return -EBUSY;
 	reaper_forget(b);
 	if (force) {
 		/* Peers keep their mappings: clearing the pids and waking both sides
@@ -219,7 +282,7 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force, struct rep
 	list_remove(&b->link);
 	d->n_buffers--;
 	buffer_free(b);
-	registry_save(d);
+	save(d);
 	return 0;
 }
 
@@ -329,7 +392,7 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 	struct zbd_buffer *b;
 	int err;
 
-	if (!registry_name_ok(e->name) || registry_find(a->d, e->name)) {
+	if (zb_name_check(e->name) < 0 || registry_find(a->d, e->name)) {
 		a->dropped++;
 		return;
 	}
@@ -389,21 +452,14 @@ void registry_adopt_all(struct zbd *d)
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "cannot read state file %s", d->state_path);
 	if (r == 0)
-		registry_save(d);
+		save(d);
 }
 
 void registry_create_configured(struct zbd *d)
 {
-	for (size_t i = 0; i < d->cfg.n_buffers; i++) {
-		const struct zbd_buffer_spec *s = &d->cfg.buffers[i];
-		struct reply r;
-
-		if (registry_find(d, s->name))
-			continue;
-		reply_init(&r);
-		registry_create(d, s->name, s->payload_size, s->metadata_size, s->mode, s->gid, &r);
-		reply_free(&r);
-	}
+	for (size_t i = 0; i < d->cfg.n_buffers; i++)
+		if (!registry_find(d, d->cfg.buffers[i].name))
+			registry_create(d, &d->cfg.buffers[i], NULL); /* logged if it fails */
 }
 
 void registry_release_all(struct zbd *d)

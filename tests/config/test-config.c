@@ -229,6 +229,9 @@ static const struct bad {
 	  "buffer 'a' is already declared on line 2" },
 	{ "#\n[buffer a/b]\n", 2, -EINVAL, "invalid buffer name 'a/b'" },
 	{ "#\n[buffer ..]\n", 2, -EINVAL, "invalid buffer name '..'" },
+	/* A name zbd could never create must not load and then silently not exist. */
+	{ "#\n[buffer a b]\n", 2, -EINVAL, "invalid buffer name 'a b'" },
+	{ "#\n[buffer k=v]\n", 2, -EINVAL, "invalid buffer name 'k=v'" },
 	{ "#\n[buffer]\n", 2, -EINVAL, "needs a name" },
 	{ "#\n[zbd\n", 2, -EINVAL, "without a closing ']'" },
 	{ "#\n[zbd] junk\n", 2, -EINVAL, "unexpected text after ']'" },

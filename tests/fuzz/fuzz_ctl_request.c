@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_ctl_request: zbd's control-request parser and dispatcher, ctl_dispatch()
- * (zbd/ctl_commands.c), fed the lines a client sends.
+ * (zbd/ctl_commands.c) as the server runs it for a client (ctl_client_request()
+ * in zbd/ctl_server.c), fed the lines a client sends.
  *
  * Input: byte 0 picks the mode; the rest is the byte stream the client writes.
  *
  * Modes 0-3, one per identity (see identities[]): the stream is cut into lines
  * the way the server does (client_process() in zbd/ctl_server.c: '\n' ends a
- * line, a trailing '\r' is dropped, a NUL byte or a line over CTL_LINE_MAX
+ * line, a trailing '\r' is dropped, a NUL byte or a line over ZB_CTL_LINE_MAX
  * closes the connection). Each line is dispatched on a client whose replies go
  * through a socketpair that the harness reads back and checks: one well-formed
  * reply per request (key=value lines, error= on failure, status=N, an empty
@@ -34,7 +35,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl_commands.h"
 #include "ctl_server.h"
 #include "fuzz.h"
 #include "registry.h"
@@ -102,10 +102,7 @@ static struct ctl_client *client_new(const struct identity *id, int fd)
 	if (!c)
 		fail("out of memory");
 	c->daemon = &daemon_;
-	c->fd = fd;
-	c->uid = id->uid;
-	c->gid = id->gid;
-	c->pid = getpid();
+	c->peer = (struct ctl_peer){ .fd = fd, .uid = id->uid, .gid = id->gid, .pid = getpid() };
 	list_append(&daemon_.clients, &c->link);
 	daemon_.n_clients++;
 	/* As accept_one() sets them up, minus starting them: no loop runs here. */
@@ -209,7 +206,7 @@ static void run_line(struct ctl_client *c, const struct identity *id, int peer, 
 	memcpy(shown, buf, len + 1);
 	wlen = first_word(shown, &word);
 
-	ctl_dispatch(c, buf);
+	ctl_client_request(c, buf);
 
 	got = read_reply(peer);
 	/* Replaying by hand: show what each request got. */
@@ -313,14 +310,9 @@ static void destroy_all(void)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &daemon_.buffers, struct zbd_buffer, link)
-	{
-		struct reply r;
-		int err;
+	list_for_each_safe(b, tmp, &daemon_.buffers, struct zbd_buffer, link) {
+		int err = registry_destroy(&daemon_, b, true);
 
-		reply_init(&r);
-		err = registry_destroy(&daemon_, b, true, &r);
-		reply_free(&r);
 		if (err < 0)
 			fail("forced destroy of %s failed: %d", b->name, err);
 	}
@@ -359,7 +351,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break; /* the server waits for the rest of the line */
 		len = (size_t)(nl - p);
 		/* The server closes the connection on these: nothing is dispatched. */
-		if (len >= CTL_LINE_MAX || memchr(p, '\0', len))
+		if (len > ZB_CTL_LINE_MAX || memchr(p, '\0', len))
 			break;
 		run_line(c, id, sv[1], p, len && p[len - 1] == '\r' ? len - 1 : len);
 		p = nl + 1;

@@ -7,6 +7,7 @@
 #include "ctl_server.h"
 #include "daemon.h"
 #include "fuzz.h"
+#include "registry.h"
 
 static struct zbd *daemon_;
 /* Named with our pid, so run.sh can remove it after a crash. */
@@ -42,5 +43,5 @@ void fuzz_daemon_setup(struct zbd *d, const char *tag)
 	d->started = ev_now(d->loop);
 	d->listen_fd = -1;
 	list_init(&d->clients);
-	list_init(&d->buffers);
+	registry_init(d, NULL, NULL);
 }

@@ -32,9 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint64_t rings[] = { 64, 128, 256, 1024 };
 	static unsigned counter;
+	struct zbd_buffer_spec spec = { .metadata_size = 64, .mode = 0600, .gid = (gid_t)-1 };
 	struct zbd_buffer *b;
 	struct reply r;
-	char name[64];
 	ev_tstamp now;
 	size_t off;
 	int err;
@@ -42,15 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	fuzz_daemon_setup(&daemon_, "scan");
-	snprintf(name, sizeof(name), "zbfuzz-scan-%d-%u", (int)getpid(), counter++);
-	reply_init(&r);
-	err = registry_create(&daemon_, name, rings[data[0] % 4], 64, 0600, (gid_t)-1, &r);
-	reply_free(&r);
+	snprintf(spec.name, sizeof(spec.name), "zbfuzz-scan-%d-%u", (int)getpid(), counter++);
+	spec.payload_size = rings[data[0] % 4];
+	err = registry_create(&daemon_, &spec, NULL);
 	if (err < 0) {
-		fprintf(stderr, "fuzz_zbd_scan: cannot create %s: %d\n", name, err);
+		fprintf(stderr, "fuzz_zbd_scan: cannot create %s: %d\n", spec.name, err);
 		abort();
 	}
-	b = registry_find(&daemon_, name);
+	b = registry_find(&daemon_, spec.name);
 	now = ev_now(daemon_.loop);
 
 	off = 1;
@@ -73,11 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reply_free(&r);
 	}
 
-	reply_init(&r);
-	err = registry_destroy(&daemon_, b, true, &r);
-	reply_free(&r);
+	err = registry_destroy(&daemon_, b, true);
 	if (err < 0) {
-		fprintf(stderr, "fuzz_zbd_scan: cannot destroy %s: %d\n", name, err);
+		fprintf(stderr, "fuzz_zbd_scan: cannot destroy %s: %d\n", spec.name, err);
 		abort();
 	}
 	return 0;

@@ -59,7 +59,7 @@ for h in "${harnesses[@]}"; do
 	mkdir -p "$work" "$artifacts"
 	extra=()
 	[ -f "tests/fuzz/$h.dict" ] && extra+=(-dict="tests/fuzz/$h.dict")
-	# Request streams longer than CTL_LINE_MAX, where the server gives up.
+	# Request streams longer than ZB_CTL_LINE_MAX, where the server gives up.
 	[ "$h" = ctl_request ] && extra+=(-max_len=8192)
 	# zbd's code logs on stderr at every turn: close it (libFuzzer keeps its
 	# own copy, the harnesses report through theirs).

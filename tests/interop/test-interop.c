@@ -345,7 +345,7 @@ END_TEST
 /*
  * A wrapping writer takes the skipped tail from payload_free_bytes before it
  * stores write_pos = 0 (PROTOCOL.md 5; upstream's C++ and Python writers do
- * the same). Our reader's periodic segment_resync_free() recomputes free space
+ * the same). Our reader's periodic ring_resync_free() recomputes free space
  * from the positions: inside that window it once counted the tail as free
  * again and gave it back, so the writer overwrote frames not yet read. The
  * model widens the window (slowwrap) to make the race certain.

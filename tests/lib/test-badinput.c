@@ -60,6 +60,24 @@ START_TEST(bad_names)
 	ck_assert_int_eq(zb_writer_open(&w, NULL), -EINVAL);
 	ck_assert_ptr_null(r); /* output parameters untouched on failure */
 	ck_assert_ptr_null(w);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(zb_name_check(bad[i]), -EINVAL);
+}
+END_TEST
+
+/* zbd's names are single words of the control protocol: narrower than the wire's. */
+START_TEST(control_names)
+{
+	const char *wire_only[] = { "a b", "tab\tname", "k=v", "caf\xc3\xa9", "del\x7f" };
+	char longest[ZB_NAME_MAX + 1];
+
+	memset(longest, 'n', ZB_NAME_MAX);
+	longest[ZB_NAME_MAX] = '\0';
+	ck_assert_int_eq(zb_name_check(longest), 0);
+	ck_assert_int_eq(zb_name_check("camera0.left-1_x~"), 0);
+	ck_assert_int_eq(zb_name_check(NULL), -EINVAL);
+	for (size_t i = 0; i < sizeof(wire_only) / sizeof(wire_only[0]); i++)
+		ck_assert_int_eq(zb_name_check(wire_only[i]), -EINVAL);
 }
 END_TEST
 
@@ -566,6 +584,7 @@ TU_SUITE(badinput_suite, "badinput")
 	TCase *tc = tu_tcase(s, "badinput", setup, teardown);
 
 	tcase_add_test(tc, bad_names);
+	tcase_add_test(tc, control_names);
 	tcase_add_test(tc, longest_name);
 	tcase_add_test(tc, null_arguments);
 	tcase_add_test(tc, bad_config);

@@ -382,7 +382,7 @@ END_TEST
  * kills above rarely hit. Here the writer stages exactly that death: frame 11
  * written and write_pos stored (and, the second time, free taken too), but
  * written_count not; then SIGKILL. zbd must undo the commit (reaper.c,
- * unfinished_commit): the reader gets 1..10 and "writer gone", and the next
+ * ring_undo_unfinished_commit): the reader gets 1..10 and "writer gone", and the next
  * writer's frames are all announced. Without it, the next writer would start
  * past frame 11 with the old count: every frame announced one late, its
  * last one never, and the fresh pair below would time out.

@@ -41,7 +41,7 @@ START_TEST(ready_only_when_listening)
 	/* READY=1 promised a socket that accepts: connect at once, no retry. */
 	fd = tz_connect(&t);
 	ck_assert_int_eq(tz_request_fd(&t, fd, "version"), 0);
-	ck_assert_str_eq(tz_get(t.reply, NULL, "version"), "0.1.0");
+	ck_assert_str_eq(tz_get(t.reply, NULL, "version"), ZB_VERSION_STRING);
 	close(fd);
 	ck_assert_msg(strstr(t.status, "0 buffers"), "STATUS=%s", t.status);
 	/* SIGTERM: a clean stop, the socket file gone. */
@@ -103,6 +103,7 @@ START_TEST(create_list_health_destroy)
 
 	/* A second create of the same name is refused; the first stays intact. */
 	ck_assert_int_eq(tz_request(&t, "create %s", name), -EEXIST);
+	ck_assert_msg(strstr(t.reply, "exists already"), "%s", t.reply);
 	ck_assert_int_eq(tz_request(&t, "health nosuch%s", name), -ENOENT);
 
 	ck_assert_int_eq(tz_request(&t, "destroy %s", name), 0);
@@ -136,6 +137,8 @@ START_TEST(usable_by_clients)
 	}
 	/* Destroy refuses while peers are attached. */
 	ck_assert_int_eq(tz_request(&t, "destroy %s", name), -EBUSY);
+	snprintf(rec, sizeof(rec), "has a live reader (pid %d)", (int)getpid());
+	ck_assert_msg(strstr(t.reply, rec), "%s", t.reply);
 	snprintf(rec, sizeof(rec), "buffer=%s", name);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
 	ck_assert_int_eq(tz_get_num(t.reply, rec, "reader_pid"), getpid());
@@ -226,7 +229,7 @@ START_TEST(refuses_what_is_not_ours)
 	/* Objects made by someone else (no lock held): not ours to adopt. */
 	ck_assert_int_eq(segment_create(&seg, name, 0, 4096, 0600, (gid_t)-1, 0), 0);
 	ck_assert_int_eq(tz_request(&t, "create %s", name), -EEXIST);
-	ck_assert_msg(strstr(t.reply, "error="), "%s", t.reply);
+	ck_assert_msg(strstr(t.reply, "not zbd's to adopt"), "%s", t.reply);
 	/* ... and left exactly as they were. */
 	ck_assert_uint_eq(seg.oieb->oieb_size, 128);
 	segment_detach(&seg);
@@ -235,6 +238,7 @@ START_TEST(refuses_what_is_not_ours)
 	/* A lock held by another owner (a standalone reader, say). */
 	ck_assert_int_eq(lockfile_take(locked, 0600, &lock_fd), 0);
 	ck_assert_int_eq(tz_request(&t, "create %s", locked), -EEXIST);
+	ck_assert_msg(strstr(t.reply, "owned by another process"), "%s", t.reply);
 	ck_assert(!tz_in_list(&t, locked));
 	lockfile_release(locked, lock_fd);
 }

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/* The verbs that move frames between a buffer and a pipe: write, read. They
+ * attach to the buffer directly, with or without zbd. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zbctl.h"
+
+/* How long one blocking library call may wait before we look at the stop flag
+ * again: the library retries its semaphore waits on EINTR, so a signal alone
+ * would not end a wait that has no deadline. */
+#define SLICE_MS 100
+
+#define CHUNK_SIZE (64 * 1024)
+#define LINE_MAX_BYTES (64u << 20)
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ------------------------------------------------------------------ write */
+
+/* Stdin as read so far and not yet written as frames. */
+struct input {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Write one frame, waiting for space in slices so a signal can end the wait.
+ * `timeout_ms` < 0 waits as long as it takes. */
+static int write_frame(struct zb_writer *w, const char *data, size_t size, int timeout_ms,
+		       bool split)
+{
+	struct timespec t0;
+	int err;
+
+	if (size == 0)
+		return 0; /* a frame cannot be empty: an empty line has nothing to carry */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long waited = ms_since(&t0), slice = SLICE_MS;
+
+		if (timeout_ms >= 0 && timeout_ms - waited < slice)
+			slice = timeout_ms - waited > 0 ? timeout_ms - waited : 0;
+		err = zb_writer_write(w, data, size, (int)slice);
+		if (err != -ENOBUFS || stop_signal)
+			break;
+		if (timeout_ms >= 0 && waited + slice >= timeout_ms)
+			break;
+	}
+	/* Chunks of plain input have no meaning of their own: halve what does not fit. */
+	if (err == -EMSGSIZE && split && size > 1) {
+		err = write_frame(w, data, size / 2, timeout_ms, split);
+		if (err == 0)
+			err = write_frame(w, data + size / 2, size - size / 2, timeout_ms, split);
+	}
+	return err;
+}
+
+/* Write what `in` holds as frames (whole lines, whole frames of --frame-size,
+ * or everything as it came) and keep the rest for the next read. At the end
+ * of input the rest is the last frame (a last line without its newline, a
+ * short last frame). */
+static int write_input(const struct args *a, struct zb_writer *w, struct input *in, bool eof)
+{
+	int timeout = (int)a->timeout_ms, err = 0;
+	size_t off = 0;
+
+	if (a->lines) {
+		char *nl;
+
+		while (err == 0 && (nl = memchr(in->buf + off, '\n', in->len - off))) {
+			err = write_frame(w, in->buf + off, (size_t)(nl - in->buf) - off, timeout,
+					  false);
+			off = (size_t)(nl - in->buf) + 1;
+		}
+	} else if (a->frame_size) {
+		while (err == 0 && in->len - off >= (size_t)a->frame_size) {
+			err = write_frame(w, in->buf + off, (size_t)a->frame_size, timeout, false);
+			off += (size_t)a->frame_size;
+		}
+	} else {
+		err = write_frame(w, in->buf, in->len, timeout, true);
+		off = in->len;
+	}
+	if (eof && err == 0 && in->len > off) {
+		err = write_frame(w, in->buf + off, in->len - off, timeout, false);
+		off = in->len;
+	}
+	memmove(in->buf, in->buf + off, in->len - off);
+	in->len -= off;
+	return err;
+}
+
+/* Read stdin to its end (or a signal) into frames. Returns a library error;
+ * a failure of stdin itself is reported here and sets *code. */
+static int pump_stdin(const struct args *a, struct zb_writer *w, struct input *in, int *code)
+{
+	bool eof = false;
+	int err = 0;
+
+	while (!eof && err == 0) {
+		ssize_t n = read(STDIN_FILENO, in->buf + in->len, in->cap - in->len);
+
+		if (n < 0 && errno == EINTR) {
+			if (stop_signal)
+				break;
+			continue;
+		}
+		if (n < 0) {
+			fprintf(stderr, "zbctl: %s: stdin: %s\n", a->verb->name, strerror(errno));
+			*code = EXIT_FAIL;
+			break;
+		}
+		eof = n == 0;
+		in->len += (size_t)n;
+		err = write_input(a, w, in, eof);
+		/* A line that fills the buffer: make room for the rest of it. */
+		if (a->lines && in->len == in->cap) {
+			char *buf = NULL;
+
+			if (in->cap * 2 <= LINE_MAX_BYTES)
+				buf = realloc(in->buf, in->cap * 2);
+			if (!buf)
+				return -EMSGSIZE;
+			in->buf = buf;
+			in->cap *= 2;
+		}
+	}
+	return err;
+}
+
+int cmd_write(const struct args *a)
+{
+	struct input in = { 0 };
+	struct zb_writer *w;
+	int code = EXIT_OK, err;
+
+	if (a->lines && a->frame_size)
+		return misuse(a, "--lines and --frame-size exclude each other");
+	catch_stop_signals();
+	err = zb_writer_open(&w, a->operand);
+	if (err < 0)
+		return fail(a, err, NULL);
+	if (a->metadata)
+		err = zb_writer_set_metadata(w, a->metadata, strlen(a->metadata));
+	if (err == 0) {
+		in.cap = a->frame_size > CHUNK_SIZE ? (size_t)a->frame_size : CHUNK_SIZE;
+		in.buf = malloc(in.cap);
+		err = in.buf ? pump_stdin(a, w, &in, &code) : -ENOMEM;
+		if (err == -ENOBUFS && stop_signal)
+			err = 0;
+		if (stop_signal && code == EXIT_OK) {
+			fprintf(stderr, "zbctl: %s: interrupted\n", a->verb->name);
+			code = EXIT_FAIL;
+		}
+	}
+	if (err < 0)
+		code = fail(a, err, NULL);
+	free(in.buf);
+	zb_writer_close(w);
+	return code;
+}
+
+/* ------------------------------------------------------------------- read */
+
+/* Write all of data to stdout's stdio buffer; false on a write error. */
+static bool put(const void *data, size_t size)
+{
+	return fwrite(data, 1, size, stdout) == size;
+}
+
+/* Copy frames to stdout until the writer leaves (unless --follow), a signal,
+ * an error, or --timeout without a frame. Returns 0 or a library error. */
+static int drain(const struct args *a, struct zb_reader *r)
+{
+	struct timespec last;
+	int err = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	while (!stop_signal) {
+		struct zb_frame f;
+
+		/* Flush only when nothing is waiting: a burst costs one write(2), and
+		 * the consumer still sees every frame as soon as we go idle. */
+		err = zb_reader_read(r, &f, 0);
+		if (err == -ETIMEDOUT) {
+			if (fflush(stdout) != 0)
+				return 0; /* finish_stdout() tells a closed pipe from a failure */
+			err = zb_reader_read(r, &f, SLICE_MS);
+			if (err == -ETIMEDOUT &&
+			    (a->timeout_ms < 0 || ms_since(&last) < a->timeout_ms))
+				continue;
+		}
+		if (err == ZB_EWRITER_GONE) {
+			err = 0;
+			if (!a->follow)
+				break;
+			continue;
+		}
+		if (err < 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &last);
+		if (!put(f.data, f.size) || (a->lines && !put("\n", 1))) {
+			zb_reader_release(r, &f);
+			break;
+		}
+		zb_reader_release(r, &f);
+	}
+	if (stop_signal && err == -ETIMEDOUT)
+		err = 0; /* asked to stop while waiting: a normal end */
+	return err;
+}
+
+int cmd_read(const struct args *a)
+{
+	struct zb_reader *r;
+	int code, err = -ENOENT;
+
+	if (a->sized && !a->create)
+		return misuse(a, "--payload, --metadata and --mode need --create");
+	catch_stop_signals();
+	if (a->create)
+		err = zb_reader_create(&r, a->operand, &a->cfg);
+	/* With a live owner already there (zbd), --create just reads from its buffer. */
+	if (!a->create || err == -EEXIST)
+		err = zb_reader_open(&r, a->operand);
+	if (err < 0)
+		return fail(a, err, NULL);
+	err = drain(a, r);
+	code = err < 0 ? fail(a, err, NULL) : EXIT_OK;
+	zb_reader_close(r);
+	return code ? code : finish_stdout(a);
+}

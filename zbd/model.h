@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zbd's data model: the daemon, the buffers it owns, the peers it watches and
+ * the control clients it serves. One libev loop in struct zbd drives it all;
+ * every watcher is embedded in the struct it serves and found again with
+ * container_of. Every module may read these structs; each owns the functions
+ * for one part of them, and calls only modules below it:
+ *
+ *	main -> daemon -> ctl_server -> ctl_commands -> registry -> reaper, statefile
+ *	                                             -> health   <- registry
+ *	daemon -> registry, health, reaper (scan timer), notify (systemd)
+ *	log, reply, config: called by any of them, call none of them
+ *
+ * A lower module that has news for a higher one reports it through a callback
+ * the higher one gave it (buffers_changed below), never by calling it;
+ * zbd/check-deps.sh (test zbd-deps) fails on any call that closes a cycle.
+ */
+#pragma once
+
+#include <ev.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "config.h"
+#include "list.h"
+#include "segment.h"
+#include "zbclient-version.h"
+
+/* The project version, one number for the library and the daemon (meson.build). */
+#define ZBD_VERSION ZB_VERSION_STRING
+
+/* A recorded reader or writer of a buffer, watched through a pidfd. */
+struct zbd_peer {
+	struct zbd_buffer *buffer;
+	bool is_reader;
+	uint64_t pid; /* the pid the watcher belongs to; 0: not watching */
+	int pidfd;
+	ev_io watcher;
+};
+
+/* What the scans learned about one buffer, for health. */
+struct buffer_stats {
+	bool primed; /* one sample taken: deltas are meaningful */
+	ev_tstamp sampled_at;
+	uint64_t written_count, read_count;
+	uint64_t write_pos, read_pos;
+	uint64_t bytes_written, bytes_read; /* estimated, see health.c */
+	double write_fps, read_fps, write_bps, read_bps;
+	ev_tstamp read_moved_at; /* last time read_count changed */
+};
+
+struct zbd_buffer {
+	struct list link; /* in zbd.buffers */
+	struct zbd *daemon;
+	char name[ZB_NAME_MAX + 1];
+	struct zb_segment seg;
+	int lock_fd; /* flock held for the buffer's life */
+	mode_t mode;
+	gid_t gid;
+	bool adopted; /* taken over from an earlier zbd rather than created */
+	struct zbd_peer reader, writer;
+	uint64_t readers_reaped, writers_reaped;
+	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */
+	struct buffer_stats stats;
+};
+
+struct zbd {
+	struct ev_loop *loop;
+	struct zbd_config cfg;
+	const char *config_path; /* NULL: built-in defaults */
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char state_path[PATH_MAX];
+	uint64_t pid; /* ours: the fence value while we repair a reader's death */
+	ev_tstamp started;
+
+	int listen_fd;
+	bool socket_ours; /* we bound it (not socket activation): we unlink it */
+	ev_io listen_watcher;
+	struct list clients;
+	size_t n_clients;
+
+	struct list buffers;
+	size_t n_buffers;
+	/* Called (when set) after the set of buffers changed: how the registry
+	 * tells the daemon, which updates systemd's STATUS= (registry_init). */
+	void (*buffers_changed)(void *ctx);
+	void *buffers_changed_ctx;
+
+	ev_timer scan_timer;
+	ev_timer watchdog_timer;
+	ev_signal sig_term, sig_int, sig_hup;
+};
