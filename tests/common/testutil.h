@@ -120,8 +120,8 @@ int tu_exit_status(int status);
 
 /* ------------------------------------------------------- objects and files */
 
-/* True if another process holds the flock on NAME.lock (tried from a child,
- * so the caller's own open file descriptions do not count). */
+/* True if anyone holds the flock on NAME.lock (this process through another
+ * open file description counts: a reader the test itself created). */
 bool tu_lock_is_held(const char *name);
 
 /* lstat `path`; the test fails if it does not exist. */
