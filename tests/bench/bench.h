@@ -9,8 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#include "util.h"
 
 struct bench_opts {
 	bool smoke; /* seconds-long run that only proves everything works */
@@ -34,20 +38,21 @@ extern struct bench_opts opt;
 /* Sizes the issue names: 64 B ... one 1080p YUV420 frame. */
 #define FRAME_1080P 3110400u
 
-int64_t now_ns(void);
-/* Memory shared with the processes we fork (MAP_SHARED | MAP_ANONYMOUS), zeroed. */
-void *shared_alloc(size_t size);
-void shared_free(void *p, size_t size);
-void sleep_us(unsigned us);
-/* A buffer name unique to this run; removed again by bench_cleanup(). */
-const char *bench_name(const char *tag);
-void bench_cleanup(void);
+/* The clock, shared memory, reaping children within a timeout, unique buffer
+ * names and their cleanup, waiting for a flag: the tests' own helpers
+ * (tests/common/util.h), Check-free. */
+
 /* Record a failure (the run then exits 1) and print it on stderr. */
 void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int bench_failures(void);
-/* Reap a child, killing it if it has not exited within timeout_ms.
- * Returns its exit status, or -1 if it had to be killed or died by a signal. */
-int child_wait(pid_t pid, int timeout_ms);
+
+/* In a forked peer: leave the reason in the shared control block `c` (its
+ * `err` array) for the parent to report, and exit 1. */
+#define CHILD_FAIL(c, ...)                                                                         \
+	do {                                                                                       \
+		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
+		_exit(1);                                                                          \
+	} while (0)
 /* With --pin, bind the calling process to the slot-th CPU it may use (0 or
  * 1): the two sides of a pair then never share a CPU. No-op without --pin. */
 void pin_slot(int slot);
@@ -92,7 +97,10 @@ static inline bool check_stamp(const uint8_t *p, size_t n, uint64_t seq)
 	return a == seq && b == ~seq;
 }
 
-/* --verify: the bytes between the stamps depend on the sequence too. */
+/* --verify: the bytes between the stamps are the tests' frame pattern
+ * (pattern.h) of the sequence, ready (made once, before any fork) after
+ * verify_init(). */
+void verify_init(void);
 void fill_frame(uint8_t *p, size_t n, uint64_t seq);
 bool check_frame(const uint8_t *p, size_t n, uint64_t seq);
 

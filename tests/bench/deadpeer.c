@@ -29,31 +29,15 @@ struct dctl {
 	char err[256];
 };
 
-#define CHILD_FAIL(c, ...)                                                                         \
-	do {                                                                                       \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
-		_exit(1);                                                                          \
-	} while (0)
-
 static bool wait_until(const unsigned *v, unsigned want, int timeout_ms)
 {
-	int64_t end = now_ns() + (int64_t)timeout_ms * 1000000;
-
-	while (__atomic_load_n(v, __ATOMIC_ACQUIRE) < want) {
-		if (now_ns() > end)
-			return false;
-		sleep_us(200);
-	}
-	return true;
+	return TU_UNTIL(__atomic_load_n(v, __ATOMIC_ACQUIRE) >= want, timeout_ms, 200);
 }
 
 static void kill_reap(pid_t pid)
 {
-	int status;
-
 	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	tu_wait(pid, -1);
 }
 
 /* A long-lived reader that counts frames and "writer gone" returns. */
@@ -74,7 +58,7 @@ static void reader_loop(struct dctl *c, const char *name, bool owned)
 			zb_reader_release(r, &f);
 			__atomic_fetch_add(&c->frames, 1, __ATOMIC_RELEASE);
 		} else if (err == ZB_EWRITER_GONE) {
-			c->gone_t = now_ns();
+			c->gone_t = tu_now_ns();
 			__atomic_fetch_add(&c->gones, 1, __ATOMIC_RELEASE);
 		} else if (err != -ETIMEDOUT) {
 			CHILD_FAIL(c, "zb_reader_read: %s", zb_strerror(err));
@@ -104,8 +88,8 @@ static bool zbd_buffer(bool owned, const char *verb, const char *name, const cha
 /* SIGKILL the writer: time until the reader's ZB_EWRITER_GONE. */
 static unsigned kill_writers(uint64_t *ns, unsigned n, bool owned)
 {
-	struct dctl *c = shared_alloc(sizeof(*c));
-	const char *name = bench_name("dw");
+	struct dctl *c = tu_shared(sizeof(*c));
+	const char *name = tu_unique_name("dw");
 	unsigned done = 0;
 	pid_t rd;
 
@@ -139,8 +123,8 @@ static unsigned kill_writers(uint64_t *ns, unsigned n, bool owned)
 			break;
 		}
 		/* Land the kill anywhere in the reader's wait slice. */
-		sleep_us(1000 + (unsigned)(rand() % 100000));
-		t0 = now_ns();
+		tu_sleep_us(1000 + (unsigned)(rand() % 100000));
+		t0 = tu_now_ns();
 		kill_reap(wr);
 		if (!wait_until(&c->gones, k + 1, 10000)) {
 			bench_fail("dead peer: reader never saw writer %u go", k);
@@ -150,10 +134,10 @@ static unsigned kill_writers(uint64_t *ns, unsigned n, bool owned)
 	}
 out:
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
-	if (child_wait(rd, 5000) != 0)
+	if (tu_wait_exit(rd, 5000) != 0)
 		bench_fail("dead peer: reader failed: %s", c->err[0] ? c->err : "died");
 	zbd_buffer(owned, "destroy", name, "force");
-	shared_free(c, sizeof(*c));
+	tu_shared_free(c, sizeof(*c));
 	return done;
 }
 
@@ -161,11 +145,11 @@ out:
  * ZB_EREADER_GONE. A fresh buffer each time: the killed reader owned it. */
 static unsigned kill_readers(uint64_t *ns, unsigned n, bool owned)
 {
-	struct dctl *c = shared_alloc(sizeof(*c));
+	struct dctl *c = tu_shared(sizeof(*c));
 	unsigned done = 0;
 
 	for (unsigned k = 0; k < n; k++) {
-		const char *name = bench_name("dr");
+		const char *name = tu_unique_name("dr");
 		pid_t rd, wr;
 		int64_t t0;
 
@@ -205,7 +189,7 @@ static unsigned kill_readers(uint64_t *ns, unsigned n, bool owned)
 				CHILD_FAIL(c, "filling the ring: %s", zb_strerror(err));
 			__atomic_store_n(&c->blocked, 1, __ATOMIC_RELEASE);
 			err = zb_writer_write(w, frame, sizeof(frame), 30000);
-			c->gone_t = now_ns();
+			c->gone_t = tu_now_ns();
 			c->gone_code = err;
 			_exit(0);
 		}
@@ -215,10 +199,10 @@ static unsigned kill_readers(uint64_t *ns, unsigned n, bool owned)
 			bench_fail("dead peer: writer %u did not block: %s", k, c->err);
 			break;
 		}
-		sleep_us(1000 + (unsigned)(rand() % 100000));
-		t0 = now_ns();
+		tu_sleep_us(1000 + (unsigned)(rand() % 100000));
+		t0 = tu_now_ns();
 		kill_reap(rd);
-		if (child_wait(wr, 10000) != 0 || c->gone_code != ZB_EREADER_GONE) {
+		if (tu_wait_exit(wr, 10000) != 0 || c->gone_code != ZB_EREADER_GONE) {
 			bench_fail("dead peer: writer %u got %s, not reader gone", k,
 				   c->err[0] ? c->err : zb_strerror(c->gone_code));
 			break;
@@ -226,7 +210,7 @@ static unsigned kill_readers(uint64_t *ns, unsigned n, bool owned)
 		ns[done++] = (uint64_t)(c->gone_t - t0);
 		zbd_buffer(owned, "destroy", name, "force");
 	}
-	shared_free(c, sizeof(*c));
+	tu_shared_free(c, sizeof(*c));
 	return done;
 }
 
@@ -250,7 +234,7 @@ void scenario_deadpeer(void)
 
 	if (!ns)
 		return;
-	srand((unsigned)now_ns());
+	srand((unsigned)tu_now_ns());
 	out_section("dead_peer",
 		    "4. Dead-peer detection (SIGKILL, then time until the survivor "
 		    "returns \"gone\")",

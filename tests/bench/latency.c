@@ -31,12 +31,6 @@ struct lat_cost {
 	int64_t cpu_ns, wall_ns;
 };
 
-#define CHILD_FAIL(c, ...)                                                                         \
-	do {                                                                                       \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
-		_exit(1);                                                                          \
-	} while (0)
-
 static inline void relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -152,14 +146,7 @@ static int64_t clock_ns(clockid_t clk)
 
 static bool wait_ready(struct lctl *c)
 {
-	int64_t end = now_ns() + 30 * INT64_C(1000000000);
-
-	while (!__atomic_load_n(&c->ready, __ATOMIC_ACQUIRE)) {
-		if (now_ns() > end)
-			return false;
-		sleep_us(100);
-	}
-	return true;
+	return TU_UNTIL(__atomic_load_n(&c->ready, __ATOMIC_ACQUIRE), 30000, 100);
 }
 
 /*
@@ -170,8 +157,8 @@ static bool wait_ready(struct lctl *c)
 static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, unsigned pace_us,
 		    uint64_t *ns, struct lat_cost *cost)
 {
-	struct lctl *c = shared_alloc(sizeof(*c));
-	const char *name_a = bench_name("la"), *name_b = bench_name("lb");
+	struct lctl *c = tu_shared(sizeof(*c));
+	const char *name_a = tu_unique_name("la"), *name_b = tu_unique_name("lb");
 	unsigned warm = n / 10 < 1000 ? n / 10 : 1000;
 	uint8_t *buf = aligned_alloc(64, (size + 16 + 63) & ~(size_t)63);
 	int to_pong[2] = { -1, -1 }, to_ping[2] = { -1, -1 }, status;
@@ -252,7 +239,7 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 	}
 
 	cpu0 = cpu_self_ns();
-	wall0 = now_ns();
+	wall0 = tu_now_ns();
 	for (unsigned i = 0; i < warm + n; i++) {
 		uint64_t seq = i + 1;
 		int64_t t0, t1;
@@ -260,11 +247,11 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 		if (i == warm) {
 			cpu0 = cpu_self_ns();
 			pcpu0 = clock_ns(peer_clock);
-			wall0 = now_ns();
+			wall0 = tu_now_ns();
 		}
 		if (pace_us)
-			sleep_us(pace_us);
-		t0 = now_ns();
+			tu_sleep_us(pace_us);
+		t0 = tu_now_ns();
 		switch (kind) {
 		case LAT_FLOOR:
 			__atomic_store_n(&c->line[0], 2 * seq - 1, __ATOMIC_RELEASE);
@@ -314,11 +301,11 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			break;
 		}
 		}
-		t1 = now_ns();
+		t1 = tu_now_ns();
 		if (i >= warm)
 			ns[i - warm] = (uint64_t)(t1 - t0);
 	}
-	wall = now_ns() - wall0;
+	wall = tu_now_ns() - wall0;
 	cost->wall_ns = wall;
 	cost->cpu_ns = cpu_self_ns() - cpu0 + clock_ns(peer_clock) - pcpu0;
 	ok = true;
@@ -335,7 +322,7 @@ reap:
 	if (to_ping[0] >= 0)
 		close(to_ping[0]);
 	to_pong[1] = to_ping[0] = -1;
-	status = child_wait(pid, 30000);
+	status = tu_wait_exit(pid, 30000);
 	if (status != 0) {
 		bench_fail("latency: peer failed: %s", c->err[0] ? c->err : "died");
 		ok = false;
@@ -351,7 +338,7 @@ out:
 	}
 	fdr_free(&fr);
 	free(buf);
-	shared_free(c, sizeof(*c));
+	tu_shared_free(c, sizeof(*c));
 	return ok;
 }
 

@@ -44,12 +44,6 @@ struct tctl {
 	char err[256];
 };
 
-#define CHILD_FAIL(c, ...)                                                                         \
-	do {                                                                                       \
-		snprintf((c)->err, sizeof((c)->err), __VA_ARGS__);                                 \
-		_exit(1);                                                                          \
-	} while (0)
-
 static bool is_zb(enum tp_kind k)
 {
 	return k == TP_ZB_COPY || k == TP_ZB_ACQ;
@@ -57,14 +51,9 @@ static bool is_zb(enum tp_kind k)
 
 static void wait_flag(int *flag, struct tctl *c, const char *what)
 {
-	int64_t end = now_ns() + 30 * INT64_C(1000000000);
-
 	/* Sleep rather than spin: the peer needs the other core. */
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
-		if (now_ns() > end)
-			CHILD_FAIL(c, "timed out waiting for %s", what);
-		sleep_us(50);
-	}
+	if (!TU_UNTIL(__atomic_load_n(flag, __ATOMIC_ACQUIRE), 30000, 50))
+		CHILD_FAIL(c, "timed out waiting for %s", what);
 }
 
 static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *name, size_t size,
@@ -91,7 +80,7 @@ static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 	for (seq = 1;; seq++) {
 		if (seq == warm + 1) {
 			wait_flag(&c->warm_done, c, "the warm-up");
-			t0 = now_ns();
+			t0 = tu_now_ns();
 			c->t0 = t0;
 		}
 		/* Time is up: this frame is the last, and the reader is told so before
@@ -99,7 +88,7 @@ static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 		 * when it notices the writer left, which may be a wait slice later). */
 		if (seq > warm && --countdown == 0) {
 			countdown = every;
-			if (now_ns() - t0 >= dur)
+			if (tu_now_ns() - t0 >= dur)
 				__atomic_store_n(&c->last, seq, __ATOMIC_RELEASE);
 		}
 		switch (kind) {
@@ -211,7 +200,7 @@ static void tp_reader(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 		if (expect == warm)
 			__atomic_store_n(&c->warm_done, 1, __ATOMIC_RELEASE);
 		if (expect == __atomic_load_n(&c->last, __ATOMIC_ACQUIRE))
-			c->t1 = now_ns();
+			c->t1 = tu_now_ns();
 	}
 	c->read = expect - 1;
 	if (r)
@@ -227,8 +216,8 @@ struct tp_result {
 
 static bool tp_run(enum tp_kind kind, size_t size, struct tp_result *res)
 {
-	struct tctl *c = shared_alloc(sizeof(*c));
-	const char *name = owned_name ? owned_name : bench_name("tp");
+	struct tctl *c = tu_shared(sizeof(*c));
+	const char *name = owned_name ? owned_name : tu_unique_name("tp");
 	uint64_t warm = opt.ring / (size + 16) + 2;
 	int fds[2] = { -1, -1 }, sr, sw;
 	pid_t rd, wr;
@@ -258,8 +247,8 @@ static bool tp_run(enum tp_kind kind, size_t size, struct tp_result *res)
 		close(fds[0]);
 		close(fds[1]);
 	}
-	sw = child_wait(wr, (int)(rep_s * 1000) + 120000);
-	sr = child_wait(rd, 60000);
+	sw = tu_wait_exit(wr, (int)(rep_s * 1000) + 120000);
+	sr = tu_wait_exit(rd, 60000);
 	if (sw != 0 || sr != 0) {
 		bench_fail("throughput %zu B %s: %s", size, tp_names[kind],
 			   c->err[0] ? c->err : "a child died");
@@ -275,7 +264,7 @@ static bool tp_run(enum tp_kind kind, size_t size, struct tp_result *res)
 	res->gbs = res->fps * (double)size / 1e9;
 	ok = true;
 out:
-	shared_free(c, sizeof(*c));
+	tu_shared_free(c, sizeof(*c));
 	return ok;
 }
 
@@ -297,7 +286,7 @@ static void memcpy_run(size_t size, struct tp_result *res)
 	}
 	memset(dst, 1, region);
 	memset(src, 2, size);
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	for (;;) {
 		for (uint64_t i = 0; i < every; i++) {
 			if (off + 16 + size > region)
@@ -309,7 +298,7 @@ static void memcpy_run(size_t size, struct tp_result *res)
 			off += 16 + size;
 			frames++;
 		}
-		t = now_ns();
+		t = tu_now_ns();
 		if (t - t0 >= dur)
 			break;
 	}
@@ -395,7 +384,7 @@ bool tp_run_zbd_owned(size_t size, int64_t (*cpu_ns)(pid_t), struct tp_owned *re
 	bool ok;
 	int st;
 
-	owned_name = bench_name("own");
+	owned_name = tu_unique_name("own");
 	snprintf(line, sizeof(line), "create %s payload=%llu", owned_name,
 		 (unsigned long long)opt.ring);
 	st = zbd_request(line, reply, sizeof(reply));
@@ -406,9 +395,9 @@ bool tp_run_zbd_owned(size_t size, int64_t (*cpu_ns)(pid_t), struct tp_owned *re
 	}
 	rep_s = opt.duration_s;
 	cpu0 = cpu_ns(zbd_pid());
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	ok = tp_run(TP_ZB_COPY, size, &res);
-	ret->wall_s = (double)(now_ns() - t0) / 1e9;
+	ret->wall_s = (double)(tu_now_ns() - t0) / 1e9;
 	ret->broker_cpu_ns = (double)(cpu_ns(zbd_pid()) - cpu0);
 	ret->fps = res.fps;
 	ret->gbs = res.gbs;

@@ -326,6 +326,8 @@ int main(int argc, char **argv)
 	/* A peer that dies must not take us with it through a write to its pipe. */
 	signal(SIGPIPE, SIG_IGN);
 	find_zbd();
+	if (opt.verify)
+		verify_init();
 
 	out_begin();
 	if (scenario_wanted(1))
@@ -337,6 +339,6 @@ int main(int argc, char **argv)
 	if (scenario_wanted(5) || scenario_wanted(6))
 		scenario_zbd();
 	out_end();
-	bench_cleanup();
+	tu_cleanup_all();
 	return bench_failures() ? 1 : 0;
 }

@@ -51,14 +51,11 @@ pid_t zbd_pid(void)
 
 bool zbd_start(void)
 {
-	int64_t end;
+	bool exited = false;
 
 	if (zbd.pid > 0)
 		return true;
-	if (!opt.zbd[0])
-		return false;
-	snprintf(zbd.dir, sizeof(zbd.dir), "/tmp/zbbench-zbd-XXXXXX");
-	if (!mkdtemp(zbd.dir))
+	if (!opt.zbd[0] || tu_mkdtemp(zbd.dir, sizeof(zbd.dir)) < 0)
 		return false;
 	snprintf(zbd.sock, sizeof(zbd.sock), "%s/zbd.sock", zbd.dir);
 	zbd.pid = fork();
@@ -76,19 +73,16 @@ bool zbd_start(void)
 		execl(opt.zbd, "zbd", "-s", zbd.sock, "-r", zbd.dir, (char *)NULL);
 		_exit(127);
 	}
-	end = now_ns() + 10 * INT64_C(1000000000);
-	while (now_ns() < end) {
-		zbd.fd = zbd_connect();
-		if (zbd.fd >= 0)
-			return true;
-		if (waitpid(zbd.pid, NULL, WNOHANG) == zbd.pid)
-			break;
-		sleep_us(10000);
-	}
+	if (TU_UNTIL((zbd.fd = zbd_connect()) >= 0 ||
+			     (exited = waitpid(zbd.pid, NULL, WNOHANG) == zbd.pid),
+		     10000, 10000) &&
+	    zbd.fd >= 0)
+		return true;
 	bench_fail("zbd did not start (log: %s/zbd.log)", zbd.dir);
-	if (zbd.pid > 0)
+	if (!exited) {
 		kill(zbd.pid, SIGKILL);
-	child_wait(zbd.pid, 5000);
+		tu_wait(zbd.pid, 5000);
+	}
 	zbd.pid = -1;
 	return false;
 }
@@ -140,20 +134,11 @@ void zbd_stop(void)
 	kill(zbd.pid, SIGTERM);
 	pid = zbd.pid;
 	zbd.pid = -1;
-	if (child_wait(pid, 10000) != 0) {
+	if (tu_wait_exit(pid, 10000) != 0) {
 		bench_fail("zbd did not stop cleanly (log: %s/zbd.log)", zbd.dir);
 		return; /* its directory stays, for the log */
 	}
-	/* What zbd leaves in its directory: socket, state file, our copy of its log. */
-	for (const char *const *f =
-		     (const char *const[]){ "zbd.sock", "zbd.state", "zbd.log", NULL };
-	     *f; f++) {
-		char path[128];
-
-		snprintf(path, sizeof(path), "%s/%s", zbd.dir, *f);
-		unlink(path);
-	}
-	rmdir(zbd.dir);
+	tu_rmtree(zbd.dir); /* socket, state file, our copy of its log */
 }
 
 /* CPU time of a process, in ns: /proc/PID/schedstat (ns, the main thread:
@@ -260,9 +245,9 @@ static void scale(void)
 	if (!reply)
 		return;
 	rss0 = proc_rss_mib(zbd.pid);
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	for (; made < n; made++) {
-		snprintf(name, sizeof(name), "zbbench-%d-scale-%u", (int)getpid(), made);
+		snprintf(name, sizeof(name), "%sscale-%u", tu_name_prefix(), made);
 		snprintf(line, sizeof(line), "create %s payload=64K", name);
 		st = zbd_request(line, reply, cap);
 		if (st != 0) {
@@ -270,21 +255,21 @@ static void scale(void)
 			break;
 		}
 	}
-	t_create = now_ns() - t0;
+	t_create = tu_now_ns() - t0;
 	rss = proc_rss_mib(zbd.pid);
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	st = zbd_request("health", reply, cap);
-	t_health = now_ns() - t0;
+	t_health = tu_now_ns() - t0;
 	if (st != 0)
 		bench_fail("scale: health: status %d", st);
-	t0 = now_ns();
+	t0 = tu_now_ns();
 	for (unsigned i = 0; i < made; i++) {
-		snprintf(name, sizeof(name), "zbbench-%d-scale-%u", (int)getpid(), i);
+		snprintf(name, sizeof(name), "%sscale-%u", tu_name_prefix(), i);
 		snprintf(line, sizeof(line), "destroy %s force", name);
 		if (zbd_request(line, reply, cap) != 0)
 			bench_fail("scale: destroy %s failed", name);
 	}
-	t_destroy = now_ns() - t0;
+	t_destroy = tu_now_ns() - t0;
 	out_row("zbd", "create / health / destroy",
 		(double[]){ made, t_create / 1e6, made ? t_create / 1e3 / made : NAN, rss,
 			    st == 0 ? t_health / 1e6 : NAN, t_destroy / 1e6 });

@@ -1,88 +1,110 @@
 /* SPDX-License-Identifier: MIT */
-#include <check.h>
+/* The runner and the helpers that fail a Check test (see testutil.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "segment.h"
 #include "testutil.h"
 
-#define MAX_NAMES 1024
+/* ---------------------------------------------------------------- runner */
 
-static char names[MAX_NAMES][64];
-static unsigned n_names;
+static const struct tu_suite *suites[8];
+static unsigned n_suites;
 
-const char *tu_unique_name(const char *tag)
+void tu_register(const struct tu_suite *s)
 {
-	char *slot;
-
-	ck_assert_uint_lt(n_names, MAX_NAMES);
-	slot = names[n_names];
-	snprintf(slot, sizeof(names[0]), "t%d-%s-%u", (int)getpid(), tag, n_names);
-	n_names++;
-	return slot;
+	if (n_suites == sizeof(suites) / sizeof(suites[0]))
+		abort();
+	suites[n_suites++] = s;
 }
 
-void tu_cleanup_name(const char *name)
+/* Why this program cannot run here, or NULL. */
+static const char *skip_reason(void)
 {
-	char path[256];
+	for (unsigned i = 0; i < n_suites; i++) {
+		const char *why = NULL;
 
-	segment_unlink(name);
-	if (names_lock(path, sizeof(path), name) == 0)
-		unlink(path);
-}
-
-void tu_cleanup_all(void)
-{
-	for (unsigned i = 0; i < n_names; i++)
-		tu_cleanup_name(names[i]);
-	n_names = 0;
-}
-
-bool tu_any_object_exists(const char *name)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "/dev/shm/%s", name);
-	if (access(path, F_OK) == 0)
-		return true;
-	snprintf(path, sizeof(path), "/dev/shm/sem.sem-w-%s", name);
-	if (access(path, F_OK) == 0)
-		return true;
-	snprintf(path, sizeof(path), "/dev/shm/sem.sem-r-%s", name);
-	if (access(path, F_OK) == 0)
-		return true;
-	return names_lock(path, sizeof(path), name) == 0 && access(path, F_OK) == 0;
-}
-
-bool tu_lock_is_held(const char *name)
-{
-	char path[256];
-	int status;
-	pid_t pid;
-
-	ck_assert_int_eq(names_lock(path, sizeof(path), name), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			_exit(2);
-		_exit(flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
+		if (suites[i]->root && geteuid() != 0)
+			why = "playing other local users needs root";
+		else if (suites[i]->skip)
+			why = suites[i]->skip();
+		if (why)
+			return why;
 	}
-	status = tu_wait(pid, 5000);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 2);
-	return WEXITSTATUS(status) == 0;
+	return NULL;
 }
+
+int tu_main(int argc, char **argv)
+{
+	bool takes_args = false, fork_all = false;
+	const char *why;
+	SRunner *sr;
+	int failed;
+
+	if (n_suites == 0) {
+		fprintf(stderr, "%s: no suite registered (TU_SUITE in testutil.h)\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	for (unsigned i = 0; i < n_suites; i++) {
+		int r = suites[i]->args ? suites[i]->args(argc, argv) : 0;
+
+		if (r)
+			return r;
+		takes_args |= suites[i]->args != NULL;
+	}
+	if (argc > 1 && !takes_args) {
+		fprintf(stderr, "usage: %s (tests are chosen with CK_RUN_SUITE and CK_RUN_CASE)\n",
+			argv[0]);
+		return 2;
+	}
+	why = skip_reason();
+	if (why) {
+		printf("skipped: %s\n", why);
+		return 77;
+	}
+	tu_run_begin();
+	/* What a test printed before it crashed or hung still shows. */
+	setvbuf(stdout, NULL, _IONBF, 0);
+	/* Everything is some 10-50 times slower under valgrind: meson's timeouts
+	 * grow tenfold in that setup, Check's must too (read when cases are made). */
+	if (tu_under_valgrind())
+		setenv("CK_TIMEOUT_MULTIPLIER", "10", 0);
+	sr = srunner_create(NULL);
+	for (unsigned i = 0; i < n_suites; i++) {
+		Suite *s = suite_create(suites[i]->name);
+
+		suites[i]->fill(s);
+		srunner_add_suite(sr, s);
+		fork_all |= suites[i]->fork;
+	}
+	if (fork_all)
+		srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	tu_sweep();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+TCase *tu_tcase(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	if (setup || teardown)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+/* ------------------------------------------------------------- processes */
 
 pid_t tu_spawn(char *const argv[])
 {
@@ -128,47 +150,149 @@ pid_t tu_spawn_io(const char *prog, char *const args[], const char *in, const ch
 	return pid;
 }
 
+pid_t tu_spawn_reporter(const char *path, const char *const args[], int *ret_status, int *ret_ctl)
+{
+	char *argv[32], sfd[16], cfd[16];
+	int st[2], ctl[2] = { -1, -1 }, n = 0;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(path);
+	ck_assert_int_eq(pipe(st), 0);
+	ck_assert_int_eq(fcntl(st[0], F_SETFD, FD_CLOEXEC), 0);
+	snprintf(sfd, sizeof(sfd), "%d", st[1]);
+	argv[n++] = (char *)path;
+	argv[n++] = sfd;
+	if (ret_ctl) {
+		ck_assert_int_eq(pipe(ctl), 0);
+		ck_assert_int_eq(fcntl(ctl[1], F_SETFD, FD_CLOEXEC), 0);
+		snprintf(cfd, sizeof(cfd), "%d", ctl[0]);
+		argv[n++] = cfd;
+	}
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(n, 30);
+		argv[n++] = (char *)args[i];
+	}
+	argv[n] = NULL;
+	pid = tu_spawn(argv);
+	close(st[1]);
+	*ret_status = st[0];
+	if (ret_ctl) {
+		close(ctl[0]);
+		*ret_ctl = ctl[1];
+	}
+	return pid;
+}
+
+pid_t tu_fork(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+pid_t tu_kill_later(pid_t pid, int delay_ms, volatile double *killed_at_ms)
+{
+	pid_t k = fork();
+
+	ck_assert_int_ge(k, 0);
+	if (k == 0) {
+		/* Only to let the victim's peer go to sleep first: the outcome does not
+		 * depend on it (a peer that is not asleep yet learns the same). */
+		tu_sleep_us((unsigned)delay_ms * 1000);
+		*killed_at_ms = tu_now_ms();
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	return k;
+}
+
+struct as_user {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+	int (*fn)(void *arg);
+	void *arg;
+};
+
+static int as_user_main(void *arg)
+{
+	const struct as_user *a = arg;
+
+	/* Groups before uid: an unprivileged process may not set them. */
+	if (setgroups(a->n_groups, a->groups) < 0 || setgid(a->gid) < 0 || setuid(a->uid) < 0)
+		return 100;
+	umask(0);
+	return a->fn(a->arg);
+}
+
+int tu_as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, int (*fn)(void *arg),
+	       void *arg, pid_t *ret_pid)
+{
+	struct as_user a = { uid, gid, groups, n_groups, fn, arg };
+	pid_t pid = tu_fork(as_user_main, &a);
+	int status;
+
+	if (ret_pid)
+		*ret_pid = pid;
+	status = tu_wait(pid, 20000);
+	ck_assert_msg(status != -1 && WIFEXITED(status), "user %u's child did not exit: %#x",
+		      (unsigned)uid, status);
+	ck_assert_msg(WEXITSTATUS(status) != 100, "cannot become uid %u", (unsigned)uid);
+	return WEXITSTATUS(status);
+}
+
 int tu_exit_status(int status)
 {
 	ck_assert_msg(status != -1, "the child did not exit in time");
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* Without pidfds (valgrind does not know the syscall): poll waitpid. */
-static int wait_polling(pid_t pid, int timeout_ms, int *status)
+/* ------------------------------------------------------- objects and files */
+
+bool tu_lock_is_held(const char *name)
 {
-	struct timespec tick = { .tv_nsec = 1000000 };
+	const char *path = tu_lock_path(name);
+	int fd, r;
 
-	for (int waited = 0; waited <= timeout_ms || timeout_ms < 0; waited++) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return 1;
-		ck_assert_int_eq(r, 0);
-		nanosleep(&tick, NULL);
-	}
-	return 0;
+	ck_assert_str_ne(path, "");
+	/* flock belongs to the open file description: a fresh one conflicts with
+	 * every holder, this process included, and no child is needed (under
+	 * valgrind a forked child reports our heap as its own leaks and exits 99). */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	r = flock(fd, LOCK_EX | LOCK_NB);
+	ck_assert_msg(r == 0 || errno == EWOULDBLOCK, "flock %s: %s", path, strerror(errno));
+	close(fd); /* lets go of the lock if we took it */
+	return r < 0;
 }
 
-int tu_wait(pid_t pid, int timeout_ms)
+struct stat tu_lstat(const char *path)
 {
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0), status, r;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct stat st;
 
-	if (fd < 0) {
-		ck_assert_int_eq(errno, ENOSYS);
-		if (wait_polling(pid, timeout_ms, &status))
-			return status;
-		kill(pid, SIGKILL);
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		return -1;
+	ck_assert_msg(lstat(path, &st) == 0, "%s: %s", path, strerror(errno));
+	return st;
+}
+
+void tu_assert_objects(const char *name, uid_t uid, gid_t gid, mode_t mode)
+{
+	const char *paths[] = { tu_shm_path(name), tu_sem_path(name, 'w'), tu_sem_path(name, 'r'),
+				tu_lock_path(name) };
+
+	for (size_t i = 0; i < 4; i++) {
+		struct stat st = tu_lstat(paths[i]);
+
+		ck_assert_msg(S_ISREG(st.st_mode), "%s is not a plain file", paths[i]);
+		ck_assert_msg(st.st_uid == uid && st.st_gid == gid, "%s: owner %u:%u, want %u:%u",
+			      paths[i], (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)uid,
+			      (unsigned)gid);
+		ck_assert_msg((st.st_mode & 07777) == mode, "%s: mode %04o, want %04o", paths[i],
+			      (unsigned)(st.st_mode & 07777), (unsigned)mode);
 	}
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	close(fd);
-	if (r == 0)
-		kill(pid, SIGKILL);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return r == 0 ? -1 : status;
 }

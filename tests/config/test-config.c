@@ -22,24 +22,18 @@ static char path[128];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/zbd-config-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(tu_mkdtemp(dir, sizeof(dir)), 0);
 	snprintf(path, sizeof(path), "%s/zbd.conf", dir);
 }
 
 static void teardown(void)
 {
-	unlink(path);
-	rmdir(dir);
+	tu_rmtree(dir);
 }
 
 static void write_conf(const char *text)
 {
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fputs(text, f) >= 0, 1);
-	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
 }
 
 /* A group that is not the daemon's own, to see group settings take effect. */
@@ -558,12 +552,10 @@ START_TEST(shipped_file_documents_defaults)
 }
 END_TEST
 
-static Suite *config_suite(void)
+TU_SUITE(config_suite, "config")
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
+	TCase *tc = tu_tcase(s, "config", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, full_file);
 	tcase_add_test(tc, empty_file);
@@ -578,17 +570,4 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, parse_group);
 	tcase_add_test(tc, shipped_file_is_defaults);
 	tcase_add_test(tc, shipped_file_documents_defaults);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

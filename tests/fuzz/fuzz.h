@@ -11,3 +11,13 @@
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * For the harnesses of zbd's core (fuzz_daemon.c): set `d` up once per
+ * process as zbd's main() would, with a loop, the default configuration, no
+ * socket yet, sd_notify() going nowhere, and its state file (and socket, if
+ * the harness listens) in /tmp/zbfuzz-TAG-PID-XXXXXX, removed at exit (named
+ * with our pid, so run.sh can remove it after a crash).
+ */
+struct zbd;
+void fuzz_daemon_setup(struct zbd *d, const char *tag);

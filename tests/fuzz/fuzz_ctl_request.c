@@ -95,39 +95,6 @@ static void never_called_io(struct ev_loop *loop, ev_io *w, int revents)
 	fail("an io watcher of the fuzzed client fired");
 }
 
-/* Named with our pid, so run.sh can remove it after a crash. */
-static char state_dir[64];
-
-static void remove_state(void)
-{
-	if (daemon_.listen_fd >= 0)
-		ctl_shutdown(&daemon_);
-	unlink(daemon_.state_path);
-	unlink(daemon_.socket_path);
-	rmdir(state_dir);
-}
-
-static void daemon_setup(void)
-{
-	if (daemon_.loop)
-		return;
-	/* sd_notify() must not reach a real service manager. */
-	unsetenv("NOTIFY_SOCKET");
-	daemon_.loop = ev_loop_new(EVFLAG_AUTO);
-	snprintf(state_dir, sizeof(state_dir), "/tmp/zbfuzz-ctl-%d-XXXXXX", (int)getpid());
-	if (!daemon_.loop || !mkdtemp(state_dir))
-		fail("setup: no loop or no state directory");
-	atexit(remove_state);
-	config_defaults(&daemon_.cfg);
-	snprintf(daemon_.state_path, sizeof(daemon_.state_path), "%s/state", state_dir);
-	snprintf(daemon_.socket_path, sizeof(daemon_.socket_path), "%s/sock", state_dir);
-	daemon_.pid = (uint64_t)getpid();
-	daemon_.started = ev_now(daemon_.loop);
-	daemon_.listen_fd = -1;
-	list_init(&daemon_.clients);
-	registry_init(&daemon_, NULL, NULL);
-}
-
 static struct ctl_client *client_new(const struct identity *id, int fd)
 {
 	struct ctl_client *c = calloc(1, sizeof(*c));
@@ -343,8 +310,7 @@ static void destroy_all(void)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &daemon_.buffers, struct zbd_buffer, link)
-	{
+	list_for_each_safe(b, tmp, &daemon_.buffers, struct zbd_buffer, link) {
 		int err = registry_destroy(&daemon_, b, true);
 
 		if (err < 0)
@@ -363,7 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	daemon_setup();
+	fuzz_daemon_setup(&daemon_, "ctl");
 	if (data[0] & 4) {
 		run_socket(data + 1, size - 1);
 		destroy_all();

@@ -32,6 +32,7 @@
 
 #include "fuzz.h"
 #include "segment.h"
+#include "util.h"
 #include "zbclient.h"
 
 #define MAX_SCRIPT 256
@@ -316,14 +317,6 @@ static void op_stats(struct run *run)
 	}
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * A read or write that may sleep, for TIMED_MS: whatever the segment says, it
  * must come back within its timeout (plus slack for a loaded machine), never
@@ -331,13 +324,13 @@ static int64_t now_ms(void)
  */
 static void op_timed(struct run *run, unsigned arg)
 {
-	int64_t start;
+	double start;
 	int rc = 0;
 
 	if (run->timed_ops == MAX_TIMED_OPS)
 		return;
 	run->timed_ops++;
-	start = now_ms();
+	start = tu_now_ms();
 	if ((arg & 1) && run->r) {
 		struct zb_frame f;
 
@@ -360,9 +353,9 @@ static void op_timed(struct run *run, unsigned arg)
 		check_rc(rc, "zb_writer_write (timed)", -ENOBUFS, ZB_EREADER_GONE, -EMSGSIZE,
 			 size == 0 ? -EINVAL : 0, 0);
 	}
-	fuzz_assert(now_ms() - start < TIMED_MS + TIMED_SLACK_MS,
+	fuzz_assert(tu_now_ms() - start < TIMED_MS + TIMED_SLACK_MS,
 		    "a %d ms wait took %lld ms (returned %d)", TIMED_MS,
-		    (long long)(now_ms() - start), rc);
+		    (long long)(tu_now_ms() - start), rc);
 }
 
 static void run_op(struct run *run, uint8_t byte)

@@ -27,33 +27,6 @@
 #define MAX_STATES 4
 
 static struct zbd daemon_;
-/* Named with our pid, so run.sh can remove it after a crash. */
-static char state_dir[64];
-
-static void remove_state(void)
-{
-	unlink(daemon_.state_path);
-	rmdir(state_dir);
-}
-
-static void daemon_setup(void)
-{
-	if (daemon_.loop)
-		return;
-	unsetenv("NOTIFY_SOCKET");
-	daemon_.loop = ev_loop_new(EVFLAG_AUTO);
-	snprintf(state_dir, sizeof(state_dir), "/tmp/zbfuzz-scan-%d-XXXXXX", (int)getpid());
-	if (!daemon_.loop || !mkdtemp(state_dir))
-		abort();
-	atexit(remove_state);
-	config_defaults(&daemon_.cfg);
-	snprintf(daemon_.state_path, sizeof(daemon_.state_path), "%s/state", state_dir);
-	daemon_.pid = (uint64_t)getpid();
-	daemon_.started = ev_now(daemon_.loop);
-	daemon_.listen_fd = -1;
-	list_init(&daemon_.clients);
-	registry_init(&daemon_, NULL, NULL);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -68,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	daemon_setup();
+	fuzz_daemon_setup(&daemon_, "scan");
 	snprintf(spec.name, sizeof(spec.name), "zbfuzz-scan-%d-%u", (int)getpid(), counter++);
 	spec.payload_size = rings[data[0] % 4];
 	err = registry_create(&daemon_, &spec, NULL);

@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libtest.h"
 #include "segment.h"
+#include "segtest.h"
 #include "testutil.h"
 #include "zbclient.h"
 
@@ -35,16 +35,11 @@
 
 static struct pattern pat;
 
-static void setup(void)
-{
-	lt_setup();
-	pat.table = NULL;
-}
-
+/* pattern_free() leaves the table NULL, as the next test expects it. */
 static void teardown(void)
 {
 	pattern_free(&pat);
-	lt_teardown();
+	tu_cleanup_all();
 }
 
 /* ------------------------------------------------------------ the model process */
@@ -63,58 +58,28 @@ struct up_counts {
 static void up_spawn(struct up *u, const char *const args[])
 {
 	const char *path = getenv("ZB_UPSTREAM");
-	char *argv[32], sfd[16], cfd[16];
-	int st[2], ctl[2], n = 0;
 
 	ck_assert_msg(path != NULL, "ZB_UPSTREAM is not set (run through meson test)");
-	/* The model's ends survive exec on purpose; ours do not. */
-	ck_assert_int_eq(pipe(st), 0);
-	ck_assert_int_eq(pipe(ctl), 0);
-	ck_assert_int_eq(fcntl(st[0], F_SETFD, FD_CLOEXEC), 0);
-	ck_assert_int_eq(fcntl(ctl[1], F_SETFD, FD_CLOEXEC), 0);
-	snprintf(sfd, sizeof(sfd), "%d", st[1]);
-	snprintf(cfd, sizeof(cfd), "%d", ctl[0]);
-	argv[n++] = (char *)path;
-	argv[n++] = sfd;
-	argv[n++] = cfd;
-	for (int i = 0; args[i]; i++) {
-		ck_assert_int_lt(n, 30);
-		argv[n++] = (char *)args[i];
-	}
-	argv[n] = NULL;
-	u->pid = tu_spawn(argv);
-	close(st[1]);
-	close(ctl[0]);
-	u->status_fd = st[0];
-	u->ctl_fd = ctl[1];
+	u->pid = tu_spawn_reporter(path, args, &u->status_fd, &u->ctl_fd);
 }
 
 static int up_byte(struct up *u, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = u->status_fd, .events = POLLIN };
-	unsigned char c;
-	int r;
-
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r <= 0 || read(u->status_fd, &c, 1) != 1)
-		return -1;
-	return c;
+	return tu_read_byte(u->status_fd, timeout_ms);
 }
 
 /* Exit code of the model, or -1 if it was killed or did not end in time. */
 static int up_exit(struct up *u, int timeout_ms)
 {
-	int st;
+	int code;
 
 	if (u->ctl_fd >= 0)
 		close(u->ctl_fd);
 	u->ctl_fd = -1;
-	st = tu_wait(u->pid, timeout_ms);
+	code = tu_wait_exit(u->pid, timeout_ms);
 	close(u->status_fd);
 	u->status_fd = -1;
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return code;
 }
 
 static void up_start(struct up *u, const char *const args[])
@@ -211,33 +176,37 @@ static bool all_objects_exist(const char *name)
 	       exists("/dev/shm/sem.sem-r-%s", name) && exists(ZB_LOCK_DIR "/%s.lock", name);
 }
 
+struct owner {
+	const char *name;
+	int ready_fd;
+};
+
+static int owner_main(void *arg)
+{
+	const struct owner *o = arg;
+	struct zb_buffer_config cfg = { 0, PAYLOAD, 0 };
+	struct zb_reader *r;
+
+	if (zb_reader_create(&r, o->name, &cfg) < 0)
+		return 1;
+	tu_say(o->ready_fd, 'R');
+	for (;;)
+		pause();
+}
+
 /* A process that creates `name` standalone with our library and waits to be
  * killed: an owner that will die holding its lock. Returns its pid. */
 static pid_t owner_start(const char *name)
 {
 	int fds[2];
-	char c;
+	struct owner o = { name, -1 };
 	pid_t pid;
 
 	ck_assert_int_eq(pipe(fds), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		struct zb_buffer_config cfg = { 0, PAYLOAD, 0 };
-		struct zb_reader *r;
-
-		close(fds[0]);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (zb_reader_create(&r, name, &cfg) < 0)
-			_exit(1);
-		c = 'R';
-		if (write(fds[1], &c, 1) != 1)
-			_exit(2);
-		for (;;)
-			pause();
-	}
+	o.ready_fd = fds[1];
+	pid = tu_fork(owner_main, &o);
 	close(fds[1]);
-	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	ck_assert_int_eq(tu_read_byte(fds[0], -1), 'R');
 	close(fds[0]);
 	return pid;
 }
@@ -549,12 +518,10 @@ START_TEST(upstream_stale_sweep_respects_our_lock)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(interop_suite, "interop")
 {
-	Suite *s = suite_create("interop");
-	TCase *tc = tcase_create("upstream");
+	TCase *tc = tu_tcase(s, "upstream", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, our_writer_copy_to_upstream_reader);
 	tcase_add_test(tc, our_writer_zerocopy_to_upstream_reader);
 	tcase_add_test(tc, upstream_writer_copy_to_our_reader);
@@ -563,6 +530,4 @@ int main(void)
 	tcase_add_test(tc, upstream_new_writer_session);
 	tcase_add_test(tc, upstream_stale_sweep_respects_our_lock);
 	tcase_add_test(tc, upstream_writer_wrap_window_vs_resync);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

@@ -47,7 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libtest.h"
+#include "pattern.h"
+#include "util.h"
 #include "wire.h"
 
 /* Upstream defaults (PROTOCOL.md 7, 8). */
@@ -495,12 +496,12 @@ static uint8_t *reserve(struct buf *b, struct wstate *w, uint64_t size, struct c
 {
 	uint64_t to_end = b->p - w->write_pos, need = ZB_FRAME_HEADER_SIZE + size;
 	bool wrap = to_end < need;
-	int64_t deadline = now_ms() + WRITE_TIMEOUT_MS;
+	int64_t deadline = tu_now_ms() + WRITE_TIMEOUT_MS;
 
 	if (need + (wrap ? to_end : 0) > b->p)
 		die(25, "frame of %llu bytes never fits", (unsigned long long)size);
 	while (zb_load(&b->o->payload_free_bytes) < need + (wrap ? to_end : 0)) {
-		if (now_ms() >= deadline)
+		if (tu_now_ms() >= deadline)
 			die(25, "buffer full for %d ms", WRITE_TIMEOUT_MS);
 		if (timed_wait(b->sem_r, SLICE_MS) < 0 && !alive(zb_load(&b->o->reader_pid)))
 			die(26, "reader gone");

@@ -30,7 +30,6 @@ static struct zb_writer *wr;
 
 static void setup(void)
 {
-	lt_setup();
 	rd = NULL;
 	wr = NULL;
 }
@@ -39,7 +38,7 @@ static void teardown(void)
 {
 	zb_writer_close(wr);
 	zb_reader_close(rd);
-	lt_teardown();
+	tu_cleanup_all();
 }
 
 START_TEST(bad_names)
@@ -96,10 +95,10 @@ START_TEST(longest_name)
 	struct zb_buffer_config cfg = { 64, 1024, 0 };
 	struct zb_frame f;
 
-	snprintf(name, sizeof(name200), "t%d-", (int)getpid());
+	snprintf(name, sizeof(name200), "%s", tu_name_prefix());
 	memset(name + strlen(name), 'x', ZB_NAME_MAX - strlen(name));
 	name[ZB_NAME_MAX] = '\0';
-	atexit(cleanup_name200); /* not a tu_unique_name(): cleaned up here */
+	atexit(cleanup_name200); /* not a tu_unique_name(): cleaned up here, or by the sweep */
 	ck_assert_int_eq(zb_reader_create(&rd, name, &cfg), 0);
 	ck_assert_int_eq(zb_writer_open(&wr, name), 0);
 	ck_assert_int_eq(zb_writer_write(wr, "abc", 3, 0), 0);
@@ -580,12 +579,10 @@ START_TEST(garbage)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(badinput_suite, "badinput")
 {
-	Suite *s = suite_create("badinput");
-	TCase *tc = tcase_create("badinput");
+	TCase *tc = tu_tcase(s, "badinput", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bad_names);
 	tcase_add_test(tc, control_names);
 	tcase_add_test(tc, longest_name);
@@ -598,6 +595,4 @@ int main(void)
 	tcase_add_test(tc, bad_frames);
 	tcase_add_test(tc, bad_sequence);
 	tcase_add_test(tc, garbage);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

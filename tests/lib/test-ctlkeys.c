@@ -208,10 +208,9 @@ START_TEST(key_is_text)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(ctlkeys_suite, "ctlkeys")
 {
-	Suite *s = suite_create("ctlkeys");
-	TCase *tc = tcase_create("ctlkeys");
+	TCase *tc = tu_tcase(s, "ctlkeys", NULL, NULL);
 
 	tcase_add_test(tc, buffer_record_text);
 	tcase_add_test(tc, daemon_record_text);
@@ -219,6 +218,4 @@ int main(void)
 	tcase_add_test(tc, lenient_parse);
 	tcase_add_test(tc, table_is_consistent);
 	tcase_add_test(tc, key_is_text);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

@@ -155,28 +155,6 @@ static const uint8_t golden[128 + 64 + 256] = {
 		   0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a,
 };
 
-static void write_vector_frame(struct zb_writer *w, uint64_t k, size_t size)
-{
-	uint8_t buf[256];
-
-	vector_frame(buf, k, size);
-	ck_assert_int_eq(zb_writer_write(w, buf, size, 0), 0);
-}
-
-static void read_vector_frame(struct zb_reader *r, uint64_t k, size_t size, bool release)
-{
-	uint8_t want[256];
-	struct zb_frame f;
-
-	vector_frame(want, k, size);
-	ck_assert_int_eq(zb_reader_read(r, &f, 0), 0);
-	ck_assert_uint_eq(f.sequence, k + 1);
-	ck_assert_uint_eq(f.size, size);
-	ck_assert_mem_eq(f.data, want, size);
-	if (release)
-		ck_assert_int_eq(zb_reader_release(r, &f), 0);
-}
-
 START_TEST(golden_segment)
 {
 	const char *name = tu_unique_name("golden");
@@ -189,20 +167,20 @@ START_TEST(golden_segment)
 	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(zb_writer_set_metadata(w, "golden", 6), 0);
-	write_vector_frame(w, 0, 100);
-	write_vector_frame(w, 1, 124);
-	read_vector_frame(r, 0, 100, true);
-	read_vector_frame(r, 1, 124, true);
-	write_vector_frame(w, 2, 150);
-	read_vector_frame(r, 2, 150, true);
-	write_vector_frame(w, 3, 90);
+	vector_write(w, 0, 100);
+	vector_write(w, 1, 124);
+	vector_read(r, 0, 100, true);
+	vector_read(r, 1, 124, true);
+	vector_write(w, 2, 150);
+	vector_read(r, 2, 150, true);
+	vector_write(w, 3, 90);
 
 	seg = seg_snapshot(name, &len);
 	seg_assert_equal(seg, len, golden, sizeof(golden), 64);
 	free(seg);
 
 	/* And it reads back: the marker is skipped, frame 3 comes from offset 0. */
-	read_vector_frame(r, 3, 90, true);
+	vector_read(r, 3, 90, true);
 	seg = seg_snapshot(name, &len);
 	ck_assert_uint_eq(((struct zb_oieb *)seg)->payload_read_pos, 106);
 	ck_assert_uint_eq(((struct zb_oieb *)seg)->payload_read_count, 5);
@@ -213,16 +191,12 @@ START_TEST(golden_segment)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(layout_suite, "layout")
 {
-	Suite *s = suite_create("layout");
-	TCase *tc = tcase_create("layout");
+	TCase *tc = tu_tcase(s, "layout", NULL, tu_cleanup_all);
 
-	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
 	tcase_add_test(tc, oieb_offsets);
 	tcase_add_test(tc, frame_header_offsets);
 	tcase_add_test(tc, wire_constants);
 	tcase_add_test(tc, golden_segment);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

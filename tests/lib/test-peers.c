@@ -19,16 +19,11 @@
 
 static struct pattern pat;
 
-static void setup(void)
-{
-	lt_setup();
-	pat.table = NULL;
-}
-
+/* pattern_free() leaves the table NULL, as the next test expects it. */
 static void teardown(void)
 {
 	pattern_free(&pat);
-	lt_teardown();
+	tu_cleanup_all();
 }
 
 static struct zb_reader *create(const char *name, uint64_t payload_size)
@@ -81,9 +76,9 @@ START_TEST(writer_killed_reader_drains)
 	/* Everything written before the kill comes out first... */
 	read_stream(r, 11, 1, 50);
 	/* ...then "writer gone", once, well inside the protocol's 5 s. */
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	ck_assert_int_lt(dt, 1000);
 	ck_assert_int_eq(zb_reader_read(r, &f, 200), -ETIMEDOUT);
 	ck_assert_int_eq(zb_reader_read(r, &f, 0), -ETIMEDOUT);
@@ -111,9 +106,9 @@ START_TEST(writer_killed_reader_blocked)
 	ck_assert_int_eq(peer_status(&w, 10000), 'D');
 	read_stream(r, 13, 1, 3);
 	killer_start(w.pid, 300);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_reader_read(r, &f, -1), ZB_EWRITER_GONE);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	killer_join();
 	close(w.fd);
 	ck_assert_int_ge(dt, 250);
@@ -143,19 +138,19 @@ START_TEST(reader_killed_writer_blocked)
 		n++;
 	ck_assert_int_eq(n, 4096 / 516);
 	killer_start(rp.pid, 300);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	/* No timeout at all: only noticing the dead reader ends this call. */
 	ck_assert_int_eq(zb_writer_write(w, buf, sizeof(buf), -1), ZB_EREADER_GONE);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	killer_join();
 	close(rp.fd);
 	ck_assert_int_ge(dt, 250);
 	ck_assert_int_lt(dt, 5000);
 	ck_assert_int_eq(zb_writer_reader_connected(w), 0);
 	/* Reported once; then a full ring is just full, within the timeout. */
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_writer_write(w, buf, sizeof(buf), 300), -ENOBUFS);
-	ck_assert_int_lt(now_ms() - t0, 1300);
+	ck_assert_int_lt(tu_now_ms() - t0, 1300);
 	zb_writer_close(w);
 }
 END_TEST
@@ -367,12 +362,10 @@ START_TEST(reader_dies_holding_all_frames)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(peers_suite, "peers")
 {
-	Suite *s = suite_create("peers");
-	TCase *tc = tcase_create("peers");
+	TCase *tc = tu_tcase(s, "peers", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, writer_killed_reader_drains);
 	tcase_add_test(tc, writer_killed_reader_blocked);
 	tcase_add_test(tc, reader_killed_writer_blocked);
@@ -384,6 +377,4 @@ int main(void)
 	tcase_add_test(tc, writer_before_reader);
 	tcase_add_test(tc, reader_dies_holding_frames);
 	tcase_add_test(tc, reader_dies_holding_all_frames);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

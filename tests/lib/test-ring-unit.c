@@ -466,10 +466,9 @@ START_TEST(slot_fence)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(ring_unit_suite, "ring-unit")
 {
-	Suite *s = suite_create("ring-unit");
-	TCase *tc = tcase_create("ring-unit");
+	TCase *tc = tu_tcase(s, "ring-unit", NULL, NULL);
 
 	tcase_add_test(tc, used_bytes);
 	tcase_add_test(tc, step);
@@ -485,6 +484,4 @@ int main(void)
 	tcase_add_test(tc, held_frames_not_countable);
 	tcase_add_test(tc, slot_claim_and_release);
 	tcase_add_test(tc, slot_fence);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

@@ -38,7 +38,6 @@ static void open_pair(uint64_t metadata_size, uint64_t payload_size)
 
 static void setup(void)
 {
-	lt_setup();
 	rd = NULL;
 	wr = NULL;
 	seg = NULL;
@@ -50,14 +49,13 @@ static void teardown(void)
 		seg_unmap(seg, seg_len);
 	zb_writer_close(wr);
 	zb_reader_close(rd);
-	lt_teardown();
+	tu_cleanup_all();
 }
 
-/* Frame contents: sequence number and size decide every byte. */
+/* Frame contents: sequence number and size decide every byte (pattern.h). */
 static void fill(uint8_t *buf, uint64_t seq, size_t size)
 {
-	for (size_t i = 0; i < size; i++)
-		buf[i] = (uint8_t)(seq * 131 + i * 7 + (i >> 8));
+	memcpy(buf, tu_frame_data(seq, size), size);
 }
 
 static void put(uint64_t seq, size_t size)
@@ -307,21 +305,21 @@ START_TEST(read_timeout)
 	int64_t t0, dt;
 
 	open_pair(64, 1024);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_reader_read(rd, &f, 300), -ETIMEDOUT);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	ck_assert_int_ge(dt, 300);
 	ck_assert_int_lt(dt, 1300);
 
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_reader_read(rd, &f, 0), -ETIMEDOUT); /* 0 polls */
-	ck_assert_int_lt(now_ms() - t0, 100);
+	ck_assert_int_lt(tu_now_ms() - t0, 100);
 
 	/* And with spinning enabled, the deadline still holds. */
 	ck_assert_int_eq(zb_reader_set_spin(rd, 50000), 0);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_reader_read(rd, &f, 120), -ETIMEDOUT);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	ck_assert_int_ge(dt, 120);
 	ck_assert_int_lt(dt, 1120);
 }
@@ -340,22 +338,22 @@ START_TEST(write_timeout_full)
 	ck_assert_int_eq(n, 4);
 	ck_assert_int_eq(zb_writer_write(wr, buf, 200, 0), -ENOBUFS); /* 0 polls */
 
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_writer_write(wr, buf, 200, 300), -ENOBUFS);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	ck_assert_int_ge(dt, 300);
 	ck_assert_int_lt(dt, 1300);
 
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_writer_acquire(wr, 200, &dst, 200), -ENOBUFS);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	ck_assert_int_ge(dt, 200);
 	ck_assert_int_lt(dt, 1200);
 
 	ck_assert_int_eq(zb_writer_set_spin(wr, 50000), 0);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(zb_writer_write(wr, buf, 200, 150), -ENOBUFS);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	ck_assert_int_ge(dt, 150);
 	ck_assert_int_lt(dt, 1150);
 	/* Nothing was published by the failed attempts. */
@@ -577,12 +575,10 @@ START_TEST(stats_and_connected)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(ring_suite, "ring")
 {
-	Suite *s = suite_create("ring");
-	TCase *tc = tcase_create("ring");
+	TCase *tc = tu_tcase(s, "ring", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, wrap_with_marker);
 	tcase_add_test(tc, wrap_marker_exactly_16_left);
 	tcase_add_test(tc, wrap_without_marker);
@@ -600,6 +596,4 @@ int main(void)
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, too_large_frames);
 	tcase_add_test(tc, stats_and_connected);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

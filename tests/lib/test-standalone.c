@@ -189,14 +189,14 @@ END_TEST
 static void __attribute__((noreturn)) observe_creation(const char *name, int ready_fd)
 {
 	char shm[ZB_OBJ_NAME_MAX], sw[ZB_OBJ_NAME_MAX], sr[ZB_OBJ_NAME_MAX];
-	int64_t end = now_ms() + 5000;
+	int64_t end = tu_now_ms() + 5000;
 
 	names_shm(shm, name);
 	names_sem_w(sw, name);
 	names_sem_r(sr, name);
 	if (write(ready_fd, "R", 1) != 1)
 		_exit(3);
-	while (now_ms() < end) {
+	while (tu_now_ms() < end) {
 		struct zb_oieb *o;
 		sem_t *a, *b;
 		int fd = shm_open(shm, O_RDONLY, 0);
@@ -208,7 +208,7 @@ static void __attribute__((noreturn)) observe_creation(const char *name, int rea
 		if (a == SEM_FAILED || b == SEM_FAILED)
 			_exit(1); /* segment before semaphores */
 		o = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-		while (o != MAP_FAILED && now_ms() < end) {
+		while (o != MAP_FAILED && tu_now_ms() < end) {
 			struct stat st;
 
 			/* Touch the page only once ftruncate has made it exist. */
@@ -347,12 +347,10 @@ START_TEST(create_over_leftovers)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(standalone_suite, "standalone")
 {
-	Suite *s = suite_create("standalone");
-	TCase *tc = tcase_create("standalone");
+	TCase *tc = tu_tcase(s, "standalone", NULL, tu_cleanup_all);
 
-	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
 	tcase_add_test(tc, create_and_close);
 	tcase_add_test(tc, default_mode_and_sizes);
 	tcase_add_test(tc, wide_mode_despite_umask);
@@ -361,6 +359,4 @@ int main(void)
 	tcase_add_test(tc, creation_order);
 	tcase_add_test(tc, stale_buffers_cleaned);
 	tcase_add_test(tc, create_over_leftovers);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

@@ -25,16 +25,11 @@ _Static_assert(MAX_FRAME == 21845, "MAX_FRAME_ARG follows MAX_FRAME");
 
 static struct pattern pat;
 
-static void setup(void)
-{
-	lt_setup();
-	pat.table = NULL;
-}
-
+/* pattern_free() leaves the table NULL, as the next test expects it. */
 static void teardown(void)
 {
 	pattern_free(&pat);
-	lt_teardown();
+	tu_cleanup_all();
 }
 
 static void check_frame(const struct zb_frame *f, uint64_t seq)
@@ -61,7 +56,7 @@ START_TEST(million_frames_by_copy)
 	uint64_t rng = 5, bytes = 0;
 	size_t held_bytes = 0;
 	unsigned n = 0;
-	int64_t t0 = now_ms();
+	int64_t t0 = tu_now_ms();
 
 	pattern_init(&pat, 977, 1, MAX_FRAME);
 	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
@@ -96,7 +91,7 @@ START_TEST(million_frames_by_copy)
 	fprintf(stderr,
 		"%" PRIu64 " frames, %" PRIu64 " MB, %" PRIu64 " wraps in %" PRId64
 		" ms; sem-w %d, sem-r %d left\n",
-		count, bytes >> 20, bytes / RING, now_ms() - t0, sem_value(name, 'w'),
+		count, bytes >> 20, bytes / RING, (int64_t)(tu_now_ms() - t0), sem_value(name, 'w'),
 		sem_value(name, 'r'));
 	/* Neither count grows with the stream (PROTOCOL.md section 10). */
 	ck_assert_int_lt(sem_value(name, 'w'), 4096);
@@ -115,7 +110,7 @@ START_TEST(zero_copy_the_other_way)
 	struct zb_writer *w;
 	struct peer rp;
 	uint64_t bytes = 0;
-	int64_t t0 = now_ms();
+	int64_t t0 = tu_now_ms();
 
 	pattern_init(&pat, 978, 1, MAX_FRAME);
 	/* zbd's kind of buffer: the peer attaches as reader, we write into the ring. */
@@ -135,19 +130,15 @@ START_TEST(zero_copy_the_other_way)
 	}
 	peer_expect_success(&rp, 30000);
 	fprintf(stderr, "%" PRIu64 " frames, %" PRIu64 " MB, zero-copy, in %" PRId64 " ms\n", count,
-		bytes >> 20, now_ms() - t0);
+		bytes >> 20, (int64_t)(tu_now_ms() - t0));
 	zb_writer_close(w);
 }
 END_TEST
 
-int main(void)
+TU_SUITE(stress_suite, "stress")
 {
-	Suite *s = suite_create("stress");
-	TCase *tc = tcase_create("stress");
+	TCase *tc = tu_tcase(s, "stress", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, million_frames_by_copy);
 	tcase_add_test(tc, zero_copy_the_other_way);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

@@ -56,19 +56,6 @@ static uint8_t *load_vector(const char *file, size_t *ret_len)
 	return buf;
 }
 
-static void expect_frame(struct zb_reader *r, uint64_t k, size_t size)
-{
-	uint8_t want[2048];
-	struct zb_frame f;
-
-	vector_frame(want, k, size);
-	ck_assert_int_eq(zb_reader_read(r, &f, 0), 0);
-	ck_assert_uint_eq(f.sequence, k + 1);
-	ck_assert_uint_eq(f.size, size);
-	ck_assert_mem_eq(f.data, want, size);
-	ck_assert_int_eq(zb_reader_release(r, &f), 0);
-}
-
 START_TEST(read_vector)
 {
 	const struct vector *v = &vectors[_i];
@@ -89,7 +76,7 @@ START_TEST(read_vector)
 		ck_assert_int_eq(zb_reader_metadata(r, &md, &mdlen), -ENODATA);
 	}
 	for (unsigned i = 0; i < v->unread; i++)
-		expect_frame(r, v->first_unread + i, v->frame_size);
+		vector_read(r, v->first_unread + i, v->frame_size, true);
 	/* Nothing more: the upstream writer is gone (pid 0), reported once. */
 	if (v->unread)
 		ck_assert_int_eq(zb_reader_read(r, &(struct zb_frame){ 0 }, 0), ZB_EWRITER_GONE);
@@ -130,36 +117,23 @@ START_TEST(read_vector)
 }
 END_TEST
 
-static void write_k(struct zb_writer *w, uint64_t k, size_t size)
-{
-	uint8_t buf[2048];
-
-	vector_frame(buf, k, size);
-	ck_assert_int_eq(zb_writer_write(w, buf, size, 0), 0);
-}
-
-static void read_k(struct zb_reader *r, uint64_t k, size_t size)
-{
-	expect_frame(r, k, size);
-}
-
 /* The operations of vectors/README.md, done by our library. */
 static void reproduce(const struct vector *v, struct zb_reader *r, struct zb_writer *w)
 {
 	if (strcmp(v->file, "wrap-marker.bin") == 0) {
 		ck_assert_int_eq(zb_writer_set_metadata(w, "peer-meta", 9), 0);
 		for (int k = 0; k < 3; k++)
-			write_k(w, k, 1000);
-		read_k(r, 0, 1000);
-		read_k(r, 1, 1000);
-		write_k(w, 3, 1000);
-		write_k(w, 4, 1000);
+			vector_write(w, k, 1000);
+		vector_read(r, 0, 1000, true);
+		vector_read(r, 1, 1000, true);
+		vector_write(w, 3, 1000);
+		vector_write(w, 4, 1000);
 	} else if (strcmp(v->file, "wrap-nomarker.bin") == 0) {
 		ck_assert_int_eq(zb_writer_set_metadata(w, "peer-meta", 9), 0);
 		for (int k = 0; k < 4; k++)
-			write_k(w, k, 1006);
-		read_k(r, 0, 1006);
-		write_k(w, 4, 1006);
+			vector_write(w, k, 1006);
+		vector_read(r, 0, 1006, true);
+		vector_write(w, 4, 1006);
 	} else if (strcmp(v->file, "zerocopy-3x100.bin") == 0) {
 		for (int k = 0; k < 3; k++) {
 			void *dst;
@@ -196,15 +170,11 @@ START_TEST(reproduce_vector)
 }
 END_TEST
 
-int main(void)
+TU_SUITE(vectors_suite, "vectors")
 {
-	Suite *s = suite_create("vectors");
-	TCase *tc = tcase_create("vectors");
+	TCase *tc = tu_tcase(s, "vectors", NULL, tu_cleanup_all);
 	int n = sizeof(vectors) / sizeof(vectors[0]);
 
-	tcase_add_checked_fixture(tc, lt_setup, lt_teardown);
 	tcase_add_loop_test(tc, read_vector, 0, n);
 	tcase_add_loop_test(tc, reproduce_vector, 0, n);
-	suite_add_tcase(s, tc);
-	return lt_run(s);
 }

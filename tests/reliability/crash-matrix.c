@@ -43,7 +43,7 @@
 #define PAYLOAD "16K"
 /* Under valgrind every forked peer runs under memcheck, some 20-50 times
  * slower: timeouts grow, iterations shrink (they cover the same paths). */
-#define SLOW (rel_under_valgrind() ? 10 : 1)
+#define SLOW (tu_under_valgrind() ? 10 : 1)
 #define IO_TIMEOUT_MS (2000 * SLOW)
 #define PROC_TIMEOUT_MS (10000 * SLOW)
 #define FRESH_FRAMES 300
@@ -79,32 +79,16 @@ static void teardown(void)
 
 static void usleep_random(unsigned max_us)
 {
-	long us = max_us ? (long)(rel_rand() % max_us) : 0;
-
-	nanosleep(&(struct timespec){ .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 },
-		  NULL);
+	tu_sleep_us(max_us ? (unsigned)(rel_rand() % max_us) : 0);
 }
 
-/* Fork a peer and wait until it says it is attached. */
+/* Fork a peer on this run's ledger and wait until it says it is attached. */
 static pid_t start_peer(int (*fn)(void *), struct rel_peer *p)
 {
-	int fds[2];
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(fds), 0);
-	p->ready_fd = fds[1];
 	p->ledger = ledger;
 	if (p->timeout_ms == 0)
 		p->timeout_ms = IO_TIMEOUT_MS;
-	pid = tz_fork(fn, p);
-	close(fds[1]);
-	if (!rel_wait_byte(fds[0], PROC_TIMEOUT_MS)) {
-		int st = tu_wait(pid, PROC_TIMEOUT_MS);
-
-		ck_abort_msg("peer on %s did not attach: status %#x", p->name, st);
-	}
-	close(fds[0]);
-	return pid;
+	return rel_start(fn, p, PROC_TIMEOUT_MS);
 }
 
 /* The peer's exit code; it must end within the timeout. */
@@ -132,15 +116,14 @@ static void check_ledger(void)
  * reaped them): bounded, by asking zbd. */
 static void wait_reaped(const char *name, long long pid1, long long pid2)
 {
-	double end = tz_now_ms() + PROC_TIMEOUT_MS;
+	double end = tu_now_ms() + PROC_TIMEOUT_MS;
 	long long rp;
 
 	for (;;) {
-		rel_notify_drain(t.notify_fd);
-		rp = rel_health(t.sock, name, "reader_pid");
+		rp = rel_health(&t, name, "reader_pid");
 		if (rp >= 0 && rp != pid1 && rp != pid2)
 			return;
-		ck_assert_msg(tz_now_ms() < end, "zbd did not reap reader %lld of %s", rp, name);
+		ck_assert_msg(tu_now_ms() < end, "zbd did not reap reader %lld of %s", rp, name);
 		usleep_random(2000);
 	}
 }
@@ -242,8 +225,7 @@ static void reader_killed(const char *name)
 	struct rel_peer w = { .name = name, .session = 1 };
 	struct rel_peer r = { .name = name, .hold = 1 + (unsigned)(rel_rand() % 8) };
 	pid_t wp = start_peer(rel_writer, &w), rp = start_peer(rel_reader, &r);
-	long long lost_before =
-		(rel_notify_drain(t.notify_fd), rel_health(t.sock, name, "frames_lost"));
+	long long lost_before = rel_health(&t, name, "frames_lost");
 	int code;
 
 	usleep_random(20000);
@@ -254,8 +236,7 @@ static void reader_killed(const char *name)
 		      code);
 	wait_reaped(name, rp, -1);
 	drain(name);
-	rel_notify_drain(t.notify_fd);
-	account(true, rel_health(t.sock, name, "frames_lost") - lost_before);
+	account(true, rel_health(&t, name, "frames_lost") - lost_before);
 	fresh_pair(name, 2);
 }
 
@@ -339,20 +320,20 @@ static void zbd_killed_destroying(const char *name)
 START_TEST(crash_matrix)
 {
 	const char *env = getenv("REL_ITERATIONS"), *seed_env = getenv("REL_SEED");
-	unsigned iterations = env ? (unsigned)atoi(env) : rel_under_valgrind() ? 24 : 204;
-	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : (uint64_t)tz_now_ms() ^ getpid();
-	double started = tz_now_ms();
+	unsigned iterations = env ? (unsigned)atoi(env) : tu_under_valgrind() ? 24 : 204;
+	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : (uint64_t)tu_now_ms() ^ getpid();
+	double started = tu_now_ms();
 
 	printf("crash-matrix: %u iterations, REL_SEED=%llu\n", iterations,
 	       (unsigned long long)seed);
 	rel_seed(seed);
-	ledger = tz_shared(sizeof(*ledger));
+	ledger = tu_shared(sizeof(*ledger));
 	tz_setup(&t, NULL);
 	tz_start(&t);
 	for (unsigned i = 0; i < iterations; i++) {
 		enum kind k = (enum kind)(i % N_KINDS);
-		const char *name = tz_name("cm");
-		double t0 = tz_now_ms();
+		const char *name = tu_unique_name("cm");
+		double t0 = tu_now_ms();
 
 		memset(ledger, 0, sizeof(*ledger));
 		if (k != K_ZBD_CREATE)
@@ -381,7 +362,7 @@ START_TEST(crash_matrix)
 		if (k != K_ZBD_CREATE && k != K_ZBD_DESTROY)
 			destroy_clean(name);
 		runs[k]++;
-		kind_ms[k] += tz_now_ms() - t0;
+		kind_ms[k] += tu_now_ms() - t0;
 	}
 	for (int k = 0; k < N_KINDS; k++)
 		printf("crash-matrix: %-15s %u iterations, %.1f s\n", kind_name[k], runs[k],
@@ -391,7 +372,7 @@ START_TEST(crash_matrix)
 	       create_outcome[0], create_outcome[1]);
 	printf("crash-matrix: frames %llu committed, %llu lost with killed readers "
 	       "(zbd counted %llu where it survived), 0 corrupt; %.1f s\n",
-	       frames_total, frames_lost, frames_counted_lost, (tz_now_ms() - started) / 1e3);
+	       frames_total, frames_lost, frames_counted_lost, (tu_now_ms() - started) / 1e3);
 }
 END_TEST
 
@@ -427,7 +408,7 @@ static int writer_dies_mid_commit(void *arg)
 	}
 	/* Die once zbd watches us: a reader noticing the death on its own first
 	 * would end the session before zbd repaired it. */
-	if (write(a->ready_fd, "", 1) != 1 || !rel_wait_byte(go_fd, PROC_TIMEOUT_MS))
+	if (write(a->ready_fd, "", 1) != 1 || tu_read_byte(go_fd, PROC_TIMEOUT_MS) < 0)
 		return REL_EXIT_ERROR;
 	pos = zb_load(&seg.oieb->payload_write_pos);
 	if (pos + sizeof(hdr) + n > seg.payload_size)
@@ -443,11 +424,11 @@ static int writer_dies_mid_commit(void *arg)
 
 START_TEST(writer_killed_inside_commit)
 {
-	ledger = tz_shared(sizeof(*ledger));
+	ledger = tu_shared(sizeof(*ledger));
 	tz_setup(&t, NULL);
 	tz_start(&t);
 	for (int free_taken = 0; free_taken < 2; free_taken++) {
-		const char *name = tz_name("commit");
+		const char *name = tu_unique_name("commit");
 		struct rel_peer r = { .name = name, .until_gone = true };
 		struct rel_peer w = { .name = name, .zc = free_taken };
 		int ready[2], go[2], pidfds = 0, st;
@@ -462,10 +443,10 @@ START_TEST(writer_killed_inside_commit)
 		w.ledger = ledger;
 		w.ready_fd = ready[1];
 		go_fd = go[0];
-		wp = tz_fork(writer_dies_mid_commit, &w);
-		ck_assert(rel_wait_byte(ready[0], PROC_TIMEOUT_MS));
+		wp = tu_fork(writer_dies_mid_commit, &w);
+		ck_assert_int_ge(tu_read_byte(ready[0], PROC_TIMEOUT_MS), 0);
 		/* zbd opens a pidfd per peer at its next scan. */
-		for (end = tz_now_ms() + PROC_TIMEOUT_MS; tz_now_ms() < end; usleep_random(2000))
+		for (end = tu_now_ms() + PROC_TIMEOUT_MS; tu_now_ms() < end; usleep_random(2000))
 			if (rel_count_fds(t.pid, &pidfds) > 0 && pidfds >= 2)
 				break;
 		ck_assert_int_ge(pidfds, 2);
@@ -494,7 +475,7 @@ END_TEST
  */
 START_TEST(zbd_killed_before_control_block)
 {
-	const char *name = tz_name("noinit");
+	const char *name = tu_unique_name("noinit");
 	struct zb_segment seg;
 
 	tz_setup(&t, NULL);
@@ -511,31 +492,12 @@ START_TEST(zbd_killed_before_control_block)
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(crash_matrix_suite, "crash-matrix")
 {
-	Suite *s = suite_create("crash-matrix");
-	TCase *tc = tcase_create("matrix");
+	TCase *tc = tu_tcase(s, "matrix", NULL, teardown);
 
-	tcase_set_timeout(tc, 240 * SLOW);
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 240); /* tenfold under valgrind (the runner) */
 	tcase_add_test(tc, writer_killed_inside_commit);
 	tcase_add_test(tc, zbd_killed_before_control_block);
 	tcase_add_test(tc, crash_matrix);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	tz_init_runner();
-	setvbuf(stdout, NULL, _IONBF, 0);
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

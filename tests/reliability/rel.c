@@ -12,50 +12,45 @@
 #include <time.h>
 #include <unistd.h>
 
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
+#include "pattern.h"
 #include "rel.h"
+#include "testutil.h"
 #include "zbclient.h"
-
-int rel_under_valgrind(void)
-{
-	return RUNNING_ON_VALGRIND ? 1 : 0;
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 void rel_seed(uint64_t seed)
 {
-	rng = seed ? seed : 1;
+	rng = seed;
 }
 
 uint64_t rel_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static uint64_t mix(uint64_t a, uint64_t b)
-{
-	uint64_t z = a * 0x9e3779b97f4a7c15ull + b + 0x632be59bd9b4e019ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&rng);
 }
 
 /* Header, one pattern byte at least, checksum. */
 #define FRAME_MIN 25
 
+/* Sizes and bytes of every session's frames: one pattern, at a sequence
+ * number made of both. Made before the first fork, inherited by the peers. */
+static const struct pattern *frames(void)
+{
+	static struct pattern p;
+
+	if (!p.table)
+		pattern_init(&p, 0x5e55, FRAME_MIN, REL_FRAME_MAX);
+	return &p;
+}
+
+static uint64_t frame_seq(uint64_t session, uint64_t seq)
+{
+	return session << 40 ^ seq;
+}
+
 size_t rel_frame_size(uint64_t session, uint64_t seq)
 {
-	return FRAME_MIN + (size_t)(mix(session, seq) % (REL_FRAME_MAX - FRAME_MIN + 1));
+	return pattern_size(frames(), frame_seq(session, seq));
 }
 
 static uint64_t checksum(const uint8_t *p, size_t n)
@@ -71,12 +66,11 @@ void rel_frame_fill(void *buf, uint64_t session, uint64_t seq)
 {
 	uint8_t *p = buf;
 	size_t n = rel_frame_size(session, seq);
-	uint64_t x = mix(seq, session), sum;
+	uint64_t sum;
 
 	memcpy(p, &session, 8);
 	memcpy(p + 8, &seq, 8);
-	for (size_t i = 16; i < n - 8; i++)
-		p[i] = (uint8_t)(x >> ((i % 8) * 8)) ^ (uint8_t)i;
+	memcpy(p + 16, pattern_data(frames(), frame_seq(session, seq), n - 24), n - 24);
 	sum = checksum(p, n - 8);
 	memcpy(p + n - 8, &sum, 8);
 }
@@ -134,14 +128,6 @@ static void on_term(int sig)
 	stop_requested = 1;
 }
 
-static void say_ready(int fd)
-{
-	char c = 1;
-
-	if (fd >= 0 && write(fd, &c, 1) != 1)
-		_exit(90);
-}
-
 /* SIGTERM asks a peer to finish cleanly (close its handle, exit 0). */
 static void catch_term(void)
 {
@@ -185,7 +171,7 @@ int rel_writer(void *arg)
 		fprintf(stderr, "writer %s: open: %s\n", a->name, zb_strerror(r));
 		return REL_EXIT_OPEN;
 	}
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	while (!stop_requested && (a->count == 0 || seq <= a->count)) {
 		r = write_one(w, a, seq);
 		if (r == 0) {
@@ -235,14 +221,6 @@ static bool deliver(struct rel_ledger *l, uint64_t s, uint64_t seq, uint64_t *pr
 	return true;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads wait in slices, so that `stopping` is seen soon after it is set. */
 #define READ_SLICE_MS 100
 
@@ -253,7 +231,7 @@ int rel_reader(void *arg)
 	struct zb_frame held[16];
 	unsigned n_held = 0;
 	uint64_t prev_s = 0, prev_seq = 0;
-	int64_t deadline = now_ms() + a->timeout_ms; /* until_gone: a frame by then */
+	double deadline = tu_now_ms() + a->timeout_ms; /* until_gone: a frame by then */
 	struct zb_reader *r;
 	bool final = false;
 	int err, ret = REL_OK;
@@ -264,7 +242,7 @@ int rel_reader(void *arg)
 		fprintf(stderr, "reader %s: open: %s\n", a->name, zb_strerror(err));
 		return REL_EXIT_OPEN;
 	}
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	for (;;) {
 		struct zb_frame f;
 		uint64_t s;
@@ -281,7 +259,7 @@ int rel_reader(void *arg)
 			 * frame: with the writer gone, one more look takes it. */
 			if (stopping && !zb_reader_writer_connected(r))
 				final = true;
-			else if (a->until_gone && !stopping && now_ms() > deadline) {
+			else if (a->until_gone && !stopping && tu_now_ms() > deadline) {
 				fprintf(stderr, "reader %s: timed out\n", a->name);
 				ret = REL_EXIT_TIMEOUT;
 				break;
@@ -301,7 +279,7 @@ int rel_reader(void *arg)
 			ret = REL_EXIT_CORRUPT;
 			break;
 		}
-		deadline = now_ms() + a->timeout_ms;
+		deadline = tu_now_ms() + a->timeout_ms;
 		if (a->until_session && s == a->until_session && f.sequence >= a->until_seq) {
 			zb_reader_release(r, &f);
 			break;
@@ -322,14 +300,34 @@ int rel_reader(void *arg)
 	return ret;
 }
 
-long long rel_health(const char *sock, const char *name, const char *key)
+pid_t rel_start(int (*fn)(void *), struct rel_peer *p, int timeout_ms)
+{
+	int fds[2];
+	pid_t pid;
+
+	frames();
+	ck_assert_int_eq(pipe(fds), 0);
+	p->ready_fd = fds[1];
+	pid = tu_fork(fn, p);
+	close(fds[1]);
+	if (tu_read_byte(fds[0], timeout_ms) < 0) {
+		int st = tu_wait(pid, timeout_ms);
+
+		ck_abort_msg("peer on %s did not attach: status %#x", p->name, st);
+	}
+	close(fds[0]);
+	return pid;
+}
+
+long long rel_health(struct tz *t, const char *name, const char *key)
 {
 	struct zb_ctl *ctl;
 	struct zb_ctl_reply *rep = NULL;
 	char line[300];
 	long long v = -1;
 
-	if (zb_ctl_connect(&ctl, sock) < 0)
+	tz_notify_drain(t);
+	if (zb_ctl_connect(&ctl, t->sock) < 0)
 		return -1;
 	snprintf(line, sizeof(line), "health %s", name);
 	if (zb_ctl_request(ctl, line, &rep) == 0 && rep->status == 0) {
@@ -344,26 +342,6 @@ long long rel_health(const char *sock, const char *name, const char *key)
 	zb_ctl_reply_free(rep);
 	zb_ctl_close(ctl);
 	return v;
-}
-
-void rel_notify_drain(int notify_fd)
-{
-	char buf[4096];
-
-	while (notify_fd >= 0 && recv(notify_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
-}
-
-bool rel_wait_byte(int fd, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char c;
-	int r;
-
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	return r == 1 && read(fd, &c, 1) == 1;
 }
 
 long rel_vmrss_kb(pid_t pid)

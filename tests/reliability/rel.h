@@ -8,8 +8,11 @@
  * Frames. A writer's session is a number the harness gives each writer it
  * starts on a buffer (1, 2, 3...). Frame `seq` of session `s` has a size and
  * content that follow from (s, seq) alone: [u64 s][u64 seq][pattern...][u64
- * checksum of everything before it]. A reader checks all of it, plus the
- * sequence numbers: any difference is corruption, and the test fails.
+ * checksum of everything before it], the size and the pattern bytes from the
+ * tests' frame pattern (pattern.h) at a sequence number made of s and seq. A
+ * reader checks all of it, plus the sequence numbers: any difference is
+ * corruption, and the test fails. The session in the frame itself lets a
+ * reader that takes over from a dead one tell whose frames it gets.
  *
  * The ledger of a buffer. written[s] is the last seq the writer of session s
  * saw committed; hi[s] the highest seq of s any reader delivered (checked and
@@ -31,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "zbdtest.h"
 
 #define REL_SESSIONS 2048
 #define REL_FRAME_MAX 512
@@ -87,23 +92,18 @@ enum {
 int rel_writer(void *arg);
 int rel_reader(void *arg);
 
+/* Fork a peer (fn: rel_writer or rel_reader) with its ready pipe, and wait
+ * up to timeout_ms until it says it is attached; the test fails if it does
+ * not. Returns its pid. */
+pid_t rel_start(int (*fn)(void *), struct rel_peer *p, int timeout_ms);
+
 /* zbd's health of `name` from the socket: the value of `key`, or -1 if zbd
- * does not answer. */
-long long rel_health(const char *sock, const char *name, const char *key);
+ * does not answer. Drains zbd's notifications first (tz_notify_drain()). */
+long long rel_health(struct tz *t, const char *name, const char *key);
 
-/* zbd blocks in sd_notify once its datagram queue is full (as under systemd,
- * which reads at once): read what it sent before asking it anything. */
-void rel_notify_drain(int notify_fd);
-
-/* One byte on fd within timeout_ms. */
-bool rel_wait_byte(int fd, int timeout_ms);
-
-/* xorshift-style randomness, seeded once per process. */
+/* Randomness (splitmix64), seeded once per process. */
 uint64_t rel_rand(void);
 void rel_seed(uint64_t seed);
-
-/* Running under valgrind (meson test --setup=valgrind): 1, else 0. */
-int rel_under_valgrind(void);
 
 /* Resident memory (kB), open descriptors and pidfds of a process. */
 long rel_vmrss_kb(pid_t pid);

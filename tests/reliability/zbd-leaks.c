@@ -25,15 +25,6 @@
 
 static struct tz t;
 
-/* zbd sends STATUS= at every create and destroy, and blocks (as under systemd)
- * once the datagram queue is full: read it as systemd would. */
-static void notify_drain(void)
-{
-	char buf[4096];
-
-	while (recv(t.notify_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
-}
 static const char *valgrind_path;
 
 START_TEST(create_destroy_10000)
@@ -48,7 +39,7 @@ START_TEST(create_destroy_10000)
 	unsigned n = env ? (unsigned)atoi(env) : 10000;
 	struct zb_buffer_config cfg = { .payload_size = 4096, .metadata_size = 64 };
 	struct zb_ctl *ctl = NULL;
-	double start = tz_now_ms();
+	double start = tu_now_ms();
 	char name[64];
 	int st;
 
@@ -61,10 +52,11 @@ START_TEST(create_destroy_10000)
 			ck_assert_int_eq(zb_ctl_connect(&ctl, t.sock), 0);
 			ck_assert_int_eq(zb_ctl_set_timeout(ctl, 60000), 0);
 		}
-		/* tz_name keeps every name for cleanup; 10,000 would overflow its table. */
-		snprintf(name, sizeof(name), "%s-%u", tz_name("leak"), i);
+		/* A unique name is kept for cleanup until tu_cleanup_all(): one at a time. */
+		snprintf(name, sizeof(name), "%s-%u", tu_unique_name("leak"), i);
 		tu_cleanup_all();
-		notify_drain();
+		/* zbd sends STATUS= at every create and destroy: read it as systemd would. */
+		tz_notify_drain(&t);
 		st = zb_ctl_create(ctl, name, &cfg, NULL);
 		ck_assert_msg(st == 0, "create %s: %s", name, zb_strerror(st));
 		if (i % 1000 == 0) {
@@ -75,20 +67,20 @@ START_TEST(create_destroy_10000)
 			ck_assert_uint_eq(count, 1);
 			zb_health_free(h);
 		}
-		notify_drain();
+		tz_notify_drain(&t);
 		st = zb_ctl_destroy(ctl, name, i % 2);
 		ck_assert_msg(st == 0, "destroy %s: %s", name, zb_strerror(st));
 		ck_assert(!tu_any_object_exists(name));
 	}
 	zb_ctl_close(ctl);
 	printf("zbd-leaks: %u buffers created and destroyed in %.1f s\n", n,
-	       (tz_now_ms() - start) / 1e3);
+	       (tu_now_ms() - start) / 1e3);
 	st = tz_kill(&t, SIGTERM);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 99,
 		      "valgrind reported errors or leaks in zbd (see its output above)");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "zbd exit status %#x", st);
 	printf("zbd-leaks: valgrind: no errors, no definite or indirect leaks; %.1f s\n",
-	       (tz_now_ms() - start) / 1e3);
+	       (tu_now_ms() - start) / 1e3);
 }
 END_TEST
 
@@ -97,35 +89,22 @@ static void teardown(void)
 	tz_teardown(&t);
 }
 
-int main(void)
+/* Also finds valgrind for the test (VALGRIND, from meson). */
+static const char *no_valgrind(void)
 {
-	Suite *s;
-	TCase *tc;
-	SRunner *sr;
-	int failed;
-
 	valgrind_path = getenv("VALGRIND");
-	if (!valgrind_path || access(valgrind_path, X_OK) != 0) {
-		printf("valgrind is not installed: skipped\n");
-		return 77;
-	}
-	if (getenv("ZBD_SANITIZED") && strcmp(getenv("ZBD_SANITIZED"), "none") != 0) {
-		printf("zbd is built with sanitizers (%s), which valgrind cannot run: skipped\n",
-		       getenv("ZBD_SANITIZED"));
-		return 77;
-	}
-	tz_init_runner();
-	setvbuf(stdout, NULL, _IONBF, 0);
-	s = suite_create("zbd-leaks");
-	tc = tcase_create("leaks");
+	if (!valgrind_path || access(valgrind_path, X_OK) != 0)
+		return "valgrind is not installed";
+	/* ASan and valgrind do not run together. */
+	if (getenv("ZBD_SANITIZED") && strcmp(getenv("ZBD_SANITIZED"), "none") != 0)
+		return "zbd is built with sanitizers, which valgrind cannot run";
+	return NULL;
+}
+
+TU_SUITE(zbd_leaks_suite, "zbd-leaks", .skip = no_valgrind)
+{
+	TCase *tc = tu_tcase(s, "leaks", NULL, teardown);
+
 	tcase_set_timeout(tc, 900);
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, create_destroy_10000);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -72,26 +72,7 @@ static unsigned long long writers_killed, readers_killed, zbd_restarts, counted_
 
 static void sleep_ms(unsigned ms)
 {
-	nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L },
-		  NULL);
-}
-
-static pid_t start_peer(int (*fn)(void *), struct rel_peer *p)
-{
-	int fds[2];
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(fds), 0);
-	p->ready_fd = fds[1];
-	pid = tz_fork(fn, p);
-	close(fds[1]);
-	if (!rel_wait_byte(fds[0], PROC_TIMEOUT_MS)) {
-		int st = tu_wait(pid, PROC_TIMEOUT_MS);
-
-		ck_abort_msg("peer on %s did not attach: status %#x", p->name, st);
-	}
-	close(fds[0]);
-	return pid;
+	tu_sleep_us(ms * 1000);
 }
 
 static void start_writer(struct slot *s)
@@ -103,7 +84,7 @@ static void start_writer(struct slot *s)
 				  .session = s->session,
 				  .persist = true,
 				  .timeout_ms = IO_TIMEOUT_MS };
-	s->writer = start_peer(rel_writer, &s->w);
+	s->writer = rel_start(rel_writer, &s->w, PROC_TIMEOUT_MS);
 }
 
 static void start_reader(struct slot *s)
@@ -112,7 +93,7 @@ static void start_reader(struct slot *s)
 				  .ledger = s->ledger,
 				  .hold = (unsigned)(rel_rand() % 5),
 				  .timeout_ms = IO_TIMEOUT_MS };
-	s->reader = start_peer(rel_reader, &s->r);
+	s->reader = rel_start(rel_reader, &s->r, PROC_TIMEOUT_MS);
 }
 
 static void kill_peer(pid_t *pid)
@@ -136,16 +117,11 @@ static void check_alive(struct slot *s)
 /* Until zbd no longer records `dead` as the reader of s (it reaped it). */
 static void wait_reaped(struct slot *s, pid_t dead)
 {
-	double end = tz_now_ms() + PROC_TIMEOUT_MS;
 	long long rp;
 
-	while ((rel_notify_drain(t.notify_fd), rp = rel_health(t.sock, s->name, "reader_pid")) <
-		       0 ||
-	       rp == dead) {
-		ck_assert_msg(tz_now_ms() < end, "zbd did not reap reader %d of %s", (int)dead,
-			      s->name);
-		sleep_ms(1);
-	}
+	ck_assert_msg(TU_UNTIL((rp = rel_health(&t, s->name, "reader_pid")) >= 0 && rp != dead,
+			       PROC_TIMEOUT_MS, 1000),
+		      "zbd did not reap reader %d of %s", (int)dead, s->name);
 }
 
 static void replace_reader(struct slot *s)
@@ -170,9 +146,8 @@ static unsigned long long lost_counted_now(void)
 {
 	unsigned long long sum = 0;
 
-	rel_notify_drain(t.notify_fd);
 	for (int i = 0; i < N_BUF; i++) {
-		long long v = rel_health(t.sock, slots[i].name, "frames_lost");
+		long long v = rel_health(&t, slots[i].name, "frames_lost");
 
 		ck_assert_msg(v >= 0, "no health for %s", slots[i].name);
 		sum += (unsigned long long)v;
@@ -205,7 +180,7 @@ static void restart_zbd(int sig)
 /* zbd's RSS and descriptors with every peer attached and watched. */
 static void measure(long *rss_kb, int *fds, int expect_fds)
 {
-	double end = tz_now_ms() + PROC_TIMEOUT_MS;
+	double end = tu_now_ms() + PROC_TIMEOUT_MS;
 	int pidfds = 0, n = 0, last = -1, same = 0;
 
 	/* zbd picks up new pids at its next scan, and closes our health
@@ -218,7 +193,7 @@ static void measure(long *rss_kb, int *fds, int expect_fds)
 		if (n != last)
 			same = 0;
 		last = n;
-		if (tz_now_ms() > end)
+		if (tu_now_ms() > end)
 			break;
 		sleep_ms(10);
 	}
@@ -234,10 +209,10 @@ static void teardown(void)
 
 START_TEST(soak)
 {
-	double start = tz_now_ms(), end = start + duration_s * 1000.0;
+	double start = tu_now_ms(), end = start + duration_s * 1000.0;
 	double restart1 = start + duration_s * 200.0, restart2 = start + duration_s * 350.0;
 	double warm = start + duration_s * 500.0;
-	struct rel_ledger *ledgers = tz_shared(N_BUF * sizeof(*ledgers));
+	struct rel_ledger *ledgers = tu_shared(N_BUF * sizeof(*ledgers));
 	long rss_warm = 0, rss_end = 0;
 	int fds_warm = 0, fds_end = 0;
 	bool warmed = false;
@@ -250,12 +225,12 @@ START_TEST(soak)
 	tz_setup(&t, NULL);
 	tz_start(&t);
 	for (int i = 0; i < N_BUF; i++) {
-		slots[i] = (struct slot){ .name = tz_name("soak"), .ledger = &ledgers[i] };
+		slots[i] = (struct slot){ .name = tu_unique_name("soak"), .ledger = &ledgers[i] };
 		ck_assert_int_eq(tz_request(&t, "create %s payload=%s", slots[i].name, PAYLOAD), 0);
 		start_reader(&slots[i]);
 		start_writer(&slots[i]);
 	}
-	while (tz_now_ms() < end) {
+	while (tu_now_ms() < end) {
 		struct slot *s = &slots[rel_rand() % N_BUF];
 
 		sleep_ms(10 + (unsigned)(rel_rand() % 50)); /* the random kill moment */
@@ -265,13 +240,13 @@ START_TEST(soak)
 			replace_writer(s);
 		else
 			replace_reader(s);
-		if (restart1 && tz_now_ms() >= restart1) {
+		if (restart1 && tu_now_ms() >= restart1) {
 			restart_zbd(SIGKILL);
 			restart1 = 0;
-		} else if (restart2 && tz_now_ms() >= restart2) {
+		} else if (restart2 && tu_now_ms() >= restart2) {
 			restart_zbd(SIGTERM);
 			restart2 = 0;
-		} else if (!warmed && tz_now_ms() >= warm) {
+		} else if (!warmed && tu_now_ms() >= warm) {
 			measure(&rss_warm, &fds_warm, -1);
 			warmed = true;
 		}
@@ -331,17 +306,14 @@ START_TEST(soak)
 }
 END_TEST
 
-int main(int argc, char **argv)
+static int options(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
 		{ 0 },
 	};
-	Suite *s;
-	TCase *tc;
-	SRunner *sr;
-	int c, failed;
+	int c;
 
 	seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -354,28 +326,24 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (rel_under_valgrind()) {
-		/* 32 busy peers under memcheck on a small machine measure valgrind, not
-		 * us: the peers' library code runs under valgrind in the lib suites and
-		 * the crash matrix, zbd itself in zbd-leaks. */
-		printf("zbsoak: not run under valgrind (see zbsoak.c): skipped\n");
-		return 77;
-	}
 	sanitized = getenv("ZBD_SANITIZED") && strcmp(getenv("ZBD_SANITIZED"), "none") != 0;
-	tz_init_runner();
-	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!getenv("ZBD"))
 		setenv("ZBD", ZBD_PATH, 0);
-	s = suite_create("soak");
-	tc = tcase_create("soak");
+	return 0;
+}
+
+/* 32 busy peers under memcheck on a small machine measure valgrind, not us:
+ * the peers' library code runs under valgrind in the lib suites and the crash
+ * matrix, zbd itself in zbd-leaks. */
+static const char *under_valgrind(void)
+{
+	return tu_under_valgrind() ? "zbsoak is not run under valgrind (see zbsoak.c)" : NULL;
+}
+
+TU_SUITE(soak_suite, "soak", .args = options, .skip = under_valgrind)
+{
+	TCase *tc = tu_tcase(s, "soak", NULL, teardown);
+
 	tcase_set_timeout(tc, duration_s * 3 + 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, soak);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sectest.h"
 #include "testutil.h"
+#include "zbdtest.h"
 
 #define ADMIN_GID 4242
 #define TEAM_GID 4250  /* the group the test user is in */
@@ -68,8 +68,8 @@ static void create_three(struct names *n)
 
 START_TEST(buffer_group_may_destroy_its_buffer_only)
 {
-	struct names n = { tz_name("rw"), tz_name("ro"), tz_name("other"), tz_name("missing"),
-			   tz_name("fresh") };
+	struct names n = { tu_unique_name("rw"), tu_unique_name("ro"), tu_unique_name("other"),
+			   tu_unique_name("missing"), tu_unique_name("fresh") };
 	gid_t groups[] = { TEAM_GID };
 	char conf[64], pid[32];
 	pid_t child;
@@ -77,21 +77,21 @@ START_TEST(buffer_group_may_destroy_its_buffer_only)
 
 	snprintf(conf, sizeof(conf), "[zbd]\nadmin_group = %d\n", ADMIN_GID);
 	tz_setup(&t, conf);
-	st_start_logged(&t);
+	tz_start_logged(&t);
 	create_three(&n);
-	fail = st_as_user(NOBODY, NOGROUP, groups, 1, as_team_member, &n, &child);
+	fail = tu_as_user(TU_NOBODY, TU_NOGROUP, groups, 1, as_team_member, &n, &child);
 	ck_assert_msg(fail == 0, "expectations failed: %#x", fail);
 
 	ck_assert_int_eq(tz_request(&t, "health %s", n.team_rw), -ENOENT);
 	ck_assert_int_eq(tz_request(&t, "health %s", n.team_ro), 0);
 	ck_assert_int_eq(tz_request(&t, "health %s", n.other), 0);
-	ck_assert(!st_any_object(n.team_rw));
+	ck_assert(!tu_any_object_exists(n.team_rw));
 	snprintf(pid, sizeof(pid), "pid %d", (int)child);
-	st_log_has(&t, true, "refused destroy", n.team_ro, "uid 65534", pid, NULL);
-	st_log_has(&t, true, "refused destroy", n.other, "uid 65534", pid, NULL);
-	st_log_has(&t, true, "refused destroy", n.missing, "uid 65534", pid, NULL);
-	st_log_has(&t, true, "refused create", "uid 65534", pid, NULL);
-	st_log_has(&t, false, "refused destroy", n.team_rw, NULL);
+	tz_log_has(&t, true, "refused destroy", n.team_ro, "uid 65534", pid, NULL);
+	tz_log_has(&t, true, "refused destroy", n.other, "uid 65534", pid, NULL);
+	tz_log_has(&t, true, "refused destroy", n.missing, "uid 65534", pid, NULL);
+	tz_log_has(&t, true, "refused create", "uid 65534", pid, NULL);
+	tz_log_has(&t, false, "refused destroy", n.team_rw, NULL);
 }
 END_TEST
 
@@ -118,26 +118,26 @@ static int as_outsider(void *arg)
 
 START_TEST(outsider_refused_and_logged)
 {
-	struct names n = { tz_name("rw"), tz_name("ro"), tz_name("other"), tz_name("missing"),
-			   tz_name("fresh") };
+	struct names n = { tu_unique_name("rw"), tu_unique_name("ro"), tu_unique_name("other"),
+			   tu_unique_name("missing"), tu_unique_name("fresh") };
 	char pid[32];
 	pid_t child;
 	int fail;
 
 	tz_setup(&t, NULL);
-	st_start_logged(&t);
+	tz_start_logged(&t);
 	create_three(&n);
-	fail = st_as_user(NOBODY, NOGROUP, NULL, 0, as_outsider, &n, &child);
+	fail = tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, as_outsider, &n, &child);
 	ck_assert_msg(fail == 0, "expectations failed: %#x", fail);
 	ck_assert_int_eq(tz_request(&t, "health %s", n.team_rw), 0);
 	ck_assert_int_eq(tz_request(&t, "health %s", n.other), 0);
 	snprintf(pid, sizeof(pid), "pid %d", (int)child);
-	st_log_has(&t, true, "refused destroy", n.team_rw, "uid 65534", pid, NULL);
-	st_log_has(&t, true, "refused destroy", n.other, "uid 65534", pid, NULL);
-	st_log_has(&t, true, "refused create", "uid 65534", pid, NULL);
-	ck_assert_int_eq(tz_request(&t, "create %s 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
-				    n.fresh),
-			 -EINVAL);
+	tz_log_has(&t, true, "refused destroy", n.team_rw, "uid 65534", pid, NULL);
+	tz_log_has(&t, true, "refused destroy", n.other, "uid 65534", pid, NULL);
+	tz_log_has(&t, true, "refused create", "uid 65534", pid, NULL);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17", n.fresh),
+		-EINVAL);
 }
 END_TEST
 
@@ -152,40 +152,27 @@ static int as_admin(void *arg)
 
 START_TEST(admin_group_destroys_any)
 {
-	struct names n = { tz_name("rw"), tz_name("ro"), tz_name("other"), tz_name("missing"),
-			   tz_name("fresh") };
+	struct names n = { tu_unique_name("rw"), tu_unique_name("ro"), tu_unique_name("other"),
+			   tu_unique_name("missing"), tu_unique_name("fresh") };
 	gid_t groups[] = { ADMIN_GID };
 	char conf[64];
 
 	snprintf(conf, sizeof(conf), "[zbd]\nadmin_group = %d\n", ADMIN_GID);
 	tz_setup(&t, conf);
-	st_start_logged(&t);
+	tz_start_logged(&t);
 	create_three(&n);
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, groups, 1, as_admin, &n, NULL), 0);
+	ck_assert_int_eq(tu_as_user(TU_NOBODY, TU_NOGROUP, groups, 1, as_admin, &n, NULL), 0);
 	ck_assert_int_eq(tz_request(&t, "health %s", n.other), -ENOENT);
 	ck_assert_int_eq(tz_request(&t, "health %s", n.team_ro), -ENOENT);
-	st_log_has(&t, false, "refused", NULL);
+	tz_log_has(&t, false, "refused", NULL);
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(security_ctl_suite, "security-ctl", .root = true)
 {
-	Suite *s = suite_create("security-ctl");
-	TCase *tc = tcase_create("ctl");
+	TCase *tc = tu_tcase(s, "ctl", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, buffer_group_may_destroy_its_buffer_only);
 	tcase_add_test(tc, outsider_refused_and_logged);
 	tcase_add_test(tc, admin_group_destroys_any);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	if (geteuid() != 0) {
-		printf("skipped: becoming another user needs root\n");
-		return 77;
-	}
-	return tz_run(suite());
 }

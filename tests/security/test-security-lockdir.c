@@ -13,24 +13,58 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lockfile.h"
-#include "sectest.h"
 #include "segment.h"
 #include "testutil.h"
+#include "zbdtest.h"
 
 #define VICTIM "/tmp/victim"
 #define VICTIM_TEXT "root's precious content\n"
 
 static struct tz t;
+
+/* Give this test process a mount namespace of its own with a fresh tmpfs on
+ * /tmp, so the lock directory can be attacked without touching the real one.
+ * False where namespaces are unavailable (the suite is then skipped). */
+static bool private_tmp(void)
+{
+	static char zbd[PATH_MAX];
+	const char *path = getenv("ZBD");
+	int old_tmp;
+
+	/* Private propagation first, or the tmpfs would show up in the host's /tmp. */
+	if (unshare(CLONE_NEWNS) < 0)
+		return false;
+	/* The kernel ignores source and type here; valgrind wants strings. */
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
+		return false;
+	/* A build directory under /tmp would vanish with it: keep reaching zbd
+	 * through a descriptor of the old /tmp (inherited, so valid at exec). */
+	old_tmp = open("/tmp", O_PATH | O_DIRECTORY);
+	if (old_tmp < 0)
+		return false;
+	if (mount("zbdsec", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return false;
+	if (path && strncmp(path, "/tmp/", 5) == 0) {
+		snprintf(zbd, sizeof(zbd), "/proc/self/fd/%d/%s", old_tmp, path + 5);
+		setenv("ZBD", zbd, 1);
+	} else {
+		close(old_tmp);
+	}
+	return true;
+}
 
 static void teardown(void)
 {
@@ -40,9 +74,9 @@ static void teardown(void)
 /* A private /tmp, then zbd on it, logging. */
 static void start(void)
 {
-	ck_assert_msg(st_private_tmp(), "private /tmp: %s", strerror(errno));
+	ck_assert_msg(private_tmp(), "private /tmp: %s", strerror(errno));
 	tz_setup(&t, NULL);
-	st_start_logged(&t);
+	tz_start_logged(&t);
 }
 
 /* A root-owned file another user would like to see truncated or chmodded. */
@@ -57,13 +91,13 @@ static void make_victim(void)
 
 static void assert_victim_intact(void)
 {
-	struct stat st = st_lstat(VICTIM);
+	struct stat st = tu_lstat(VICTIM);
 	char buf[128];
 
 	ck_assert_uint_eq(st.st_uid, 0);
 	ck_assert_uint_eq(st.st_gid, 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	ck_assert_int_ge(st_read_file(VICTIM, buf, sizeof(buf)), 0);
+	ck_assert_int_ge(tu_read_file(VICTIM, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, VICTIM_TEXT);
 }
 
@@ -71,14 +105,14 @@ static void assert_victim_intact(void)
  * object of the buffer in /dev/shm, and logged. */
 static void assert_refused(const char *name, int err, const char *why)
 {
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0666 group=%d", name, NOGROUP),
-			 err);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=4K mode=0666 group=%d", name, TU_NOGROUP), err);
 	ck_assert_msg(strstr(t.reply, why), "reply lacks '%s': %s", why, t.reply);
-	ck_assert_int_ne(access(st_shm_path(name), F_OK), 0);
-	ck_assert_int_ne(access(st_sem_path(name, 'w'), F_OK), 0);
-	ck_assert_int_ne(access(st_sem_path(name, 'r'), F_OK), 0);
+	ck_assert_int_ne(access(tu_shm_path(name), F_OK), 0);
+	ck_assert_int_ne(access(tu_sem_path(name, 'w'), F_OK), 0);
+	ck_assert_int_ne(access(tu_sem_path(name, 'r'), F_OK), 0);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), -ENOENT);
-	st_log_has(&t, true, name, "not created", why, NULL);
+	tz_log_has(&t, true, name, "not created", why, NULL);
 }
 
 static bool dir_empty(const char *path)
@@ -103,18 +137,19 @@ static int symlink_dir_to(void *arg)
 /* _i 0: a directory of the attacker's; 1: a root-owned one (as /etc would be). */
 START_TEST(lockdir_symlink_refused)
 {
-	const char *name = tz_name("dirlink");
+	const char *name = tu_unique_name("dirlink");
 	const char *target = _i ? "/tmp/rootdir" : "/tmp/mine";
 
 	start();
 	if (_i)
 		ck_assert_int_eq(mkdir(target, 0755), 0);
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, symlink_dir_to, (void *)target, NULL),
-			 0);
+	ck_assert_int_eq(
+		tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, symlink_dir_to, (void *)target, NULL),
+		0);
 	assert_refused(name, -ENOTDIR, "symbolic link or not a directory");
 	ck_assert(dir_empty(target));
-	ck_assert(S_ISLNK(st_lstat(ZB_LOCK_DIR).st_mode));
-	ck_assert_uint_eq(st_lstat(target).st_mode & 07777, _i ? 0755 : 0777);
+	ck_assert(S_ISLNK(tu_lstat(ZB_LOCK_DIR).st_mode));
+	ck_assert_uint_eq(tu_lstat(target).st_mode & 07777, _i ? 0755 : 0777);
 }
 END_TEST
 
@@ -129,16 +164,16 @@ static int make_own_dir(void *arg)
 /* Another user's directory, even sticky, lets its owner remove or swap our locks. */
 START_TEST(lockdir_of_another_user_refused)
 {
-	const char *name = tz_name("dirowner");
+	const char *name = tu_unique_name("dirowner");
 
 	start();
-	ck_assert_int_eq(
-		st_as_user(NOBODY, NOGROUP, NULL, 0, make_own_dir, (void *)(uintptr_t)01777, NULL),
-		0);
+	ck_assert_int_eq(tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, make_own_dir,
+				    (void *)(uintptr_t)01777, NULL),
+			 0);
 	assert_refused(name, -EPERM, "not safe");
 	ck_assert(dir_empty(ZB_LOCK_DIR));
-	ck_assert_uint_eq(st_lstat(ZB_LOCK_DIR).st_mode & 07777, 01777);
-	ck_assert_uint_eq(st_lstat(ZB_LOCK_DIR).st_uid, NOBODY);
+	ck_assert_uint_eq(tu_lstat(ZB_LOCK_DIR).st_mode & 07777, 01777);
+	ck_assert_uint_eq(tu_lstat(ZB_LOCK_DIR).st_uid, TU_NOBODY);
 }
 END_TEST
 
@@ -148,7 +183,7 @@ END_TEST
 START_TEST(lockdir_mode)
 {
 	static const mode_t modes[] = { 0777, 0775, 01777, 0755 };
-	const char *name = tz_name("dirmode");
+	const char *name = tu_unique_name("dirmode");
 
 	start();
 	ck_assert_int_eq(mkdir(ZB_LOCK_DIR, 0700), 0);
@@ -156,26 +191,26 @@ START_TEST(lockdir_mode)
 	if (_i < 2) {
 		assert_refused(name, -EPERM, "not safe");
 		ck_assert(dir_empty(ZB_LOCK_DIR));
-		ck_assert_uint_eq(st_lstat(ZB_LOCK_DIR).st_mode & 07777, modes[_i]);
+		ck_assert_uint_eq(tu_lstat(ZB_LOCK_DIR).st_mode & 07777, modes[_i]);
 		return;
 	}
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0640 group=%d", name, NOGROUP),
-			 0);
-	st_assert_objects(name, 0, NOGROUP, 0640);
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=4K mode=0640 group=%d", name, TU_NOGROUP), 0);
+	tu_assert_objects(name, 0, TU_NOGROUP, 0640);
 	ck_assert_int_eq(tz_request(&t, "destroy %s", name), 0);
-	ck_assert(!st_any_object(name));
+	ck_assert(!tu_any_object_exists(name));
 }
 END_TEST
 
 /* Missing: zbd makes it, root's, sticky and world-writable like /tmp. */
 START_TEST(lockdir_created_sticky)
 {
-	const char *name = tz_name("dirnew");
+	const char *name = tu_unique_name("dirnew");
 	struct stat st;
 
 	start();
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
-	st = st_lstat(ZB_LOCK_DIR);
+	st = tu_lstat(ZB_LOCK_DIR);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_uint_eq(st.st_uid, 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 01777);
@@ -212,7 +247,7 @@ static int plant_file(void *arg)
  * exist yet (_i 1), which following it would create. */
 START_TEST(lockfile_symlink_refused)
 {
-	const char *name = tz_name("locklink");
+	const char *name = tu_unique_name("locklink");
 	struct plant p = { .target = _i ? "/tmp/created-by-zbd" : VICTIM };
 	char lock[300];
 
@@ -220,20 +255,20 @@ START_TEST(lockfile_symlink_refused)
 	make_victim();
 	ck_assert_int_eq(mkdir(ZB_LOCK_DIR, 0700), 0);
 	ck_assert_int_eq(chmod(ZB_LOCK_DIR, 01777), 0);
-	snprintf(lock, sizeof(lock), "%s", st_lock_path(name));
+	snprintf(lock, sizeof(lock), "%s", tu_lock_path(name));
 	p.lock = lock;
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, plant_symlink, &p, NULL), 0);
+	ck_assert_int_eq(tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, plant_symlink, &p, NULL), 0);
 	assert_refused(name, -ELOOP, "is a symbolic link");
 	assert_victim_intact();
 	ck_assert_int_ne(access("/tmp/created-by-zbd", F_OK), 0);
-	ck_assert(S_ISLNK(st_lstat(lock).st_mode));
+	ck_assert(S_ISLNK(tu_lstat(lock).st_mode));
 }
 END_TEST
 
 /* NAME.lock is another user's file: not locked, not chmodded, not chowned. */
 START_TEST(lockfile_of_another_user_refused)
 {
-	const char *name = tz_name("lockowner");
+	const char *name = tu_unique_name("lockowner");
 	struct plant p = { 0 };
 	char lock[300], buf[16];
 	struct stat st;
@@ -241,15 +276,15 @@ START_TEST(lockfile_of_another_user_refused)
 	start();
 	ck_assert_int_eq(mkdir(ZB_LOCK_DIR, 0700), 0);
 	ck_assert_int_eq(chmod(ZB_LOCK_DIR, 01777), 0);
-	snprintf(lock, sizeof(lock), "%s", st_lock_path(name));
+	snprintf(lock, sizeof(lock), "%s", tu_lock_path(name));
 	p.lock = lock;
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, plant_file, &p, NULL), 0);
+	ck_assert_int_eq(tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, plant_file, &p, NULL), 0);
 	assert_refused(name, -EPERM, "not zbd's");
-	st = st_lstat(lock);
-	ck_assert_uint_eq(st.st_uid, NOBODY);
-	ck_assert_uint_eq(st.st_gid, NOGROUP);
+	st = tu_lstat(lock);
+	ck_assert_uint_eq(st.st_uid, TU_NOBODY);
+	ck_assert_uint_eq(st.st_gid, TU_NOGROUP);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	ck_assert_int_eq(st_read_file(lock, buf, sizeof(buf)), 5);
+	ck_assert_int_eq(tu_read_file(lock, buf, sizeof(buf)), 5);
 	ck_assert_str_eq(buf, "mine\n");
 }
 END_TEST
@@ -258,14 +293,14 @@ END_TEST
  * off, a user can make one): owner and group match, the extra link does not. */
 START_TEST(lockfile_hard_link_refused)
 {
-	const char *name = tz_name("lockhard");
+	const char *name = tu_unique_name("lockhard");
 	char lock[300];
 
 	start();
 	make_victim();
 	ck_assert_int_eq(mkdir(ZB_LOCK_DIR, 0700), 0);
 	ck_assert_int_eq(chmod(ZB_LOCK_DIR, 01777), 0);
-	snprintf(lock, sizeof(lock), "%s", st_lock_path(name));
+	snprintf(lock, sizeof(lock), "%s", tu_lock_path(name));
 	ck_assert_int_eq(link(VICTIM, lock), 0);
 	assert_refused(name, -EPERM, "not zbd's");
 	assert_victim_intact();
@@ -277,22 +312,22 @@ END_TEST
  * not take that file for its lock and drops the buffer instead. */
 START_TEST(replaced_lock_not_adopted)
 {
-	const char *name = tz_name("lockswap");
+	const char *name = tu_unique_name("lockswap");
 	struct plant p = { 0 };
 	char lock[300];
 
 	start();
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
 	tz_kill(&t, SIGTERM);
-	snprintf(lock, sizeof(lock), "%s", st_lock_path(name));
+	snprintf(lock, sizeof(lock), "%s", tu_lock_path(name));
 	ck_assert_int_eq(unlink(lock), 0);
 	p.lock = lock;
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, plant_file, &p, NULL), 0);
-	st_start_logged(&t);
+	ck_assert_int_eq(tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, plant_file, &p, NULL), 0);
+	tz_start_logged(&t);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), -ENOENT);
-	st_log_has(&t, true, name, "cannot retake its lock", NULL);
-	ck_assert_uint_eq(st_lstat(lock).st_uid, NOBODY);
-	ck_assert_uint_eq(st_lstat(lock).st_mode & 07777, 0600);
+	tz_log_has(&t, true, name, "cannot retake its lock", NULL);
+	ck_assert_uint_eq(tu_lstat(lock).st_uid, TU_NOBODY);
+	ck_assert_uint_eq(tu_lstat(lock).st_mode & 07777, 0600);
 }
 END_TEST
 
@@ -301,31 +336,45 @@ END_TEST
  * (abandoned: no reader, no writer) for it to unlink. It must look nowhere. */
 START_TEST(stale_cleanup_through_link_refused)
 {
-	const char *name = tz_name("stale");
+	const char *name = tu_unique_name("stale");
 	char lock[300];
 	struct zb_segment seg;
 
-	ck_assert_msg(st_private_tmp(), "private /tmp: %s", strerror(errno));
+	ck_assert_msg(private_tmp(), "private /tmp: %s", strerror(errno));
 	ck_assert_int_eq(segment_create(&seg, name, 0, 4096, 0600, (gid_t)-1, 0), 0);
 	segment_detach(&seg);
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, symlink_dir_to, "/tmp/mine", NULL),
-			 0);
+	ck_assert_int_eq(
+		tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, symlink_dir_to, "/tmp/mine", NULL), 0);
 	snprintf(lock, sizeof(lock), "/tmp/mine/%s.lock", name);
 	ck_assert_int_eq(close(open(lock, O_WRONLY | O_CREAT | O_EXCL, 0666)), 0);
 	lockfile_cleanup_stale();
-	ck_assert_int_eq(access(st_shm_path(name), F_OK), 0);
-	ck_assert_int_eq(access(st_sem_path(name, 'w'), F_OK), 0);
+	ck_assert_int_eq(access(tu_shm_path(name), F_OK), 0);
+	ck_assert_int_eq(access(tu_sem_path(name, 'w'), F_OK), 0);
 	ck_assert_int_eq(access(lock, F_OK), 0);
 	tu_cleanup_name(name);
 }
 END_TEST
 
-static Suite *suite(void)
+/* Can this process get a private /tmp? Tried in a child, so nothing changes here. */
+static const char *no_namespaces(void)
 {
-	Suite *s = suite_create("security-lockdir");
-	TCase *tc = tcase_create("lockdir");
+	pid_t pid = fork();
+	int status;
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	if (pid == 0)
+		_exit(private_tmp() ? 0 : 1);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0)
+		return NULL;
+	return "no private mount namespace for /tmp (unshare or mount refused)";
+}
+
+/* Every test must run in a child: each takes a mount namespace of its own. */
+TU_SUITE(security_lockdir_suite, "security-lockdir", .root = true, .skip = no_namespaces,
+	 .fork = true)
+{
+	TCase *tc = tu_tcase(s, "lockdir", NULL, teardown);
+
 	tcase_add_loop_test(tc, lockdir_symlink_refused, 0, 2);
 	tcase_add_test(tc, lockdir_of_another_user_refused);
 	tcase_add_loop_test(tc, lockdir_mode, 0, 4);
@@ -335,42 +384,4 @@ static Suite *suite(void)
 	tcase_add_test(tc, lockfile_hard_link_refused);
 	tcase_add_test(tc, replaced_lock_not_adopted);
 	tcase_add_test(tc, stale_cleanup_through_link_refused);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-/* Can this process get a private /tmp? Tried in a child, so nothing changes here. */
-static bool namespaces_work(void)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid == 0)
-		_exit(st_private_tmp() ? 0 : 1);
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
-}
-
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	if (geteuid() != 0) {
-		printf("skipped: playing another local user needs root\n");
-		return 77;
-	}
-	if (!namespaces_work()) {
-		printf("skipped: no private mount namespace for /tmp (unshare or mount refused)\n");
-		return 77;
-	}
-	tz_init_runner();
-	sr = srunner_create(suite());
-	/* Every test must run in a child: each takes a mount namespace of its own. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

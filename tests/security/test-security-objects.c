@@ -23,9 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sectest.h"
 #include "segment.h"
 #include "testutil.h"
+#include "zbdtest.h"
 
 #define SQUAT_SIZE (ZB_OIEB_SIZE + 64 + 256)
 #define SQUAT_MARK "squatter's own bytes"
@@ -42,7 +42,7 @@ static void teardown(void)
 
 START_TEST(objects_get_configured_mode_and_group)
 {
-	const char *conf_name = tz_name("conf"), *req_name = tz_name("req");
+	const char *conf_name = tu_unique_name("conf"), *req_name = tu_unique_name("req");
 	char conf[256];
 
 	/* One buffer from the configuration, one by request with other values. */
@@ -50,10 +50,10 @@ START_TEST(objects_get_configured_mode_and_group)
 		 conf_name);
 	tz_setup(&t, conf);
 	tz_start(&t);
-	st_assert_objects(conf_name, 0, NOGROUP, 0640);
+	tu_assert_objects(conf_name, 0, TU_NOGROUP, 0640);
 	ck_assert_int_eq(
 		tz_request(&t, "create %s payload=4K mode=0604 group=%d", req_name, TEST_GID), 0);
-	st_assert_objects(req_name, 0, TEST_GID, 0604);
+	tu_assert_objects(req_name, 0, TEST_GID, 0604);
 	ck_assert_int_eq(tz_request(&t, "health %s", req_name), 0);
 	ck_assert_str_eq(tz_get(t.reply, NULL, "mode"), "0604");
 }
@@ -133,7 +133,7 @@ static int watch_objects(void *arg)
 /* Whatever moment another user looks, the objects are never wider than asked. */
 START_TEST(objects_never_wider_while_created)
 {
-	struct watch w = { .tag = tz_name("atomic"), .mode = 0640, .gid = TEST_GID };
+	struct watch w = { .tag = tu_unique_name("atomic"), .mode = 0640, .gid = TEST_GID };
 	int ready[2], stop[2], status;
 	char c;
 	pid_t pid;
@@ -145,7 +145,7 @@ START_TEST(objects_never_wider_while_created)
 	w.ready_fd = ready[1];
 	w.stop_fd = stop[0];
 	w.stop_wr = stop[1];
-	pid = tz_fork(watch_objects, &w);
+	pid = tu_fork(watch_objects, &w);
 	ck_assert_int_eq(read(ready[0], &c, 1), 1);
 	for (int i = 0; i < 40; i++) {
 		char name[128];
@@ -203,14 +203,14 @@ static int squat_sem(void *arg)
 /* The squatted segment is exactly as its owner left it. */
 static void assert_squat_intact(const char *name)
 {
-	struct stat st = st_lstat(st_shm_path(name));
+	struct stat st = tu_lstat(tu_shm_path(name));
 	char buf[sizeof(SQUAT_MARK)];
 	int fd;
 
-	ck_assert_uint_eq(st.st_uid, NOBODY);
+	ck_assert_uint_eq(st.st_uid, TU_NOBODY);
 	ck_assert_uint_eq(st.st_mode & 07777, 0666);
 	ck_assert_int_eq(st.st_size, SQUAT_SIZE);
-	fd = open(st_shm_path(name), O_RDONLY);
+	fd = open(tu_shm_path(name), O_RDONLY);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pread(fd, buf, sizeof(buf), ZB_OIEB_SIZE), (ssize_t)sizeof(buf));
 	close(fd);
@@ -219,27 +219,27 @@ static void assert_squat_intact(const char *name)
 
 START_TEST(squatted_segment_refused)
 {
-	const char *name = tz_name("squat");
+	const char *name = tu_unique_name("squat");
 
 	tz_setup(&t, NULL);
-	st_start_logged(&t);
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, squat_segment, (void *)name, NULL),
-			 0);
+	tz_start_logged(&t);
+	ck_assert_int_eq(
+		tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, squat_segment, (void *)name, NULL), 0);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0600", name), -EEXIST);
 	ck_assert_ptr_nonnull(strstr(t.reply, "not zbd's to adopt"));
 	assert_squat_intact(name);
 	/* Nothing of ours left behind under the name either. */
-	ck_assert_int_ne(access(st_sem_path(name, 'w'), F_OK), 0);
-	ck_assert_int_ne(access(st_sem_path(name, 'r'), F_OK), 0);
-	ck_assert_int_ne(access(st_lock_path(name), F_OK), 0);
+	ck_assert_int_ne(access(tu_sem_path(name, 'w'), F_OK), 0);
+	ck_assert_int_ne(access(tu_sem_path(name, 'r'), F_OK), 0);
+	ck_assert_int_ne(access(tu_lock_path(name), F_OK), 0);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), -ENOENT);
-	st_log_has(&t, true, name, "not created", NULL);
+	tz_log_has(&t, true, name, "not created", NULL);
 }
 END_TEST
 
 START_TEST(squatted_semaphore_refused)
 {
-	const char *name = tz_name("squatsem");
+	const char *name = tu_unique_name("squatsem");
 	char which = _i ? 'r' : 'w', other = _i ? 'w' : 'r';
 	sem_t *s;
 	struct stat st;
@@ -247,21 +247,21 @@ START_TEST(squatted_semaphore_refused)
 
 	tz_setup(&t, NULL);
 	tz_start(&t);
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0, squat_sem,
-				    (void *)st_sem_path(name, which), NULL),
+	ck_assert_int_eq(tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0, squat_sem,
+				    (void *)tu_sem_path(name, which), NULL),
 			 0);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K mode=0600", name), -EEXIST);
-	st = st_lstat(st_sem_path(name, which));
-	ck_assert_uint_eq(st.st_uid, NOBODY);
+	st = tu_lstat(tu_sem_path(name, which));
+	ck_assert_uint_eq(st.st_uid, TU_NOBODY);
 	ck_assert_uint_eq(st.st_mode & 07777, 0666);
-	s = sem_open(strrchr(st_sem_path(name, which), '.') + 1, 0);
+	s = sem_open(strrchr(tu_sem_path(name, which), '.') + 1, 0);
 	ck_assert_ptr_ne(s, SEM_FAILED);
 	ck_assert_int_eq(sem_getvalue(s, &v), 0);
 	ck_assert_int_eq(v, 7);
 	sem_close(s);
-	ck_assert_int_ne(access(st_shm_path(name), F_OK), 0);
-	ck_assert_int_ne(access(st_sem_path(name, other), F_OK), 0);
-	ck_assert_int_ne(access(st_lock_path(name), F_OK), 0);
+	ck_assert_int_ne(access(tu_shm_path(name), F_OK), 0);
+	ck_assert_int_ne(access(tu_sem_path(name, other), F_OK), 0);
+	ck_assert_int_ne(access(tu_lock_path(name), F_OK), 0);
 }
 END_TEST
 
@@ -272,7 +272,7 @@ static bool state_lists(struct tz *tz, const char *name)
 	char path[160], buf[8192], needle[256];
 
 	snprintf(path, sizeof(path), "%s/zbd.state", tz->dir);
-	ck_assert_int_ge(st_read_file(path, buf, sizeof(buf)), 0);
+	ck_assert_int_ge(tu_read_file(path, buf, sizeof(buf)), 0);
 	snprintf(needle, sizeof(needle), "\n%s ", name);
 	return strstr(buf, needle) != NULL;
 }
@@ -280,7 +280,7 @@ static bool state_lists(struct tz *tz, const char *name)
 /* The buffer's lock file, to flock once zbd has let go of it. */
 static int open_lock(const char *name)
 {
-	int fd = open(st_lock_path(name), O_RDONLY | O_CLOEXEC);
+	int fd = open(tu_lock_path(name), O_RDONLY | O_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
 	return fd;
@@ -291,13 +291,13 @@ static int open_lock(const char *name)
  * The restarted zbd adopts the untouched buffer and refuses the other. */
 START_TEST(replaced_objects_not_adopted)
 {
-	const char *keep = tz_name("keep"), *taken = tz_name("taken");
+	const char *keep = tu_unique_name("keep"), *taken = tu_unique_name("taken");
 	/* s, w, r: that object replaced; W: the segment gone too (zbd finishes
 	 * what looks like an interrupted destroy, but only with its own objects) */
 	char which = "swrW"[_i];
 	bool seg_gone = which == 'W';
 	char sem = seg_gone ? 'w' : which;
-	const char *path = which == 's' ? st_shm_path(taken) : st_sem_path(taken, sem);
+	const char *path = which == 's' ? tu_shm_path(taken) : tu_sem_path(taken, sem);
 	int lock_keep, lock_taken;
 	struct stat st;
 
@@ -316,23 +316,23 @@ START_TEST(replaced_objects_not_adopted)
 
 	ck_assert_int_eq(unlink(path), 0);
 	if (seg_gone)
-		ck_assert_int_eq(unlink(st_shm_path(taken)), 0);
-	ck_assert_int_eq(st_as_user(NOBODY, NOGROUP, NULL, 0,
+		ck_assert_int_eq(unlink(tu_shm_path(taken)), 0);
+	ck_assert_int_eq(tu_as_user(TU_NOBODY, TU_NOGROUP, NULL, 0,
 				    which == 's' ? squat_segment : squat_sem,
 				    which == 's' ? (void *)taken : (void *)path, NULL),
 			 0);
 	close(lock_keep);
 	close(lock_taken);
-	st_start_logged(&t);
+	tz_start_logged(&t);
 	ck_assert_int_eq(tz_request(&t, "health %s", keep), 0);
 	ck_assert_str_eq(tz_get(t.reply, NULL, "adopted"), "1");
 	ck_assert_int_eq(tz_request(&t, "health %s", taken), -ENOENT);
-	st_log_has(&t, true, taken, seg_gone ? "left untouched" : "not adopted", path, "uid 65534",
+	tz_log_has(&t, true, taken, seg_gone ? "left untouched" : "not adopted", path, "uid 65534",
 		   NULL);
 	ck_assert(!state_lists(&t, taken));
 	ck_assert(state_lists(&t, keep));
-	st = st_lstat(path);
-	ck_assert_uint_eq(st.st_uid, NOBODY);
+	st = tu_lstat(path);
+	ck_assert_uint_eq(st.st_uid, TU_NOBODY);
 	ck_assert_uint_eq(st.st_mode & 07777, 0666);
 	if (which == 's')
 		assert_squat_intact(taken);
@@ -342,7 +342,7 @@ END_TEST
 /* The state file says what zbd adopts: one another user could have written is ignored. */
 START_TEST(foreign_state_file_ignored)
 {
-	const char *name = tz_name("stfile");
+	const char *name = tu_unique_name("stfile");
 	char path[160];
 
 	tz_setup(&t, NULL);
@@ -350,34 +350,21 @@ START_TEST(foreign_state_file_ignored)
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
 	tz_kill(&t, SIGTERM);
 	snprintf(path, sizeof(path), "%s/zbd.state", t.dir);
-	ck_assert_int_eq(chown(path, NOBODY, NOGROUP), 0);
-	st_start_logged(&t);
+	ck_assert_int_eq(chown(path, TU_NOBODY, TU_NOGROUP), 0);
+	tz_start_logged(&t);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), -ENOENT);
-	st_log_has(&t, true, "zbd.state", "ignored", NULL);
+	tz_log_has(&t, true, "zbd.state", "ignored", NULL);
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(security_objects_suite, "security-objects", .root = true)
 {
-	Suite *s = suite_create("security-objects");
-	TCase *tc = tcase_create("objects");
+	TCase *tc = tu_tcase(s, "objects", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, objects_get_configured_mode_and_group);
 	tcase_add_test(tc, objects_never_wider_while_created);
 	tcase_add_test(tc, squatted_segment_refused);
 	tcase_add_loop_test(tc, squatted_semaphore_refused, 0, 2);
 	tcase_add_loop_test(tc, replaced_objects_not_adopted, 0, 4);
 	tcase_add_test(tc, foreign_state_file_ignored);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	if (geteuid() != 0) {
-		printf("skipped: playing another local user needs root\n");
-		return 77;
-	}
-	return tz_run(suite());
 }

@@ -12,14 +12,14 @@
 #include <unistd.h>
 
 #include "fake.h"
+#include "testutil.h"
 
 static int listen_on(struct fake *f)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/zbctl-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	ck_assert_int_eq(tu_mkdtemp(f->dir, sizeof(f->dir)), 0);
 	snprintf(f->path, sizeof(f->path), "%s/zbd.sock", f->dir);
 	strcpy(addr.sun_path, f->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -190,15 +190,14 @@ void fake_stop(struct fake *f)
 	if (f->requests > 0)
 		close(f->requests);
 	f->requests = -1;
-	unlink(f->path);
-	rmdir(f->dir);
+	if (f->dir[0])
+		tu_rmtree(f->dir);
 }
 
 void fake_dead_path(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->requests = -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/zbctl-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	ck_assert_int_eq(tu_mkdtemp(f->dir, sizeof(f->dir)), 0);
 	snprintf(f->path, sizeof(f->path), "%s/zbd.sock", f->dir);
 }

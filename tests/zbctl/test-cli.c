@@ -34,19 +34,14 @@ struct run {
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zbctl-cli-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(tu_mkdtemp(tmpdir, sizeof(tmpdir)), 0);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	fake_stop(&fk);
 	tu_cleanup_all();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	tu_rmtree(tmpdir);
 }
 
 static void tmp_path(char *out, size_t size, const char *file)
@@ -56,23 +51,14 @@ static void tmp_path(char *out, size_t size, const char *file)
 
 static void write_file(const char *path, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	close(fd);
+	ck_assert_int_eq(tu_write_file(path, data, len), 0);
 }
 
 static size_t read_file(const char *path, char *out, size_t size)
 {
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
+	int n = tu_read_file(path, out, size);
 
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, out, size - 1);
-	ck_assert_int_ge(n, 0);
-	out[n] = '\0';
-	close(fd);
+	ck_assert_msg(n >= 0, "%s: %s", path, strerror(-n));
 	return (size_t)n;
 }
 
@@ -100,18 +86,12 @@ static void run_in(struct run *r, const char *input, size_t input_len, char *con
  */
 static void wait_for_reader(const char *name)
 {
-	struct timespec pause = { 0, 2 * 1000 * 1000 };
 	struct zb_reader *r;
+	int err;
 
-	for (int i = 0; i < 2500; i++) {
-		int err = zb_reader_open(&r, name);
-
-		ck_assert_int_ne(err, 0); /* a buffer with no reader: not the one we made */
-		if (err == -EBUSY)
-			return;
-		nanosleep(&pause, NULL);
-	}
-	ck_abort_msg("no reader appeared on %s", name);
+	TU_UNTIL((err = zb_reader_open(&r, name)) == -EBUSY || err == 0, 5000, 2000);
+	ck_assert_int_ne(err, 0); /* a buffer with no reader: not the one we made */
+	ck_assert_msg(err == -EBUSY, "no reader appeared on %s", name);
 }
 
 /* Start `zbctl read --create NAME [extra...]` in the background, stdout to a file. */
@@ -643,13 +623,21 @@ START_TEST(watch_sigint_exits_0)
 }
 END_TEST
 
-static Suite *cli_suite(void)
+/* Also finds zbctl for the tests. */
+static const char *no_zbctl(void)
 {
-	Suite *s = suite_create("zbctl-cli");
-	TCase *pipe = tcase_create("pipeline"), *use = tcase_create("usage"),
-	      *ctl = tcase_create("control");
+	zbctl = getenv("ZBCTL");
+	if (!zbctl || access(zbctl, X_OK) != 0)
+		return "ZBCTL does not name the zbctl executable";
+	return NULL;
+}
 
-	tcase_add_checked_fixture(pipe, setup, teardown);
+TU_SUITE(zbctl_cli_suite, "zbctl-cli", .skip = no_zbctl)
+{
+	TCase *pipe = tu_tcase(s, "pipeline", setup, teardown);
+	TCase *use = tu_tcase(s, "usage", setup, teardown);
+	TCase *ctl = tu_tcase(s, "control", setup, teardown);
+
 	tcase_add_test(pipe, pipeline_lines);
 	tcase_add_test(pipe, pipeline_last_line_and_empty_lines);
 	tcase_add_test(pipe, pipeline_frame_size);
@@ -660,15 +648,11 @@ static Suite *cli_suite(void)
 	tcase_add_test(pipe, read_follow_two_writers_then_sigint);
 	tcase_add_test(pipe, read_timeout);
 	tcase_add_test(pipe, read_closed_stdout_is_quiet);
-	suite_add_tcase(s, pipe);
 
-	tcase_add_checked_fixture(use, setup, teardown);
 	tcase_add_test(use, usage_errors_exit_2);
 	tcase_add_test(use, help_lists_every_verb);
 	tcase_add_test(use, verb_help);
-	suite_add_tcase(s, use);
 
-	tcase_add_checked_fixture(ctl, setup, teardown);
 	tcase_add_test(ctl, no_daemon_exit_1);
 	tcase_add_test(ctl, list_human_and_json);
 	tcase_add_test(ctl, create_and_destroy_words);
@@ -677,23 +661,4 @@ static Suite *cli_suite(void)
 	tcase_add_test(ctl, health_table_detail_json);
 	tcase_add_test(ctl, watch_plain_and_json_until_hangup);
 	tcase_add_test(ctl, watch_sigint_exits_0);
-	suite_add_tcase(s, ctl);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	zbctl = getenv("ZBCTL");
-	if (!zbctl || access(zbctl, X_OK) != 0) {
-		fprintf(stderr, "skip: ZBCTL does not name the zbctl executable\n");
-		return 77;
-	}
-	sr = srunner_create(cli_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fake.h"
+#include "testutil.h"
 #include "zbclient.h"
 
 static struct fake fk;
@@ -589,12 +590,10 @@ START_TEST(default_timeout_is_bounded)
 }
 END_TEST
 
-static Suite *ctl_suite(void)
+TU_SUITE(zbctl_ctl_suite, "zbctl-ctl")
 {
-	Suite *s = suite_create("zbctl-ctl");
-	TCase *tc = tcase_create("ctl");
+	TCase *tc = tu_tcase(s, "ctl", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, connect_no_socket_file);
 	tcase_add_test(tc, connect_refused);
 	tcase_add_test(tc, connect_bad_args);
@@ -619,17 +618,4 @@ static Suite *ctl_suite(void)
 	tcase_add_test(tc, silent_after_partial_reply_times_out);
 	tcase_add_test(tc, reconnect_after_idle_close);
 	tcase_add_test(tc, default_timeout_is_bounded);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(ctl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * zbctl against a real zbd on a temporary socket: create -> write -> read ->
- * health -> destroy, the walk the README gives a newcomer.
+ * zbctl against a real zbd on a private socket (zbdtest.h): create -> write
+ * -> read -> health -> destroy, the walk the README gives a newcomer.
  * Skipped (77) while the zbd executable is not built.
  */
 #include <check.h>
@@ -17,32 +17,24 @@
 
 #include "testutil.h"
 #include "zbclient.h"
+#include "zbdtest.h"
 
 #define OUT_MAX 65536
 
-static const char *zbctl, *zbd;
-static char dir[64], sock[128];
-static pid_t zbd_pid;
+static const char *zbctl;
+static struct tz t;
+static char *dir, *sock; /* t's */
 
 static void write_file(const char *path, const char *data)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-	close(fd);
+	ck_assert_int_eq(tu_write_file(path, data, strlen(data)), 0);
 }
 
 static void read_file(const char *path, char *out, size_t size)
 {
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
+	int n = tu_read_file(path, out, size);
 
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, out, size - 1);
-	ck_assert_int_ge(n, 0);
-	out[n] = '\0';
-	close(fd);
+	ck_assert_msg(n >= 0, "%s: %s", path, strerror(-n));
 }
 
 /* Run zbctl -s SOCK args... to the end; stdout into `out` (may be NULL). */
@@ -60,6 +52,7 @@ static int run_zbctl(const char *input, char *out, size_t out_size, char *const 
 	write_file(in, input ? input : "");
 	unlink(outp);
 	unlink(errp);
+	tz_notify_drain(&t);
 	code = tu_exit_status(tu_wait(tu_spawn_io(zbctl, argv, in, outp, errp), 10000));
 	if (out)
 		read_file(outp, out, out_size);
@@ -77,40 +70,15 @@ static int run_zbctl(const char *input, char *out, size_t out_size, char *const 
 
 static void start_zbd(void)
 {
-	char log[128];
-	struct timespec pause = { 0, 5 * 1000 * 1000 };
-	struct zb_ctl *ctl;
-
-	snprintf(dir, sizeof(dir), "/tmp/zbctl-e2e-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(sock, sizeof(sock), "%s/zbd.sock", dir);
-	snprintf(log, sizeof(log), "%s/zbd.log", dir);
-	zbd_pid = tu_spawn_io(zbd, (char *const[]){ "-s", sock, "-r", dir, NULL }, NULL, log, log);
-	/* Ready when the socket accepts (bounded): no sleeping guess. */
-	for (int i = 0; i < 1000; i++) {
-		if (zb_ctl_connect(&ctl, sock) == 0) {
-			zb_ctl_close(ctl);
-			return;
-		}
-		ck_assert_int_eq(waitpid(zbd_pid, NULL, WNOHANG), 0);
-		nanosleep(&pause, NULL);
-	}
-	ck_abort_msg("zbd did not listen on %s", sock);
+	tz_setup(&t, NULL);
+	tz_start_logged(&t);
+	dir = t.dir;
+	sock = t.sock;
 }
 
 static void stop_zbd(void)
 {
-	char cmd[128];
-
-	if (zbd_pid > 0) {
-		kill(zbd_pid, SIGTERM);
-		tu_wait(zbd_pid, 5000);
-		zbd_pid = 0;
-	}
-	tu_cleanup_all();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
+	tz_teardown(&t);
 }
 
 /* The library's view of one buffer, through the daemon. */
@@ -120,6 +88,7 @@ static struct zb_health health_of(const char *name)
 	struct zb_ctl *ctl;
 	size_t n;
 
+	tz_notify_drain(&t);
 	ck_assert_int_eq(zb_ctl_connect(&ctl, sock), 0);
 	ck_assert_int_eq(zb_ctl_health(ctl, name, &h, &n, NULL), 0);
 	ck_assert_uint_eq(n, 1);
@@ -209,32 +178,23 @@ START_TEST(watch_reports_then_sigint)
 }
 END_TEST
 
-int main(void)
+/* Also finds zbctl for the tests. */
+static const char *no_zbctl_or_zbd(void)
 {
-	Suite *s;
-	TCase *tc;
-	SRunner *sr;
-	int failed;
+	const char *zbd = getenv("ZBD");
 
 	zbctl = getenv("ZBCTL");
-	zbd = getenv("ZBD");
-	if (!zbctl || access(zbctl, X_OK) != 0) {
-		fprintf(stderr, "skip: ZBCTL does not name the zbctl executable\n");
-		return 77;
-	}
-	if (!zbd || access(zbd, X_OK) != 0) {
-		fprintf(stderr, "skip: the zbd executable is not built (ZBD unset)\n");
-		return 77;
-	}
-	s = suite_create("zbctl-e2e");
-	tc = tcase_create("e2e");
-	tcase_add_checked_fixture(tc, start_zbd, stop_zbd);
+	if (!zbctl || access(zbctl, X_OK) != 0)
+		return "ZBCTL does not name the zbctl executable";
+	if (!zbd || access(zbd, X_OK) != 0)
+		return "the zbd executable is not built (ZBD unset)";
+	return NULL;
+}
+
+TU_SUITE(zbctl_e2e_suite, "zbctl-e2e", .skip = no_zbctl_or_zbd)
+{
+	TCase *tc = tu_tcase(s, "e2e", start_zbd, stop_zbd);
+
 	tcase_add_test(tc, create_write_read_health_destroy);
 	tcase_add_test(tc, watch_reports_then_sigint);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -17,7 +17,6 @@
 #include "testutil.h"
 #include "zbdtest.h"
 
-#define NOBODY 65534
 #define ADMIN_GID 4242
 
 static struct tz t;
@@ -37,12 +36,8 @@ struct as_user {
 static int client_as_nobody(void *arg)
 {
 	struct as_user *a = arg;
-	gid_t groups[1] = { ADMIN_GID };
 	int fail = 0, want = a->admin_group ? 0 : -EACCES;
 
-	if (setgroups(a->admin_group ? 1 : 0, groups) < 0 || setgid(NOBODY) < 0 ||
-	    setuid(NOBODY) < 0)
-		return 100;
 	if (tz_request(&t, "create %s payload=4K", a->fresh) != want)
 		fail |= 1;
 	if (!a->admin_group && !strstr(t.reply, "permission denied"))
@@ -58,17 +53,16 @@ static int client_as_nobody(void *arg)
 
 static void run_as_nobody(bool admin_group)
 {
-	struct as_user a = { .existing = tz_name("exists"),
-			     .fresh = tz_name("fresh"),
+	struct as_user a = { .existing = tu_unique_name("exists"),
+			     .fresh = tu_unique_name("fresh"),
 			     .admin_group = admin_group };
-	int status;
-	pid_t pid;
+	gid_t groups[1] = { ADMIN_GID };
+	int fail;
 
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", a.existing), 0);
-	pid = tz_fork(client_as_nobody, &a);
-	status = tu_wait(pid, 20000);
-	ck_assert(WIFEXITED(status));
-	ck_assert_msg(WEXITSTATUS(status) == 0, "expectations failed: %#x", WEXITSTATUS(status));
+	fail = tu_as_user(TU_NOBODY, TU_NOGROUP, groups, admin_group ? 1 : 0, client_as_nobody, &a,
+			  NULL);
+	ck_assert_msg(fail == 0, "expectations failed: %#x", fail);
 	ck_assert_int_eq(tz_request(&t, "list"), 0);
 	ck_assert_int_eq(strstr(t.reply, a.existing) != NULL, !admin_group);
 	if (admin_group)
@@ -96,23 +90,10 @@ START_TEST(admin_group_member_may_administer)
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(zbd_auth_suite, "zbd-auth", .root = true)
 {
-	Suite *s = suite_create("zbd-auth");
-	TCase *tc = tcase_create("auth");
+	TCase *tc = tu_tcase(s, "auth", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, nobody_is_refused_create_and_destroy);
 	tcase_add_test(tc, admin_group_member_may_administer);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	if (geteuid() != 0) {
-		printf("skipped: becoming another user needs root\n");
-		return 77;
-	}
-	return tz_run(suite());
 }

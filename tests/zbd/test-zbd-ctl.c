@@ -31,15 +31,6 @@ static void teardown(void)
 	tz_teardown(&t);
 }
 
-static bool in_list(const char *name)
-{
-	char rec[256];
-
-	ck_assert_int_eq(tz_request(&t, "list"), 0);
-	snprintf(rec, sizeof(rec), "buffer=%s\n", name);
-	return strstr(t.reply, rec) != NULL;
-}
-
 START_TEST(ready_only_when_listening)
 {
 	int fd;
@@ -82,7 +73,7 @@ END_TEST
 
 START_TEST(create_list_health_destroy)
 {
-	const char *name = tz_name("crud");
+	const char *name = tu_unique_name("crud");
 	char path[256];
 
 	tz_setup(&t, NULL);
@@ -99,7 +90,7 @@ START_TEST(create_list_health_destroy)
 	assert_object(path, 0640, 4242);
 	ck_assert(tu_lock_is_held(name));
 
-	ck_assert(in_list(name));
+	ck_assert(tz_in_list(&t, name));
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
 	ck_assert_str_eq(tz_get(t.reply, NULL, "daemon"), "zbd");
 	ck_assert_int_eq(tz_get_num(t.reply, NULL, "buffers"), 1);
@@ -117,14 +108,14 @@ START_TEST(create_list_health_destroy)
 
 	ck_assert_int_eq(tz_request(&t, "destroy %s", name), 0);
 	ck_assert(!tu_any_object_exists(name));
-	ck_assert(!in_list(name));
+	ck_assert(!tz_in_list(&t, name));
 	ck_assert_int_eq(tz_request(&t, "destroy %s", name), -ENOENT);
 }
 END_TEST
 
 START_TEST(usable_by_clients)
 {
-	const char *name = tz_name("use");
+	const char *name = tu_unique_name("use");
 	struct zb_writer *w;
 	struct zb_reader *r;
 	struct zb_frame f;
@@ -138,10 +129,10 @@ START_TEST(usable_by_clients)
 	for (uint64_t seq = 1; seq <= 100; seq++) {
 		char buf[512];
 
-		tz_frame_fill(buf, seq);
-		ck_assert_int_eq(zb_writer_write(w, buf, tz_frame_size(seq), 1000), 0);
+		tu_frame_fill(buf, seq);
+		ck_assert_int_eq(zb_writer_write(w, buf, tu_frame_size(seq), 1000), 0);
 		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
-		ck_assert(tz_frame_ok(f.data, f.size, seq));
+		ck_assert(tu_frame_ok(f.data, f.size, seq));
 		ck_assert_int_eq(zb_reader_release(r, &f), 0);
 	}
 	/* Destroy refuses while peers are attached. */
@@ -161,7 +152,7 @@ END_TEST
 
 START_TEST(configured_buffers_and_reload)
 {
-	const char *a = tz_name("cfga"), *b = tz_name("cfgb");
+	const char *a = tu_unique_name("cfga"), *b = tu_unique_name("cfgb");
 	char conf[1024], path[256], frame[512];
 	struct zb_writer *w;
 	FILE *f;
@@ -175,13 +166,13 @@ START_TEST(configured_buffers_and_reload)
 	ck_assert_msg(strstr(t.status, "1 buffer"), "STATUS=%s", t.status);
 	snprintf(path, sizeof(path), "/dev/shm/%s", a);
 	assert_object(path, 0640, getgid());
-	ck_assert(in_list(a));
+	ck_assert(tz_in_list(&t, a));
 
 	/* A stream in use on the first buffer. */
 	ck_assert_int_eq(zb_writer_open(&w, a), 0);
 	for (uint64_t seq = 1; seq <= 3; seq++) {
-		tz_frame_fill(frame, seq);
-		ck_assert_int_eq(zb_writer_write(w, frame, tz_frame_size(seq), 1000), 0);
+		tu_frame_fill(frame, seq);
+		ck_assert_int_eq(zb_writer_write(w, frame, tu_frame_size(seq), 1000), 0);
 	}
 
 	/* SIGHUP with a new buffer: created; the old one untouched. */
@@ -189,9 +180,9 @@ START_TEST(configured_buffers_and_reload)
 	fprintf(f, "[buffer %s]\n", b);
 	fclose(f);
 	kill(t.pid, SIGHUP);
-	for (int i = 0; i < 200 && !in_list(b); i++)
+	for (int i = 0; i < 200 && !tz_in_list(&t, b); i++)
 		usleep(10000); /* polling the observable result, not a synchronisation guess */
-	ck_assert(in_list(b));
+	ck_assert(tz_in_list(&t, b));
 	snprintf(path, sizeof(path), "/dev/shm/%s", b);
 	assert_object(path, 0600, getgid());
 
@@ -201,16 +192,16 @@ START_TEST(configured_buffers_and_reload)
 	fclose(f);
 	kill(t.pid, SIGHUP);
 	ck_assert_int_eq(tz_request(&t, "version"), 0);
-	ck_assert(in_list(a));
-	ck_assert(in_list(b));
+	ck_assert(tz_in_list(&t, a));
+	ck_assert(tz_in_list(&t, b));
 
 	/* Through both reloads the stream was left alone. */
 	snprintf(path, sizeof(path), "buffer=%s", a);
 	ck_assert_int_eq(tz_request(&t, "health %s", a), 0);
 	ck_assert_int_eq(tz_get_num(t.reply, path, "frames_written"), 3);
 	ck_assert_int_eq(tz_get_num(t.reply, path, "writer_pid"), getpid());
-	tz_frame_fill(frame, 4);
-	ck_assert_int_eq(zb_writer_write(w, frame, tz_frame_size(4), 1000), 0);
+	tu_frame_fill(frame, 4);
+	ck_assert_int_eq(zb_writer_write(w, frame, tu_frame_size(4), 1000), 0);
 	zb_writer_close(w);
 }
 END_TEST
@@ -229,7 +220,7 @@ END_TEST
 
 START_TEST(refuses_what_is_not_ours)
 {
-	const char *name = tz_name("foreign"), *locked = tz_name("locked");
+	const char *name = tu_unique_name("foreign"), *locked = tu_unique_name("locked");
 	struct zb_segment seg;
 	int lock_fd;
 
@@ -248,7 +239,7 @@ START_TEST(refuses_what_is_not_ours)
 	ck_assert_int_eq(lockfile_take(locked, 0600, &lock_fd), 0);
 	ck_assert_int_eq(tz_request(&t, "create %s", locked), -EEXIST);
 	ck_assert_msg(strstr(t.reply, "owned by another process"), "%s", t.reply);
-	ck_assert(!in_list(locked));
+	ck_assert(!tz_in_list(&t, locked));
 	lockfile_release(locked, lock_fd);
 }
 END_TEST
@@ -271,7 +262,7 @@ static void assert_still_serving(int good)
 
 START_TEST(bad_input)
 {
-	const char *name = tz_name("bad");
+	const char *name = tu_unique_name("bad");
 	char *big;
 	int good, fd, status;
 	static const char random_bytes[] = "\x8f\x01\xfe\xee zz\x7f\x1b[2J\xff\xc3\x28\n";
@@ -356,7 +347,7 @@ START_TEST(watch_and_the_watcher_that_never_reads)
 	tz_start(&t);
 	/* Enough buffers that each report is big and the output cap fills fast. */
 	for (int i = 0; i < 24; i++)
-		ck_assert_int_eq(tz_request(&t, "create %s payload=4K", tz_name("w")), 0);
+		ck_assert_int_eq(tz_request(&t, "create %s payload=4K", tu_unique_name("w")), 0);
 
 	/* A watcher that reads gets a report per interval. */
 	watcher = tz_connect(&t);
@@ -373,11 +364,11 @@ START_TEST(watch_and_the_watcher_that_never_reads)
 	good = tz_connect(&t);
 	snprintf(rec, sizeof(rec), "daemon=zbd");
 	for (int i = 0; i < 3000; i++) {
-		double t0 = tz_now_ms();
+		double t0 = tu_now_ms();
 
 		ck_assert_int_eq(tz_request_fd(&t, good, "health"), 0);
 		/* Generous for slow runs (valgrind); a stalled loop would take seconds. */
-		ck_assert_msg(tz_now_ms() - t0 < 1500, "a request took %.0f ms", tz_now_ms() - t0);
+		ck_assert_msg(tu_now_ms() - t0 < 1500, "a request took %.0f ms", tu_now_ms() - t0);
 		clients = tz_get_num(t.reply, rec, "clients");
 		if (clients == 1)
 			break;
@@ -408,10 +399,10 @@ START_TEST(idle_clients_are_closed)
 	tz_start(&t);
 	fd = tz_connect(&t);
 	ck_assert_int_eq(tz_request_fd(&t, fd, "version"), 0);
-	t0 = tz_now_ms();
+	t0 = tu_now_ms();
 	ck_assert_int_eq(recv(fd, buf, sizeof(buf), 0), 0);
-	ck_assert_double_ge(tz_now_ms() - t0, 900);
-	ck_assert_double_lt(tz_now_ms() - t0, 3000);
+	ck_assert_double_ge(tu_now_ms() - t0, 900);
+	ck_assert_double_lt(tu_now_ms() - t0, 3000);
 	close(fd);
 }
 END_TEST
@@ -440,12 +431,10 @@ START_TEST(socket_activation)
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(zbd_ctl_suite, "zbd-ctl")
 {
-	Suite *s = suite_create("zbd-ctl");
-	TCase *tc = tcase_create("ctl");
+	TCase *tc = tu_tcase(s, "ctl", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, ready_only_when_listening);
 	tcase_add_test(tc, socket_from_environment);
 	tcase_add_test(tc, create_list_health_destroy);
@@ -457,11 +446,4 @@ static Suite *suite(void)
 	tcase_add_test(tc, watch_and_the_watcher_that_never_reads);
 	tcase_add_test(tc, idle_clients_are_closed);
 	tcase_add_test(tc, socket_activation);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tz_run(suite());
 }

@@ -36,18 +36,18 @@ static const char *state_of(const char *name)
 	return state;
 }
 
+static long long num_of(const char *name, const char *key)
+{
+	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+	return tz_get_num(t.reply, rec, key);
+}
+
 /* Poll health (the observable result) until `key` reaches `want`, up to 3 s. */
 static long long wait_num(const char *name, const char *key, long long want)
 {
 	long long v = -1;
 
-	for (int i = 0; i < 300; i++) {
-		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-		v = tz_get_num(t.reply, rec, key);
-		if (v == want)
-			break;
-		usleep(10000);
-	}
+	TU_UNTIL((v = num_of(name, key)) == want, 3000, 10000);
 	return v;
 }
 
@@ -55,18 +55,13 @@ static const char *wait_state(const char *name, const char *want)
 {
 	const char *s = "";
 
-	for (int i = 0; i < 300; i++) {
-		s = state_of(name);
-		if (strcmp(s, want) == 0)
-			break;
-		usleep(10000);
-	}
+	TU_UNTIL(strcmp(s = state_of(name), want) == 0, 3000, 10000);
 	return s;
 }
 
 START_TEST(counters_utilisation_and_states)
 {
-	const char *name = tz_name("health");
+	const char *name = tu_unique_name("health");
 	struct zb_writer *w;
 	struct zb_reader *r;
 	struct zb_frame f;
@@ -118,7 +113,7 @@ END_TEST
 
 START_TEST(lapping_the_ring_between_scans_gives_a_lower_bound)
 {
-	const char *name = tz_name("lap");
+	const char *name = tu_unique_name("lap");
 	struct zb_writer *w;
 	struct zb_reader *r;
 	struct zb_frame f;
@@ -158,7 +153,7 @@ END_TEST
 
 START_TEST(corrupt_control_block)
 {
-	const char *name = tz_name("corrupt");
+	const char *name = tu_unique_name("corrupt");
 	struct zb_segment seg;
 
 	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
@@ -195,12 +190,12 @@ START_TEST(systemd_status_watchdog_stopping)
 	t.watchdog_usec = "200000";
 	tz_start(&t);
 	ck_assert_msg(strstr(t.status, "0 buffers"), "STATUS=%s", t.status);
-	t0 = tz_now_ms();
+	t0 = tu_now_ms();
 	tz_notify_wait(&t, 2000, two_pings);
 	ck_assert_uint_ge(t.watchdog_pings, 2);
 	/* Half the interval: two pings take about 200 ms, certainly under 1 s. */
-	ck_assert_double_lt(tz_now_ms() - t0, 1000);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", tz_name("st")), 0);
+	ck_assert_double_lt(tu_now_ms() - t0, 1000);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", tu_unique_name("st")), 0);
 	tz_notify_wait(&t, 0, stopping); /* take what is queued */
 	ck_assert_msg(strstr(t.status, "1 buffer"), "STATUS=%s", t.status);
 	ck_assert_int_eq(tz_kill(&t, SIGTERM), 0);
@@ -209,21 +204,12 @@ START_TEST(systemd_status_watchdog_stopping)
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(zbd_health_suite, "zbd-health")
 {
-	Suite *s = suite_create("zbd-health");
-	TCase *tc = tcase_create("health");
+	TCase *tc = tu_tcase(s, "health", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, counters_utilisation_and_states);
 	tcase_add_test(tc, lapping_the_ring_between_scans_gives_a_lower_bound);
 	tcase_add_test(tc, corrupt_control_block);
 	tcase_add_test(tc, systemd_status_watchdog_stopping);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return tz_run(suite());
 }

@@ -54,19 +54,9 @@ struct peer_args {
 	uint64_t hold;	/* reader: frames to read and release before holding one */
 };
 
-static void say_ready(int fd)
-{
-	char c = 1;
-
-	if (write(fd, &c, 1) != 1)
-		_exit(90);
-}
-
 static void wait_ready(int fd)
 {
-	char c;
-
-	ck_assert_int_eq(read(fd, &c, 1), 1);
+	ck_assert_int_eq(tu_read_byte(fd, -1), 1);
 }
 
 /* Writes frames first..last, says ready, then waits to be killed. */
@@ -79,11 +69,11 @@ static int writer_then_hang(void *arg)
 	if (zb_writer_open(&w, a->name) < 0)
 		return 10;
 	for (uint64_t seq = a->first; seq <= a->last; seq++) {
-		tz_frame_fill(buf, seq);
-		if (zb_writer_write(w, buf, tz_frame_size(seq), 5000) < 0)
+		tu_frame_fill(buf, seq);
+		if (zb_writer_write(w, buf, tu_frame_size(seq), 5000) < 0)
 			return 11;
 	}
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	pause();
 	return 12;
 }
@@ -97,10 +87,10 @@ static int writer_stream(void *arg)
 
 	if (zb_writer_open(&w, a->name) < 0)
 		return 10;
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	for (uint64_t seq = 1; seq <= a->last; seq++) {
-		tz_frame_fill(buf, seq);
-		if (zb_writer_write(w, buf, tz_frame_size(seq), 5000) < 0)
+		tu_frame_fill(buf, seq);
+		if (zb_writer_write(w, buf, tu_frame_size(seq), 5000) < 0)
 			return 11;
 	}
 	zb_writer_close(w);
@@ -117,14 +107,14 @@ static int reader_then_hang(void *arg)
 
 	if (zb_reader_open(&r, a->name) < 0)
 		return 20;
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	for (uint64_t i = 0; i <= a->hold; i++) {
-		if (zb_reader_read(r, &f, 5000) < 0 || !tz_frame_ok(f.data, f.size, f.sequence))
+		if (zb_reader_read(r, &f, 5000) < 0 || !tu_frame_ok(f.data, f.size, f.sequence))
 			return 21;
 		if (i < a->hold)
 			zb_reader_release(r, &f);
 	}
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	pause();
 	return 22;
 }
@@ -140,7 +130,7 @@ static int reader_verify(void *arg)
 
 	if (zb_reader_open(&r, a->name) < 0)
 		return 30;
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	do {
 		if (zb_reader_read(r, &f, 5000) < 0)
 			return 31;
@@ -148,7 +138,7 @@ static int reader_verify(void *arg)
 			return 32; /* lost a frame written after we attached */
 		if (expect != 0 && f.sequence != expect)
 			return 33;
-		if (!tz_frame_ok(f.data, f.size, f.sequence))
+		if (!tu_frame_ok(f.data, f.size, f.sequence))
 			return 34;
 		expect = f.sequence + 1;
 		zb_reader_release(r, &f);
@@ -173,21 +163,21 @@ static int reader_hoards(void *arg)
 
 	if (zb_reader_open(&r, a->name) < 0)
 		return 60;
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	if (read(a->cmd_fd, &n, sizeof(n)) != sizeof(n))
 		return 61;
 	for (uint64_t i = 0; i < n; i++)
-		if (zb_reader_read(r, &f, 5000) < 0 || !tz_frame_ok(f.data, f.size, f.sequence))
+		if (zb_reader_read(r, &f, 5000) < 0 || !tu_frame_ok(f.data, f.size, f.sequence))
 			return 62;
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	pause();
 	return 63;
 }
 
 START_TEST(writer_killed_while_reader_waits)
 {
-	const char *name = tz_name("wdie");
-	volatile double *killed_at = tz_shared(4096);
+	const char *name = tu_unique_name("wdie");
+	volatile double *killed_at = tu_shared(4096);
 	struct peer_args a = { .name = name, .first = 1, .last = 100 };
 	struct zb_reader *r;
 	struct zb_frame f;
@@ -199,19 +189,19 @@ START_TEST(writer_killed_while_reader_waits)
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	a.ready_fd = p[1];
-	w = tz_fork(writer_then_hang, &a);
+	w = tu_fork(writer_then_hang, &a);
 	wait_ready(p[0]);
 	for (uint64_t seq = 1; seq <= 100; seq++) {
 		ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);
 		ck_assert_uint_eq(f.sequence, seq);
-		ck_assert(tz_frame_ok(f.data, f.size, seq));
+		ck_assert(tu_frame_ok(f.data, f.size, seq));
 		zb_reader_release(r, &f);
 	}
 	/* The writer is a zombie until we reap it, so kill(pid, 0) still says
 	 * "alive": only zbd's pidfd can tell the reader. */
-	k = tz_kill_later(w, 100, killed_at);
+	k = tu_kill_later(w, 100, killed_at);
 	err = zb_reader_read(r, &f, 5000);
-	latency = tz_now_ms() - *killed_at;
+	latency = tu_now_ms() - *killed_at;
 	ck_assert_int_eq(err, ZB_EWRITER_GONE);
 	printf("writer SIGKILL -> reader ZB_EWRITER_GONE: %.2f ms\n", latency);
 	ck_assert_double_lt(latency, LATENCY_MAX_MS);
@@ -221,12 +211,12 @@ START_TEST(writer_killed_while_reader_waits)
 
 	/* A new writer attaches and the stream goes on, every frame checked. */
 	a.last = 5000;
-	w = tz_fork(writer_stream, &a);
+	w = tu_fork(writer_stream, &a);
 	wait_ready(p[0]);
 	for (uint64_t seq = 1; seq <= 5000; seq++) {
 		ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);
 		ck_assert_uint_eq(f.sequence, seq);
-		ck_assert(tz_frame_ok(f.data, f.size, seq));
+		ck_assert(tu_frame_ok(f.data, f.size, seq));
 		zb_reader_release(r, &f);
 	}
 	ck_assert_int_eq(tu_exit_status(tu_wait(w, 20000)), 0);
@@ -239,8 +229,8 @@ END_TEST
 
 START_TEST(reader_killed_while_writer_blocked)
 {
-	const char *name = tz_name("rdie");
-	volatile double *killed_at = tz_shared(4096);
+	const char *name = tu_unique_name("rdie");
+	volatile double *killed_at = tu_shared(4096);
 	struct peer_args a = { .name = name, .hold = 10 };
 	struct zb_writer *w;
 	uint64_t seq = 0, after_kill = 0;
@@ -253,33 +243,33 @@ START_TEST(reader_killed_while_writer_blocked)
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	a.ready_fd = p[1];
-	r = tz_fork(reader_then_hang, &a);
+	r = tu_fork(reader_then_hang, &a);
 	wait_ready(p[0]);
 	for (seq = 1; seq <= 11; seq++) {
-		tz_frame_fill(buf, seq);
-		ck_assert_int_eq(zb_writer_write(w, buf, tz_frame_size(seq), 5000), 0);
+		tu_frame_fill(buf, seq);
+		ck_assert_int_eq(zb_writer_write(w, buf, tu_frame_size(seq), 5000), 0);
 	}
 	wait_ready(p[0]); /* it read 11 and holds the last */
 	/* Fill the ring. */
 	for (;; seq++) {
-		tz_frame_fill(buf, seq);
-		err = zb_writer_write(w, buf, tz_frame_size(seq), 0);
+		tu_frame_fill(buf, seq);
+		err = zb_writer_write(w, buf, tu_frame_size(seq), 0);
 		if (err == -ENOBUFS)
 			break;
 		ck_assert_int_eq(err, 0);
 	}
-	k = tz_kill_later(r, 100, killed_at);
+	k = tu_kill_later(r, 100, killed_at);
 	/* Blocked on the full ring. zbd may first hand back the space the dead
 	 * reader held, so some frames can still go in; then "reader gone". */
 	for (;;) {
-		tz_frame_fill(buf, seq);
-		err = zb_writer_write(w, buf, tz_frame_size(seq), 5000);
+		tu_frame_fill(buf, seq);
+		err = zb_writer_write(w, buf, tu_frame_size(seq), 5000);
 		if (err != 0)
 			break;
 		seq++;
 		after_kill++;
 	}
-	latency = tz_now_ms() - *killed_at;
+	latency = tu_now_ms() - *killed_at;
 	ck_assert_int_eq(err, ZB_EREADER_GONE);
 	printf("reader SIGKILL -> blocked writer ZB_EREADER_GONE: %.2f ms "
 	       "(%llu frames fitted in the space recovered from the dead reader)\n",
@@ -293,11 +283,11 @@ START_TEST(reader_killed_while_writer_blocked)
 	/* A new reader attaches; the writer keeps writing on the same handle. */
 	a.first = seq;
 	a.last = seq + 5000;
-	r = tz_fork(reader_verify, &a);
+	r = tu_fork(reader_verify, &a);
 	wait_ready(p[0]);
 	for (; seq <= a.last; seq++) {
-		tz_frame_fill(buf, seq);
-		ck_assert_int_eq(zb_writer_write(w, buf, tz_frame_size(seq), 5000), 0);
+		tu_frame_fill(buf, seq);
+		ck_assert_int_eq(zb_writer_write(w, buf, tu_frame_size(seq), 5000), 0);
 	}
 	ck_assert_int_eq(tu_exit_status(tu_wait(r, 20000)), 0);
 	zb_writer_close(w);
@@ -308,8 +298,8 @@ END_TEST
 
 START_TEST(reader_killed_holding_every_frame)
 {
-	const char *name = tz_name("hoard");
-	volatile double *killed_at = tz_shared(4096);
+	const char *name = tu_unique_name("hoard");
+	volatile double *killed_at = tu_shared(4096);
 	struct hoarder_args a = { .name = name };
 	struct zb_writer *w;
 	uint64_t seq, written, after_kill = 0;
@@ -324,12 +314,12 @@ START_TEST(reader_killed_holding_every_frame)
 	ck_assert_int_eq(pipe(cmd), 0);
 	a.ready_fd = ready[1];
 	a.cmd_fd = cmd[0];
-	r = tz_fork(reader_hoards, &a);
+	r = tu_fork(reader_hoards, &a);
 	wait_ready(ready[0]);
 	/* Fill the ring; the reader reads every frame and releases none. */
 	for (seq = 1;; seq++) {
-		tz_frame_fill(buf, seq);
-		err = zb_writer_write(w, buf, tz_frame_size(seq), 0);
+		tu_frame_fill(buf, seq);
+		err = zb_writer_write(w, buf, tu_frame_size(seq), 0);
 		if (err == -ENOBUFS)
 			break;
 		ck_assert_int_eq(err, 0);
@@ -339,14 +329,14 @@ START_TEST(reader_killed_holding_every_frame)
 	wait_ready(ready[0]);
 	/* Every frame read: read and write positions are equal, the ring is empty,
 	 * and yet no byte is free. Only zbd can give the space back. */
-	k = tz_kill_later(r, 100, killed_at);
+	k = tu_kill_later(r, 100, killed_at);
 	for (;;) {
-		tz_frame_fill(buf, seq);
-		err = zb_writer_write(w, buf, tz_frame_size(seq), 5000);
+		tu_frame_fill(buf, seq);
+		err = zb_writer_write(w, buf, tu_frame_size(seq), 5000);
 		if (err != 0)
 			break;
 		if (after_kill++ == 0)
-			first_write_ms = tz_now_ms() - *killed_at;
+			first_write_ms = tu_now_ms() - *killed_at;
 		seq++;
 	}
 	ck_assert_int_eq(err, ZB_EREADER_GONE);
@@ -381,7 +371,7 @@ static int destroy_later(void *arg)
 
 START_TEST(forced_destroy_wakes_reader)
 {
-	const char *name = tz_name("force");
+	const char *name = tu_unique_name("force");
 	struct peer_args a = { .name = name, .first = 1, .last = 1 };
 	struct zb_reader *r;
 	struct zb_frame f;
@@ -393,14 +383,14 @@ START_TEST(forced_destroy_wakes_reader)
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	a.ready_fd = p[1];
-	w = tz_fork(writer_then_hang, &a);
+	w = tu_fork(writer_then_hang, &a);
 	wait_ready(p[0]);
 	ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);
 	zb_reader_release(r, &f);
-	t0 = tz_now_ms();
-	d = tz_fork(destroy_later, (void *)name);
+	t0 = tu_now_ms();
+	d = tu_fork(destroy_later, (void *)name);
 	err = zb_reader_read(r, &f, 5000);
-	latency = tz_now_ms() - t0 - 100;
+	latency = tu_now_ms() - t0 - 100;
 	ck_assert_int_eq(err, ZB_EWRITER_GONE);
 	printf("forced destroy -> blocked reader ZB_EWRITER_GONE: %.2f ms after the request\n",
 	       latency);
@@ -424,14 +414,14 @@ static int foreign_peer(void *arg)
 	if (segment_attach(&seg, a->name) < 0)
 		return 50;
 	zb_store(a->hold ? &seg.oieb->reader_pid : &seg.oieb->writer_pid, (uint64_t)getpid());
-	say_ready(a->ready_fd);
+	tu_say(a->ready_fd, 1);
 	pause();
 	return 51;
 }
 
 START_TEST(foreign_peers_are_reaped_too)
 {
-	const char *name = tz_name("foreign");
+	const char *name = tu_unique_name("foreign");
 	struct peer_args a = { .name = name };
 	struct zb_segment seg;
 	char rec[256];
@@ -453,19 +443,19 @@ START_TEST(foreign_peers_are_reaped_too)
 		while (sem_trywait(sem) == 0)
 			;
 		a.hold = (uint64_t)reader;
-		pid = tz_fork(foreign_peer, &a);
+		pid = tu_fork(foreign_peer, &a);
 		wait_ready(p[0]);
 		/* Killed at once: zbd may not have scanned since the pid appeared, the
 		 * worst case. It learns of it at its next scan (every 50 ms by default)
 		 * and finds it dead then: still within the 100 ms promised. */
 		kill(pid, SIGKILL);
-		t0 = tz_now_ms();
-		while (zb_load(slot) != 0 && tz_now_ms() - t0 < 2000)
+		t0 = tu_now_ms();
+		while (zb_load(slot) != 0 && tu_now_ms() - t0 < 2000)
 			usleep(200);
 		printf("foreign %s SIGKILL -> pid cleared: %.2f ms\n", reader ? "reader" : "writer",
-		       tz_now_ms() - t0);
+		       tu_now_ms() - t0);
 		ck_assert_uint_eq(zb_load(slot), 0);
-		ck_assert_double_lt(tz_now_ms() - t0, 100);
+		ck_assert_double_lt(tu_now_ms() - t0, 100);
 		/* The peer it would have woken got its token. */
 		ck_assert_int_eq(sem_getvalue(sem, &value), 0);
 		ck_assert_int_ge(value, 1);
@@ -480,23 +470,13 @@ START_TEST(foreign_peers_are_reaped_too)
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(zbd_reap_suite, "zbd-reap")
 {
-	Suite *s = suite_create("zbd-reap");
-	TCase *tc = tcase_create("reap");
+	TCase *tc = tu_tcase(s, "reap", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, writer_killed_while_reader_waits);
 	tcase_add_test(tc, reader_killed_while_writer_blocked);
 	tcase_add_test(tc, reader_killed_holding_every_frame);
 	tcase_add_test(tc, forced_destroy_wakes_reader);
 	tcase_add_test(tc, foreign_peers_are_reaped_too);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	setvbuf(stdout, NULL, _IONBF, 0); /* latencies printed before a crash still show */
-	return tz_run(suite());
 }

@@ -30,15 +30,6 @@ static void teardown(void)
 	tz_teardown(&t);
 }
 
-static bool in_list(const char *name)
-{
-	char rec[256];
-
-	ck_assert_int_eq(tz_request(&t, "list"), 0);
-	snprintf(rec, sizeof(rec), "buffer=%s\n", name);
-	return strstr(t.reply, rec) != NULL;
-}
-
 struct writer_args {
 	const char *name;
 	uint64_t frames;
@@ -56,8 +47,8 @@ static int writer_stream(void *arg)
 	if (write(a->ready_fd, &c, 1) != 1)
 		return 12;
 	for (uint64_t seq = 1; seq <= a->frames; seq++) {
-		tz_frame_fill(buf, seq);
-		if (zb_writer_write(w, buf, tz_frame_size(seq), 5000) < 0)
+		tu_frame_fill(buf, seq);
+		if (zb_writer_write(w, buf, tu_frame_size(seq), 5000) < 0)
 			return 11;
 	}
 	if (a->frames == 1)
@@ -68,8 +59,8 @@ static int writer_stream(void *arg)
 
 START_TEST(sigkill_mid_stream_then_adopt)
 {
-	const char *name = tz_name("adopt");
-	volatile double *killed_at = tz_shared(4096);
+	const char *name = tu_unique_name("adopt");
+	volatile double *killed_at = tu_shared(4096);
 	struct writer_args a = { .name = name, .frames = FRAMES };
 	struct zb_reader *r;
 	struct zb_frame f;
@@ -84,14 +75,14 @@ START_TEST(sigkill_mid_stream_then_adopt)
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	a.ready_fd = p[1];
-	w = tz_fork(writer_stream, &a);
+	w = tu_fork(writer_stream, &a);
 	ck_assert_int_eq(read(p[0], &c, 1), 1);
 	for (uint64_t seq = 1; seq <= FRAMES; seq++) {
 		if (seq == KILL_AT)
 			ck_assert(WIFSIGNALED(tz_kill(&t, SIGKILL)));
 		ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);
 		ck_assert_uint_eq(f.sequence, seq);
-		ck_assert(tz_frame_ok(f.data, f.size, seq));
+		ck_assert(tu_frame_ok(f.data, f.size, seq));
 		zb_reader_release(r, &f);
 	}
 	ck_assert_int_eq(tu_exit_status(tu_wait(w, 30000)), 0);
@@ -100,7 +91,7 @@ START_TEST(sigkill_mid_stream_then_adopt)
 	ck_assert(tu_any_object_exists(name));
 
 	tz_start(&t);
-	ck_assert(in_list(name));
+	ck_assert(tz_in_list(&t, name));
 	snprintf(rec, sizeof(rec), "buffer=%s", name);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
 	ck_assert_int_eq(tz_get_num(t.reply, rec, "adopted"), 1);
@@ -113,14 +104,14 @@ START_TEST(sigkill_mid_stream_then_adopt)
 
 	/* Reaping resumed: a writer killed now is noticed by the new zbd. */
 	a.frames = 1;
-	w = tz_fork(writer_stream, &a);
+	w = tu_fork(writer_stream, &a);
 	ck_assert_int_eq(read(p[0], &c, 1), 1);
 	ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);
-	ck_assert(tz_frame_ok(f.data, f.size, 1));
+	ck_assert(tu_frame_ok(f.data, f.size, 1));
 	zb_reader_release(r, &f);
-	k = tz_kill_later(w, 100, killed_at);
+	k = tu_kill_later(w, 100, killed_at);
 	err = zb_reader_read(r, &f, 5000);
-	latency = tz_now_ms() - *killed_at;
+	latency = tu_now_ms() - *killed_at;
 	ck_assert_int_eq(err, ZB_EWRITER_GONE);
 	printf("after adoption: writer SIGKILL -> ZB_EWRITER_GONE: %.2f ms\n", latency);
 	ck_assert_double_lt(latency, 500);
@@ -136,7 +127,7 @@ END_TEST
 
 START_TEST(sigterm_keeps_buffers_vanished_ones_dropped)
 {
-	const char *keep = tz_name("keep"), *gone = tz_name("gone");
+	const char *keep = tu_unique_name("keep"), *gone = tu_unique_name("gone");
 	struct zb_reader *r;
 	char lock[256];
 	int fd;
@@ -162,8 +153,8 @@ START_TEST(sigterm_keeps_buffers_vanished_ones_dropped)
 
 	tu_cleanup_name(gone); /* someone removed it while no zbd ran */
 	tz_start(&t);
-	ck_assert(in_list(keep));
-	ck_assert(!in_list(gone));
+	ck_assert(tz_in_list(&t, keep));
+	ck_assert(!tz_in_list(&t, gone));
 	ck_assert_msg(strstr(t.status, "1 buffer"), "STATUS=%s", t.status);
 	/* The adopted lock is held again. */
 	fd = open(lock, O_RDWR | O_CLOEXEC);
@@ -180,26 +171,16 @@ START_TEST(sigterm_keeps_buffers_vanished_ones_dropped)
 		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
 		t.pid = first;
 	}
-	ck_assert(in_list(keep));
+	ck_assert(tz_in_list(&t, keep));
 	zb_reader_close(r);
 	ck_assert_int_eq(tz_request(&t, "destroy %s", keep), 0);
 }
 END_TEST
 
-static Suite *suite(void)
+TU_SUITE(zbd_restart_suite, "zbd-restart")
 {
-	Suite *s = suite_create("zbd-restart");
-	TCase *tc = tcase_create("restart");
+	TCase *tc = tu_tcase(s, "restart", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, sigkill_mid_stream_then_adopt);
 	tcase_add_test(tc, sigterm_keeps_buffers_vanished_ones_dropped);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	setvbuf(stdout, NULL, _IONBF, 0); /* latencies printed before a crash still show */
-	return tz_run(suite());
 }

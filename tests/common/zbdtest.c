@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,63 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "testutil.h"
 #include "zbdtest.h"
-
-static pid_t runner_pid;
-static char marker[32]; /* in every name and directory this run creates */
-
-void tz_init_runner(void)
-{
-	runner_pid = getpid();
-	snprintf(marker, sizeof(marker), "zd%dx", (int)runner_pid);
-}
-
-const char *tz_name(const char *tag)
-{
-	char t[48];
-
-	snprintf(t, sizeof(t), "%s-%s", marker, tag);
-	return tu_unique_name(t);
-}
-
-static void sweep_dir(const char *dir)
-{
-	char path[512];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strstr(de->d_name, marker))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-}
-
-void tz_sweep(void)
-{
-	char cmd[256];
-
-	sweep_dir("/dev/shm");
-	sweep_dir("/tmp/zerobuffer");
-	/* Private directories of tests that failed before their teardown. */
-	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/zbdt-%s-*", marker);
-	if (system(cmd) != 0)
-		fprintf(stderr, "sweep: %s failed\n", cmd);
-}
 
 void tz_setup(struct tz *t, const char *conf)
 {
@@ -74,19 +24,12 @@ void tz_setup(struct tz *t, const char *conf)
 
 	memset(t, 0, sizeof(*t));
 	t->notify_fd = -1;
-	snprintf(t->dir, sizeof(t->dir), "/tmp/zbdt-%s-XXXXXX", marker);
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
-	/* Others (the non-admin test's "nobody") must reach the socket. */
-	ck_assert_int_eq(chmod(t->dir, 0755), 0);
+	/* 0755: others (the users a test plays) must reach the socket. */
+	ck_assert_int_eq(tu_mkdtemp(t->dir, sizeof(t->dir)), 0);
 	snprintf(t->sock, sizeof(t->sock), "%s/zbd.sock", t->dir);
 	if (conf) {
-		FILE *f;
-
 		snprintf(t->conf, sizeof(t->conf), "%s/zbd.conf", t->dir);
-		f = fopen(t->conf, "w");
-		ck_assert_ptr_nonnull(f);
-		fputs(conf, f);
-		fclose(f);
+		ck_assert_int_eq(tu_write_file(t->conf, conf, strlen(conf)), 0);
 	}
 	t->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(t->notify_fd, 0);
@@ -99,7 +42,7 @@ void tz_setup(struct tz *t, const char *conf)
 pid_t tz_spawn(struct tz *t, char *const prefix[])
 {
 	const char *zbd = getenv("ZBD");
-	char notify[128];
+	char notify[128], log[160];
 	char *argv[24];
 	int n = 0;
 	pid_t pid;
@@ -120,11 +63,19 @@ pid_t tz_spawn(struct tz *t, char *const prefix[])
 		argv[n++] = t->conf;
 	}
 	argv[n] = NULL;
+	if (t->logged)
+		snprintf(log, sizeof(log), "%s/zbd.log", t->dir);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		/* zbd must not outlive a test that fails half-way. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (t->logged) {
+			int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+			if (fd < 0 || dup2(fd, 2) < 0)
+				_exit(126);
+		}
 		setenv("NOTIFY_SOCKET", notify, 1);
 		if (t->sock_from_env)
 			setenv("ZBD_SOCKET", t->sock, 1);
@@ -170,7 +121,7 @@ static bool notify_take(struct tz *t, int timeout_ms, bool *ready)
 
 /* zbd's sd_notify blocks once a datagram queue of ~10 is full, as it should
  * under systemd, which reads at once: so do we, before every request. */
-static void notify_drain(struct tz *t)
+void tz_notify_drain(struct tz *t)
 {
 	bool ready = false;
 
@@ -181,11 +132,11 @@ static void notify_drain(struct tz *t)
 
 bool tz_wait_ready(struct tz *t, int timeout_ms)
 {
-	double end = tz_now_ms() + timeout_ms;
+	double end = tu_now_ms() + timeout_ms;
 	bool ready = t->ready;
 
 	while (!ready) {
-		int left = (int)(end - tz_now_ms());
+		int left = (int)(end - tu_now_ms());
 
 		if (left <= 0 || !notify_take(t, left, &ready))
 			return false;
@@ -195,11 +146,11 @@ bool tz_wait_ready(struct tz *t, int timeout_ms)
 
 void tz_notify_wait(struct tz *t, int timeout_ms, bool (*until)(struct tz *t))
 {
-	double end = tz_now_ms() + timeout_ms;
+	double end = tu_now_ms() + timeout_ms;
 	bool ready = false;
 
 	while (!until(t)) {
-		int left = (int)(end - tz_now_ms());
+		int left = (int)(end - tu_now_ms());
 
 		/* Past the deadline, still take what is queued already. */
 		if (!notify_take(t, left > 0 ? left : 0, &ready))
@@ -211,6 +162,51 @@ void tz_start(struct tz *t)
 {
 	tz_spawn(t, NULL);
 	ck_assert_msg(tz_wait_ready(t, 5000), "zbd did not send READY=1 within 5 s");
+}
+
+void tz_start_logged(struct tz *t)
+{
+	t->logged = true;
+	tz_start(t);
+}
+
+static bool line_has_all(const char *line, size_t len, va_list ap)
+{
+	char buf[1024];
+	const char *want;
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, line);
+	while ((want = va_arg(ap, const char *)))
+		if (!strstr(buf, want))
+			return false;
+	return true;
+}
+
+bool tz_log_has(struct tz *t, bool want, ...)
+{
+	static char log[256 * 1024];
+	char path[160];
+	bool found = false;
+	va_list ap;
+
+	snprintf(path, sizeof(path), "%s/zbd.log", t->dir);
+	for (int tries = 0; tries < 20 && found != want; tries++) {
+		if (tries)
+			tu_sleep_us(50 * 1000);
+		if (tu_read_file(path, log, sizeof(log)) < 0)
+			continue;
+		for (const char *l = log; *l && !found;) {
+			size_t n = strcspn(l, "\n");
+
+			va_start(ap, want);
+			found = line_has_all(l, n, ap);
+			va_end(ap);
+			l += n + (l[n] == '\n');
+		}
+	}
+	ck_assert_msg(found == want, "zbd's log %s the line looked for:\n%s",
+		      want ? "lacks" : "has", log);
+	return found;
 }
 
 int tz_kill(struct tz *t, int sig)
@@ -226,8 +222,6 @@ int tz_kill(struct tz *t, int sig)
 
 void tz_teardown(struct tz *t)
 {
-	char cmd[160];
-
 	int status = 0;
 
 	if (t->pid > 0) {
@@ -238,11 +232,8 @@ void tz_teardown(struct tz *t)
 	if (t->notify_fd >= 0)
 		close(t->notify_fd);
 	t->notify_fd = -1;
-	if (t->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "teardown: %s failed\n", cmd);
-	}
+	if (t->dir[0])
+		tu_rmtree(t->dir);
 	tu_cleanup_all();
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "zbd did not stop cleanly on SIGTERM: status %#x", status);
@@ -254,7 +245,7 @@ int tz_connect(struct tz *t)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
-	notify_drain(t);
+	tz_notify_drain(t);
 	ck_assert_uint_lt((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->sock),
 			  sizeof(sa.sun_path));
 	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s: %s",
@@ -286,14 +277,14 @@ static size_t reply_end(const char *buf, size_t len)
 
 int tz_read_reply(int fd, char *out, size_t size, int timeout_ms)
 {
-	double end = tz_now_ms() + timeout_ms;
+	double end = tu_now_ms() + timeout_ms;
 	size_t len = 0, done;
 
 	out[0] = '\0';
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
-		int left = (int)(end - tz_now_ms());
+		int left = (int)(end - tu_now_ms());
 
 		ck_assert_msg(left > 0, "no complete reply within %d ms: '%s'", timeout_ms, out);
 		ck_assert_int_gt(poll(&pfd, 1, left), 0);
@@ -324,7 +315,7 @@ int tz_request_fd(struct tz *t, int fd, const char *line)
 	size_t len = strlen(line);
 
 	ck_assert_uint_lt(len, sizeof(buf) - 1);
-	notify_drain(t);
+	tz_notify_drain(t);
 	memcpy(buf, line, len);
 	buf[len++] = '\n';
 	ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
@@ -389,86 +380,11 @@ long long tz_get_num(const char *reply, const char *record, const char *key)
 	return atoll(v);
 }
 
-size_t tz_frame_size(uint64_t seq)
+bool tz_in_list(struct tz *t, const char *name)
 {
-	return 1 + (size_t)((seq * 7919) % 300);
-}
+	char rec[256];
 
-void tz_frame_fill(void *buf, uint64_t seq)
-{
-	uint8_t *p = buf;
-	size_t n = tz_frame_size(seq);
-
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(seq * 31 + i * 7);
-}
-
-bool tz_frame_ok(const void *data, size_t size, uint64_t seq)
-{
-	const uint8_t *p = data;
-
-	if (size != tz_frame_size(seq))
-		return false;
-	for (size_t i = 0; i < size; i++)
-		if (p[i] != (uint8_t)(seq * 31 + i * 7))
-			return false;
-	return true;
-}
-
-double tz_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-pid_t tz_fork(int (*fn)(void *arg), void *arg)
-{
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(fn(arg));
-	}
-	return pid;
-}
-
-pid_t tz_kill_later(pid_t pid, int delay_ms, volatile double *killed_at_ms)
-{
-	pid_t k = fork();
-
-	ck_assert_int_ge(k, 0);
-	if (k == 0) {
-		/* Only to let the victim's peer go to sleep first: the outcome does not
-		 * depend on it (a peer that is not asleep yet learns the same). */
-		nanosleep(&(struct timespec){ .tv_nsec = delay_ms * 1000000L }, NULL);
-		*killed_at_ms = tz_now_ms();
-		kill(pid, SIGKILL);
-		_exit(0);
-	}
-	return k;
-}
-
-void *tz_shared(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
-int tz_run(Suite *s)
-{
-	SRunner *sr;
-	int failed;
-
-	tz_init_runner();
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tz_sweep();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	ck_assert_int_eq(tz_request(t, "list"), 0);
+	snprintf(rec, sizeof(rec), "buffer=%s\n", name);
+	return strstr(t->reply, rec) != NULL;
 }

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Frame contents both processes of a test derive from the seed (see libtest.h). */
+/* Frame contents both processes of a test derive from the seed (see pattern.h). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "libtest.h"
+#include "pattern.h"
 
 /* Larger than any frame a test writes, so every window is a fresh offset. */
 #define TABLE_SLACK (64 * 1024)
+
+/* The seed of the tu_frame_*() stream. */
+#define DEFAULT_SEED 0x7a62
 
 uint64_t splitmix64(uint64_t *state)
 {
@@ -67,19 +69,44 @@ const uint8_t *pattern_data(const struct pattern *p, uint64_t seq, size_t size)
 {
 	uint64_t h = mix(p->seed, seq, 2);
 
+	if (size > p->table_len)
+		abort(); /* a test asking for more than it set up */
 	return p->table + h % (p->table_len - size + 1);
 }
 
-void vector_frame(uint8_t *out, uint64_t k, size_t size)
+bool pattern_ok(const struct pattern *p, uint64_t seq, const void *data, size_t size)
 {
-	for (size_t i = 0; i < size; i++)
-		out[i] = (uint8_t)((k * 31 + i) & 0xff);
+	return size == pattern_size(p, seq) && memcmp(data, pattern_data(p, seq, size), size) == 0;
 }
 
-int64_t now_ms(void)
+/* Made on first use, in whichever process (a forked child makes its own). */
+static const struct pattern *default_stream(void)
 {
-	struct timespec ts;
+	static struct pattern p;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!p.table)
+		pattern_init(&p, DEFAULT_SEED, 1, TU_FRAME_MAX);
+	return &p;
+}
+
+size_t tu_frame_size(uint64_t seq)
+{
+	return pattern_size(default_stream(), seq);
+}
+
+const uint8_t *tu_frame_data(uint64_t seq, size_t size)
+{
+	return pattern_data(default_stream(), seq, size);
+}
+
+void tu_frame_fill(void *buf, uint64_t seq)
+{
+	size_t size = tu_frame_size(seq);
+
+	memcpy(buf, tu_frame_data(seq, size), size);
+}
+
+bool tu_frame_ok(const void *data, size_t size, uint64_t seq)
+{
+	return pattern_ok(default_stream(), seq, data, size);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers for the zbd suites: a real zbd process per test on a private
- * directory (socket, state file, config), readiness through a NOTIFY_SOCKET
- * the test owns, a raw control-socket client, and frame patterns that make
- * every byte of a stream checkable.
+ * A private zbd for a test: a real zbd process on a private directory
+ * (socket, state file, config, optionally its log), readiness through a
+ * NOTIFY_SOCKET the test owns, and a raw control-socket client. Used by the
+ * zbd, security, zbctl and reliability suites.
  */
 #pragma once
 
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <check.h>
+#include "testutil.h"
 
 struct tz {
 	char dir[64];		   /* private: socket, state file, config, notify socket */
@@ -26,28 +26,24 @@ struct tz {
 	bool ready;		   /* READY=1 seen from the current zbd */
 	const char *watchdog_usec; /* WATCHDOG_USEC for the next zbd, or NULL */
 	bool sock_from_env;	   /* pass the socket as $ZBD_SOCKET, not -s */
+	bool logged;		   /* zbd's stderr goes to dir/zbd.log (tz_start_logged) */
 	char reply[256 * 1024];
 };
-
-/* Call first in main(): remembers the runner's pid so that tz_sweep() finds
- * everything the tests made, whichever test process made it. */
-void tz_init_runner(void);
-
-/* Remove every object, lock and directory this test run created (even by
- * tests that failed half-way), for main() after the runner. */
-void tz_sweep(void);
-
-/* A test program's main(): run the suite, sweep, exit status for meson. */
-int tz_run(Suite *s);
-
-/* A buffer name unique to this test and findable by tz_sweep(). */
-const char *tz_name(const char *tag);
 
 /* Make the private directory; write `conf` there as zbd.conf if not NULL. */
 void tz_setup(struct tz *t, const char *conf);
 
 /* Start zbd on t->dir and wait (up to 5 s) for READY=1. */
 void tz_start(struct tz *t);
+
+/* tz_start, with zbd's stderr going to t->dir/zbd.log from now on. */
+void tz_start_logged(struct tz *t);
+
+/* Whether zbd's log (tz_start_logged) has a line containing every one of the
+ * NULL-terminated strings; the test fails with the log if `want` and it has
+ * not, or !want and it has (retried for up to a second: the log is written as
+ * it happens). */
+bool tz_log_has(struct tz *t, bool want, ...) __attribute__((sentinel));
 
 /* Start zbd with extra argv in front (e.g. a socket-activation wrapper); no wait. */
 pid_t tz_spawn(struct tz *t, char *const prefix[]);
@@ -57,6 +53,12 @@ bool tz_wait_ready(struct tz *t, int timeout_ms);
 
 /* Read notifications for up to timeout_ms or until `until` returns true. */
 void tz_notify_wait(struct tz *t, int timeout_ms, bool (*until)(struct tz *t));
+
+/* Take every notification zbd has sent so far. zbd blocks in sd_notify once
+ * ~10 datagrams are queued, as it should under systemd, which reads at once:
+ * tz_connect() and tz_request*() drain first; a test that talks to zbd in
+ * another way (the library, zbctl) calls this before. */
+void tz_notify_drain(struct tz *t);
 
 /* Send `sig` to zbd and reap it; returns its wait status. */
 int tz_kill(struct tz *t, int sig);
@@ -83,21 +85,5 @@ int tz_read_reply(int fd, char *out, size_t size, int timeout_ms);
 const char *tz_get(const char *reply, const char *record, const char *key);
 long long tz_get_num(const char *reply, const char *record, const char *key);
 
-/* Frame pattern: size and content follow from the sequence number. */
-size_t tz_frame_size(uint64_t seq);
-void tz_frame_fill(void *buf, uint64_t seq);
-bool tz_frame_ok(const void *data, size_t size, uint64_t seq);
-
-/* Monotonic milliseconds. */
-double tz_now_ms(void);
-
-/* fork a child that dies with the test process; runs fn(arg) and _exits with
- * its result. */
-pid_t tz_fork(int (*fn)(void *arg), void *arg);
-
-/* Kill `pid` with SIGKILL after delay_ms, from a helper process; the time of
- * the kill lands in *killed_at_ms (shared memory, from tz_shared()). */
-pid_t tz_kill_later(pid_t pid, int delay_ms, volatile double *killed_at_ms);
-
-/* A page of memory shared with children forked after this call. */
-void *tz_shared(size_t size);
+/* Whether `list` names the buffer. */
+bool tz_in_list(struct tz *t, const char *name);
