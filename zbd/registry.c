@@ -364,7 +364,7 @@ static bool objects_ours(const char *name)
 }
 
 /* A segment that was never initialised: shorter than a control block, or
- * with oieb_size still 0 (the creator stores it last, PROTOCOL.md 9). */
+ * with oieb_size still 0 (the creator stores it last, doc/protocol.md 12). */
 static bool creation_unfinished(const char *name)
 {
 	char shm[ZB_OBJ_NAME_MAX];
