@@ -463,16 +463,13 @@ static int take_key(struct load *l, const char *key, unsigned *seen, const char 
 static int set_zbd(struct load *l, const char *key, const char *value)
 {
 	struct zbd_config *c = &l->cfg;
-	unsigned bit;
 	char *copy;
 	int r;
 
 	r = take_key(l, key, &l->seen_zbd, "zbd");
 	if (r < 0)
 		return r;
-	bit = (unsigned)r;
-
-	switch (bit) {
+	switch ((unsigned)r) {
 	case KEY_SOCKET:
 		/* Relative paths would depend on the daemon's working directory. */
 		if (value[0] != '/')
@@ -505,8 +502,6 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 static int set_buffer(struct load *l, const char *key, const char *value)
 {
 	struct zbd_buffer_spec *spec = &l->cfg.buffers[l->buffer];
-	unsigned bit;
-
 	char where[sizeof(spec->name) + 8];
 	int r;
 
@@ -514,9 +509,7 @@ static int set_buffer(struct load *l, const char *key, const char *value)
 	r = take_key(l, key, &l->seen_buffer, where);
 	if (r < 0)
 		return r;
-	bit = (unsigned)r;
-
-	switch (bit) {
+	switch ((unsigned)r) {
 	case KEY_PAYLOAD:
 		return set_size(l, key, value, &spec->payload_size);
 	case KEY_METADATA:
