@@ -494,21 +494,14 @@ daemon_create(DaemonObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"name", "payload_size", "metadata_size",
                              "mode", "group",        NULL};
     struct create_args a = {0};
-    unsigned int mode = 0;
     PyObject *name, *group = Py_None;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$O&O&IO:create", kwlist,
-                                     &name, zbpy_size_converter,
-                                     &a.cfg.payload_size, zbpy_size_converter,
-                                     &a.cfg.metadata_size, &mode, &group)) {
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwds, "U|$O&O&O&O:create", kwlist, &name,
+            zbpy_size_converter, &a.cfg.payload_size, zbpy_size_converter,
+            &a.cfg.metadata_size, zbpy_mode_converter, &a.cfg.mode, &group)) {
         return NULL;
     }
-    if (mode > 07777) {
-        PyErr_SetString(PyExc_ValueError,
-                        "mode must be a permission mode, 0 to 0o7777");
-        return NULL;
-    }
-    a.cfg.mode = (mode_t)mode;
     a.name = request_name(name);
     if (a.name == NULL) {
         return NULL;

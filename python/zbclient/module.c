@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zbclient._zbclient: the module, its exceptions (one class per library
- * error code, all under zbclient.Error), and the helpers every handle type
- * shares: timeouts, handle locks, sizes.
+ * error code, all under zbclient.Error), and the helpers every type uses:
+ * timeouts, locks, argument converters.
  */
 #include "zbpy.h"
 
@@ -156,13 +156,13 @@ now_ns(void)
 }
 
 int
-zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns, int *poll_only)
+zbpy_deadline_init(PyObject *timeout, struct zbpy_deadline *deadline)
 {
     double seconds;
 
-    *poll_only = 0;
+    deadline->poll_only = 0;
     if (timeout == NULL || timeout == Py_None) {
-        *deadline_ns = -1;
+        deadline->ns = -1;
         return 0;
     }
     seconds = PyFloat_AsDouble(timeout);
@@ -175,16 +175,16 @@ zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns, int *poll_only)
         return -1;
     }
     if (seconds == 0) {
-        *poll_only = 1;
-        *deadline_ns = now_ns();
+        deadline->poll_only = 1;
+        deadline->ns = now_ns();
         return 0;
     }
     /* Anything beyond a few centuries waits forever. */
     if (seconds > 1e10) {
-        *deadline_ns = -1;
+        deadline->ns = -1;
         return 0;
     }
-    *deadline_ns = now_ns() + (int64_t)ceil(seconds * 1e9);
+    deadline->ns = now_ns() + (int64_t)ceil(seconds * 1e9);
     return 0;
 }
 
@@ -247,6 +247,24 @@ zbpy_size_converter(PyObject *obj, void *ret)
         return 0;
     }
     *(uint64_t *)ret = v;
+    return 1;
+}
+
+int
+zbpy_mode_converter(PyObject *obj, void *ret)
+{
+    /* As PyArg's "I" would: any int, masked to an unsigned int. */
+    unsigned long v = PyLong_AsUnsignedLongMask(obj);
+
+    if (v == (unsigned long)-1 && PyErr_Occurred()) {
+        return 0;
+    }
+    if ((unsigned int)v > 07777) {
+        PyErr_SetString(PyExc_ValueError,
+                        "mode must be a permission mode, 0 to 0o7777");
+        return 0;
+    }
+    *(mode_t *)ret = (mode_t)(unsigned int)v;
     return 1;
 }
 
@@ -486,8 +504,8 @@ PyInit__zbclient(void)
     if (PyModule_AddObjectRef(m, "Stats", (PyObject *)&ZbpyStats_Type) < 0) {
         goto fail;
     }
-    if (zbpy_reader_init_types(m) < 0 || zbpy_writer_init_types(m) < 0 ||
-        zbpy_daemon_init_types(m) < 0) {
+    if (zbpy_handle_init_types(m) < 0 || zbpy_reader_init_types(m) < 0 ||
+        zbpy_writer_init_types(m) < 0 || zbpy_daemon_init_types(m) < 0) {
         goto fail;
     }
     if (PyModule_AddStringConstant(m, "__version__", ZBPY_VERSION) < 0 ||
