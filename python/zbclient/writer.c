@@ -15,7 +15,6 @@
 #include "handle.h"
 
 #include <errno.h>
-#include <string.h>
 
 typedef struct SlotObject SlotObject;
 
