@@ -14,9 +14,15 @@ int lockdir_ensure(void);
  * is the lock: keep it open for the buffer's life. */
 int lockfile_take(const char *name, mode_t mode, int *ret_fd);
 
+/* The same for any lock file under ZB_LOCK_DIR (a peer's role lock, liveness.h). */
+int lockfile_take_path(const char *path, mode_t mode, int *ret_fd);
+
 /* Unlink NAME.lock (if it is still the file behind fd) and drop the lock. */
 void lockfile_release(const char *name, int fd);
+/* The same for `path` (NULL: only drop the lock). */
+void lockfile_release_path(const char *path, int fd);
 
 /* What upstream readers do at start: every lock nobody holds is an abandoned
- * buffer; remove the lock, and the segment and semaphores if nobody uses them. */
+ * buffer; remove the lock, and the segment and semaphores if nobody uses them.
+ * Role locks (liveness.h) nobody holds are dead peers': they are removed too. */
 void lockfile_cleanup_stale(void);

@@ -8,14 +8,26 @@
 
 /* ------------------------------------------------------------ peer slots */
 
+static bool pid_may_live(uint64_t pid, void *ctx)
+{
+	(void)ctx;
+	return pid_alive(pid);
+}
+
 int ring_slot_claim(uint64_t *slot, uint64_t self)
+{
+	return ring_slot_claim_by(slot, self, pid_may_live, NULL);
+}
+
+int ring_slot_claim_by(uint64_t *slot, uint64_t self, bool (*may_live)(uint64_t pid, void *ctx),
+		       void *ctx)
 {
 	for (;;) {
 		uint64_t cur = zb_load(slot);
 
 		if (cur == self)
 			return 0;
-		if (cur != 0 && pid_alive(cur))
+		if (cur != 0 && may_live(cur, ctx))
 			return -EBUSY;
 		if (__atomic_compare_exchange_n(slot, &cur, self, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))

@@ -38,6 +38,10 @@
  * names a dead process, or already names us. -EBUSY if a live process holds it.
  */
 int ring_slot_claim(uint64_t *slot, uint64_t self);
+/* The same, with the holder judged by may_live(pid, ctx) (liveness.h) instead
+ * of by its pid alone. */
+int ring_slot_claim_by(uint64_t *slot, uint64_t self, bool (*may_live)(uint64_t pid, void *ctx),
+		       void *ctx);
 
 /* Clear *slot if it still names `holder` (a successor may have taken it):
  * a peer leaving, a fencer done, or a dead peer's slot cleared outright.

@@ -38,6 +38,12 @@ struct zb_oieb {
 	uint64_t reserved[4];
 };
 
+/* libzbclient's own use of two reserved words: the liveness marks of the
+ * writer and the reader (libzbclient/liveness.h). Other implementations
+ * leave them 0 and never read them. */
+#define ZB_OIEB_WRITER_MARK 2
+#define ZB_OIEB_READER_MARK 3
+
 struct zb_frame_header {
 	uint64_t payload_size;
 	uint64_t sequence_number;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "liveness.h"
 #include "ring.h"
 #include "segment.h"
 #include "wait.h"
@@ -23,6 +24,7 @@
 struct zb_writer {
 	struct zb_segment seg;
 	uint64_t pid;
+	struct peer_hold hold; /* our role lock and mark (liveness.h) */
 	uint64_t write_pos;
 	uint64_t written_count;
 	uint64_t next_seq;
@@ -40,6 +42,12 @@ struct zb_writer {
 	struct zb_stats stats;
 };
 
+static bool reader_lives(struct zb_writer *w)
+{
+	return liveness_of(w->seg.name, w->seg.oieb, PEER_READER,
+			   zb_load(&w->seg.oieb->reader_pid)) == PEER_ALIVE;
+}
+
 ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 {
 	struct zb_writer *w;
@@ -52,11 +60,12 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	if (!w)
 		return -ENOMEM;
 	w->pid = (uint64_t)getpid();
+	w->hold.fd = -1;
 	err = segment_attach(&w->seg, name);
 	if (err < 0)
 		goto fail;
 	o = w->seg.oieb;
-	err = ring_slot_claim(&o->writer_pid, w->pid);
+	err = liveness_attach(&w->seg, PEER_WRITER, w->pid, &w->hold);
 	if (err < 0)
 		goto fail;
 	w->write_pos = zb_load(&o->payload_write_pos);
@@ -71,12 +80,12 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 		w->write_pos = 0;
 	w->next_seq = 1;
 	w->spin_us = ZB_DEFAULT_SPIN_US;
-	w->reader_active = pid_alive(zb_load(&o->reader_pid));
+	w->reader_active = reader_lives(w);
 	*ret = w;
 	return 0;
 
 fail_release:
-	ring_slot_release(&o->writer_pid, w->pid);
+	liveness_detach(&w->seg, PEER_WRITER, w->pid, &w->hold);
 fail:
 	segment_detach(&w->seg);
 	free(w);
@@ -112,7 +121,7 @@ static bool reader_gone(struct zb_writer *w)
 		w->seen_read_count = read_count;
 		w->reader_active = true;
 	}
-	if (pid != 0 && pid_alive(pid)) {
+	if (liveness_may_live(w->seg.name, w->seg.oieb, PEER_READER, pid)) {
 		w->reader_active = true;
 		return false;
 	}
@@ -260,7 +269,7 @@ ZB_EXPORT int zb_writer_reader_connected(struct zb_writer *w)
 {
 	if (!w)
 		return -EINVAL;
-	return pid_alive(zb_load(&w->seg.oieb->reader_pid));
+	return reader_lives(w);
 }
 
 ZB_EXPORT int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us)
@@ -283,7 +292,7 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 {
 	if (!w)
 		return;
-	ring_slot_release(&w->seg.oieb->writer_pid, w->pid);
+	liveness_detach(&w->seg, PEER_WRITER, w->pid, &w->hold);
 	segment_detach(&w->seg);
 	free(w);
 }

@@ -17,6 +17,7 @@
 
 #include "ctlkeys.h"
 #include "health.h"
+#include "liveness.h"
 #include "ring.h"
 
 #define DEGRADED_PERCENT 80.0
@@ -148,9 +149,9 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 			.used_bytes = used,
 			.utilisation = percent,
 			.reader_pid = (int64_t)rpid,
-			.reader_alive = pid_alive(rpid),
+			.reader_alive = liveness_of(b->name, o, PEER_READER, rpid) == PEER_ALIVE,
 			.writer_pid = (int64_t)wpid,
-			.writer_alive = pid_alive(wpid),
+			.writer_alive = liveness_of(b->name, o, PEER_WRITER, wpid) == PEER_ALIVE,
 			.frames_written = zb_load(&o->payload_written_count),
 			.frames_read = zb_load(&o->payload_read_count),
 			.bytes_written = s->bytes_written,

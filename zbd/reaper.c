@@ -59,6 +59,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "liveness.h"
 #include "log.h"
 #include "reaper.h"
 #include "ring.h"
@@ -128,6 +129,8 @@ static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)
 		reap_reader(b, pid);
 	else
 		reap_writer(b, pid);
+	/* Whether or not we cleared it, that mark speaks for a dead pid now. */
+	liveness_forget(b->seg.oieb, is_reader ? PEER_READER : PEER_WRITER, pid);
 }
 
 static void peer_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -169,20 +172,31 @@ void reaper_init(struct zbd_buffer *b)
 	b->writer = (struct zbd_peer){ .buffer = b, .is_reader = false, .pidfd = -1 };
 }
 
-static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, uint64_t *slot)
+static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, enum peer_role role)
 {
-	uint64_t pid = zb_load(slot);
+	const struct zb_oieb *o = b->seg.oieb;
+	uint64_t pid = zb_load(liveness_slot(b->seg.oieb, role));
+	bool marked = liveness_marked(o, role, pid);
 
-	/* Our own pid is the fence of a repair in progress, not a peer. */
-	if (pid == p->pid || pid == b->daemon->pid)
+	/* A libzbclient peer of another pid namespace: its pid is not ours to
+	 * watch, its role lock is (a probe a scan, liveness.h). */
+	if (marked && !liveness_same_namespace(o, role, pid)) {
+		peer_unwatch(p);
+		if (liveness_of(b->name, o, role, pid) == PEER_DEAD)
+			peer_died(b, p->is_reader, pid);
+		return;
+	}
+	/* Our own pid is the fence of a repair in progress, not a peer (unless a
+	 * peer's mark says the number is its own, in its namespace). */
+	if (pid == p->pid || (pid == b->daemon->pid && !marked))
 		return;
 	peer_watch(b, p, pid);
 }
 
 void reaper_scan(struct zbd_buffer *b)
 {
-	scan_slot(b, &b->reader, &b->seg.oieb->reader_pid);
-	scan_slot(b, &b->writer, &b->seg.oieb->writer_pid);
+	scan_slot(b, &b->reader, PEER_READER);
+	scan_slot(b, &b->writer, PEER_WRITER);
 }
 
 void reaper_forget(struct zbd_buffer *b)
