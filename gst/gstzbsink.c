@@ -47,8 +47,8 @@ typedef struct {
 	struct zb_writer *w; /* closed with the last reference */
 	gchar *name;
 	gboolean have_ino;
-	dev_t dev; /* of /dev/shm/NAME at attach: a standalone reader that */
-	ino_t ino; /* comes back re-creates the buffer as a new segment */
+	dev_t dev;	    /* of /dev/shm/NAME at attach: a standalone reader that */
+	ino_t ino;	    /* comes back re-creates the buffer as a new segment */
 	gboolean meta_done; /* metadata set on this segment (by us or before us) */
 	guint8 *slot;	    /* the acquired, uncommitted frame, or NULL */
 	gsize slot_size;
@@ -59,10 +59,10 @@ typedef struct {
 /* What the element, its pool and the memories it lends share. */
 typedef struct {
 	gint refs;
-	GMutex lock;	  /* everything below, and every call on session->w */
-	GMutex map_lock;  /* slot memories' maps and data (taken after `lock`, or alone) */
-	GCond cond;	  /* a lent slot came back, or a wait must end */
-	Session *session; /* NULL while detached */
+	GMutex lock;	   /* everything below, and every call on session->w */
+	GMutex map_lock;   /* slot memories' maps and data (taken after `lock`, or alone) */
+	GCond cond;	   /* a lent slot came back, or a wait must end */
+	Session *session;  /* NULL while detached */
 	gboolean unlocked; /* GstBaseSink::unlock: render's waits end */
 	gboolean closed;   /* the sink stopped: the pool lends no more */
 	gboolean no_lend;  /* upstream keeps lent slots: copy instead (until restart) */
@@ -941,11 +941,10 @@ static void sink_maybe_post_health(GstZbSink *self)
 	have = zbgst_health_query(&self->health, self->running_name, &h);
 	gst_element_post_message(
 		GST_ELEMENT(self),
-		gst_message_new_element(GST_OBJECT(self),
-					zbgst_health_structure(self->running_name,
-							       counter_get(&self->frames),
-							       counter_get(&self->dropped),
-							       have ? &h : NULL)));
+		gst_message_new_element(
+			GST_OBJECT(self),
+			zbgst_health_structure(self->running_name, counter_get(&self->frames),
+					       counter_get(&self->dropped), have ? &h : NULL)));
 }
 
 /*
@@ -1072,7 +1071,8 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 			s->lent_in_render = FALSE;
 			g_cond_broadcast(&sh->cond);
 			if (r < 0) {
-				sink_error(self, r, "cannot commit a frame of %zu bytes", frame_size);
+				sink_error(self, r, "cannot commit a frame of %zu bytes",
+					   frame_size);
 				flow = GST_FLOW_ERROR;
 				break;
 			}
@@ -1089,8 +1089,9 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 		if (s->slot && s->slot_size < frame_size) {
 			/* Only closing the writer gives an acquisition back: the
 			 * reader sees a new writer session. */
-			GST_WARNING_OBJECT(self, "spare slot of %zu bytes too small for %zu: "
-						 "reattaching",
+			GST_WARNING_OBJECT(self,
+					   "spare slot of %zu bytes too small for %zu: "
+					   "reattaching",
 					   s->slot_size, frame_size);
 			shared_detach(sh);
 			continue;
@@ -1145,8 +1146,7 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 			counter_add(&self->dropped);
 			break;
 		}
-		g_cond_wait_until(&sh->cond, &sh->lock,
-				  MIN(deadline, now + READER_POLL_MS * 1000));
+		g_cond_wait_until(&sh->cond, &sh->lock, MIN(deadline, now + READER_POLL_MS * 1000));
 	}
 	g_mutex_unlock(&sh->lock);
 
@@ -1233,9 +1233,8 @@ static void gst_zb_sink_get_property(GObject *object, guint prop_id, GValue *val
 		GST_OBJECT_LOCK(self);
 		name = g_strdup(self->name);
 		GST_OBJECT_UNLOCK(self);
-		g_value_set_double(value, zbgst_health_query(&self->health, name, &h)
-						  ? h.utilisation
-						  : -1.0);
+		g_value_set_double(
+			value, zbgst_health_query(&self->health, name, &h) ? h.utilisation : -1.0);
 		g_free(name);
 		break;
 	default:
@@ -1352,7 +1351,6 @@ static void gst_zb_sink_class_init(GstZbSinkClass *klass)
 	bsink_class->set_caps = GST_DEBUG_FUNCPTR(gst_zb_sink_set_caps);
 	bsink_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_zb_sink_propose_allocation);
 	bsink_class->render = GST_DEBUG_FUNCPTR(gst_zb_sink_render);
-
 }
 
 static void gst_zb_sink_init(GstZbSink *self)

@@ -43,7 +43,7 @@ typedef struct {
 	struct zb_reader *r; /* NULL once closed */
 	gchar *name;
 	guint64 create;
-	gboolean stopped; /* the element stopped: close once no frame is out */
+	gboolean stopped;  /* the element stopped: close once no frame is out */
 	guint outstanding; /* frames read and not yet released */
 	GMutex pending_lock;
 	GArray *pending; /* of struct zb_frame, freed while `lock` was taken */
@@ -91,7 +91,8 @@ static void reader_apply_pending(Reader *rd)
 		g_mutex_lock(&rd->pending_lock);
 		n = MIN(rd->pending->len, G_N_ELEMENTS(batch));
 		if (n) {
-			memcpy(batch, &g_array_index(rd->pending, struct zb_frame, rd->pending->len - n),
+			memcpy(batch,
+			       &g_array_index(rd->pending, struct zb_frame, rd->pending->len - n),
 			       n * sizeof(batch[0]));
 			g_array_set_size(rd->pending, rd->pending->len - n);
 		}
@@ -425,11 +426,10 @@ static void src_maybe_post_health(GstZbSrc *self)
 	have = zbgst_health_query(&self->health, self->running_name, &h);
 	gst_element_post_message(
 		GST_ELEMENT(self),
-		gst_message_new_element(GST_OBJECT(self),
-					zbgst_health_structure(self->running_name,
-							       counter_get(&self->frames),
-							       counter_get(&self->dropped),
-							       have ? &h : NULL)));
+		gst_message_new_element(
+			GST_OBJECT(self),
+			zbgst_health_structure(self->running_name, counter_get(&self->frames),
+					       counter_get(&self->dropped), have ? &h : NULL)));
 }
 
 /* Announce caps before the first frame if negotiation could not (no metadata
@@ -523,9 +523,9 @@ static GstFlowReturn gst_zb_src_create(GstPushSrc *psrc, GstBuffer **ret)
 	loan->rd = reader_ref(rd);
 	loan->f = f;
 	buf = gst_buffer_new();
-	gst_buffer_append_memory(buf, gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY,
-							      (gpointer)f.data, f.size, 0, f.size,
-							      loan, frame_loan_end));
+	gst_buffer_append_memory(buf,
+				 gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, (gpointer)f.data,
+							f.size, 0, f.size, loan, frame_loan_end));
 	GST_BUFFER_OFFSET(buf) = f.sequence;
 	GST_BUFFER_OFFSET_END(buf) = f.sequence + 1;
 	counter_add(&self->frames);
@@ -614,9 +614,8 @@ static void gst_zb_src_get_property(GObject *object, guint prop_id, GValue *valu
 	case PROP_UTILISATION:
 		name = g_strdup(self->name);
 		GST_OBJECT_UNLOCK(self);
-		g_value_set_double(value, zbgst_health_query(&self->health, name, &h)
-						  ? h.utilisation
-						  : -1.0);
+		g_value_set_double(
+			value, zbgst_health_query(&self->health, name, &h) ? h.utilisation : -1.0);
 		g_free(name);
 		return;
 	default:

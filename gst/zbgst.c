@@ -132,18 +132,17 @@ out:
 GstStructure *zbgst_health_structure(const gchar *name, guint64 frames, guint64 dropped,
 				     const struct zb_health *health)
 {
-	GstStructure *s = gst_structure_new("zerobuffer-health", "buffer", G_TYPE_STRING, name,
-					    "frames", G_TYPE_UINT64, frames, "dropped",
-					    G_TYPE_UINT64, dropped, NULL);
+	GstStructure *s =
+		gst_structure_new("zerobuffer-health", "buffer", G_TYPE_STRING, name, "frames",
+				  G_TYPE_UINT64, frames, "dropped", G_TYPE_UINT64, dropped, NULL);
 
 	if (health)
-		gst_structure_set(s, "state", G_TYPE_STRING, health->state_text, "utilisation",
-				  G_TYPE_DOUBLE, health->utilisation, "used-bytes", G_TYPE_UINT64,
-				  health->used_bytes, "payload-size", G_TYPE_UINT64,
-				  health->payload_size, "frames-lost", G_TYPE_UINT64,
-				  health->frames_lost, "reader-pid", G_TYPE_INT64,
-				  health->reader_pid, "writer-pid", G_TYPE_INT64,
-				  health->writer_pid, NULL);
+		gst_structure_set(
+			s, "state", G_TYPE_STRING, health->state_text, "utilisation", G_TYPE_DOUBLE,
+			health->utilisation, "used-bytes", G_TYPE_UINT64, health->used_bytes,
+			"payload-size", G_TYPE_UINT64, health->payload_size, "frames-lost",
+			G_TYPE_UINT64, health->frames_lost, "reader-pid", G_TYPE_INT64,
+			health->reader_pid, "writer-pid", G_TYPE_INT64, health->writer_pid, NULL);
 	else
 		gst_structure_set(s, "state", G_TYPE_STRING, "unknown", "utilisation",
 				  G_TYPE_DOUBLE, -1.0, NULL);
