@@ -330,6 +330,7 @@ static gboolean slot_migrate(Shared *sh, Session *s)
 	s->lent = NULL;
 	s->lent_in_render = FALSE;
 	session_unref(s); /* the memory's reference: the sink still holds one */
+	GST_DEBUG("moved a lent slot of %zu bytes off the ring", s->slot_size);
 	return TRUE;
 }
 
@@ -471,6 +472,8 @@ static GstFlowReturn slot_pool_acquire(GstBufferPool *pool, GstBuffer **ret,
 		g_mutex_lock(&sh->lock);
 	}
 	g_mutex_unlock(&sh->lock);
+	GST_LOG_OBJECT(pool, "%s (%zu bytes)", mem ? "lent a ring slot" : "handed out plain memory",
+		       size);
 
 	if (mem) {
 		buf = gst_buffer_new();
@@ -557,6 +560,7 @@ struct _GstZbSink {
 
 	/* counters, atomic */
 	guint64 frames;
+	guint64 copied;
 	guint64 dropped;
 
 	ZbgstHealth health;
@@ -574,6 +578,7 @@ enum {
 	PROP_TIMEOUT,
 	PROP_HEALTH_INTERVAL,
 	PROP_FRAMES,
+	PROP_COPIED,
 	PROP_DROPPED,
 	PROP_UTILISATION,
 };
@@ -957,7 +962,7 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 	GstZbSink *self = GST_ZB_SINK(bsink);
 	Shared *sh = self->sh;
 	gsize frame_size = gst_buffer_get_size(buf);
-	gboolean relayout, wait_for_reader, committed = FALSE;
+	gboolean relayout, wait_for_reader, committed = FALSE, copied = FALSE;
 	GstFlowReturn flow = GST_FLOW_OK;
 	gint timeout_ms;
 	gint64 deadline;
@@ -1076,6 +1081,7 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 				flow = GST_FLOW_ERROR;
 				break;
 			}
+			GST_LOG_OBJECT(self, "frame of %zu bytes published in place", frame_size);
 			committed = TRUE;
 			break;
 		}
@@ -1136,7 +1142,8 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 			flow = GST_FLOW_ERROR;
 			break;
 		}
-		committed = TRUE;
+		GST_LOG_OBJECT(self, "frame of %zu bytes copied into the ring", frame_size);
+		committed = copied = TRUE;
 		break;
 
 	wait_reader:
@@ -1152,6 +1159,8 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 
 	if (committed)
 		counter_add(&self->frames);
+	if (copied)
+		counter_add(&self->copied);
 	if (flow == GST_FLOW_OK)
 		sink_maybe_post_health(self);
 	return flow;
@@ -1225,6 +1234,9 @@ static void gst_zb_sink_get_property(GObject *object, guint prop_id, GValue *val
 		break;
 	case PROP_FRAMES:
 		g_value_set_uint64(value, counter_get(&self->frames));
+		break;
+	case PROP_COPIED:
+		g_value_set_uint64(value, counter_get(&self->copied));
 		break;
 	case PROP_DROPPED:
 		g_value_set_uint64(value, counter_get(&self->dropped));
@@ -1323,6 +1335,13 @@ static void gst_zb_sink_class_init(GstZbSinkClass *klass)
 							    "Frames written since the element was "
 							    "created",
 							    0, G_MAXUINT64, 0, ro));
+	g_object_class_install_property(
+		gobject_class, PROP_COPIED,
+		g_param_spec_uint64("copied", "Copied",
+				    "Of \"frames\", those copied into the ring; the others were "
+				    "rendered in place by upstream, into ring slots this sink lent "
+				    "(raw video from an element that uses the sink's buffer pool)",
+				    0, G_MAXUINT64, 0, ro));
 	g_object_class_install_property(
 		gobject_class, PROP_DROPPED,
 		g_param_spec_uint64("dropped", "Dropped",

@@ -275,9 +275,9 @@ void gt_zbd_start(struct gt_zbd *z)
 	snprintf(z->sock, sizeof(z->sock), "%s/zbd.sock", z->dir);
 	z->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(z->notify_fd, 0);
-	ck_assert_uint_lt((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/notify.sock",
-					   z->dir),
-			  sizeof(sa.sun_path));
+	ck_assert_uint_lt(
+		(size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/notify.sock", z->dir),
+		sizeof(sa.sun_path));
 	ck_assert_int_eq(bind(z->notify_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	z->pid = fork();
 	ck_assert_int_ge(z->pid, 0);
@@ -362,8 +362,7 @@ GstMessageType gt_run(const char *desc, int timeout_ms, char **ret_error)
 	GError *err = NULL;
 	GstElement *pipeline = gst_parse_launch(desc, &err);
 
-	ck_assert_msg(pipeline != NULL, "cannot build \"%s\": %s", desc,
-		      err ? err->message : "?");
+	ck_assert_msg(pipeline != NULL, "cannot build \"%s\": %s", desc, err ? err->message : "?");
 	ck_assert_msg(err == NULL, "building \"%s\": %s", desc, err->message);
 	return gt_run_pipeline(pipeline, timeout_ms, ret_error);
 }

@@ -35,7 +35,7 @@ const char *gt_peer(void);
 /* A child process with its stdout on a pipe. */
 struct gt_proc {
 	pid_t pid;
-	int fd;		  /* read end of its stdout, -1 after EOF */
+	int fd;		   /* read end of its stdout, -1 after EOF */
 	char buf[1 << 16]; /* bytes read and not yet returned as lines */
 	size_t len;
 };

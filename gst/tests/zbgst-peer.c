@@ -18,6 +18,11 @@
  *                checking that none changed while held (exit 3 if one did)
  *   --stop-after N  send EOS to the pipeline after N buffers at "m"
  * SIGTERM sends EOS and lets the pipeline finish.
+ *
+ * It also registers "holdback", an element that keeps each buffer until the
+ * next one comes (as videorate does) and lets allocation queries through, so
+ * that upstream renders into zbsink's ring slots and holds one while it asks
+ * for the next.
  */
 #include <glib-unix.h>
 #include <stdio.h>
@@ -45,6 +50,78 @@ static struct {
 	GMainLoop *loop;
 	int status;
 } peer = { .stop_after = -1 };
+
+/* ------------------------------------------------------------- holdback */
+
+#define HOLDBACK_TYPE (holdback_get_type())
+G_DECLARE_FINAL_TYPE(Holdback, holdback, ZBGST, HOLDBACK, GstElement)
+
+struct _Holdback {
+	GstElement parent;
+	GstPad *sinkpad, *srcpad;
+	GstBuffer *prev;
+};
+
+G_DEFINE_TYPE(Holdback, holdback, GST_TYPE_ELEMENT)
+
+static GstStaticPadTemplate holdback_sink =
+	GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate holdback_src =
+	GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static GstFlowReturn holdback_chain(GstPad *pad, GstObject *parent, GstBuffer *buf)
+{
+	Holdback *self = ZBGST_HOLDBACK(parent);
+	GstBuffer *prev = self->prev;
+
+	self->prev = buf;
+	return prev ? gst_pad_push(self->srcpad, prev) : GST_FLOW_OK;
+}
+
+static gboolean holdback_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+	Holdback *self = ZBGST_HOLDBACK(parent);
+
+	if (GST_EVENT_TYPE(event) == GST_EVENT_EOS && self->prev) {
+		gst_pad_push(self->srcpad, self->prev);
+		self->prev = NULL;
+	} else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+		gst_buffer_replace(&self->prev, NULL);
+	}
+	return gst_pad_event_default(pad, parent, event);
+}
+
+static void holdback_dispose(GObject *object)
+{
+	gst_buffer_replace(&ZBGST_HOLDBACK(object)->prev, NULL);
+	G_OBJECT_CLASS(holdback_parent_class)->dispose(object);
+}
+
+static void holdback_class_init(HoldbackClass *klass)
+{
+	GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+
+	G_OBJECT_CLASS(klass)->dispose = holdback_dispose;
+	gst_element_class_set_static_metadata(element_class, "Holdback", "Filter",
+					      "Keeps each buffer until the next comes", "zbd");
+	gst_element_class_add_static_pad_template(element_class, &holdback_sink);
+	gst_element_class_add_static_pad_template(element_class, &holdback_src);
+}
+
+static void holdback_init(Holdback *self)
+{
+	self->sinkpad = gst_pad_new_from_static_template(&holdback_sink, "sink");
+	gst_pad_set_chain_function(self->sinkpad, holdback_chain);
+	gst_pad_set_event_function(self->sinkpad, holdback_event);
+	GST_PAD_SET_PROXY_CAPS(self->sinkpad);
+	GST_PAD_SET_PROXY_ALLOCATION(self->sinkpad);
+	gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
+	self->srcpad = gst_pad_new_from_static_template(&holdback_src, "src");
+	GST_PAD_SET_PROXY_CAPS(self->srcpad);
+	gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
+}
+
+/* ---------------------------------------------------------------- the peer */
 
 static uint64_t buffer_sum(GstBuffer *buf, gsize *ret_size)
 {
@@ -109,10 +186,9 @@ static GstPadProbeReturn on_data(GstPad *pad, GstPadProbeInfo *info, gpointer da
 		peer.count++;
 		if (peer.stop_after >= 0 && peer.count == (guint64)peer.stop_after)
 			gst_element_post_message(
-				peer.pipeline,
-				gst_message_new_application(
-					GST_OBJECT(peer.pipeline),
-					gst_structure_new_empty("zbgst-peer-stop")));
+				peer.pipeline, gst_message_new_application(
+						       GST_OBJECT(peer.pipeline),
+						       gst_structure_new_empty("zbgst-peer-stop")));
 	}
 	return GST_PAD_PROBE_OK;
 }
@@ -163,6 +239,7 @@ int main(int argc, char **argv)
 	int i;
 
 	gst_init(&argc, &argv);
+	gst_element_register(NULL, "holdback", GST_RANK_NONE, HOLDBACK_TYPE);
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--sum") == 0)
 			peer.sum = TRUE;
@@ -193,7 +270,8 @@ int main(int argc, char **argv)
 	m = gst_bin_get_by_name(GST_BIN(peer.pipeline), "m");
 	if (m) {
 		pad = gst_element_get_static_pad(m, "sink");
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+		gst_pad_add_probe(pad,
+				  GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
 				  on_data, NULL, NULL);
 		gst_object_unref(pad);
 		gst_object_unref(m);
