@@ -18,7 +18,13 @@
  * and, with zbd (--zbd PATH), how long after a writer's SIGKILL zbsrc ends
  * its stream.
  *
- * Usage: zbgstbench [--frames N] [--repeat R] [--sizes 1080p,4k]
+ * Both transports get the same shared memory: --ring N frames (default 3).
+ * A ZeroBuffer ring is a FIFO, so every frame lands further along it: a ring
+ * larger than the last-level cache makes an upstream that renders each frame
+ * (black) write to cold memory, where shmsink's allocator hands the same warm
+ * block back each time. The README shows both sizes.
+ *
+ * Usage: zbgstbench [--frames N] [--repeat R] [--ring N] [--sizes 1080p,4k]
  *                   [--sources black,lend,copy] [--zbd PATH]
  * (GST_PLUGIN_PATH must name the directory of libgstzerobuffer.so; see
  * gst/bench/run.sh.) Internally: zbgstbench --child PIPELINE.
@@ -255,6 +261,7 @@ static int child_main(const char *desc)
 /* ---------------------------------------------------------------- driver */
 
 static const char *self_exe;
+static int ring_frames = 3;
 static char workdir[64];
 
 struct proc {
@@ -375,7 +382,7 @@ static struct outcome run_once(enum transport t, const struct size *sz, const st
 			       int frames, int run)
 {
 	size_t frame = (size_t)sz->width * sz->height * 3 / 2;
-	size_t ring = 8 * (frame + 64);
+	size_t ring = (size_t)ring_frames * (frame + 64);
 	struct outcome o = { 0 };
 	struct proc w = { 0 }, r = { 0 };
 	struct measure mw, mr;
@@ -598,6 +605,8 @@ int main(int argc, char **argv)
 			frames = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc)
 			repeat = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--ring") == 0 && i + 1 < argc)
+			ring_frames = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
 			want_sizes = argv[++i];
 		else if (strcmp(argv[i], "--sources") == 0 && i + 1 < argc)
@@ -605,14 +614,15 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--zbd") == 0 && i + 1 < argc)
 			zbd = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--frames N] [--repeat R] [--sizes 1080p,4k] "
-					"[--sources black,lend,copy] [--zbd PATH]\n",
+			fprintf(stderr, "usage: %s [--frames N] [--repeat R] [--ring N] "
+					"[--sizes 1080p,4k] [--sources black,lend,copy] [--zbd PATH]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (repeat < 1 || repeat > 32 || frames < 10) {
-		fprintf(stderr, "%s: --repeat 1..32, --frames 10 or more\n", argv[0]);
+	if (repeat < 1 || repeat > 32 || frames < 10 || ring_frames < 2) {
+		fprintf(stderr, "%s: --repeat 1..32, --frames 10 or more, --ring 2 or more\n",
+			argv[0]);
 		return 2;
 	}
 	snprintf(workdir, sizeof(workdir), "/tmp/zbgstbench-%d", (int)getpid());
@@ -629,17 +639,18 @@ int main(int argc, char **argv)
 	have[UNIXFD] = gst_element_factory_find("unixfdsink") != NULL;
 
 	loadavg(load, sizeof(load));
-	printf("# zbgstbench: GStreamer %s, %ld CPUs, load average at start %s\n\n",
-	       gst_version_string(), sysconf(_SC_NPROCESSORS_ONLN), load);
+	printf("# zbgstbench: %s, %ld CPUs, load average at start %s\n\n", gst_version_string(),
+	       sysconf(_SC_NPROCESSORS_ONLN), load);
 	if (!have[SHM])
 		printf("shmsink/shmsrc: skipped, not installed (Debian: gstreamer1.0-plugins-bad)\n");
 	if (!have[UNIXFD])
-		printf("unixfdsink/unixfdsrc: skipped, not in GStreamer %s (they came with "
+		printf("unixfdsink/unixfdsrc: skipped, not in %s (they came with GStreamer "
 		       "1.24; Debian 12 ships 1.22)\n",
 		       gst_version_string());
-	printf("Median of %d runs; fps at the reader; CPU per frame of each whole process "
-	       "(user + system, all threads) between its first and last frame.\n\n",
-	       repeat);
+	printf("Median of %d runs; shared memory of %d frames for each transport; fps at the "
+	       "reader; CPU per frame of each whole process (user + system, all threads) "
+	       "between its first and last frame.\n\n",
+	       repeat, ring_frames);
 	printf("| frames | upstream | transport | frames/s | writer CPU/frame | reader CPU/frame "
 	       "|\n|---|---|---|---|---|---|\n");
 	fflush(stdout);
