@@ -31,6 +31,7 @@
  * (GST_PLUGIN_PATH must name the directory of libgstzerobuffer.so; see
  * gst/bench/run.sh.) Internally: zbgstbench --child PIPELINE.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -590,11 +591,37 @@ static void eos_latency(const char *zbd, int repeat)
 	       lat[n / 2], lat[n - 1]);
 }
 
+static void remove_workdir(void)
+{
+	struct dirent *de;
+	char path[512];
+	DIR *d = opendir(workdir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", workdir, de->d_name);
+			unlink(path);
+		}
+	closedir(d);
+	rmdir(workdir);
+}
+
+/* Interrupted: the children die with us (PR_SET_PDEATHSIG); take our
+ * directory along. */
+static void on_signal(int sig)
+{
+	remove_workdir();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int main(int argc, char **argv)
 {
 	const char *want_sizes = "1080p,4k", *want_sources = "black,lend,copy", *zbd = NULL;
 	bool have[N_TRANSPORTS] = { true };
-	char load[128], cmd[256];
+	char load[128];
 	int frames = 2000, repeat = 3;
 
 	gst_init(&argc, &argv);
@@ -632,6 +659,8 @@ int main(int argc, char **argv)
 		perror(workdir);
 		return 1;
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	if (!gst_element_factory_find("zbsink")) {
 		fprintf(stderr, "zbsink not found: set GST_PLUGIN_PATH to the build's gst/\n");
 		return 1;
@@ -700,8 +729,6 @@ int main(int argc, char **argv)
 		eos_latency(zbd, 10);
 	loadavg(load, sizeof(load));
 	printf("\nload average at the end: %s\n", load);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", workdir);
+	remove_workdir();
 	return 0;
 }
