@@ -19,9 +19,10 @@
  * its stream.
  *
  * Shared memory: zbsink's ring holds --ring N frames (default 3); shmsink
- * always gets 8 frames (its allocator reuses the block freed last, so a
+ * always gets 16 frames (its allocator reuses the block freed last, so a
  * larger area costs it nothing, and with 3 frames it stalls: blocks held
- * upstream count against it). A ZeroBuffer ring is a FIFO, so every frame
+ * upstream count against it; with 8 it still does now and then). A run that
+ * takes over a minute is reported as stalled. A ZeroBuffer ring is a FIFO, so every frame
  * lands further along it: a ring larger than the last-level cache makes an
  * upstream that renders each frame (black) write to cold memory. The README
  * shows both ring sizes.
@@ -269,8 +270,15 @@ static char workdir[64];
 
 struct proc {
 	pid_t pid;
-	FILE *out;
+	int fd;
+	char buf[4096];
+	size_t len;
 };
+
+/* A run longer than this has stalled (shmsink does, now and then: its
+ * writer waits for room in its area while its reader waits for data). */
+#define RUN_TIMEOUT_S 60.0
+static double deadline;
 
 static void spawn(struct proc *p, const char *desc)
 {
@@ -280,6 +288,7 @@ static void spawn(struct proc *p, const char *desc)
 		perror("pipe");
 		exit(1);
 	}
+	p->len = 0;
 	p->pid = fork();
 	if (p->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -290,31 +299,54 @@ static void spawn(struct proc *p, const char *desc)
 		_exit(127);
 	}
 	close(fds[1]);
-	p->out = fdopen(fds[0], "r");
+	p->fd = fds[0];
 }
 
-/* Read lines until one starts with `prefix` (into line); false at EOF. */
+/* Read lines until one starts with `prefix` (into line); false at EOF or
+ * when the run's deadline passed. */
 static bool expect(struct proc *p, const char *prefix, char *line, size_t size)
 {
-	while (fgets(line, (int)size, p->out)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, prefix, strlen(prefix)) == 0)
-			return true;
-		if (strncmp(line, "error ", 6) == 0)
-			fprintf(stderr, "  %s\n", line);
+	for (;;) {
+		char *nl = memchr(p->buf, '\n', p->len);
+		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+		int left = (int)((deadline - mono_s()) * 1000);
+		ssize_t n;
+
+		if (nl) {
+			size_t l = (size_t)(nl - p->buf);
+
+			snprintf(line, size, "%.*s", (int)l, p->buf);
+			memmove(p->buf, nl + 1, p->len - l - 1);
+			p->len -= l + 1;
+			if (strncmp(line, prefix, strlen(prefix)) == 0)
+				return true;
+			if (strncmp(line, "error ", 6) == 0)
+				fprintf(stderr, "  %s\n", line);
+			continue;
+		}
+		if (p->fd < 0 || left <= 0 || p->len == sizeof(p->buf))
+			return false;
+		if (poll(&pfd, 1, left) <= 0)
+			continue;
+		n = read(p->fd, p->buf + p->len, sizeof(p->buf) - p->len);
+		if (n <= 0)
+			return false;
+		p->len += (size_t)n;
 	}
-	return false;
 }
 
 static int finish(struct proc *p)
 {
 	int status = 0;
 
-	if (p->out)
-		fclose(p->out);
-	p->out = NULL;
-	if (p->pid > 0)
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	if (p->pid > 0) {
+		/* Whatever is left of a stalled run. */
+		kill(p->pid, SIGKILL);
 		waitpid(p->pid, &status, 0);
+	}
 	p->pid = 0;
 	return status;
 }
@@ -376,7 +408,7 @@ static const char *const transport_names[] = { "zbsink/zbsrc", "shmsink/shmsrc",
 					       "unixfdsink/unixfdsrc" };
 
 struct outcome {
-	bool ok;
+	bool ok, stalled;
 	double fps, wcpu_us, rcpu_us;
 };
 
@@ -385,12 +417,13 @@ static struct outcome run_once(enum transport t, const struct size *sz, const st
 			       int frames, int run)
 {
 	size_t frame = (size_t)sz->width * sz->height * 3 / 2;
-	size_t ring = (size_t)ring_frames * (frame + 64), shm = 8 * (frame + 64);
+	size_t ring = (size_t)ring_frames * (frame + 64), shm = 16 * (frame + 64);
 	struct outcome o = { 0 };
-	struct proc w = { 0 }, r = { 0 };
+	struct proc w = { .fd = -1 }, r = { .fd = -1 };
 	struct measure mw, mr;
 	char caps[160], up[128], wdesc[1024], rdesc[1024], line[512], name[64], path[160];
 
+	deadline = mono_s() + RUN_TIMEOUT_S;
 	snprintf(caps, sizeof(caps), "video/x-raw,format=I420,width=%d,height=%d,framerate=30/1",
 		 sz->width, sz->height);
 	snprintf(up, sizeof(up), src->desc, frames);
@@ -400,7 +433,8 @@ static struct outcome run_once(enum transport t, const struct size *sz, const st
 	case ZEROBUFFER:
 		/* The reader creates the buffer (standalone, no zbd), then the writer. */
 		snprintf(rdesc, sizeof(rdesc),
-			 "zbsrc buffer=%s create=%zu num-buffers=%d ! fakesink name=m sync=false",
+			 "zbsrc buffer=%s create=%zu num-buffers=%d ! fakesink name=m sync=false "
+			 "enable-last-sample=false",
 			 name, ring, frames);
 		snprintf(wdesc, sizeof(wdesc), "%s ! %s ! zbsink name=m buffer=%s sync=false", up,
 			 caps, name);
@@ -416,7 +450,8 @@ static struct outcome run_once(enum transport t, const struct size *sz, const st
 			 "wait-for-connection=true sync=false",
 			 up, caps, path, shm);
 		snprintf(rdesc, sizeof(rdesc),
-			 "shmsrc socket-path=%s num-buffers=%d ! %s ! fakesink name=m sync=false",
+			 "shmsrc socket-path=%s num-buffers=%d ! %s ! fakesink name=m sync=false "
+			 "enable-last-sample=false",
 			 path, frames, caps);
 		spawn(&w, wdesc);
 		if (!expect(&w, "ready", line, sizeof(line)))
@@ -427,7 +462,8 @@ static struct outcome run_once(enum transport t, const struct size *sz, const st
 		snprintf(wdesc, sizeof(wdesc),
 			 "%s ! %s ! unixfdsink name=m socket-path=%s sync=false", up, caps, path);
 		snprintf(rdesc, sizeof(rdesc),
-			 "unixfdsrc socket-path=%s num-buffers=%d ! fakesink name=m sync=false",
+			 "unixfdsrc socket-path=%s num-buffers=%d ! fakesink name=m sync=false "
+			 "enable-last-sample=false",
 			 path, frames);
 		spawn(&w, wdesc);
 		if (!expect(&w, "ready", line, sizeof(line)))
@@ -445,12 +481,7 @@ static struct outcome run_once(enum transport t, const struct size *sz, const st
 	o.rcpu_us = mr.cpu / (mr.frames - 1) * 1e6;
 	o.wcpu_us = mw.cpu / (mw.frames - 1) * 1e6;
 out:
-	if (!o.ok) {
-		if (w.pid > 0)
-			kill(w.pid, SIGKILL);
-		if (r.pid > 0)
-			kill(r.pid, SIGKILL);
-	}
+	o.stalled = !o.ok && mono_s() >= deadline;
 	finish(&r);
 	finish(&w);
 	unlink(path);
@@ -545,7 +576,7 @@ static void eos_latency(const char *zbd, int repeat)
 		return;
 	}
 	for (int i = 0; i < repeat && i < 64; i++) {
-		struct proc w = { 0 }, r = { 0 };
+		struct proc w = { .fd = -1 }, r = { .fd = -1 };
 		struct measure mr;
 		double killed, eos = 0;
 		struct zb_ctl *ctl;
@@ -558,6 +589,7 @@ static void eos_latency(const char *zbd, int repeat)
 			 "socket=%s sync=false",
 			 name, sock);
 		snprintf(rdesc, sizeof(rdesc), "zbsrc buffer=%s ! fakesink name=m", name);
+		deadline = mono_s() + RUN_TIMEOUT_S;
 		spawn(&w, wdesc);
 		if (!expect(&w, "ready", line, sizeof(line))) {
 			finish(&w);
@@ -678,7 +710,7 @@ int main(int argc, char **argv)
 		printf("unixfdsink/unixfdsrc: skipped, not in %s (they came with GStreamer "
 		       "1.24; Debian 12 ships 1.22)\n",
 		       gst_version_string());
-	printf("Median of %d runs; zbsink's ring holds %d frames, shmsink's area 8; fps at the "
+	printf("Median of %d runs; zbsink's ring holds %d frames, shmsink's area 16; fps at the "
 	       "reader; CPU per frame of each whole process (user + system, all threads) "
 	       "between its first and last frame.\n\n",
 	       repeat, ring_frames);
@@ -697,7 +729,7 @@ int main(int argc, char **argv)
 				continue;
 			for (int t = 0; t < N_TRANSPORTS; t++) {
 				double fps[32], wc[32], rc[32];
-				int ok = 0;
+				int ok = 0, stalled = 0;
 
 				if (!have[t])
 					continue;
@@ -707,6 +739,7 @@ int main(int argc, char **argv)
 					struct outcome o =
 						run_once((enum transport)t, sz, &sources[ui], n, k);
 
+					stalled += o.stalled;
 					if (!o.ok)
 						continue;
 					fps[ok] = o.fps;
@@ -714,13 +747,15 @@ int main(int argc, char **argv)
 					rc[ok++] = o.rcpu_us;
 				}
 				if (!ok) {
-					printf("| %s | %s | %s | failed | | |\n", sz->name,
-					       sources[ui].name, transport_names[t]);
+					printf("| %s | %s | %s | failed (%d of %d stalled) | | |\n",
+					       sz->name, sources[ui].name, transport_names[t],
+					       stalled, repeat);
 					continue;
 				}
-				printf("| %s | %s | %s | %.0f | %.1f µs | %.1f µs |\n", sz->name,
+				printf("| %s | %s | %s | %.0f%s | %.1f µs | %.1f µs |\n", sz->name,
 				       sources[ui].name, transport_names[t], median(fps, ok),
-				       median(wc, ok), median(rc, ok));
+				       stalled ? " (a run stalled)" : "", median(wc, ok),
+				       median(rc, ok));
 				fflush(stdout);
 			}
 		}

@@ -768,6 +768,107 @@ START_TEST(test_zbd_reader_killed_wait)
 }
 END_TEST
 
+/* ------------------------------------------------ the real command line */
+
+/* Run a shell command line (gst-inspect-1.0, gst-launch-1.0: the real
+ * tools). In a sanitizer build they need the sanitizer runtime preloaded to
+ * load our instrumented plugin; their own exit-time allocations are not ours
+ * to account for. */
+static void shell(struct gt_proc *p, const char *line)
+{
+	const char *preload = getenv("ZBGST_TOOL_PRELOAD");
+	char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+	char *cmd;
+
+	if (preload && *preload)
+		cmd = g_strdup_printf("LD_PRELOAD='%s' ASAN_OPTIONS=detect_leaks=0 exec %s", preload,
+				      line);
+	else
+		cmd = g_strdup_printf("exec %s", line);
+	argv[2] = cmd;
+	gt_spawn(p, argv);
+	g_free(cmd);
+}
+
+START_TEST(test_inspect)
+{
+	static const struct {
+		const char *element, *expect[4];
+	} cases[] = {
+		{ "zbsink", { "ZeroBuffer sink", "wait-for-reader", "utilisation", NULL } },
+		{ "zbsrc", { "ZeroBuffer source", "follow", "is-live", NULL } },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[LINE_MAX_], *cmd = g_strdup_printf("gst-inspect-1.0 %s", cases[i].element);
+		GString *out = g_string_new(NULL);
+		struct gt_proc p;
+
+		shell(&p, cmd);
+		while (gt_readline(&p, line, sizeof(line), 30000) == 1)
+			g_string_append_printf(out, "%s\n", line);
+		ck_assert_int_eq(exit_code(gt_wait(&p, 10000)), 0);
+		for (int j = 0; cases[i].expect[j]; j++)
+			ck_assert_msg(strstr(out->str, cases[i].expect[j]), "%s: no \"%s\" in:\n%s",
+				      cmd, cases[i].expect[j], out->str);
+		gt_proc_close(&p);
+		g_string_free(out, TRUE);
+		g_free(cmd);
+	}
+}
+END_TEST
+
+/* The two gst-launch-1.0 lines of the README's GStreamer section, run as
+ * written there (the buffer renamed, zbd's socket through $ZBD_SOCKET). */
+START_TEST(test_readme_pipelines)
+{
+	const char *readme = getenv("ZBGST_README"), *name = gt_name("readme");
+	gchar *text = NULL, **lines, *cmds[2] = { NULL, NULL }, *section;
+	char line[LINE_MAX_];
+	struct gt_proc w, r;
+	struct gt_zbd z;
+	bool health = false, eos = false;
+	int n = 0;
+
+	ck_assert_msg(readme && g_file_get_contents(readme, &text, NULL, NULL),
+		      "cannot read the README ($ZBGST_README)");
+	section = strstr(text, "\n## GStreamer");
+	ck_assert_msg(section != NULL, "the README has no GStreamer section");
+	lines = g_strsplit(section, "\n", -1);
+	for (int i = 0; lines[i] && n < 2; i++) {
+		if (g_str_has_prefix(lines[i], "gst-launch-1.0 ")) {
+			gchar **parts = g_strsplit(lines[i], "camera0", -1);
+
+			cmds[n++] = g_strjoinv(name, parts);
+			g_strfreev(parts);
+		}
+	}
+	g_strfreev(lines);
+	ck_assert_int_eq(n, 2);
+
+	gt_zbd_start(&z);
+	setenv("ZBD_SOCKET", z.sock, 1);
+	shell(&w, cmds[0]);
+	ck_assert_msg(gt_expect(&w, "Setting pipeline to PLAYING", line, sizeof(line), 30000),
+		      "the writer pipeline did not start: %s", cmds[0]);
+	shell(&r, cmds[1]);
+	while (gt_readline(&r, line, sizeof(line), 60000) == 1) {
+		health |= strstr(line, "zerobuffer-health") != NULL;
+		eos |= strstr(line, "Got EOS") != NULL;
+	}
+	ck_assert_int_eq(exit_code(gt_wait(&r, 10000)), 0);
+	ck_assert_int_eq(exit_code(gt_wait(&w, 30000)), 0);
+	ck_assert_msg(health, "no zerobuffer-health message from: %s", cmds[1]);
+	ck_assert_msg(eos, "no EOS for: %s", cmds[1]);
+	gt_proc_close(&w);
+	gt_proc_close(&r);
+	gt_zbd_stop(&z);
+	g_free(cmds[0]);
+	g_free(cmds[1]);
+	g_free(text);
+}
+END_TEST
+
 static Suite *gst_suite(void)
 {
 	Suite *s = suite_create("gst");
@@ -800,6 +901,12 @@ static Suite *gst_suite(void)
 	tcase_add_test(tc, test_zbd_writer_killed_is_eos);
 	tcase_add_test(tc, test_zbd_reader_killed_is_error);
 	tcase_add_test(tc, test_zbd_reader_killed_wait);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tools");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_inspect);
+	tcase_add_test(tc, test_readme_pipelines);
 	suite_add_tcase(s, tc);
 	return s;
 }
