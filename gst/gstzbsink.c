@@ -765,6 +765,12 @@ static gboolean gst_zb_sink_start(GstBaseSink *bsink)
 	 * a second handle in this process would release the pid under it. */
 	if (sh->session && !g_str_equal(name, sh->session->name))
 		shared_detach(sh);
+	if (!sh->session) {
+		/* A new attachment: the caps of an earlier buffer do not bind it. */
+		self->meta_written = FALSE;
+		gst_caps_replace(&self->caps, NULL);
+		g_clear_pointer(&self->caps_str, g_free);
+	}
 	sh->no_lend = FALSE;
 	r = 0;
 	if (!sh->session) {

@@ -266,21 +266,27 @@ static GstCaps *src_known_caps(GstZbSrc *self, gboolean *ret_metadata_unusable)
 	size_t size;
 	int r = -ENODATA;
 
+	Reader *rd = NULL;
+
+	/* Caps queries come from any thread, also while the element stops. */
 	GST_OBJECT_LOCK(self);
 	if (self->caps)
 		caps = gst_caps_ref(self->caps);
+	else if (self->rd)
+		rd = reader_ref(self->rd);
 	GST_OBJECT_UNLOCK(self);
-	if (caps || !self->rd)
+	if (!rd)
 		return caps;
-	g_mutex_lock(&self->rd->lock);
-	if (self->rd->r)
-		r = zb_reader_metadata(self->rd->r, &data, &size);
+	g_mutex_lock(&rd->lock);
+	if (rd->r)
+		r = zb_reader_metadata(rd->r, &data, &size);
 	if (r == 0) {
 		caps = caps_from_metadata(data, size);
 		if (!caps && ret_metadata_unusable)
 			*ret_metadata_unusable = TRUE;
 	}
-	g_mutex_unlock(&self->rd->lock);
+	g_mutex_unlock(&rd->lock);
+	reader_unref(rd);
 	return caps;
 }
 
@@ -298,6 +304,19 @@ static GstCaps *gst_zb_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter)
 		caps = both;
 	}
 	return caps;
+}
+
+/* Replace the element's reader (taking over `rd`'s reference). */
+static void src_set_reader(GstZbSrc *self, Reader *rd)
+{
+	Reader *old;
+
+	GST_OBJECT_LOCK(self);
+	old = self->rd;
+	self->rd = rd;
+	GST_OBJECT_UNLOCK(self);
+	if (old)
+		reader_unref(old);
 }
 
 static gboolean gst_zb_src_start(GstBaseSrc *bsrc)
@@ -339,10 +358,14 @@ static gboolean gst_zb_src_start(GstBaseSrc *bsrc)
 			self->rd->stopped = FALSE;
 		g_mutex_unlock(&self->rd->lock);
 		if (!reuse)
-			g_clear_pointer(&self->rd, reader_unref);
+			src_set_reader(self, NULL);
 	}
 	if (!self->rd) {
-		r = reader_open(&self->rd, name, create);
+		Reader *rd;
+
+		r = reader_open(&rd, name, create);
+		if (r == 0)
+			src_set_reader(self, rd);
 		if (r < 0) {
 			src_error(self, r,
 				  create ? "cannot create the buffer as its reader"
@@ -380,7 +403,7 @@ static gboolean gst_zb_src_stop(GstBaseSrc *bsrc)
 	g_mutex_lock(&rd->lock);
 	if (!rd->r) {
 		g_mutex_unlock(&rd->lock);
-		g_clear_pointer(&self->rd, reader_unref);
+		src_set_reader(self, NULL);
 	} else {
 		g_mutex_unlock(&rd->lock);
 	}

@@ -619,8 +619,8 @@ static void eos_latency(const char *zbd, int repeat)
 		return;
 	}
 	qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
-	printf("| runs | p50 | max |\n|---|---|---|\n| %d | %.1f ms | %.1f ms |\n", n,
-	       lat[n / 2], lat[n - 1]);
+	printf("| runs | p50 | max |\n|---|---|---|\n| %d | %.1f ms | %.1f ms |\n", n, lat[n / 2],
+	       lat[n - 1]);
 }
 
 static void remove_workdir(void)
@@ -675,8 +675,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--zbd") == 0 && i + 1 < argc)
 			zbd = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--frames N] [--repeat R] [--ring N] "
-					"[--sizes 1080p,4k] [--sources black,lend,copy] [--zbd PATH]\n",
+			fprintf(stderr,
+				"usage: %s [--frames N] [--repeat R] [--ring N] "
+				"[--sizes 1080p,4k] [--sources black,lend,copy] [--zbd PATH]\n",
 				argv[0]);
 			return 2;
 		}
@@ -705,7 +706,8 @@ int main(int argc, char **argv)
 	printf("# zbgstbench: %s, %ld CPUs, load average at start %s\n\n", gst_version_string(),
 	       sysconf(_SC_NPROCESSORS_ONLN), load);
 	if (!have[SHM])
-		printf("shmsink/shmsrc: skipped, not installed (Debian: gstreamer1.0-plugins-bad)\n");
+		printf("shmsink/shmsrc: skipped, not installed (Debian: "
+		       "gstreamer1.0-plugins-bad)\n");
 	if (!have[UNIXFD])
 		printf("unixfdsink/unixfdsrc: skipped, not in %s (they came with GStreamer "
 		       "1.24; Debian 12 ships 1.22)\n",

@@ -781,8 +781,8 @@ static void shell(struct gt_proc *p, const char *line)
 	char *cmd;
 
 	if (preload && *preload)
-		cmd = g_strdup_printf("LD_PRELOAD='%s' ASAN_OPTIONS=detect_leaks=0 exec %s", preload,
-				      line);
+		cmd = g_strdup_printf("LD_PRELOAD='%s' ASAN_OPTIONS=detect_leaks=0 exec %s",
+				      preload, line);
 	else
 		cmd = g_strdup_printf("exec %s", line);
 	argv[2] = cmd;
@@ -800,7 +800,8 @@ START_TEST(test_inspect)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char line[LINE_MAX_], *cmd = g_strdup_printf("gst-inspect-1.0 %s", cases[i].element);
+		char line[LINE_MAX_],
+			*cmd = g_strdup_printf("gst-inspect-1.0 %s", cases[i].element);
 		GString *out = g_string_new(NULL);
 		struct gt_proc p;
 
