@@ -209,7 +209,9 @@ static int wait_exit(pid_t pid, int timeout_ms, int *drain_fd)
 	double end = now_ms() + timeout_ms;
 	int status = -1;
 
-	ck_assert_int_ge(pidfd, 0);
+	/* Without pidfd_open (valgrind 3.19 lacks it) the wait is a poll of
+	 * waitpid every 10 ms. */
+	ck_assert(pidfd >= 0 || errno == ENOSYS);
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN },
 					 { .fd = drain_fd ? *drain_fd : -1, .events = POLLIN } };
@@ -223,6 +225,8 @@ static int wait_exit(pid_t pid, int timeout_ms, int *drain_fd)
 			status = -1;
 			break;
 		}
+		if (pidfd < 0 && left > 10)
+			left = 10;
 		if (poll(pfd, 2, left) > 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
 			char sink[4096];
 
@@ -232,7 +236,8 @@ static int wait_exit(pid_t pid, int timeout_ms, int *drain_fd)
 			}
 		}
 	}
-	close(pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	return status;
 }
 
