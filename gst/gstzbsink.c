@@ -628,8 +628,9 @@ static int sink_write_metadata(GstZbSink *self)
 		 * earlier writer, whose caps the readers keep. */
 		if (!self->meta_written)
 			GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
-					    ("buffer \"%s\": metadata already set by an earlier "
-					     "writer; readers see its caps, not %s",
+					    ("buffer \"%s\": an earlier writer set its metadata, "
+					     "which is written once per buffer: readers see that, "
+					     "not necessarily %s",
 					     self->running_name, self->caps_str),
 					    ("libzbclient: %s", zb_strerror(r)));
 		r = 0;
