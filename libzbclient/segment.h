@@ -63,6 +63,10 @@ int segment_validate(const struct zb_oieb *oieb, size_t map_size, uint64_t *ret_
 
 void segment_detach(struct zb_segment *s);
 
+/* The metadata a writer set, in place: 0, -ENODATA while none was set,
+ * ZB_ECORRUPT when its length prefix disagrees with the control block. */
+int segment_metadata(const struct zb_segment *s, const void **ret_data, size_t *ret_size);
+
 /* Remove the segment and both semaphores of `name` (missing ones are fine). */
 void segment_unlink(const char *name);
 

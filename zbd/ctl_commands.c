@@ -146,7 +146,7 @@ static int create_option(char *arg, struct zbd_buffer_spec *s, bool seen[4], str
 	case 0:
 	case 1:
 		/* -EINVAL for every bad value: -EMSGSIZE means a line too long here. */
-		err = config_parse_size(eq + 1, k == 0 ? &s->payload_size : &s->metadata_size);
+		err = zb_size_parse(eq + 1, k == 0 ? &s->payload_size : &s->metadata_size);
 		if (err < 0)
 			return reply_fail(r, -EINVAL, "bad size '%s' (%s)", shown,
 					  config_size_error(err));
