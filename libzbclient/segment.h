@@ -35,8 +35,6 @@ struct zb_segment {
  * 1 to ZB_NAME_MAX bytes), -EINVAL otherwise. zb_name_check() narrows it to
  * what zbd and the control protocol carry. */
 int names_check(const char *name);
-/* zb_name_check()'s rule in words, for error messages. */
-#define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
 void names_shm(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_w(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_r(char out[ZB_OBJ_NAME_MAX], const char *name);

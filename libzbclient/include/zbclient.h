@@ -108,6 +108,9 @@ int zb_size_parse(const char *text, uint64_t *ret);
  */
 int zb_name_check(const char *name);
 
+/* zb_name_check()'s rule in words, for error messages. */
+#define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
+
 /* Counters of one handle (frames and payload bytes it moved since it opened). */
 struct zb_stats {
 	uint64_t frames;
