@@ -9,6 +9,7 @@
 set -u
 zbctl=$1 zbd=$2 header=$3 conf=$4
 shift 4
+[ $# -gt 0 ] || { echo "SKIP: the man pages were not built (no scdoc, or -Dman=disabled)"; exit 77; }
 command -v man >/dev/null || { echo "SKIP: man is not installed (Debian: man-db)"; exit 77; }
 
 dir=$(mktemp -d /tmp/zbt-man-XXXXXX) || exit 1
