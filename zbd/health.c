@@ -38,6 +38,26 @@ static uint64_t moved_bytes(uint64_t from, uint64_t to, uint64_t frames, uint64_
 	return dist > frames * ZB_FRAME_HEADER_SIZE ? dist - frames * ZB_FRAME_HEADER_SIZE : 0;
 }
 
+/*
+ * Entries published and not yet taken are in the ring, and each takes at least
+ * a header (a marker is one); a short tail that a writer counts as an entry
+ * (the Python writer does) takes less, but there is at most one per lap. So
+ * more than P / 16 + 1 of them is impossible. The read count is loaded before
+ * and after the written count: the first proves read <= written at the moment
+ * written was loaded, the second bounds what was unread then from above, so a
+ * stream moving between the loads is never taken for corruption.
+ */
+static bool counts_possible(const struct zb_oieb *o, uint64_t p)
+{
+	uint64_t read_before = zb_load(&o->payload_read_count);
+	uint64_t written = zb_load(&o->payload_written_count);
+	uint64_t read_after = zb_load(&o->payload_read_count);
+
+	if (read_before > written)
+		return false;
+	return read_after >= written || written - read_after <= p / ZB_FRAME_HEADER_SIZE + 1;
+}
+
 bool health_block_ok(const struct zbd_buffer *b)
 {
 	const struct zb_oieb *o = b->seg.oieb;
@@ -48,8 +68,7 @@ bool health_block_ok(const struct zbd_buffer *b)
 	/* Sizes are fixed at creation; positions and counts must make sense. */
 	return m == b->seg.metadata_size && p == b->seg.payload_size &&
 	       zb_load(&o->payload_write_pos) <= p && zb_load(&o->payload_read_pos) <= p &&
-	       zb_load(&o->payload_free_bytes) <= p &&
-	       zb_load(&o->payload_read_count) <= zb_load(&o->payload_written_count);
+	       zb_load(&o->payload_free_bytes) <= p && counts_possible(o, p);
 }
 
 void health_reset(struct zbd_buffer *b, ev_tstamp now)
