@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_server.h"
 #include "daemon.h"
 #include "health.h"
@@ -36,7 +37,7 @@ static void scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct zbd *d = container_of(w, struct zbd, scan_timer);
 	struct zbd_buffer *b, *tmp;
-	ev_tstamp now = ev_now(loop);
+	ev_tstamp now = mono_now();
 
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
 	{
@@ -163,7 +164,7 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d->loop)
 		return log_error_errno(-ENOMEM, "cannot create the event loop");
-	d->started = ev_now(d->loop);
+	d->started = mono_now();
 	ev_timer_init(&d->scan_timer, scan_cb, 0, 0);
 	ev_signal_init(&d->sig_term, stop_cb, SIGTERM);
 	ev_signal_init(&d->sig_int, stop_cb, SIGINT);

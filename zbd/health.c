@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 
+#include "clock.h"
 #include "ctlkeys.h"
 #include "health.h"
 #include "ring.h"
@@ -123,7 +124,7 @@ static void write_record(struct reply *r, enum ctlkey_record kind, const void *r
 
 void health_write_daemon(struct reply *r, struct zbd *d)
 {
-	ev_tstamp up = ev_now(d->loop) - d->started;
+	ev_tstamp up = mono_now() - d->started;
 	struct health_daemon h = {
 		.daemon = "zbd",
 		.pub = { .version = ZBD_VERSION,
@@ -156,7 +157,7 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 {
 	const struct zb_oieb *o = b->seg.oieb;
 	const struct buffer_stats *s = &b->stats;
-	ev_tstamp now = ev_now(b->daemon->loop);
+	ev_tstamp now = mono_now();
 	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
 	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);

@@ -41,7 +41,8 @@ struct zbd_peer {
 	ev_io watcher;
 };
 
-/* What the scans learned about one buffer, for health. */
+/* What the scans learned about one buffer, for health. Times are mono_now()'s
+ * (clock.h), never the wall clock's. */
 struct buffer_stats {
 	bool primed; /* one sample taken: deltas are meaningful */
 	ev_tstamp sampled_at;
@@ -74,7 +75,7 @@ struct zbd {
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char state_path[PATH_MAX];
 	uint64_t pid; /* ours: the fence value while we repair a reader's death */
-	ev_tstamp started;
+	ev_tstamp started; /* mono_now() */
 
 	int listen_fd;
 	bool socket_ours; /* we bound it (not socket activation): we unlink it */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "health.h"
 #include "lockfile.h"
 #include "log.h"
@@ -56,8 +57,8 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
 {
 	list_append(&d->buffers, &b->link);
 	d->n_buffers++;
-	health_reset(b, ev_now(d->loop));
-	health_sample(b, ev_now(d->loop));
+	health_reset(b, mono_now());
+	health_sample(b, mono_now());
 	reaper_scan(b);
 }
 

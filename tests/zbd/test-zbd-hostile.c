@@ -10,6 +10,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,15 @@ static const char *health_state(const char *name)
 	return state;
 }
 
+/* NAME's state stays `want` through health requests and scans for ms. */
+static void assert_state_stays(const char *name, const char *want, int ms)
+{
+	const char *state = "";
+
+	ck_assert_msg(!TU_UNTIL(strcmp(state = health_state(name), want) != 0, ms, 20000),
+		      "%s: state %s, want %s", name, state, want);
+}
+
 /* A create, a stream of STREAM_FRAMES frames, each verified, and a health
  * request on a buffer of its own: zbd serves the others, whatever the case. */
 static void serve_another_buffer(const char *tag)
@@ -137,7 +147,7 @@ START_TEST(impossible_count_is_corrupt)
 	ck_assert_str_eq(health_state(name), "corrupt");
 	serve_another_buffer("count-other");
 	/* Well past stall_ms, scans included: still corrupt, never stalled. */
-	ck_assert(!TU_UNTIL(strcmp(health_state(name), "corrupt") != 0, 300, 10000));
+	assert_state_stays(name, "corrupt", 300);
 	cpu_assert_low(&cpu);
 	/* A count just past what the ring can hold is as impossible. */
 	zb_store(&seg.oieb->payload_written_count, 65536 / 16 + 2);
@@ -148,9 +158,90 @@ START_TEST(impossible_count_is_corrupt)
 }
 END_TEST
 
+/* Start zbd with its wall clock shifted by the int64 in t.dir/clock (clockshift.c). */
+static void start_with_clockshift(char *clock_path, size_t size)
+{
+	char preload[PATH_MAX + 16], shift[PATH_MAX + 16], asan[512];
+	char *prefix[] = { "/usr/bin/env", preload, shift, asan, NULL };
+	const char *shim = getenv("CLOCKSHIFT");
+	int64_t zero = 0;
+
+	ck_assert_msg(shim != NULL, "CLOCKSHIFT (path of the clockshift shim) is not set");
+	snprintf(clock_path, size, "%s/clock", t.dir);
+	ck_assert_int_eq(tu_write_file(clock_path, &zero, sizeof(zero)), 0);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", shim);
+	snprintf(shift, sizeof(shift), "ZB_CLOCKSHIFT=%s", clock_path);
+	/* Under AddressSanitizer its runtime must come first, unless told otherwise. */
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		 getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+		 getenv("ASAN_OPTIONS") ? ":" : "");
+	tz_spawn(&t, prefix);
+	ck_assert_msg(tz_wait_ready(&t, 5000), "zbd did not send READY=1 within 5 s");
+}
+
+static void clock_step(const char *clock_path, int64_t seconds)
+{
+	int fd = open(clock_path, O_WRONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, &seconds, sizeof(seconds), 0), (ssize_t)sizeof(seconds));
+	close(fd);
+}
+
+static long long uptime_s(void)
+{
+	ck_assert_int_eq(tz_request(&t, "health"), 0);
+	return tz_get_num(t.reply, "daemon=zbd", "uptime_s");
+}
+
+/*
+ * Case 6: the wall clock steps a day forward, then a day back, under zbd
+ * alone (an LD_PRELOAD shim; the machine's clock is never touched). A ring
+ * full for well under stall_ms stays critical, never stalled, and the uptime
+ * moves by the seconds that passed, not by a day.
+ */
+START_TEST(wall_clock_steps_change_no_duration)
+{
+	const char *name = tu_unique_name("clock");
+	char clock_path[PATH_MAX], buf[100] = { 0 };
+	struct cpu_watch cpu;
+	struct zb_writer *w;
+	long long up;
+	int err;
+
+	tz_setup(&t, "[zbd]\nstall_ms = 20000\n");
+	start_with_clockshift(clock_path, sizeof(clock_path));
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	while ((err = zb_writer_write(w, buf, sizeof(buf), 0)) == 0)
+		;
+	ck_assert_int_eq(err, -ENOBUFS);
+	ck_assert_str_eq(health_state(name), "critical");
+	up = uptime_s();
+	cpu_begin(&cpu);
+
+	/* libev rereads the wall clock about every half second: 1.5 s of scans
+	 * and health requests after each step see it whatever the old code did. */
+	clock_step(clock_path, 86400);
+	serve_another_buffer("clock-fwd");
+	assert_state_stays(name, "critical", 1500);
+	ck_assert_int_le(uptime_s(), up + 5);
+
+	clock_step(clock_path, -86400);
+	serve_another_buffer("clock-back");
+	assert_state_stays(name, "critical", 1500);
+	ck_assert_int_ge(uptime_s(), up);
+	ck_assert_int_le(uptime_s(), up + 5);
+	cpu_assert_low(&cpu);
+	zb_writer_close(w);
+}
+END_TEST
+
 TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 {
 	TCase *tc = tu_tcase(s, "counts", NULL, teardown);
 
 	tcase_add_test(tc, impossible_count_is_corrupt);
+	tc = tu_tcase(s, "clock", NULL, teardown);
+	tcase_add_test(tc, wall_clock_steps_change_no_duration);
 }
