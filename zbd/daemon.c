@@ -21,6 +21,7 @@
 #include "health.h"
 #include "log.h"
 #include "notify.h"
+#include "ratelimit.h"
 #include "reaper.h"
 #include "registry.h"
 
@@ -47,6 +48,7 @@ static void scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (health_block_ok(b))
 			reaper_scan(b);
 	}
+	ratelimit_flush();
 }
 
 static void scan_start(struct zbd *d)

@@ -25,6 +25,7 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "fdbudget.h"
 #include "list.h"
 #include "segment.h"
 #include "zbclient-version.h"
@@ -80,6 +81,8 @@ struct zbd {
 	int listen_fd;
 	bool socket_ours; /* we bound it (not socket activation): we unlink it */
 	ev_io listen_watcher;
+	ev_timer accept_backoff; /* accept() failed for want of resources: retry later */
+	struct fdbudget fds;
 	struct list clients;
 	size_t n_clients;
 

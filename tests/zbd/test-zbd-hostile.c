@@ -10,10 +10,14 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "segment.h"
@@ -237,6 +241,186 @@ START_TEST(wall_clock_steps_change_no_duration)
 }
 END_TEST
 
+/* ------------------------------------------------ out of file descriptors */
+
+#define FLOOD_CONNECTIONS 100
+
+struct flood {
+	const char *sock;
+	int ready_fd; /* the child says how many connections zbd kept */
+	int hold_fd;  /* the child holds them until this pipe closes */
+	int hold_end; /* the parent's end of that pipe, for the child to close */
+};
+
+/*
+ * As nobody: FLOOD_CONNECTIONS connections, each asking `version`. zbd keeps
+ * some and answers them; the rest get a refusal, or (on a zbd that cannot
+ * accept) nothing within 5 s. Reports the number answered, then holds every
+ * connection open until told to stop.
+ */
+static int flood_as_nobody(void *arg)
+{
+	struct flood *f = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd pfd[FLOOD_CONNECTIONS];
+	int kept = 0, n = 0, open_ = 0;
+	char buf[512];
+	double end;
+
+	close(f->hold_end);
+	if (setgroups(0, NULL) < 0 || setgid(TU_NOGROUP) < 0 || setuid(TU_NOBODY) < 0)
+		return 100;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->sock);
+	for (int i = 0; i < FLOOD_CONNECTIONS; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return 101;
+		/* Non-blocking: a full backlog fails here instead of blocking. */
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    send(fd, "version\n", 8, MSG_NOSIGNAL) != 8) {
+			close(fd);
+			continue;
+		}
+		pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	/* Every connection gets a reply (kept) or a refusal, then EOF (refused). */
+	open_ = n;
+	end = tu_now_ms() + 5000;
+	while (open_ > 0 && tu_now_ms() < end) {
+		if (poll(pfd, (nfds_t)n, 100) < 0)
+			return 102;
+		for (int i = 0; i < n; i++) {
+			ssize_t len;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			len = recv(pfd[i].fd, buf, sizeof(buf) - 1, 0);
+			if (len > 0) {
+				buf[len] = '\0';
+				kept += strstr(buf, "status=0") != NULL;
+			}
+			/* Answered (kept: hold it, refused: EOF follows): look no more. */
+			pfd[i].fd = -1;
+			open_--;
+		}
+	}
+	tu_say(f->ready_fd, (char)(open_ ? 255 : kept));
+	(void)!read(f->hold_fd, buf, 1);
+	return 0;
+}
+
+/* Lines of zbd's log that contain `what`. */
+static int log_lines_with(const char *what)
+{
+	static char log[256 * 1024];
+	char path[160];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/zbd.log", t.dir);
+	ck_assert_int_ge(tu_read_file(path, log, sizeof(log)), 0);
+	for (const char *l = log; (l = strstr(l, what)); l++)
+		n++;
+	return n;
+}
+
+/* A refused connection is told why at once, unasked: its status. */
+static int refusal(void)
+{
+	int fd = tz_connect(&t), status;
+
+	status = tz_read_reply(fd, t.reply, sizeof(t.reply), 5000);
+	close(fd);
+	return status;
+}
+
+static void set_fd_limit(pid_t pid, const char *limit)
+{
+	char arg_pid[32], arg_limit[64];
+	char *const args[] = { "--pid", arg_pid, arg_limit, NULL };
+
+	snprintf(arg_pid, sizeof(arg_pid), "%d", (int)pid);
+	snprintf(arg_limit, sizeof(arg_limit), "--nofile=%s", limit);
+	ck_assert_int_eq(
+		tu_wait_exit(tu_spawn_io("/usr/bin/prlimit", args, NULL, NULL, NULL), 5000), 0);
+}
+
+/*
+ * Case 3: zbd runs with 64 descriptors (`prlimit --nofile=64:64`, soft and
+ * hard, so it cannot raise them), and a local user opens connection after
+ * connection. zbd keeps some of them, refuses the rest with a reply that
+ * says why, and goes on serving everyone else without spinning or flooding
+ * its log. Then the limit drops under zbd's feet below what it has open
+ * (`prlimit --pid`): accept() fails, and the reserve descriptor still lets
+ * zbd tell each new client why, while the clients it has go on. Once the
+ * limit is back, everything works again.
+ */
+START_TEST(out_of_descriptors)
+{
+	char *const prefix[] = { "/usr/bin/prlimit", "--nofile=64:64", NULL };
+	const char *name = tu_unique_name("fd");
+	int ready[2], hold[2], kept, held;
+	struct flood f = { .sock = t.sock };
+	struct cpu_watch cpu;
+	pid_t child;
+
+	tz_setup(&t, NULL);
+	t.logged = true;
+	tz_spawn(&t, prefix);
+	ck_assert_msg(tz_wait_ready(&t, 5000), "zbd did not send READY=1 within 5 s");
+	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", name), 0);
+	cpu_begin(&cpu);
+
+	/* A local user connects again and again, and holds what it gets. */
+	f.sock = t.sock;
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(hold, O_CLOEXEC), 0);
+	f.ready_fd = ready[1];
+	f.hold_fd = hold[0];
+	f.hold_end = hold[1];
+	child = tu_fork(flood_as_nobody, &f);
+	close(ready[1]);
+	close(hold[0]);
+	kept = tu_read_byte(ready[0], 20000);
+	ck_assert_msg(kept != 255, "zbd left connections unanswered for 5 s");
+	ck_assert_int_gt(kept, 0);
+	ck_assert_int_lt(kept, FLOOD_CONNECTIONS / 2);
+	serve_another_buffer("fd-flood");
+	assert_state_stays(name, "healthy", 1000); /* and the case lasts a while */
+	cpu_assert_low(&cpu);
+	/* Refusals are logged, but not one line each. */
+	ck_assert_int_gt(log_lines_with("refused: too many control connections"), 0);
+	ck_assert_int_le(log_lines_with("refused: too many control connections"), 10);
+
+	/* The limit drops below what zbd holds: nothing new can be opened. */
+	held = tz_connect(&t);
+	ck_assert_int_eq(tz_request_fd(&t, held, "version"), 0); /* accepted, and kept */
+	set_fd_limit(t.pid,
+		     "16:64"); /* the soft limit: raising a hard one needs CAP_SYS_RESOURCE */
+	cpu_begin(&cpu);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(refusal(), -EMFILE);
+		ck_assert_ptr_nonnull(strstr(t.reply, "out of file descriptors"));
+	}
+	/* The clients zbd has go on; a create is refused with a clear error. */
+	ck_assert_int_eq(tz_request_fd(&t, held, "health"), 0);
+	ck_assert_int_eq(tz_request_fd(&t, held, "create x-never payload=4K"), -EMFILE);
+	for (double end = tu_now_ms() + 1000; tu_now_ms() < end; tu_sleep_us(20000))
+		ck_assert_int_eq(tz_request_fd(&t, held, "health"), 0);
+	cpu_assert_low(&cpu);
+
+	/* The limit back: new clients, creates and streams work again. */
+	set_fd_limit(t.pid, "64:64");
+	close(held);
+	serve_another_buffer("fd-after");
+	close(hold[1]);
+	ck_assert_int_eq(tu_wait_exit(child, 5000), 0);
+	close(ready[0]);
+	ck_assert_int_gt(log_lines_with("refused: zbd is out of file descriptors"), 0);
+	ck_assert_int_le(log_lines_with("refused: zbd is out of file descriptors"), 10);
+}
+END_TEST
+
 TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 {
 	TCase *tc = tu_tcase(s, "counts", NULL, teardown);
@@ -244,4 +428,6 @@ TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 	tcase_add_test(tc, impossible_count_is_corrupt);
 	tc = tu_tcase(s, "clock", NULL, teardown);
 	tcase_add_test(tc, wall_clock_steps_change_no_duration);
+	tc = tu_tcase(s, "descriptors", NULL, teardown);
+	tcase_add_test(tc, out_of_descriptors);
 }
