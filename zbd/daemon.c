@@ -47,6 +47,8 @@ static void scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		 * may be garbage, and reaping would write into it. */
 		if (health_block_ok(b))
 			reaper_scan(b);
+		else if (mapguard_hit(&b->guard))
+			reaper_abandon(b);
 	}
 	ratelimit_flush();
 }
@@ -195,6 +197,10 @@ int daemon_run(const struct zbd_options *opts)
 	/* Modes of the objects we create are exactly the configured ones. */
 	umask(0);
 	signal(SIGPIPE, SIG_IGN);
+	/* Any member of a buffer's group can truncate its files under our mappings. */
+	r = mapguard_install();
+	if (r < 0)
+		log_warning_errno(r, "cannot catch SIGBUS: a truncated buffer will stop zbd");
 	raise_fd_limit();
 	r = daemon_init(&d, opts);
 	if (r < 0)

@@ -64,7 +64,7 @@ bool health_block_ok(const struct zbd_buffer *b)
 	const struct zb_oieb *o = b->seg.oieb;
 	uint64_t m, p;
 
-	if (segment_validate(o, b->seg.map_size, &m, &p) < 0)
+	if (mapguard_hit(&b->guard) || segment_validate(o, b->seg.map_size, &m, &p) < 0)
 		return false;
 	/* Sizes are fixed at creation; positions and counts must make sense. */
 	return m == b->seg.metadata_size && p == b->seg.payload_size &&
@@ -77,6 +77,18 @@ void health_reset(struct zbd_buffer *b, ev_tstamp now)
 	b->stats = (struct buffer_stats){ .read_moved_at = now };
 }
 
+/* Touch the far end of the segment and both semaphores: a file shrunk by
+ * anyone allowed to write it faults here, the fault is absorbed (mapguard.h)
+ * and the buffer turns corrupt at once, not when a repair walks the ring. */
+static void probe_mappings(struct zbd_buffer *b)
+{
+	int value;
+
+	(void)zb_load_relaxed(b->seg.base + b->seg.map_size - 1);
+	sem_getvalue(b->seg.sem_w, &value);
+	sem_getvalue(b->seg.sem_r, &value);
+}
+
 void health_sample(struct zbd_buffer *b, ev_tstamp now)
 {
 	struct buffer_stats *s = &b->stats;
@@ -85,6 +97,8 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 	uint64_t wc = zb_load(&o->payload_written_count), rc = zb_load(&o->payload_read_count);
 	uint64_t wp = zb_load(&o->payload_write_pos) % p, rp = zb_load(&o->payload_read_pos) % p;
 	double dt = now - s->sampled_at;
+
+	probe_mappings(b);
 
 	if (s->primed && dt > 0 && wc >= s->written_count && rc >= s->read_count) {
 		uint64_t dwc = wc - s->written_count, drc = rc - s->read_count;

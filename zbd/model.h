@@ -27,6 +27,7 @@
 #include "config.h"
 #include "fdbudget.h"
 #include "list.h"
+#include "mapguard.h"
 #include "segment.h"
 #include "zbclient-version.h"
 
@@ -63,6 +64,10 @@ struct zbd_buffer {
 	mode_t mode;
 	gid_t gid;
 	bool adopted; /* taken over from an earlier zbd rather than created */
+	/* SIGBUS in its mappings is absorbed (mapguard.h); once one was, the
+	 * buffer is corrupt for good and zbd lets its peers go (abandoned). */
+	struct mapguard_set guard;
+	bool abandoned;
 	struct zbd_peer reader, writer;
 	uint64_t readers_reaped, writers_reaped;
 	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */

@@ -204,3 +204,18 @@ void reaper_forget(struct zbd_buffer *b)
 	peer_unwatch(&b->reader);
 	peer_unwatch(&b->writer);
 }
+
+void reaper_abandon(struct zbd_buffer *b)
+{
+	if (b->abandoned)
+		return;
+	b->abandoned = true;
+	reaper_forget(b);
+	/* Sleepers wake, look, and fail instead of waiting for a slice; a post
+	 * on a semaphore that was itself truncated lands in our own copy. */
+	sem_post_once(b->seg.sem_w);
+	sem_post_once(b->seg.sem_r);
+	log_error("%s: its segment or a semaphore shrank under zbd (truncated by a process "
+		  "allowed to write it): reported corrupt until destroyed, peers woken",
+		  b->name);
+}

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +422,134 @@ START_TEST(out_of_descriptors)
 }
 END_TEST
 
+/* ---------------------------------------- files truncated under a mapping */
+
+/* `truncate -s SIZE PATH` as nobody, a member of the buffer's group (nogroup). */
+static void truncate_as_group_member(const char *path, const char *size)
+{
+	char *const args[] = { "--reuid=65534",
+			       "--regid=65534",
+			       "--clear-groups",
+			       "/usr/bin/truncate",
+			       "-s",
+			       (char *)size,
+			       (char *)path,
+			       NULL };
+
+	ck_assert_int_eq(
+		tu_wait_exit(tu_spawn_io("/usr/bin/setpriv", args, NULL, NULL, NULL), 5000), 0);
+}
+
+/* A buffer the group nogroup may write, as a group member's victim. */
+static void create_group_buffer(const char *name)
+{
+	ck_assert_int_eq(
+		tz_request(&t, "create %s payload=64K mode=0660 group=%d", name, TU_NOGROUP), 0);
+}
+
+static void assert_becomes(const char *name, const char *want)
+{
+	const char *state = "";
+
+	ck_assert_msg(TU_UNTIL(strcmp(state = health_state(name), want) == 0, 3000, 10000),
+		      "%s: state %s, want %s", name, state, want);
+}
+
+/* After the case: zbd alive, the damaged buffer destroyed and gone. */
+static void destroy_damaged(const char *name)
+{
+	ck_assert_int_eq(kill(t.pid, 0), 0);
+	tz_log_has(&t, true, name, "shrank under zbd", NULL);
+	ck_assert_int_eq(tz_request(&t, "destroy %s", name), 0);
+	ck_assert(!tu_any_object_exists(name));
+}
+
+/*
+ * Case 2: a member of the buffer's group truncates its segment while zbd
+ * maps it. zbd's next look faults; zbd absorbs the fault, reports the buffer
+ * corrupt until it is destroyed, and serves the other buffers as before.
+ */
+START_TEST(segment_truncated_under_zbd)
+{
+	char name[ZB_NAME_MAX + 1], part[ZB_NAME_MAX + 1];
+	struct cpu_watch cpu;
+
+	snprintf(name, sizeof(name), "%s", tu_unique_name("trunc"));
+	snprintf(part, sizeof(part), "%s", tu_unique_name("trunc-part"));
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
+	tz_start_logged(&t);
+	create_group_buffer(name);
+	create_group_buffer(part);
+	ck_assert_str_eq(health_state(name), "healthy");
+	cpu_begin(&cpu);
+	truncate_as_group_member(tu_shm_path(name), "0");
+	assert_becomes(name, "corrupt");
+	/* Cut in the ring: the control block still reads well, the ring faults. */
+	truncate_as_group_member(tu_shm_path(part), "4096");
+	assert_becomes(part, "corrupt");
+	serve_another_buffer("trunc-other");
+	assert_state_stays(name, "corrupt", 1000);
+	cpu_assert_low(&cpu);
+	destroy_damaged(name);
+	destroy_damaged(part);
+}
+END_TEST
+
+struct writer_args {
+	const char *name;
+	int ready_fd;
+};
+
+static int writer_until_killed(void *arg)
+{
+	struct writer_args *a = arg;
+	struct zb_writer *w;
+
+	if (zb_writer_open(&w, a->name) < 0)
+		return 10;
+	tu_say(a->ready_fd, 1);
+	pause();
+	return 11;
+}
+
+/*
+ * Case 2, the semaphore: a group member truncates sem.sem-w-NAME; zbd touches
+ * it only to post a wake-up, here when the writer dies and is reaped. The
+ * post's fault is absorbed the same way.
+ */
+START_TEST(semaphore_truncated_under_zbd)
+{
+	const char *name = tu_unique_name("truncsem");
+	struct writer_args a = { .name = name };
+	struct cpu_watch cpu;
+	int ready[2];
+	pid_t writer;
+
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
+	tz_start_logged(&t);
+	create_group_buffer(name);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	a.ready_fd = ready[1];
+	writer = tu_fork(writer_until_killed, &a);
+	close(ready[1]);
+	ck_assert_int_eq(tu_read_byte(ready[0], 5000), 1);
+	close(ready[0]);
+	/* zbd watches the writer (pidfd) before it dies. */
+	ck_assert(TU_UNTIL(tz_request(&t, "health %s", name) == 0 &&
+				   tz_get_num(t.reply, NULL, "writer_pid") == writer,
+			   3000, 10000));
+	cpu_begin(&cpu);
+	truncate_as_group_member(tu_sem_path(name, 'w'), "0");
+	ck_assert_int_eq(kill(writer, SIGKILL), 0);
+	tu_wait(writer, 5000);
+	assert_becomes(name, "corrupt");
+	serve_another_buffer("truncsem-other");
+	assert_state_stays(name, "corrupt", 1000);
+	cpu_assert_low(&cpu);
+	destroy_damaged(name);
+}
+END_TEST
+
 TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 {
 	TCase *tc = tu_tcase(s, "counts", NULL, teardown);
@@ -430,4 +559,7 @@ TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 	tcase_add_test(tc, wall_clock_steps_change_no_duration);
 	tc = tu_tcase(s, "descriptors", NULL, teardown);
 	tcase_add_test(tc, out_of_descriptors);
+	tc = tu_tcase(s, "truncated", NULL, teardown);
+	tcase_add_test(tc, segment_truncated_under_zbd);
+	tcase_add_test(tc, semaphore_truncated_under_zbd);
 }
