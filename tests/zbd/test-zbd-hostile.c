@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "segment.h"
@@ -550,6 +551,129 @@ START_TEST(semaphore_truncated_under_zbd)
 }
 END_TEST
 
+/* How a library peer ended: 0 with ZB_ECORRUPT, 3x with anything else. */
+static int peer_end(int err)
+{
+	if (err == ZB_ECORRUPT)
+		return 0;
+	return err == -ETIMEDOUT	? 31
+	       : err == ZB_EWRITER_GONE ? 32
+	       : err == ZB_EREADER_GONE ? 33
+					: 34;
+}
+
+/* How a process dies of a SIGBUS it does not handle: AddressSanitizer's
+ * handler reports it and aborts (abort_on_error=1). */
+#ifdef __SANITIZE_ADDRESS__
+#define BARE_DEATH SIGABRT
+#else
+#define BARE_DEATH SIGBUS
+#endif
+
+struct peer_args {
+	const char *name;
+	int ready_fd;
+	bool guard; /* zb_sigbus_guard_install() first */
+};
+
+/* Reads (and releases) frames until an error, which it reports. */
+static int reader_until_error(void *arg)
+{
+	struct peer_args *a = arg;
+	struct zb_reader *r;
+	struct zb_frame f;
+	int err;
+
+	if (a->guard && zb_sigbus_guard_install() < 0)
+		return 20;
+	if (zb_reader_open(&r, a->name) < 0)
+		return 21;
+	tu_say(a->ready_fd, 1);
+	while ((err = zb_reader_read(r, &f, 10000)) == 0)
+		zb_reader_release(r, &f);
+	zb_reader_close(r);
+	return peer_end(err);
+}
+
+/* Writes a frame a millisecond until an error (a full ring aside). */
+static int writer_until_error(void *arg)
+{
+	struct peer_args *a = arg;
+	char buf[TU_FRAME_MAX];
+	struct zb_writer *w;
+	uint64_t seq = 1;
+	int err;
+
+	if (a->guard && zb_sigbus_guard_install() < 0)
+		return 20;
+	if (zb_writer_open(&w, a->name) < 0)
+		return 21;
+	tu_say(a->ready_fd, 1);
+	do {
+		tu_frame_fill(buf, seq);
+		err = zb_writer_write(w, buf, tu_frame_size(seq), 100);
+		seq += err == 0;
+		tu_sleep_us(1000);
+	} while (err == 0 || err == -ENOBUFS);
+	zb_writer_close(w);
+	return peer_end(err);
+}
+
+static pid_t start_peer(int (*fn)(void *), const char *name, bool guard)
+{
+	struct peer_args a = { .name = name, .guard = guard };
+	int ready[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	a.ready_fd = ready[1];
+	pid = tu_fork(fn, &a);
+	close(ready[1]);
+	ck_assert_int_eq(tu_read_byte(ready[0], 5000), 1);
+	close(ready[0]);
+	return pid;
+}
+
+/*
+ * Case 2, the peers: libzbclient readers and writers that asked for the
+ * guard (zb_sigbus_guard_install) end with ZB_ECORRUPT when their segment
+ * is truncated, whether they were sleeping or streaming. A reader that did
+ * not ask dies of SIGBUS, as any process does by default: the library does
+ * not take the application's signal handling unasked.
+ */
+START_TEST(library_peers_of_a_truncated_segment)
+{
+	char guarded[ZB_NAME_MAX + 1], bare[ZB_NAME_MAX + 1];
+	pid_t reader, writer, bare_reader;
+	int status;
+
+	snprintf(guarded, sizeof(guarded), "%s", tu_unique_name("guarded"));
+	snprintf(bare, sizeof(bare), "%s", tu_unique_name("bare"));
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
+	tz_start_logged(&t);
+	create_group_buffer(guarded);
+	create_group_buffer(bare);
+	reader = start_peer(reader_until_error, guarded, true);
+	writer = start_peer(writer_until_error, guarded, true);
+	bare_reader = start_peer(reader_until_error, bare, false);
+
+	truncate_as_group_member(tu_shm_path(guarded), "0");
+	ck_assert_int_eq(tu_exit_status(tu_wait(writer, 10000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 10000)), 0);
+	assert_becomes(guarded, "corrupt");
+
+	/* Asleep in read(): zbd wakes it, and its look at the segment faults. */
+	truncate_as_group_member(tu_shm_path(bare), "0");
+	status = tu_wait(bare_reader, 10000);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == BARE_DEATH,
+		      "the unguarded reader ended with status %#x", status);
+	assert_becomes(bare, "corrupt");
+	serve_another_buffer("guarded-other");
+	destroy_damaged(guarded);
+	destroy_damaged(bare);
+}
+END_TEST
+
 TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 {
 	TCase *tc = tu_tcase(s, "counts", NULL, teardown);
@@ -562,4 +686,5 @@ TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 	tc = tu_tcase(s, "truncated", NULL, teardown);
 	tcase_add_test(tc, segment_truncated_under_zbd);
 	tcase_add_test(tc, semaphore_truncated_under_zbd);
+	tcase_add_test(tc, library_peers_of_a_truncated_segment);
 }
