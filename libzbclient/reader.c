@@ -240,7 +240,7 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 	err = segment_create(&r->seg, name, config->metadata_size, config->payload_size, mode,
 			     (gid_t)-1, r->pid);
 	if (err == -EEXIST) {
-		/* We hold the lock, so whatever is there has no owner (PROTOCOL.md 9). */
+		/* We hold the lock: whatever is there has no owner (doc/protocol.md section 12). */
 		segment_unlink(name);
 		err = segment_create(&r->seg, name, config->metadata_size, config->payload_size,
 				     mode, (gid_t)-1, r->pid);

@@ -164,7 +164,7 @@ static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
 	return r;
 }
 
-/* The control block of a new, zeroed segment (PROTOCOL.md section 3). */
+/* The control block of a new, zeroed segment (doc/protocol.md section 4). */
 static void oieb_init(struct zb_oieb *o, uint64_t m, uint64_t p, uint64_t reader_pid)
 {
 	o->version[0] = ZB_VERSION_MAJOR_WIRE;

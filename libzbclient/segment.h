@@ -49,7 +49,7 @@ int segment_attach(struct zb_segment *s, const char *name);
 /*
  * Create a buffer: semaphores first, then the zeroed segment, then the control
  * block with oieb_size stored last, so a writer that attaches early either
- * fails cleanly or finds everything in place (PROTOCOL.md section 9).
+ * fails cleanly or finds everything in place (doc/protocol.md section 12).
  * Every object is made owner-only, given `gid` (unless (gid_t)-1), then `mode`:
  * never visible wider than asked, whatever the umask. -EEXIST if any of the
  * three objects exists already; nothing that existed before is touched.

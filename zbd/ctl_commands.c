@@ -290,8 +290,9 @@ int ctl_write_health(struct zbd *d, struct reply *r, const char *only)
 	if (only && !registry_find(d, only))
 		return reply_fail(r, -ENOENT, "no buffer %s", only);
 	health_write_daemon(r, d);
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer,
-			   link) if (!only || strcmp(b->name, only) == 0) health_write_buffer(r, b);
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		if (!only || strcmp(b->name, only) == 0)
+			health_write_buffer(r, b);
 	return 0;
 }
 

@@ -504,7 +504,8 @@ void ctl_shutdown(struct zbd *d)
 {
 	struct ctl_client *c, *tmp;
 
-	list_for_each_safe(c, tmp, &d->clients, struct ctl_client, link) client_free(c);
+	list_for_each_safe(c, tmp, &d->clients, struct ctl_client, link)
+		client_free(c);
 	if (d->listen_fd >= 0) {
 		ev_io_stop(d->loop, &d->listen_watcher);
 		ev_timer_stop(d->loop, &d->accept_backoff);

@@ -40,8 +40,7 @@ static void scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct zbd_buffer *b, *tmp;
 	ev_tstamp now = mono_now();
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-	{
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
 		health_sample(b, now);
 		/* A block that fails validation is reported, not repaired: its pids
 		 * may be garbage, and reaping would write into it. */

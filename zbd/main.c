@@ -8,12 +8,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: zbd [-c FILE] [-s SOCKET] [-r STATE_DIR]\n"
-		   "  -c FILE       configuration file (default: built-in defaults)\n"
-		   "  -s SOCKET     control socket path (default: $ZBD_SOCKET, else\n"
-		   "                /run/zbd/zbd.sock as root, $XDG_RUNTIME_DIR/zbd.sock otherwise)\n"
-		   "  -r STATE_DIR  where the state file lives (default: the socket's directory)\n"
-		   "  -h            this help\n");
+	fprintf(f,
+		"usage: zbd [-c FILE] [-s SOCKET] [-r STATE_DIR]\n"
+		"  -c FILE       configuration file (default: built-in defaults)\n"
+		"  -s SOCKET     control socket path (default: $ZBD_SOCKET, else\n"
+		"                /run/zbd/zbd.sock as root, $XDG_RUNTIME_DIR/zbd.sock otherwise)\n"
+		"  -r STATE_DIR  where the state file lives (default: the socket's directory)\n"
+		"  -h            this help\n");
 }
 
 int main(int argc, char **argv)

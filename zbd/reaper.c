@@ -48,7 +48,7 @@
  * Both repairs touch only the control block and the semaphores, exactly the
  * state the protocol defines, so they work for peers of every implementation.
  * Posts use sem_post_once(): one token wakes a sleeper, and tokens that
- * nobody takes must not accumulate (PROTOCOL.md section 10).
+ * nobody takes must not accumulate (doc/protocol.md section 10).
  *
  * Limits: a pid recycled between a peer's death and our pidfd_open would be
  * watched as if it were the peer (a window of at most one scan interval, and

@@ -31,8 +31,9 @@ struct zbd_buffer *registry_find(struct zbd *d, const char *name)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer,
-			   link) if (strcmp(b->name, name) == 0) return b;
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		if (strcmp(b->name, name) == 0)
+			return b;
 	return NULL;
 }
 
@@ -101,8 +102,9 @@ static void save_with(struct zbd *d, const struct zbd_buffer *creating)
 		log_error("state file not written: out of memory");
 		return;
 	}
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) e[n++] =
-		(struct statefile_entry){ .name = b->name, .mode = b->mode, .gid = b->gid };
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		e[n++] =
+			(struct statefile_entry){ .name = b->name, .mode = b->mode, .gid = b->gid };
 	if (creating)
 		e[n++] = (struct statefile_entry){ .name = creating->name,
 						   .mode = creating->mode,
@@ -386,7 +388,7 @@ static bool objects_ours(const char *name)
 }
 
 /* A segment that was never initialised: shorter than a control block, or
- * with oieb_size still 0 (the creator stores it last, PROTOCOL.md 9). */
+ * with oieb_size still 0 (the creator stores it last, doc/protocol.md 12). */
 static bool creation_unfinished(const char *name)
 {
 	char shm[ZB_OBJ_NAME_MAX];
@@ -494,8 +496,7 @@ void registry_release_all(struct zbd *d)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-	{
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
 		list_remove(&b->link);
 		buffer_free(b);
 	}

@@ -142,7 +142,7 @@ int zb_reader_open(struct zb_reader **ret, const char *name);
 
 /*
  * Create the buffer and become its reader and owner with no daemon, exactly as
- * upstream ZeroBuffer readers do (PROTOCOL.md section 9): take the lock file,
+ * upstream ZeroBuffer readers do (doc/protocol.md sections 12, 13): take the lock file,
  * clean up abandoned buffers, create semaphores then segment. `config` may be
  * NULL for defaults. Returns -EEXIST if a live owner holds the buffer.
  * zb_reader_close() removes everything this call created.
