@@ -80,7 +80,7 @@ struct zbd {
 	const char *config_path; /* NULL: built-in defaults */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char state_path[PATH_MAX];
-	uint64_t pid; /* ours: the fence value while we repair a reader's death */
+	uint64_t pid;	   /* ours: the fence value while we repair a reader's death */
 	ev_tstamp started; /* mono_now() */
 
 	int listen_fd;
