@@ -100,7 +100,9 @@ int zb_name_check(const char *name);
  * mappings go to the handler that was in place when this was called, or end
  * the process as SIGBUS does. A SIGBUS handler installed after this call
  * replaces ours: install yours first if you need both. Call it once, from any
- * thread, before or after opening handles; later calls do nothing.
+ * thread, before or after opening handles; later calls do nothing. (Under
+ * valgrind, going on after the fault needs
+ * --vex-iropt-register-updates=allregs-at-mem-access.)
  * Returns 0, or a negated errno if sigaction failed.
  */
 int zb_sigbus_guard_install(void);

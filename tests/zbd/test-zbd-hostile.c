@@ -194,6 +194,13 @@ static void clock_step(const char *clock_path, int64_t seconds)
 	close(fd);
 }
 
+/* The uptime may have grown by the seconds that passed since `at`, plus one
+ * for rounding on each side. */
+static long long uptime_margin(double at)
+{
+	return (long long)((tu_now_ms() - at) / 1000) + 2;
+}
+
 static long long uptime_s(void)
 {
 	ck_assert_int_eq(tz_request(&t, "health"), 0);
@@ -213,6 +220,7 @@ START_TEST(wall_clock_steps_change_no_duration)
 	struct cpu_watch cpu;
 	struct zb_writer *w;
 	long long up;
+	double up_at;
 	int err;
 
 	tz_setup(&t, "[zbd]\nstall_ms = 20000\n");
@@ -224,6 +232,7 @@ START_TEST(wall_clock_steps_change_no_duration)
 	ck_assert_int_eq(err, -ENOBUFS);
 	ck_assert_str_eq(health_state(name), "critical");
 	up = uptime_s();
+	up_at = tu_now_ms();
 	cpu_begin(&cpu);
 
 	/* libev rereads the wall clock about every half second: 1.5 s of scans
@@ -231,13 +240,13 @@ START_TEST(wall_clock_steps_change_no_duration)
 	clock_step(clock_path, 86400);
 	serve_another_buffer("clock-fwd");
 	assert_state_stays(name, "critical", 1500);
-	ck_assert_int_le(uptime_s(), up + 5);
+	ck_assert_int_le(uptime_s(), up + uptime_margin(up_at));
 
 	clock_step(clock_path, -86400);
 	serve_another_buffer("clock-back");
 	assert_state_stays(name, "critical", 1500);
 	ck_assert_int_ge(uptime_s(), up);
-	ck_assert_int_le(uptime_s(), up + 5);
+	ck_assert_int_le(uptime_s(), up + uptime_margin(up_at));
 	cpu_assert_low(&cpu);
 	zb_writer_close(w);
 }
@@ -686,5 +695,14 @@ TU_SUITE(hostile_suite, "zbd-hostile", .root = true)
 	tc = tu_tcase(s, "truncated", NULL, teardown);
 	tcase_add_test(tc, segment_truncated_under_zbd);
 	tcase_add_test(tc, semaphore_truncated_under_zbd);
-	tcase_add_test(tc, library_peers_of_a_truncated_segment);
+	/* Going on after a fault needs every register exact at the faulting
+	 * access, which valgrind gives only with
+	 * --vex-iropt-register-updates=allregs-at-mem-access (zbd, which the test
+	 * does not run under valgrind, is unaffected). */
+	if (tu_under_valgrind())
+		printf("library_peers_of_a_truncated_segment not run under valgrind: "
+		       "resuming after SIGBUS needs --vex-iropt-register-updates="
+		       "allregs-at-mem-access\n");
+	else
+		tcase_add_test(tc, library_peers_of_a_truncated_segment);
 }
