@@ -377,6 +377,7 @@ static void accept_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct zbd *d = container_of(w, struct zbd, accept_backoff);
 
+	fdbudget_refill(&d->fds);
 	ev_io_start(loop, &d->listen_watcher);
 }
 

@@ -77,13 +77,18 @@ size_t fdbudget_client_slots(const struct fdbudget *f)
 	return top > (unsigned long)f->base + 1 ? top - (unsigned long)f->base : 1;
 }
 
+void fdbudget_refill(struct fdbudget *f)
+{
+	if (f->reserve < 0)
+		f->reserve = reserve_open();
+}
+
 int fdbudget_accept_spare(struct fdbudget *f, int listen_fd, void (*refuse)(int fd, void *ctx),
 			  void *ctx)
 {
 	int fd, err;
 
-	if (f->reserve < 0)
-		f->reserve = reserve_open();
+	fdbudget_refill(f);
 	if (f->reserve < 0)
 		return -errno;
 	close(f->reserve);

@@ -54,6 +54,9 @@ size_t fdbudget_client_slots(const struct fdbudget *f);
 /* The current limit of open descriptors. */
 unsigned long fdbudget_limit(void);
 
+/* Take the reserve back if it is spent (cheap when it is not). */
+void fdbudget_refill(struct fdbudget *f);
+
 /*
  * Accept one waiting connection on the reserve, hand it to refuse(fd, ctx)
  * and close it, then open the reserve again. 0 when a connection was

@@ -370,7 +370,7 @@ START_TEST(out_of_descriptors)
 {
 	char *const prefix[] = { "/usr/bin/prlimit", "--nofile=64:64", NULL };
 	const char *name = tu_unique_name("fd");
-	int ready[2], hold[2], kept, held;
+	int ready[2], hold[2], kept, held, waiting;
 	struct flood f = { .sock = t.sock };
 	struct cpu_watch cpu;
 	pid_t child;
@@ -420,8 +420,20 @@ START_TEST(out_of_descriptors)
 		ck_assert_int_eq(tz_request_fd(&t, held, "health"), 0);
 	cpu_assert_low(&cpu);
 
+	/* Below even the reserve's number: nothing can be accepted. zbd leaves
+	 * the socket alone for a while between tries, and answers once it can. */
+	set_fd_limit(t.pid, "4:64");
+	cpu_begin(&cpu);
+	waiting = tz_connect(&t);
+	ck_assert_int_eq(send(waiting, "version\n", 8, MSG_NOSIGNAL), 8);
+	ck_assert_int_eq(poll(&(struct pollfd){ .fd = waiting, .events = POLLIN }, 1, 1000), 0);
+	cpu_assert_low(&cpu);
+	ck_assert_int_eq(tz_request_fd(&t, held, "health"), 0);
+
 	/* The limit back: new clients, creates and streams work again. */
 	set_fd_limit(t.pid, "64:64");
+	ck_assert_int_eq(tz_read_reply(waiting, t.reply, sizeof(t.reply), 5000), 0);
+	close(waiting);
 	close(held);
 	serve_another_buffer("fd-after");
 	close(hold[1]);
@@ -429,6 +441,8 @@ START_TEST(out_of_descriptors)
 	close(ready[0]);
 	ck_assert_int_gt(log_lines_with("refused: zbd is out of file descriptors"), 0);
 	ck_assert_int_le(log_lines_with("refused: zbd is out of file descriptors"), 10);
+	ck_assert_int_gt(log_lines_with("accept on control socket"), 0);
+	ck_assert_int_le(log_lines_with("accept on control socket"), 10);
 }
 END_TEST
 
