@@ -519,61 +519,6 @@ START_TEST(segment_truncated_under_zbd)
 }
 END_TEST
 
-struct writer_args {
-	const char *name;
-	int ready_fd;
-};
-
-static int writer_until_killed(void *arg)
-{
-	struct writer_args *a = arg;
-	struct zb_writer *w;
-
-	if (zb_writer_open(&w, a->name) < 0)
-		return 10;
-	tu_say(a->ready_fd, 1);
-	pause();
-	return 11;
-}
-
-/*
- * Case 2, the semaphore: a group member truncates sem.sem-w-NAME; zbd touches
- * it only to post a wake-up, here when the writer dies and is reaped. The
- * post's fault is absorbed the same way.
- */
-START_TEST(semaphore_truncated_under_zbd)
-{
-	const char *name = tu_unique_name("truncsem");
-	struct writer_args a = { .name = name };
-	struct cpu_watch cpu;
-	int ready[2];
-	pid_t writer;
-
-	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
-	tz_start_logged(&t);
-	create_group_buffer(name);
-	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
-	a.ready_fd = ready[1];
-	writer = tu_fork(writer_until_killed, &a);
-	close(ready[1]);
-	ck_assert_int_eq(tu_read_byte(ready[0], 5000), 1);
-	close(ready[0]);
-	/* zbd watches the writer (pidfd) before it dies. */
-	ck_assert(TU_UNTIL(tz_request(&t, "health %s", name) == 0 &&
-				   tz_get_num(t.reply, NULL, "writer_pid") == writer,
-			   3000, 10000));
-	cpu_begin(&cpu);
-	truncate_as_group_member(tu_sem_path(name, 'w'), "0");
-	ck_assert_int_eq(kill(writer, SIGKILL), 0);
-	tu_wait(writer, 5000);
-	assert_becomes(name, "corrupt");
-	serve_another_buffer("truncsem-other");
-	assert_state_stays(name, "corrupt", 1000);
-	cpu_assert_low(&cpu);
-	destroy_damaged(name);
-}
-END_TEST
-
 /* How a library peer ended: 0 with ZB_ECORRUPT, 3x with anything else. */
 static int peer_end(int err)
 {
@@ -656,6 +601,50 @@ static pid_t start_peer(int (*fn)(void *), const char *name, bool guard)
 	close(ready[0]);
 	return pid;
 }
+
+/* Attaches as the writer and waits to be killed. */
+static int writer_until_killed(void *arg)
+{
+	struct peer_args *a = arg;
+	struct zb_writer *w;
+
+	if (zb_writer_open(&w, a->name) < 0)
+		return 10;
+	tu_say(a->ready_fd, 1);
+	pause();
+	return 11;
+}
+
+/*
+ * Case 2, the semaphore: a group member truncates sem.sem-w-NAME; zbd touches
+ * it only to post a wake-up, here when the writer dies and is reaped. The
+ * post's fault is absorbed the same way.
+ */
+START_TEST(semaphore_truncated_under_zbd)
+{
+	const char *name = tu_unique_name("truncsem");
+	struct cpu_watch cpu;
+	pid_t writer;
+
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
+	tz_start_logged(&t);
+	create_group_buffer(name);
+	writer = start_peer(writer_until_killed, name, false);
+	/* zbd watches the writer (pidfd) before it dies. */
+	ck_assert(TU_UNTIL(tz_request(&t, "health %s", name) == 0 &&
+				   tz_get_num(t.reply, NULL, "writer_pid") == writer,
+			   3000, 10000));
+	cpu_begin(&cpu);
+	truncate_as_group_member(tu_sem_path(name, 'w'), "0");
+	ck_assert_int_eq(kill(writer, SIGKILL), 0);
+	tu_wait(writer, 5000);
+	assert_becomes(name, "corrupt");
+	serve_another_buffer("truncsem-other");
+	assert_state_stays(name, "corrupt", 1000);
+	cpu_assert_low(&cpu);
+	destroy_damaged(name);
+}
+END_TEST
 
 /*
  * Case 2, the peers: libzbclient readers and writers that asked for the
