@@ -32,6 +32,7 @@ static int install_err;
  * once this moved since it was watched. */
 static uint64_t faults;
 static int window_open, window_faults;
+static size_t page_size; /* sysconf() is not async-signal-safe: read it once */
 
 #define load(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -86,7 +87,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 		}
 	}
 	if (!absorbed && load(&window_open) && si->si_code == BUS_ADRERR) {
-		uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+		uintptr_t page = page_size;
 
 		if (replace(addr & ~(page - 1), page)) {
 			store(&window_faults, 1);
@@ -104,6 +105,7 @@ static void install_once(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_ONSTACK };
 
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGBUS, &sa, &previous) < 0)
 		install_err = -errno;
