@@ -13,6 +13,7 @@
 
 #include "export.h"
 #include "lockfile.h"
+#include "mapguard.h"
 #include "ring.h"
 #include "segment.h"
 #include "wait.h"
@@ -55,6 +56,7 @@ struct zb_reader {
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
+	struct mapguard_set guard; /* zb_sigbus_guard_install(): faults absorbed */
 };
 
 #define QUEUE_INITIAL 64
@@ -190,6 +192,9 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	err = segment_attach(&r->seg, name);
 	if (err < 0)
 		goto fail;
+	err = mapguard_watch(&r->guard, &r->seg);
+	if (err < 0)
+		goto fail;
 	err = ring_slot_claim(&r->seg.oieb->reader_pid, r->pid);
 	if (err < 0)
 		goto fail;
@@ -204,6 +209,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 fail_release:
 	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
 fail:
+	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	free(r);
 	return err;
@@ -241,13 +247,16 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 	}
 	if (err < 0)
 		goto fail;
-	err = reader_init(r);
+	err = mapguard_watch(&r->guard, &r->seg);
+	if (err == 0)
+		err = reader_init(r);
 	if (err < 0)
 		goto fail_unlink;
 	*ret = r;
 	return 0;
 
 fail_unlink:
+	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	segment_unlink(name);
 fail:
@@ -370,16 +379,18 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 	return 1;
 }
 
-ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
+static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 {
 	int64_t deadline = 0;
 	bool slept = false;
 
-	if (!r || !ret)
-		return -EINVAL;
 	for (;;) {
 		int64_t now;
 		bool probe;
+
+		/* Our mapping is not the buffer any more: stop before sleeping on it. */
+		if (mapguard_hit(&r->guard))
+			return ZB_ECORRUPT;
 
 		/* The shared count is loaded only when the frames it announced are
 		 * taken: while a backlog lasts, its cache line stays with the writer. */
@@ -429,6 +440,18 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 	}
 }
 
+ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
+{
+	int err;
+
+	if (!r || !ret)
+		return -EINVAL;
+	err = read_frame(r, ret, timeout_ms);
+	/* A fault absorbed on the way (zb_sigbus_guard_install) made whatever
+	 * we saw zeros: the answer is the fault, not what the zeros said. */
+	return mapguard_hit(&r->guard) ? ZB_ECORRUPT : err;
+}
+
 ZB_EXPORT int zb_reader_release(struct zb_reader *r, const struct zb_frame *frame)
 {
 	struct pending *e;
@@ -448,6 +471,8 @@ ZB_EXPORT int zb_reader_metadata(struct zb_reader *r, const void **ret_data, siz
 {
 	if (!r || !ret_data || !ret_size)
 		return -EINVAL;
+	if (mapguard_hit(&r->guard))
+		return ZB_ECORRUPT;
 	return segment_metadata(&r->seg, ret_data, ret_size);
 }
 
@@ -486,6 +511,7 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	if (r->unpublished)
 		publish_read(r);
 	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
+	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {
 		segment_unlink(r->seg.name);

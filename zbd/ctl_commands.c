@@ -18,6 +18,7 @@
 #include "ctl_commands.h"
 #include "health.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "registry.h"
 
 #define MAX_WORDS 16
@@ -100,8 +101,8 @@ static bool peer_is_admin(const struct ctl_request *q)
 /* Every refusal is logged with who asked: the admin reads the journal, not the reply. */
 static int refuse(struct ctl_request *q, struct reply *r, const char *what, const char *needs)
 {
-	log_warning("refused %s from uid %u pid %d: needs %s", what, (unsigned)q->peer->uid,
-		    (int)q->peer->pid, needs);
+	log_warning_ratelimited("refused %s from uid %u pid %d: needs %s", what,
+				(unsigned)q->peer->uid, (int)q->peer->pid, needs);
 	return reply_fail(r, -EACCES, "permission denied: %s needs %s", what, needs);
 }
 
@@ -223,6 +224,14 @@ static int cmd_create(struct ctl_request *q, int argc, char **argv, struct reply
 		err = create_option(argv[i], &s, seen, r);
 		if (err < 0)
 			return err;
+	}
+	/* A buffer keeps descriptors for its life: not the last ones (fdbudget.h). */
+	if (!fdbudget_room(&q->d->fds, FD_USE_BUFFER)) {
+		log_warning_ratelimited("%s: not created: zbd is short of file descriptors "
+					"(limit %lu)",
+					s.name, fdbudget_limit());
+		return reply_fail(r, -EMFILE, "zbd is short of file descriptors (limit %lu)",
+				  fdbudget_limit());
 	}
 	err = registry_create(q->d, &s, &step);
 	return err < 0 ? create_failed(r, s.name, step, err) : 0;

@@ -111,6 +111,33 @@ int zb_name_check(const char *name);
 /* zb_name_check()'s rule in words, for error messages. */
 #define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
 
+/*
+ * Optional: outlive a buffer whose files are shrunk under this process. Any
+ * process allowed to write a buffer (its mode and group say who) can
+ * truncate its segment or semaphore files in /dev/shm; the next access to a
+ * lost page raises SIGBUS, which ends the process. After this call, such a
+ * fault in the mappings of this process's readers and writers is caught:
+ * the access completes (it reads zeros, and what it writes goes nowhere),
+ * and zb_reader_read(), zb_reader_metadata(), zb_writer_acquire(),
+ * zb_writer_commit(), zb_writer_write(), zb_writer_set_metadata() and
+ * zb_writer_metadata() on that handle return ZB_ECORRUPT from then on; close
+ * it. Covered: the library's own accesses, and the application's to a
+ * frame's data or to acquired memory while the handle is open (a frame read
+ * when the fault hits may hold zeros; the next call says so). Not covered: a handle that another
+ * thread closes while the fault happens.
+ *
+ * It installs a process-wide SIGBUS handler (sigaction, SA_SIGINFO), which
+ * is why the library does not do it unasked. Faults outside libzbclient's
+ * mappings go to the handler that was in place when this was called, or end
+ * the process as SIGBUS does. A SIGBUS handler installed after this call
+ * replaces ours: install yours first if you need both. Call it once, from any
+ * thread, before or after opening handles; later calls do nothing. (Under
+ * valgrind, going on after the fault needs
+ * --vex-iropt-register-updates=allregs-at-mem-access.)
+ * Returns 0, or a negated errno if sigaction failed.
+ */
+int zb_sigbus_guard_install(void);
+
 /* Counters of one handle (frames and payload bytes it moved since it opened). */
 struct zb_stats {
 	uint64_t frames;
