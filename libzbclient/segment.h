@@ -31,12 +31,13 @@ struct zb_segment {
 	sem_t *sem_r;
 };
 
-/* 0 if `name` is a name the wire protocol allows (a single path component of
- * 1 to ZB_NAME_MAX bytes), -EINVAL otherwise. zb_name_check() narrows it to
- * what zbd and the control protocol carry. */
+/* 0 if `name` may name a buffer, -EINVAL otherwise: the one rule of library,
+ * zbd, zbctl and the control protocol (zb_name_check() is the public name). */
 int names_check(const char *name);
-/* zb_name_check()'s rule in words, for error messages. */
-#define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
+/* The rule in words, for error messages. */
+#define ZB_NAME_RULE                                                                               \
+	"1 to 200 bytes of printable ASCII without space, '/' or '=', not starting with '-' or "   \
+	"'sem.', not . or .."
 void names_shm(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_w(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_r(char out[ZB_OBJ_NAME_MAX], const char *name);

@@ -72,11 +72,12 @@ enum {
 const char *zb_strerror(int code);
 
 /*
- * 0 if `name` can name a buffer that zbd creates and the control protocol
- * carries: 1 to ZB_NAME_MAX bytes of printable ASCII, without space, '/' or
- * '=', and neither "." nor "..". -EINVAL otherwise. (zb_reader_open and
- * zb_writer_open also attach to buffers other implementations named with any
- * single path component, which this rule narrows.)
+ * 0 if `name` can name a buffer, -EINVAL otherwise. One rule for every call
+ * that takes a name (zb_reader_open, zb_reader_create, zb_writer_open, the
+ * zb_ctl_* calls) and for zbd: 1 to ZB_NAME_MAX bytes of printable ASCII,
+ * without space, '/' or '=', not starting with '-' or "sem." (the prefix of
+ * semaphore files in /dev/shm), and neither "." nor "..". Buffers other
+ * implementations named outside this rule cannot be attached.
  */
 int zb_name_check(const char *name);
 
