@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "segment.h"
+#include "shmfile.h"
 
 /* A creator may be between shm_open and storing oieb_size: give it this long. */
 #define ATTACH_RETRIES 20
@@ -85,6 +86,7 @@ int segment_attach(struct zb_segment *s, const char *name)
 	int fd, r = -EAGAIN;
 
 	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 	r = names_check(name);
 	if (r < 0)
 		return r;
@@ -122,11 +124,16 @@ int segment_attach(struct zb_segment *s, const char *name)
 		r = ZB_ECORRUPT;
 	if (r < 0)
 		goto fail;
+	/* A creator that did not reserve the memory (upstream's): a page that
+	 * /dev/shm cannot give would SIGBUS whoever touches it first. */
+	r = shmfile_reserve(fd, s->map_size);
+	if (r < 0)
+		goto fail;
 	segment_set_layout(s, m, p);
 	r = sems_open(s, name);
 	if (r < 0)
 		goto fail;
-	close(fd);
+	s->fd = fd;
 	return 0;
 
 fail:
@@ -135,33 +142,29 @@ fail:
 	return r;
 }
 
+/* Made whole, then named (shmfile.h), then opened as any peer opens it. */
 static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
 {
-	char path[ZB_OBJ_NAME_MAX + 16];
-	struct stat st;
 	sem_t *sem;
-	int fd, r = 0;
+	int r = shmfile_make_sem(sem_name, mode, gid);
 
-	/* Created owner-only, then given its group and mode: never wider than asked. */
-	sem = sem_open(sem_name, O_CREAT | O_EXCL, 0600, 0);
-	if (sem == SEM_FAILED)
-		return -errno;
+	if (r < 0)
+		return r;
+	sem = sem_open(sem_name, 0);
+	if (sem == SEM_FAILED) {
+		r = -errno;
+		sem_unlink(sem_name); /* ours: /dev/shm is sticky, nobody else removes it */
+		return r;
+	}
 	*ret = sem;
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s", sem_name + 1);
-	/* Through a descriptor, without following links, and only the file we
-	 * made: should /dev/shm lack its sticky bit, another user could swap the
-	 * name for a link to a file of theirs (or ours) between sem_open and here. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
-		r = -EPERM;
-	else if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) || fchmod(fd, mode) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return 0;
+}
+
+/* M and P of a buffer asked for these sizes (0: the default), as created. */
+static void block_sizes(uint64_t metadata_size, uint64_t payload_size, uint64_t *m, uint64_t *p)
+{
+	*m = zb_align_block(metadata_size ? metadata_size : ZB_DEFAULT_METADATA_SIZE);
+	*p = zb_align_block(payload_size ? payload_size : ZB_DEFAULT_PAYLOAD_SIZE);
 }
 
 /* The control block of a new, zeroed segment (doc/protocol.md section 4). */
@@ -183,17 +186,17 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 		   uint64_t payload_size, mode_t mode, gid_t gid, uint64_t reader_pid)
 {
 	char obj[ZB_OBJ_NAME_MAX];
-	bool made_w = false, made_r = false, made_shm = false;
+	bool made_w = false, made_r = false;
 	uint64_t m, p;
 	size_t total;
 	int fd = -1, r;
 
 	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 	r = names_check(name);
 	if (r < 0)
 		return r;
-	m = zb_align_block(metadata_size ? metadata_size : ZB_DEFAULT_METADATA_SIZE);
-	p = zb_align_block(payload_size ? payload_size : ZB_DEFAULT_PAYLOAD_SIZE);
+	block_sizes(metadata_size, payload_size, &m, &p);
 	if (payload_size > ZB_SIZE_MAX || metadata_size > ZB_SIZE_MAX)
 		return -EMSGSIZE;
 	total = ZB_OIEB_SIZE + m + p;
@@ -210,19 +213,10 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 	if (r < 0)
 		goto fail;
 
-	names_shm(obj, name);
-	fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Filled in before it has a name: nobody ever sees oieb_size 0 from us. */
+	fd = shmfile_make(total, mode, gid);
 	if (fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	made_shm = true;
-	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)total) < 0) {
-		r = -errno;
+		r = fd;
 		goto fail;
 	}
 	s->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -232,20 +226,19 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 		goto fail;
 	}
 	s->map_size = total;
-	close(fd);
 	segment_set_layout(s, m, p);
 	oieb_init(s->oieb, m, p, reader_pid);
+	r = shmfile_link(fd, name);
+	if (r < 0)
+		goto fail;
+	s->fd = fd;
 	return 0;
 
 fail:
 	/* Remove only what this call made: an existing buffer is not ours to touch. */
+	segment_detach(s);
 	if (fd >= 0)
 		close(fd);
-	segment_detach(s);
-	if (made_shm) {
-		names_shm(obj, name);
-		shm_unlink(obj);
-	}
 	if (made_w) {
 		names_sem_w(obj, name);
 		sem_unlink(obj);
@@ -263,8 +256,12 @@ void segment_detach(struct zb_segment *s)
 		sem_close(s->sem_w);
 	if (s->sem_r)
 		sem_close(s->sem_r);
-	if (s->base)
+	if (s->base) {
 		munmap(s->base, s->map_size);
+		if (s->fd >= 0)
+			close(s->fd);
+	}
+	s->fd = -1;
 	s->sem_w = s->sem_r = NULL;
 	s->base = NULL;
 	s->oieb = NULL;
@@ -280,4 +277,26 @@ void segment_unlink(const char *name)
 	sem_unlink(obj);
 	names_sem_r(obj, name);
 	sem_unlink(obj);
+}
+
+void segment_close_fd(struct zb_segment *s)
+{
+	if (s->base && s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+bool segment_removed(const struct zb_segment *s)
+{
+	struct stat st;
+
+	return s->base && s->fd >= 0 && fstat(s->fd, &st) == 0 && st.st_nlink == 0;
+}
+
+uint64_t segment_footprint(uint64_t metadata_size, uint64_t payload_size)
+{
+	uint64_t m, p;
+
+	block_sizes(metadata_size, payload_size, &m, &p);
+	return ZB_OIEB_SIZE + m + p;
 }

@@ -29,6 +29,9 @@ struct zb_segment {
 	uint64_t payload_size; /* P, likewise */
 	sem_t *sem_w;
 	sem_t *sem_r;
+	/* The segment's descriptor while mapped (-1: closed): an unlinked file's
+	 * st_nlink is 0, so fstat tells a peer its buffer was destroyed. */
+	int fd;
 };
 
 /* 0 if `name` may name a buffer, -EINVAL otherwise: the one rule of library,
@@ -44,7 +47,8 @@ void names_sem_r(char out[ZB_OBJ_NAME_MAX], const char *name);
 /* Writes the lock file path; -ENAMETOOLONG if it does not fit. */
 int names_lock(char *out, size_t size, const char *name);
 
-/* Map an existing buffer and open its semaphores; validates the control block. */
+/* Map an existing buffer and open its semaphores; validates the control block,
+ * and reserves the segment's memory (-ENOSPC if /dev/shm cannot hold it). */
 int segment_attach(struct zb_segment *s, const char *name);
 
 /*
@@ -63,6 +67,17 @@ int segment_validate(const struct zb_oieb *oieb, size_t map_size, uint64_t *ret_
 		     uint64_t *ret_payload_size);
 
 void segment_detach(struct zb_segment *s);
+
+/* Close the segment's descriptor and keep the mapping (zbd, which holds many
+ * buffers and needs no removal check). */
+void segment_close_fd(struct zb_segment *s);
+
+/* True once the segment we mapped has no name any more (destroyed, whatever
+ * may have been created under its name since). One fstat. */
+bool segment_removed(const struct zb_segment *s);
+
+/* Bytes of the segment a buffer of these requested sizes has (0: default). */
+uint64_t segment_footprint(uint64_t metadata_size, uint64_t payload_size);
 
 /* Remove the segment and both semaphores of `name` (missing ones are fine). */
 void segment_unlink(const char *name);

@@ -207,8 +207,10 @@ static int create_objects(struct zbd *d, struct zbd_buffer *b, const struct zbd_
 			    b->name);
 	else if (err < 0)
 		not_created(b->name, err, "cannot create %s", b->name);
-	if (err == 0)
+	if (err == 0) {
+		segment_close_fd(&b->seg); /* one descriptor per buffer is enough: the lock */
 		return 0;
+	}
 fail:
 	if (b->lock_fd >= 0 && lock_existed)
 		close(b->lock_fd);
@@ -434,6 +436,7 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		log_warning_errno(err, "%s: cannot map it; dropped", e->name);
 		goto fail;
 	}
+	segment_close_fd(&b->seg);
 	b->adopted = true;
 	buffer_add(a->d, b);
 	log_info("%s: adopted (reader %llu, writer %llu)", b->name,
