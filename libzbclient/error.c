@@ -34,6 +34,7 @@ static const struct error_text library[] = {
 	{ -EACCES, "permission denied" },
 	{ -EPERM, "operation not permitted" },
 	{ -ENOMEM, "out of memory" },
+	{ -ENOSPC, "no room in /dev/shm for the buffer" },
 };
 
 static const char *lookup(const struct error_text *table, size_t n, int code)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -219,6 +220,25 @@ static int drain(const struct args *a, struct zb_reader *r)
 	return err;
 }
 
+/* A full /dev/shm: what was asked, and what is left. */
+static int no_room(const struct args *a)
+{
+	unsigned long long left = 0;
+	struct statvfs sv;
+
+	if (statvfs("/dev/shm", &sv) == 0)
+		left = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	fprintf(stderr, "zbctl: %s: no room in /dev/shm for %s: ", a->verb->name, a->operand);
+	if (a->cfg.payload_size)
+		fprintf(stderr, "%llu bytes of payload", (unsigned long long)a->cfg.payload_size);
+	else
+		fprintf(stderr, "the default payload");
+	if (a->cfg.metadata_size)
+		fprintf(stderr, " and %llu of metadata", (unsigned long long)a->cfg.metadata_size);
+	fprintf(stderr, " asked, %llu bytes left\n", left);
+	return EXIT_FAIL;
+}
+
 int cmd_read(const struct args *a)
 {
 	struct zb_reader *r;
@@ -232,6 +252,8 @@ int cmd_read(const struct args *a)
 	/* With a live owner already there (zbd), --create just reads from its buffer. */
 	if (!a->create || err == -EEXIST)
 		err = zb_reader_open(&r, a->operand);
+	if (err == -ENOSPC)
+		return no_room(a);
 	if (err < 0)
 		return fail(a, err, NULL);
 	err = drain(a, r);

@@ -14,6 +14,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "reaper.h"
+#include "shmfile.h"
 #include "registry.h"
 #include "statefile.h"
 #include "wait.h"
@@ -205,6 +206,11 @@ static int create_objects(struct zbd *d, struct zbd_buffer *b, const struct zbd_
 	if (err == -EEXIST)
 		not_created(b->name, err, "objects of %s exist already and are not zbd's to adopt",
 			    b->name);
+	else if (err == -ENOSPC)
+		not_created(
+			b->name, err, "%s cannot hold it: %llu bytes asked, %llu left", SHM_DIR,
+			(unsigned long long)segment_footprint(s->metadata_size, s->payload_size),
+			(unsigned long long)shmfile_space_left());
 	else if (err < 0)
 		not_created(b->name, err, "cannot create %s", b->name);
 	if (err == 0) {
