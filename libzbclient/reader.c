@@ -234,10 +234,13 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 	err = segment_create(&r->seg, name, config->metadata_size, config->payload_size, mode,
 			     (gid_t)-1, r->pid);
 	if (err == -EEXIST) {
-		/* We hold the lock: whatever is there has no owner (doc/protocol.md section 12). */
-		segment_unlink(name);
-		err = segment_create(&r->seg, name, config->metadata_size, config->payload_size,
-				     mode, (gid_t)-1, r->pid);
+		/* We hold the lock: whatever is there has no owner (doc/protocol.md
+		 * section 12). But only what is provably our buffer's goes: another
+		 * program's or user's file of that name stays, and so does -EEXIST. */
+		err = segment_unlink_abandoned(name, false);
+		if (err == 0)
+			err = segment_create(&r->seg, name, config->metadata_size,
+					     config->payload_size, mode, (gid_t)-1, r->pid);
 	}
 	if (err < 0)
 		goto fail;
@@ -488,6 +491,8 @@ ZB_EXPORT int zb_reader_stats(struct zb_reader *r, struct zb_stats *ret)
 
 ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 {
+	bool removed;
+
 	if (!r)
 		return;
 	/* Frames still held die with the handle: their space goes back now. */
@@ -497,10 +502,13 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	return_flush(r);
 	if (r->unpublished)
 		publish_read(r);
+	/* Destroyed by someone else: the name may be another buffer's by now. */
+	removed = segment_removed(&r->seg);
 	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {
-		segment_unlink(r->seg.name);
+		if (!removed)
+			segment_unlink(r->seg.name);
 		lockfile_release(r->seg.name, r->lock_fd);
 	}
 	free(r->queue);

@@ -279,6 +279,86 @@ void segment_unlink(const char *name)
 	sem_unlink(obj);
 }
 
+/* A plain file of our uid with no other name, whose descriptor is in *ret_fd. */
+static bool file_ours(const char *path, struct stat *st, int *ret_fd)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+	    st->st_nlink == 1) {
+		*ret_fd = fd;
+		return true;
+	}
+	close(fd);
+	return false;
+}
+
+/* /dev/shm/NAME is a ZeroBuffer segment of ours: its control block validates
+ * against its size. *ret_in_use: it records a live reader or writer. */
+static bool segment_file_ours(const char *name, bool *ret_in_use)
+{
+	char path[ZB_OBJ_NAME_MAX + 16];
+	struct zb_oieb oieb;
+	struct stat st;
+	uint64_t m, p;
+	bool ours;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", SHM_DIR, name);
+	if (!file_ours(path, &st, &fd))
+		return false;
+	ours = pread(fd, &oieb, sizeof(oieb), 0) == (ssize_t)sizeof(oieb) &&
+	       segment_validate(&oieb, (size_t)st.st_size, &m, &p) == 0;
+	*ret_in_use = pid_alive(oieb.reader_pid) || pid_alive(oieb.writer_pid);
+	close(fd);
+	return ours;
+}
+
+/* The file of semaphore `obj` ("/sem-w-NAME") is one of ours: a sem_t alone. */
+static bool sem_file_ours(const char *obj)
+{
+	char path[ZB_OBJ_NAME_MAX + 16];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/sem.%s", SHM_DIR, obj + 1);
+	if (!file_ours(path, &st, &fd))
+		return false;
+	close(fd);
+	return st.st_size == (off_t)sizeof(sem_t);
+}
+
+int segment_unlink_abandoned(const char *name, bool unless_in_use)
+{
+	void (*const sem_names[])(char[ZB_OBJ_NAME_MAX], const char *) = { names_sem_w,
+									   names_sem_r };
+	char obj[ZB_OBJ_NAME_MAX], path[ZB_OBJ_NAME_MAX + 16];
+	bool in_use = false;
+	struct stat st;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", SHM_DIR, name);
+	if (segment_file_ours(name, &in_use)) {
+		if (unless_in_use && in_use)
+			return -EBUSY;
+		names_shm(obj, name);
+		shm_unlink(obj);
+	} else if (lstat(path, &st) == 0) {
+		r = -EEXIST;
+	}
+	for (size_t i = 0; i < sizeof(sem_names) / sizeof(sem_names[0]); i++) {
+		sem_names[i](obj, name);
+		snprintf(path, sizeof(path), "%s/sem.%s", SHM_DIR, obj + 1);
+		if (sem_file_ours(obj))
+			sem_unlink(obj);
+		else if (lstat(path, &st) == 0)
+			r = -EEXIST;
+	}
+	return r;
+}
+
 void segment_close_fd(struct zb_segment *s)
 {
 	if (s->base && s->fd >= 0)

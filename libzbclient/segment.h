@@ -82,5 +82,17 @@ uint64_t segment_footprint(uint64_t metadata_size, uint64_t payload_size);
 /* Remove the segment and both semaphores of `name` (missing ones are fine). */
 void segment_unlink(const char *name);
 
+/*
+ * Remove what is left of an abandoned buffer `name`, but of its objects in
+ * /dev/shm only those that are provably a ZeroBuffer buffer's and ours: plain
+ * files of our uid with no other name, the segment with a control block that
+ * validates against its size, each semaphore the size of a sem_t. Another
+ * program's file, another user's, is left as it is. With `unless_in_use`, a
+ * segment recording a live reader or writer is not abandoned: nothing is
+ * removed and the result is -EBUSY. Otherwise 0 when nothing of `name` is
+ * left, -EEXIST when something that is not ours stays.
+ */
+int segment_unlink_abandoned(const char *name, bool unless_in_use);
+
 /* True if `pid` names a live process (0 and absurd values are not). */
 bool pid_alive(uint64_t pid);

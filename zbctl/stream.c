@@ -250,8 +250,17 @@ int cmd_read(const struct args *a)
 	if (a->create)
 		err = zb_reader_create(&r, a->operand, &a->cfg);
 	/* With a live owner already there (zbd), --create just reads from its buffer. */
-	if (!a->create || err == -EEXIST)
+	if (!a->create || err == -EEXIST) {
 		err = zb_reader_open(&r, a->operand);
+		/* Nothing live to read from: the name is someone else's. */
+		if (a->create && err < 0 && err != -EBUSY && err != -ENOSPC) {
+			fprintf(stderr,
+				"zbctl: %s: /dev/shm holds objects named %s that are not a "
+				"ZeroBuffer buffer of yours; left untouched (%s)\n",
+				a->verb->name, a->operand, zb_strerror(err));
+			return EXIT_FAIL;
+		}
+	}
 	if (err == -ENOSPC)
 		return no_room(a);
 	if (err < 0)
