@@ -17,6 +17,7 @@ static const struct error_text own[] = {
 	{ ZB_EREADER_GONE, "reader gone" },
 	{ ZB_EVERSION, "incompatible protocol version" },
 	{ ZB_ECORRUPT, "corrupt segment or frame" },
+	{ ZB_EDESTROYED, "buffer destroyed while attached" },
 };
 
 /* What an errno means for a caller of this library (zbd logs strerror's words). */

@@ -52,6 +52,7 @@ struct zb_reader {
 	int64_t owed;	       /* frames taken minus tokens taken; < 0 after stray posts */
 	unsigned unpublished;  /* frames taken since read_pos/read_count were stored */
 	int64_t last_probe_ns; /* last kill(writer, 0) */
+	struct removal_watch removal;
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
@@ -382,7 +383,7 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 		return -EINVAL;
 	for (;;) {
 		int64_t now;
-		bool probe;
+		bool probe, gone, owed;
 
 		/* The shared count is loaded only when the frames it announced are
 		 * taken: while a backlog lasts, its cache line stays with the writer. */
@@ -393,6 +394,10 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 
 			if (r->known_written < r->read_count)
 				return ZB_ECORRUPT;
+			/* A writer that has not noticed yet may still stream into it. */
+			if (segment_removed_streaming(&r->seg, &r->removal, r->stats.frames,
+						      r->stats.bytes))
+				return ZB_EDESTROYED;
 			err = take_frame(r, ret);
 			if (err != 0)
 				return err > 0 ? 0 : err;
@@ -407,12 +412,16 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 		 * ~20 ns each they were a measurable part of a blocking round trip. */
 		now = clock_now_ns();
 		probe = timeout_ms == 0 || slept || now - r->last_probe_ns >= PROBE_EVERY_NS;
-		if (writer_gone(r, probe, now) && !frame_ready(r)) {
-			if (r->writer_active) {
-				r->writer_active = false;
-				r->next_seq = 0;
-				return ZB_EWRITER_GONE;
-			}
+		gone = writer_gone(r, probe, now) && !frame_ready(r) && r->writer_active;
+		/* Asked before "writer gone" is told: zbd clears the pids of a buffer
+		 * it destroys (once its names are gone), and the end of the buffer
+		 * must not pass for the end of a stream. */
+		if ((probe || gone) && segment_removed(&r->seg))
+			return ZB_EDESTROYED;
+		if (gone) {
+			r->writer_active = false;
+			r->next_seq = 0;
+			return ZB_EWRITER_GONE;
 		}
 		if (timeout_ms == 0)
 			return -ETIMEDOUT;
@@ -424,11 +433,18 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 			now = clock_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		/* A token is a frame's (owed) or a wake-up; a slice without one
-		 * makes the next round ask whether the writer still lives. */
+		/* A token is a frame's (owed) or a wake-up (zbd's, after a death or
+		 * a destroy). A slice without one, or a token nobody owed us, makes
+		 * the next round ask whether the writer and the buffer still live. */
+		owed = r->owed > 0;
 		slept = sem_wait_slice_from(r->seg.sem_w, deadline, now) < 0;
-		if (!slept)
+		if (!slept) {
 			r->owed--;
+			slept = !owed;
+		}
+		/* Whatever woke us, the next frame costs a coarse clock read: after
+		 * REMOVAL_EVERY_NS asleep, nothing is handed out of a removed segment. */
+		r->removal.frames = 0;
 	}
 }
 

@@ -366,11 +366,37 @@ void segment_close_fd(struct zb_segment *s)
 	s->fd = -1;
 }
 
-bool segment_removed(const struct zb_segment *s)
+bool segment_removed(struct zb_segment *s)
 {
 	struct stat st;
 
-	return s->base && s->fd >= 0 && fstat(s->fd, &st) == 0 && st.st_nlink == 0;
+	if (!s->removed && s->base && s->fd >= 0 && fstat(s->fd, &st) == 0)
+		s->removed = st.st_nlink == 0;
+	return s->removed;
+}
+
+bool segment_removed_due(struct zb_segment *s, struct removal_watch *w, uint64_t frames,
+			 uint64_t bytes)
+{
+	struct timespec ts;
+	int64_t now;
+
+	if (s->removed) {
+		w->frames = w->bytes = 0; /* due from now on: every call answers at once */
+		return true;
+	}
+	w->frames = frames + REMOVAL_EVERY_FRAMES;
+	w->bytes = bytes + REMOVAL_EVERY_BYTES;
+	/* The coarse clock is a load from the vDSO page, without a TSC read. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (now < w->ns)
+		return false;
+	w->ns = now + REMOVAL_EVERY_NS;
+	if (!segment_removed(s))
+		return false;
+	w->frames = w->bytes = 0;
+	return true;
 }
 
 uint64_t segment_footprint(uint64_t metadata_size, uint64_t payload_size)

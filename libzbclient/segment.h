@@ -32,6 +32,22 @@ struct zb_segment {
 	/* The segment's descriptor while mapped (-1: closed): an unlinked file's
 	 * st_nlink is 0, so fstat tells a peer its buffer was destroyed. */
 	int fd;
+	bool removed; /* seen without a name once: it stays so */
+};
+
+/*
+ * A peer streaming without a pause asks whether its segment was removed at a
+ * cadence that costs next to nothing per frame: it reads the coarse clock every
+ * REMOVAL_EVERY_FRAMES frames or REMOVAL_EVERY_BYTES bytes, and calls fstat
+ * once REMOVAL_EVERY_NS have passed. Blocked or idle peers ask at every wake.
+ */
+#define REMOVAL_EVERY_FRAMES 16
+#define REMOVAL_EVERY_BYTES (64 * 1024)
+#define REMOVAL_EVERY_NS (20 * 1000 * 1000)
+
+struct removal_watch {
+	uint64_t frames, bytes; /* the handle's counts at which to read the clock */
+	int64_t ns;		/* coarse clock time from which to fstat */
 };
 
 /* 0 if `name` may name a buffer, -EINVAL otherwise: the one rule of library,
@@ -73,8 +89,21 @@ void segment_detach(struct zb_segment *s);
 void segment_close_fd(struct zb_segment *s);
 
 /* True once the segment we mapped has no name any more (destroyed, whatever
- * may have been created under its name since). One fstat. */
-bool segment_removed(const struct zb_segment *s);
+ * may have been created under its name since). One fstat, until it is true. */
+bool segment_removed(struct zb_segment *s);
+
+bool segment_removed_due(struct zb_segment *s, struct removal_watch *w, uint64_t frames,
+			 uint64_t bytes);
+
+/* segment_removed() at the streaming cadence, for a handle that has moved
+ * `frames` frames of `bytes` bytes in all: two comparisons on most frames. */
+static inline bool segment_removed_streaming(struct zb_segment *s, struct removal_watch *w,
+					     uint64_t frames, uint64_t bytes)
+{
+	if (frames < w->frames && bytes < w->bytes)
+		return false;
+	return segment_removed_due(s, w, frames, bytes);
+}
 
 /* Bytes of the segment a buffer of these requested sizes has (0: default). */
 uint64_t segment_footprint(uint64_t metadata_size, uint64_t payload_size);

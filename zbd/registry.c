@@ -276,16 +276,19 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	if (!force && registry_live_peer(b, &is_reader))
 		return -EBUSY;
 	reaper_forget(b);
+	/* The names first: a peer of ours that wakes, or sees its peer's pid
+	 * cleared, then finds its segment without a name (ZB_EDESTROYED). */
+	segment_unlink(b->name);
 	if (force) {
-		/* Peers keep their mappings: clearing the pids and waking both sides
-		 * makes a blocked reader return "writer gone" and a writer "reader gone". */
+		/* Peers keep their mappings. Waking both sides makes ours see the
+		 * removal at once; clearing the pids tells peers of other
+		 * implementations that the other side is gone. */
 		zb_store(&o->writer_pid, 0);
 		zb_store(&o->reader_pid, 0);
 		sem_post_once(b->seg.sem_w);
 		sem_post_once(b->seg.sem_r);
 	}
 	segment_detach(&b->seg);
-	segment_unlink(b->name);
 	lockfile_release(b->name, b->lock_fd);
 	b->lock_fd = -1;
 	log_info("%s: destroyed%s", b->name, force ? " (forced)" : "");

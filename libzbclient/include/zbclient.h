@@ -66,6 +66,7 @@ enum {
 	ZB_EREADER_GONE = -10002, /* the reader left or died */
 	ZB_EVERSION = -10003,	  /* the segment speaks another protocol version */
 	ZB_ECORRUPT = -10004,	  /* the segment or a frame fails validation */
+	ZB_EDESTROYED = -10005,	  /* the buffer was destroyed (removed) while attached */
 };
 
 /* Text for any code this library returns; never NULL, never to be freed. */

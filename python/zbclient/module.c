@@ -60,6 +60,11 @@ static struct error_class error_classes[] = {
      "The segment speaks another protocol version (ZB_EVERSION).", NULL},
     {ZB_ECORRUPT, "Corrupt", NULL,
      "The segment or a frame fails validation (ZB_ECORRUPT).", NULL},
+    {ZB_EDESTROYED, "Destroyed", NULL,
+     "The buffer was destroyed (removed, e.g. by zbd's destroy force) "
+     "while this handle was attached (ZB_EDESTROYED). Every later call "
+     "says so too; close the handle.",
+     NULL},
     {-ECONNREFUSED, "DaemonUnavailable", &PyExc_ConnectionRefusedError,
      "No zbd listens on the control socket (-ENOENT, -ECONNREFUSED at "
      "connect).",

@@ -166,9 +166,13 @@ _UPSTREAM_ERRORS = {
 }
 
 
-def _translate(err: "_zb.Error", busy=None) -> ZeroBufferException:
+def _translate(err: "_zb.Error", busy=None, gone=None) -> ZeroBufferException:
     if isinstance(err, (_zb.Busy, _zb.AlreadyExists)) and busy is not None:
         return busy()
+    # Upstream has no word for a removed buffer: to its peers the other side
+    # is gone (a creating reader's close removes the buffer).
+    if isinstance(err, _zb.Destroyed) and gone is not None:
+        return gone()
     for native, upstream in _UPSTREAM_ERRORS.items():
         if isinstance(err, native):
             return upstream()
@@ -376,7 +380,7 @@ class Reader:
         try:
             data = r.metadata
         except _zb.Error as e:
-            raise _translate(e) from e
+            raise _translate(e, gone=WriterDeadException) from e
         return None if data is None else memoryview(data)
 
     def read_frame(self, timeout: Optional[float] = 5.0) -> Optional[Frame]:
@@ -393,7 +397,7 @@ class Reader:
         except _zb.WriterGone as e:
             raise WriterDeadException() from e
         except _zb.Error as e:
-            raise _translate(e) from e
+            raise _translate(e, gone=WriterDeadException) from e
         frame = Frame(f)
         self._frames.add(frame)
         return frame
@@ -481,7 +485,7 @@ class Writer:
         except _zb.TooLarge as e:
             raise ZeroBufferException("Metadata too large for buffer") from e
         except _zb.Error as e:
-            raise _translate(e) from e
+            raise _translate(e, gone=ReaderDeadException) from e
 
     def _reader_alive(self, w: "_zb.Writer") -> None:
         if not w.reader_connected:
@@ -501,7 +505,7 @@ class Writer:
                 raise ReaderDeadException() from e
             raise BufferFullException() from e
         except _zb.Error as e:
-            raise _translate(e) from e
+            raise _translate(e, gone=ReaderDeadException) from e
 
     def write_frame_zero_copy(self, data: BytesLike) -> None:
         """write_frame() (the frame is copied into the ring once either way)."""
@@ -521,7 +525,7 @@ class Writer:
                 raise ReaderDeadException() from e
             raise BufferFullException() from e
         except _zb.Error as e:
-            raise _translate(e) from e
+            raise _translate(e, gone=ReaderDeadException) from e
 
     def commit_frame(self) -> None:
         """Publish the frame get_frame_buffer() reserved."""
@@ -531,7 +535,7 @@ class Writer:
         try:
             w.commit()
         except _zb.Error as e:
-            raise _translate(e) from e
+            raise _translate(e, gone=ReaderDeadException) from e
 
     def is_reader_connected(self) -> bool:
         return False if self._closed else self._writer.reader_connected
