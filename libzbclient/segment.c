@@ -300,7 +300,7 @@ static bool file_ours(const char *path, struct stat *st, int *ret_fd)
 static bool segment_file_ours(const char *name, bool *ret_in_use)
 {
 	char path[ZB_OBJ_NAME_MAX + 16];
-	struct zb_oieb oieb;
+	struct zb_oieb oieb = { 0 }; /* no pid recorded, should pread fail */
 	struct stat st;
 	uint64_t m, p;
 	bool ours;
