@@ -59,6 +59,8 @@ extern "C" {
  *   -EMSGSIZE   too large: frame or metadata does not fit the buffer
  *   -ENODATA    no metadata has been set
  *   -EACCES     permission denied
+ *   -ENOSPC     /dev/shm cannot hold the buffer's memory (it is reserved when
+ *               a buffer is made or attached, so touching it never SIGBUSes)
  * Conditions of our own get codes outside the errno range:
  */
 enum {
@@ -112,7 +114,8 @@ struct zb_frame {
 /*
  * Attach as the reader of an existing buffer (one that zbd owns).
  * Returns -ENOENT if there is no such buffer, -EBUSY if a live reader is
- * attached, ZB_EVERSION / ZB_ECORRUPT if the segment fails validation.
+ * attached, ZB_EVERSION / ZB_ECORRUPT if the segment fails validation,
+ * -ENOSPC if /dev/shm cannot hold memory its creator did not reserve.
  * The caller owns *ret and frees it with zb_reader_close().
  */
 int zb_reader_open(struct zb_reader **ret, const char *name);
@@ -120,9 +123,13 @@ int zb_reader_open(struct zb_reader **ret, const char *name);
 /*
  * Create the buffer and become its reader and owner with no daemon, exactly as
  * upstream ZeroBuffer readers do (doc/protocol.md sections 12, 13): take the lock file,
- * clean up abandoned buffers, create semaphores then segment. `config` may be
- * NULL for defaults. Returns -EEXIST if a live owner holds the buffer.
- * zb_reader_close() removes everything this call created.
+ * clean up abandoned buffers of this user, create semaphores then segment, each
+ * made whole (memory reserved, mode set) before it has a name. `config` may be
+ * NULL for defaults. Returns -EEXIST if a live owner holds the buffer, or if
+ * /dev/shm holds objects of that name that are not provably an abandoned
+ * ZeroBuffer buffer of this user (they are left as they are); -ENOSPC if
+ * /dev/shm cannot hold it. zb_reader_close() removes everything this call
+ * created.
  */
 int zb_reader_create(struct zb_reader **ret, const char *name,
 		     const struct zb_buffer_config *config);
@@ -131,8 +138,11 @@ int zb_reader_create(struct zb_reader **ret, const char *name,
  * Wait up to `timeout_ms` for the next frame and hand it out without copying.
  * Returns 0 and fills *ret; -ETIMEDOUT; ZB_EWRITER_GONE once after the writer
  * left and every frame was read (later calls wait for a new writer, whose
- * frames restart at sequence 1); ZB_ECORRUPT for a frame that fails validation.
- * Several frames may be held at once.
+ * frames restart at sequence 1); ZB_ECORRUPT for a frame that fails validation;
+ * ZB_EDESTROYED, from then on, once the buffer was destroyed (removed from
+ * /dev/shm, e.g. by zbd's `destroy force`): noticed at every wake-up without a
+ * frame, and at least every 20 ms while frames stream. Several frames may be
+ * held at once.
  */
 int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms);
 
@@ -169,7 +179,8 @@ struct zb_writer;
 /*
  * Attach as the writer of an existing buffer, created by zbd or by a reader of
  * any ZeroBuffer implementation. Returns -ENOENT, -EBUSY if a live writer is
- * attached, ZB_EVERSION / ZB_ECORRUPT for a bad segment.
+ * attached, ZB_EVERSION / ZB_ECORRUPT for a bad segment, -ENOSPC if /dev/shm
+ * cannot hold memory its creator did not reserve.
  * The caller owns *ret and frees it with zb_writer_close().
  */
 int zb_writer_open(struct zb_writer **ret, const char *name);
@@ -180,7 +191,9 @@ int zb_writer_set_metadata(struct zb_writer *w, const void *data, size_t size);
 /*
  * Copy one frame of `size` (> 0) bytes into the ring, waiting up to timeout_ms
  * for space. Returns -ENOBUFS when the ring stayed full, ZB_EREADER_GONE when
- * the reader left, -EMSGSIZE when the frame can never fit.
+ * the reader left, -EMSGSIZE when the frame can never fit, ZB_EDESTROYED (from
+ * then on) once the buffer was destroyed: noticed at every wait for space, and
+ * while streaming within 16 frames (or 64 KiB) of 20 ms having passed.
  */
 int zb_writer_write(struct zb_writer *w, const void *data, size_t size, int timeout_ms);
 
@@ -336,8 +349,8 @@ int zb_ctl_create(struct zb_ctl *ctl, const char *name, const struct zb_buffer_c
 		  const char *group);
 
 /* Ask zbd to remove buffer `name`. Without `force` the daemon refuses with
- * -EBUSY while a peer is attached; with it, the peers are woken and told the
- * other side is gone. Returns 0 or the daemon's code (-ENOENT, -EPERM...). */
+ * -EBUSY while a peer is attached; with it, the peers are woken and told
+ * ZB_EDESTROYED. Returns 0 or the daemon's code (-ENOENT, -EPERM...). */
 int zb_ctl_destroy(struct zb_ctl *ctl, const char *name, int force);
 
 /*
