@@ -66,10 +66,8 @@ def test_the_hierarchy():
 
 
 @pytest.fixture
-def ring(name):
-    with zbclient.Reader.create(name, payload_size=4096, metadata_size=64) as r:
-        with zbclient.Writer.open(name) as w:
-            yield r, w
+def ring_sizes():
+    return {"payload_size": 4096, "metadata_size": 64}
 
 
 def test_invalid_argument(ring, zbd, name):
@@ -332,58 +330,57 @@ class FakeDaemon:
             c.close()
 
 
-def test_connection_lost(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: None)
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.ConnectionLost) as e:
-            d.list()
-        check(e, zbclient.ConnectionLost, fake.path)
-    finally:
+@pytest.fixture
+def fake_daemon(sock_dir):
+    """Start a FakeDaemon(reply) in sock_dir; closed when the test ends."""
+    started = []
+
+    def start(reply):
+        fake = FakeDaemon(str(sock_dir / f"s{len(started)}"), reply)
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
         fake.close()
 
 
-def test_protocol_error(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"this is not key=value\n\n")
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.ProtocolError) as e:
-            d.list()
-        check(e, zbclient.ProtocolError, fake.path)
-    finally:
-        fake.close()
+def test_connection_lost(fake_daemon):
+    fake = fake_daemon(lambda line: None)
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.ConnectionLost) as e:
+        d.list()
+    check(e, zbclient.ConnectionLost, fake.path)
 
 
-def test_daemon_timeout(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"")  # never answers
-    try:
-        d = zbclient.Daemon(fake.path, timeout=0.2)
-        with pytest.raises(zbclient.Timeout) as e:
-            d.health()
-        check(e, zbclient.Timeout, fake.path)
-    finally:
-        fake.close()
+def test_protocol_error(fake_daemon):
+    fake = fake_daemon(lambda line: b"this is not key=value\n\n")
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.ProtocolError) as e:
+        d.list()
+    check(e, zbclient.ProtocolError, fake.path)
 
 
-def test_daemon_error_text_is_in_the_message(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"),
-                      lambda line: b"error=not allowed for uid 1000\nstatus=-1\n\n")
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.PermissionDenied) as e:
-            d.destroy("somebuffer")
-        assert e.value.code == -errno.EPERM and e.value.name == "somebuffer"
-        assert "not allowed for uid 1000" in str(e.value)
-    finally:
-        fake.close()
+def test_daemon_timeout(fake_daemon):
+    fake = fake_daemon(lambda line: b"")  # never answers
+    d = zbclient.Daemon(fake.path, timeout=0.2)
+    with pytest.raises(zbclient.Timeout) as e:
+        d.health()
+    check(e, zbclient.Timeout, fake.path)
 
 
-def test_unknown_codes_raise_the_base_class(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"status=-28\n\n")
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.Error) as e:
-            d.create("abc")
-        assert type(e.value) is zbclient.Error and e.value.errno == errno.ENOSPC
-    finally:
-        fake.close()
+def test_daemon_error_text_is_in_the_message(fake_daemon):
+    fake = fake_daemon(lambda line: b"error=not allowed for uid 1000\nstatus=-1\n\n")
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.PermissionDenied) as e:
+        d.destroy("somebuffer")
+    assert e.value.code == -errno.EPERM and e.value.name == "somebuffer"
+    assert "not allowed for uid 1000" in str(e.value)
+
+
+def test_unknown_codes_raise_the_base_class(fake_daemon):
+    fake = fake_daemon(lambda line: b"status=-28\n\n")
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.Error) as e:
+        d.create("abc")
+    assert type(e.value) is zbclient.Error and e.value.errno == errno.ENOSPC
