@@ -460,6 +460,12 @@ void tz_serves_another(struct tz *t, const char *name)
 	tz_stream_finish(t, &s);
 }
 
+void tz_still_serving(struct tz *t, struct tz_stream *during)
+{
+	tz_stream_finish(t, during);
+	tz_serves_another(t, tu_unique_name("after"));
+}
+
 pid_t tz_zbctl_start(struct tz *t, const char *in, const char *err, char *const args[])
 {
 	char *argv[30] = { "-s", t->sock };

@@ -106,6 +106,9 @@ void tz_stream_start(struct tz *t, struct tz_stream *s, const char *name, unsign
 void tz_stream_finish(struct tz *t, struct tz_stream *s);
 /* Start and finish at once: 10,000 frames through a new buffer `name`. */
 void tz_serves_another(struct tz *t, const char *name);
+/* After the trouble: finish the stream `during` that ran around it, then
+ * serve another new buffer (tz_serves_another). */
+void tz_still_serving(struct tz *t, struct tz_stream *during);
 
 /* Start zbctl ($ZBCTL) with `-s t->sock` and `args` (NULL-terminated), stdin
  * from `in` (NULL: /dev/null), stdout discarded, stderr into the file `err`

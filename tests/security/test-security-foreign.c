@@ -30,6 +30,7 @@
 #define FOREIGN_TEXT "PostgreSQL dynamic shared memory: not yours"
 
 static struct tz t;
+static struct tz_stream during; /* through another buffer, around each test */
 
 static void teardown(void)
 {
@@ -41,6 +42,7 @@ static void start(void)
 	ck_assert_msg(tu_private_mounts("size=16m"), "private mounts: %s", strerror(errno));
 	tz_setup(&t, NULL);
 	tz_start_logged(&t);
+	tz_stream_start(&t, &during, tu_unique_name("during"), 10000);
 }
 
 /* A file with `text` in it, 64 KiB long, made by whoever runs this. */
@@ -112,7 +114,7 @@ START_TEST(foreign_file_not_replaced)
 	ck_assert_int_eq(access(_i == 2 ? tu_shm_path(FOREIGN) : tu_sem_path(FOREIGN, 'w'), F_OK),
 			 -1);
 	ck_assert_int_eq(unlink(path), 0);
-	tz_serves_another(&t, tu_unique_name("after"));
+	tz_still_serving(&t, &during);
 }
 END_TEST
 
@@ -133,6 +135,7 @@ START_TEST(own_leftovers_replaced)
 	ck_assert_uint_ne(tu_lstat(tu_shm_path(name)).st_ino, was.st_ino);
 	zb_reader_close(r);
 	ck_assert(!tu_any_object_exists(name));
+	tz_still_serving(&t, &during);
 }
 END_TEST
 
@@ -192,7 +195,7 @@ START_TEST(planted_lock_sweeps_nothing)
 	ck_assert_int_ne(access(tu_lock_path(fake), F_OK), 0);
 	tu_cleanup_name(victim);
 	ck_assert_int_eq(unlink(tu_shm_path(fake)), 0);
-	tz_serves_another(&t, tu_unique_name("after"));
+	tz_still_serving(&t, &during);
 }
 END_TEST
 
@@ -237,7 +240,7 @@ START_TEST(semaphore_names_refused)
 	ck_assert_uint_eq(tu_lstat(tu_sem_path(foo, 'r')).st_ino, sem_r.st_ino);
 	ck_assert_int_eq(tz_request(&t, "health %s", foo), 0);
 	ck_assert_int_eq(tz_request(&t, "destroy %s", foo), 0);
-	tz_serves_another(&t, tu_unique_name("after"));
+	tz_still_serving(&t, &during);
 }
 END_TEST
 

@@ -33,6 +33,7 @@
 #define FILLER "/dev/shm/filler"
 
 static struct tz t;
+static struct tz_stream during; /* through another buffer, around each test */
 
 static void teardown(void)
 {
@@ -48,6 +49,7 @@ static void start(const char *size)
 	ck_assert_msg(tu_private_mounts(opts), "private mounts: %s", strerror(errno));
 	tz_setup(&t, NULL);
 	tz_start_logged(&t);
+	tz_stream_start(&t, &during, tu_unique_name("during"), 10000);
 }
 
 static uint64_t shm_left(void)
@@ -76,15 +78,14 @@ static void fill_shm(uint64_t left)
 /* On 2 MiB, 64 MiB asked: refused with the size asked and what is left,
  * nothing made; with 8 KiB left, 64 KiB asked: refused, where zbd used to
  * die of SIGBUS writing the control block. A stream through another buffer
- * runs around both, whose memory was reserved when it was made. */
+ * (started by start(), as in every test here) runs around both, its memory
+ * reserved when it was made. */
 START_TEST(zbd_create_refused_when_full)
 {
 	const char *big = tu_unique_name("big"), *small = tu_unique_name("small");
 	char asked[64];
-	struct tz_stream s;
 
 	start("2m");
-	tz_stream_start(&t, &s, tu_unique_name("during"), 10000);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=64M", big), -ENOSPC);
 	snprintf(asked, sizeof(asked), "%llu bytes asked",
 		 (unsigned long long)segment_footprint(0, 64 << 20));
@@ -99,10 +100,9 @@ START_TEST(zbd_create_refused_when_full)
 	ck_assert_msg(strstr(t.reply, "8192 left") || strstr(t.reply, " left"), "%s", t.reply);
 	ck_assert(!tu_any_object_exists(small));
 	ck_assert_int_eq(tz_request(&t, "version"), 0);
-	tz_stream_finish(&t, &s);
 
 	ck_assert_int_eq(unlink(FILLER), 0);
-	tz_serves_another(&t, tu_unique_name("after"));
+	tz_still_serving(&t, &during);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", small), 0);
 }
 END_TEST
@@ -128,7 +128,7 @@ START_TEST(standalone_create_refused_when_full)
 			      strstr(err, "bytes left"),
 		      "%s", err);
 	ck_assert(!tu_any_object_exists(name));
-	tz_serves_another(&t, tu_unique_name("after"));
+	tz_still_serving(&t, &during);
 }
 END_TEST
 
@@ -189,7 +189,7 @@ START_TEST(writer_attach_reserves)
 	ck_assert_int_eq(tu_exit_status(tu_wait(tu_fork(write_until_full, (void *)name), 20000)),
 			 0);
 	tu_cleanup_name(name);
-	tz_serves_another(&t, tu_unique_name("after"));
+	tz_still_serving(&t, &during);
 }
 END_TEST
 
@@ -285,7 +285,7 @@ START_TEST(objects_appear_whole)
 	tu_assert_objects(alone, 0, 0, 0640);
 	zb_reader_close(r);
 	ck_assert(!tu_any_object_exists(alone));
-	tz_serves_another(&t, tu_unique_name("after"));
+	tz_still_serving(&t, &during);
 }
 END_TEST
 
