@@ -142,24 +142,6 @@ fail:
 	return r;
 }
 
-/* Made whole, then named (shmfile.h), then opened as any peer opens it. */
-static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
-{
-	sem_t *sem;
-	int r = shmfile_make_sem(sem_name, mode, gid);
-
-	if (r < 0)
-		return r;
-	sem = sem_open(sem_name, 0);
-	if (sem == SEM_FAILED) {
-		r = -errno;
-		sem_unlink(sem_name); /* ours: /dev/shm is sticky, nobody else removes it */
-		return r;
-	}
-	*ret = sem;
-	return 0;
-}
-
 /* M and P of a buffer asked for these sizes (0: the default), as created. */
 static void block_sizes(uint64_t metadata_size, uint64_t payload_size, uint64_t *m, uint64_t *p)
 {
@@ -201,14 +183,15 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 		return -EMSGSIZE;
 	total = ZB_OIEB_SIZE + m + p;
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->sems_made = true;
 
 	names_sem_w(obj, name);
-	r = sem_create(&s->sem_w, obj, mode, gid);
+	r = shmfile_make_sem(obj, mode, gid, &s->sem_w);
 	made_w = s->sem_w != NULL;
 	if (r < 0)
 		goto fail;
 	names_sem_r(obj, name);
-	r = sem_create(&s->sem_r, obj, mode, gid);
+	r = shmfile_make_sem(obj, mode, gid, &s->sem_r);
 	made_r = s->sem_r != NULL;
 	if (r < 0)
 		goto fail;
@@ -252,10 +235,13 @@ fail:
 
 void segment_detach(struct zb_segment *s)
 {
+	/* Our own mappings where we made the semaphores; sem_open's where we
+	 * opened them (sem_close finds only those). */
 	if (s->sem_w)
-		sem_close(s->sem_w);
+		s->sems_made ? munmap(s->sem_w, sizeof(sem_t)) : sem_close(s->sem_w);
 	if (s->sem_r)
-		sem_close(s->sem_r);
+		s->sems_made ? munmap(s->sem_r, sizeof(sem_t)) : sem_close(s->sem_r);
+	s->sems_made = false;
 	if (s->base) {
 		munmap(s->base, s->map_size);
 		if (s->fd >= 0)

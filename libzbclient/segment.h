@@ -29,6 +29,7 @@ struct zb_segment {
 	uint64_t payload_size; /* P, likewise */
 	sem_t *sem_w;
 	sem_t *sem_r;
+	bool sems_made; /* sem_w and sem_r are our mappings (segment_create), not sem_open's */
 	/* The segment's descriptor while mapped (-1: closed): an unlinked file's
 	 * st_nlink is 0, so fstat tells a peer its buffer was destroyed. */
 	int fd;

@@ -61,7 +61,7 @@ int shmfile_link(int fd, const char *file)
 	return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0 ? 0 : -errno;
 }
 
-int shmfile_make_sem(const char *sem_name, mode_t mode, gid_t gid)
+int shmfile_make_sem(const char *sem_name, mode_t mode, gid_t gid, sem_t **ret)
 {
 	char file[NAME_MAX + 1];
 	sem_t *sem;
@@ -80,9 +80,12 @@ int shmfile_make_sem(const char *sem_name, mode_t mode, gid_t gid)
 		goto out;
 	}
 	r = sem_init(sem, 1, 0) < 0 ? -errno : 0;
-	munmap(sem, sizeof(sem_t));
 	if (r == 0)
 		r = shmfile_link(fd, file);
+	if (r == 0)
+		*ret = sem;
+	else
+		munmap(sem, sizeof(sem_t));
 out:
 	close(fd);
 	return r;

@@ -36,8 +36,11 @@ int shmfile_link(int fd, const char *file);
 int shmfile_reserve(int fd, size_t size);
 
 /* A semaphore file for sem_open: `sem_name` as sem_open takes it ("/sem-w-X"),
- * made as above with count 0. -EEXIST if the name is taken. */
-int shmfile_make_sem(const char *sem_name, mode_t mode, gid_t gid);
+ * made as above with count 0. -EEXIST if the name is taken. On success *ret is
+ * the semaphore, mapped here (not sem_open's: sem_close does not know it;
+ * munmap(*ret, sizeof(sem_t)) ends it). Mapped through the descriptor that
+ * made it, so the creator uses it whatever its mode lets anyone reopen. */
+int shmfile_make_sem(const char *sem_name, mode_t mode, gid_t gid, sem_t **ret);
 
 /* Bytes /dev/shm can still give to an unprivileged file (f_bavail). */
 uint64_t shmfile_space_left(void);
