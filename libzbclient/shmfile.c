@@ -48,6 +48,7 @@ fail:
 int shmfile_link(int fd, const char *file)
 {
 	char path[PATH_MAX], proc[64];
+	int err;
 
 	if (snprintf(path, sizeof(path), "%s/%s", SHM_DIR, file) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
@@ -56,8 +57,9 @@ int shmfile_link(int fd, const char *file)
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
 		return 0;
-	if (errno != ENOENT || access("/proc/self/fd", F_OK) == 0)
-		return -errno;
+	err = -errno;
+	if (err != -ENOENT || access("/proc/self/fd", F_OK) == 0)
+		return err; /* ENOENT with /proc there: /dev/shm itself is missing */
 	return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0 ? 0 : -errno;
 }
 
