@@ -465,21 +465,9 @@ ZB_EXPORT int zb_reader_release(struct zb_reader *r, const struct zb_frame *fram
 
 ZB_EXPORT int zb_reader_metadata(struct zb_reader *r, const void **ret_data, size_t *ret_size)
 {
-	uint64_t written, len;
-
 	if (!r || !ret_data || !ret_size)
 		return -EINVAL;
-	written = zb_load(&r->seg.oieb->metadata_written_bytes);
-	if (written == 0)
-		return -ENODATA;
-	if (written < sizeof(uint64_t) || written > r->seg.metadata_size)
-		return ZB_ECORRUPT;
-	memcpy(&len, r->seg.metadata, sizeof(len));
-	if (len != written - sizeof(uint64_t))
-		return ZB_ECORRUPT;
-	*ret_data = r->seg.metadata + sizeof(uint64_t);
-	*ret_size = len;
-	return 0;
+	return segment_metadata(&r->seg, ret_data, ret_size);
 }
 
 ZB_EXPORT int zb_reader_writer_connected(struct zb_reader *r)

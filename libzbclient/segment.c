@@ -233,6 +233,22 @@ fail:
 	return r;
 }
 
+int segment_metadata(const struct zb_segment *s, const void **ret_data, size_t *ret_size)
+{
+	uint64_t written = zb_load(&s->oieb->metadata_written_bytes), len;
+
+	if (written == 0)
+		return -ENODATA;
+	if (written < sizeof(uint64_t) || written > s->metadata_size)
+		return ZB_ECORRUPT;
+	memcpy(&len, s->metadata, sizeof(len));
+	if (len != written - sizeof(uint64_t))
+		return ZB_ECORRUPT;
+	*ret_data = s->metadata + sizeof(uint64_t);
+	*ret_size = len;
+	return 0;
+}
+
 void segment_detach(struct zb_segment *s)
 {
 	/* Our own mappings where we made the semaphores; sem_open's where we

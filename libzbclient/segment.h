@@ -54,10 +54,6 @@ struct removal_watch {
 /* 0 if `name` may name a buffer, -EINVAL otherwise: the one rule of library,
  * zbd, zbctl and the control protocol (zb_name_check() is the public name). */
 int names_check(const char *name);
-/* The rule in words, for error messages. */
-#define ZB_NAME_RULE                                                                               \
-	"1 to 200 bytes of printable ASCII without space, '/' or '=', not starting with '-' or "   \
-	"'sem.', not . or .."
 void names_shm(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_w(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_r(char out[ZB_OBJ_NAME_MAX], const char *name);
@@ -108,6 +104,10 @@ static inline bool segment_removed_streaming(struct zb_segment *s, struct remova
 
 /* Bytes of the segment a buffer of these requested sizes has (0: default). */
 uint64_t segment_footprint(uint64_t metadata_size, uint64_t payload_size);
+
+/* The metadata a writer set, in place: 0, -ENODATA while none was set,
+ * ZB_ECORRUPT when its length prefix disagrees with the control block. */
+int segment_metadata(const struct zb_segment *s, const void **ret_data, size_t *ret_size);
 
 /* Remove the segment and both semaphores of `name` (missing ones are fine). */
 void segment_unlink(const char *name);

@@ -104,6 +104,13 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 	return 0;
 }
 
+ZB_EXPORT int zb_writer_metadata(struct zb_writer *w, const void **ret_data, size_t *ret_size)
+{
+	if (!w || !ret_data || !ret_size)
+		return -EINVAL;
+	return segment_metadata(&w->seg, ret_data, ret_size);
+}
+
 static bool reader_gone(struct zb_writer *w)
 {
 	uint64_t pid = zb_load(&w->seg.oieb->reader_pid);

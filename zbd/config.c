@@ -121,52 +121,6 @@ const struct zbd_buffer_spec *config_buffer(const struct zbd_config *cfg, const 
 	return NULL;
 }
 
-int config_parse_size(const char *text, uint64_t *ret)
-{
-	uint64_t v = 0, unit = 1;
-	bool huge = false;
-	const char *p;
-
-	if (!text || !ret)
-		return -EINVAL;
-	/* isdigit, not strtoull: no sign, no space, no hex, no "1e9" slip through. */
-	if (!isdigit((unsigned char)*text))
-		return -EINVAL;
-	for (p = text; isdigit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		/* Past 2^64 it is certainly too large, but garbage after it still
-		 * makes it garbage: keep reading. */
-		if (v > (UINT64_MAX - d) / 10)
-			huge = true;
-		else
-			v = v * 10 + d;
-	}
-	switch (*p) {
-	case 'K':
-	case 'k':
-		unit = UINT64_C(1) << 10;
-		p++;
-		break;
-	case 'M':
-	case 'm':
-		unit = UINT64_C(1) << 20;
-		p++;
-		break;
-	case 'G':
-	case 'g':
-		unit = UINT64_C(1) << 30;
-		p++;
-		break;
-	}
-	if (*p != '\0' || (v == 0 && !huge))
-		return -EINVAL;
-	if (huge || v > ZB_SIZE_MAX / unit)
-		return -EMSGSIZE;
-	*ret = v * unit;
-	return 0;
-}
-
 int config_parse_mode(const char *text, mode_t *ret)
 {
 	unsigned v = 0;
@@ -436,7 +390,7 @@ static int set_mode(struct load *l, const char *key, const char *value, mode_t *
 
 static int set_size(struct load *l, const char *key, const char *value, uint64_t *out)
 {
-	int r = config_parse_size(value, out);
+	int r = zb_size_parse(value, out);
 
 	if (r < 0)
 		return load_error(l, r, "%s: '%s': %s", key, value, config_size_error(r));

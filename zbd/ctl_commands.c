@@ -147,7 +147,7 @@ static int create_option(char *arg, struct zbd_buffer_spec *s, bool seen[4], str
 	case 0:
 	case 1:
 		/* -EINVAL for every bad value: -EMSGSIZE means a line too long here. */
-		err = config_parse_size(eq + 1, k == 0 ? &s->payload_size : &s->metadata_size);
+		err = zb_size_parse(eq + 1, k == 0 ? &s->payload_size : &s->metadata_size);
 		if (err < 0)
 			return reply_fail(r, -EINVAL, "bad size '%s' (%s)", shown,
 					  config_size_error(err));
@@ -197,7 +197,8 @@ static int create_failed(struct reply *r, const struct zbd_buffer_spec *s, enum 
 							  "file, or linked)");
 		/* fall through */
 	case REGISTRY_STEP_LOCK_SETUP:
-		return reply_fail(r, err, "cannot take or set up lock %s", lock);
+		return reply_fail(r, err, "cannot take or set up lock %s: %s", lock,
+				  log_strerror(err));
 	case REGISTRY_STEP_OBJECTS:
 		if (err == -EEXIST)
 			return reply_fail(r, err,
@@ -210,7 +211,7 @@ static int create_failed(struct reply *r, const struct zbd_buffer_spec *s, enum 
 					  (unsigned long long)segment_footprint(s->metadata_size,
 										s->payload_size),
 					  (unsigned long long)shmfile_space_left());
-		return reply_fail(r, err, "cannot create %s", name);
+		return reply_fail(r, err, "cannot create %s: %s", name, log_strerror(err));
 	}
 	return err;
 }
@@ -269,7 +270,8 @@ static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct repl
 	if (err != -EBUSY)
 		return err;
 	pid = registry_live_peer(b, &is_reader); /* refused: b is still there */
-	return reply_fail(r, err, "buffer %s has a live %s (pid %llu); use force", argv[1],
+	/* Clients word the way out in their own terms (zbctl's --force). */
+	return reply_fail(r, err, "buffer %s has a live %s (pid %llu)", argv[1],
 			  is_reader ? "reader" : "writer", (unsigned long long)pid);
 }
 

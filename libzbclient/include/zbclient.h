@@ -30,6 +30,10 @@ extern "C" {
 /* Largest payload or metadata size a buffer may be created with (1 TiB). */
 #define ZB_SIZE_MAX (UINT64_C(1) << 40)
 
+/* Payload and metadata sizes are rounded up to a multiple of this, as the
+ * wire protocol demands. */
+#define ZB_SIZE_ALIGN 64
+
 /*
  * Default spin before a reader (or a writer short of space) sleeps, in
  * microseconds. Chosen by measurement (zbbench scenario 3, 2-core machine,
@@ -75,6 +79,30 @@ enum {
 const char *zb_strerror(int code);
 
 /*
+ * The symbolic name of a code, as a program would spell it: "ENOENT",
+ * "ZB_EWRITER_GONE". NULL for 0, positive numbers and codes without a name.
+ * Static storage; never to be freed.
+ */
+const char *zb_error_name(int code);
+
+/*
+ * The version of the library actually loaded, "MAJOR.MINOR.PATCH" (static
+ * storage). ZB_VERSION_STRING is the version of the header a program was
+ * compiled against; the two differ when the library was upgraded under it.
+ */
+const char *zb_version(void);
+
+/*
+ * A buffer size as zbd.conf, the control protocol and zbctl write it: decimal
+ * digits with an optional K, M or G suffix (powers of 1024, either case), so
+ * "1024", "4K", "64M", "1G". No sign, space, fraction or other suffix ("64MB"
+ * is refused). Returns 0 and sets *ret; -EINVAL for anything else or 0;
+ * -EMSGSIZE above ZB_SIZE_MAX (numbers too large for 64 bits included).
+ * The value is not rounded: creating a buffer rounds it up to ZB_SIZE_ALIGN.
+ */
+int zb_size_parse(const char *text, uint64_t *ret);
+
+/*
  * 0 if `name` can name a buffer, -EINVAL otherwise. One rule for every call
  * that takes a name (zb_reader_open, zb_reader_create, zb_writer_open, the
  * zb_ctl_* calls) and for zbd: 1 to ZB_NAME_MAX bytes of printable ASCII,
@@ -83,6 +111,11 @@ const char *zb_strerror(int code);
  * implementations named outside this rule cannot be attached.
  */
 int zb_name_check(const char *name);
+
+/* zb_name_check()'s rule in words, for error messages. */
+#define ZB_NAME_RULE                                                                               \
+	"1 to 200 bytes of printable ASCII without space, '/' or '=', not starting with '-' or "   \
+	"'sem.', not . or .."
 
 /* Counters of one handle (frames and payload bytes it moved since it opened). */
 struct zb_stats {
@@ -187,6 +220,11 @@ int zb_writer_open(struct zb_writer **ret, const char *name);
 
 /* Set the buffer's metadata, once. -EALREADY if set, -EMSGSIZE if too large. */
 int zb_writer_set_metadata(struct zb_writer *w, const void *data, size_t size);
+
+/* The buffer's metadata as set (by this or an earlier writer), in place in
+ * shared memory, valid while the handle is open. -ENODATA while none was set,
+ * ZB_ECORRUPT for a malformed block. */
+int zb_writer_metadata(struct zb_writer *w, const void **ret_data, size_t *ret_size);
 
 /*
  * Copy one frame of `size` (> 0) bytes into the ring, waiting up to timeout_ms
