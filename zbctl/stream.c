@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,23 +261,13 @@ static int drain(const struct args *a, struct zb_reader *r)
 	return err;
 }
 
-/* A full /dev/shm: what was asked, and what is left. */
+/* A /dev/shm that cannot hold the buffer: what was asked, and what is left. */
 static int no_room(const struct args *a)
 {
-	unsigned long long left = 0;
-	struct statvfs sv;
-
-	if (statvfs("/dev/shm", &sv) == 0)
-		left = (unsigned long long)sv.f_bavail * sv.f_frsize;
-	fprintf(stderr, "zbctl: %s: no room in /dev/shm for %s: ", a->verb->name, a->operand);
-	if (a->cfg.payload_size)
-		fprintf(stderr, "%llu bytes of payload", (unsigned long long)a->cfg.payload_size);
-	else
-		fprintf(stderr, "the default payload");
-	if (a->cfg.metadata_size)
-		fprintf(stderr, " and %llu of metadata", (unsigned long long)a->cfg.metadata_size);
-	fprintf(stderr, " asked, %llu bytes left\n", left);
-	return EXIT_FAIL;
+	return fail_text(a, -ENOSPC, "choose a smaller --payload, or free memory in /dev/shm",
+			 "no room in /dev/shm for %s: %" PRIu64 " bytes asked, %" PRIu64
+			 " bytes left",
+			 a->operand, buffer_bytes(a), shm_bytes_left());
 }
 
 int cmd_read(const struct args *a)
@@ -300,13 +289,11 @@ int cmd_read(const struct args *a)
 	if (!a->create || err == -EEXIST) {
 		err = zb_reader_open(&r, a->operand);
 		/* Nothing live to read from: the name is someone else's. */
-		if (a->create && err < 0 && err != -EBUSY && err != -ENOSPC) {
-			fprintf(stderr,
-				"zbctl: %s: /dev/shm holds objects named %s that are not a "
-				"ZeroBuffer buffer of yours; left untouched (%s)\n",
-				a->verb->name, a->operand, zb_strerror(err));
-			return EXIT_FAIL;
-		}
+		if (a->create && err < 0 && err != -EBUSY && err != -ENOSPC)
+			return fail_text(a, -EEXIST, NULL,
+					 "/dev/shm holds objects named %s that are not a "
+					 "ZeroBuffer buffer of yours; left untouched (%s)",
+					 a->operand, zb_strerror(err));
 	}
 	if (err == -ENOSPC)
 		return no_room(a);

@@ -107,27 +107,35 @@ START_TEST(zbd_create_refused_when_full)
 }
 END_TEST
 
-/* A reader with no zbd: the same refusal, and nothing left behind (not even
- * its lock file); zbctl says what was asked and what is left. */
+/* A reader with no zbd: the same refusals, and nothing left behind (not even
+ * its lock file); zbctl read --create says what was asked and what is left
+ * (a buffer larger than the whole of /dev/shm it refuses before asking). */
 START_TEST(standalone_create_refused_when_full)
 {
 	const char *name = tu_unique_name("alone");
 	struct zb_buffer_config cfg = { .payload_size = 64 << 20 };
 	struct zb_reader *r = NULL;
-	char err[1024];
+	char err[1024], asked[96];
 
 	start("2m");
 	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), -ENOSPC);
 	ck_assert_ptr_null(r);
 	ck_assert(!tu_any_object_exists(name));
+
+	fill_shm(8192);
+	cfg.payload_size = 64 << 10;
+	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), -ENOSPC);
+	ck_assert(!tu_any_object_exists(name));
 	ck_assert_int_eq(tz_zbctl(&t, NULL, err, sizeof(err),
 				  (char *const[]){ "read", (char *)name, "--create", "--payload",
-						   "64M", NULL }),
+						   "64K", NULL }),
 			 1);
-	ck_assert_msg(strstr(err, "no room in /dev/shm") && strstr(err, "67108864 bytes") &&
-			      strstr(err, "bytes left"),
-		      "%s", err);
+	snprintf(asked, sizeof(asked),
+		 "no room in /dev/shm for %s: %llu bytes asked, 8192 bytes left", name,
+		 (unsigned long long)segment_footprint(0, 64 << 10));
+	ck_assert_msg(strstr(err, asked), "%s", err);
 	ck_assert(!tu_any_object_exists(name));
+	ck_assert_int_eq(unlink(FILLER), 0);
 	tz_still_serving(&t, &during);
 }
 END_TEST
