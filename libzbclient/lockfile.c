@@ -135,24 +135,6 @@ void lockfile_release(const char *name, int fd)
 	close(fd);
 }
 
-/* A segment whose recorded reader and writer are both dead or absent. */
-static bool segment_abandoned(const char *name)
-{
-	char shm[ZB_OBJ_NAME_MAX];
-	struct zb_oieb oieb;
-	bool abandoned = true;
-	int fd;
-
-	names_shm(shm, name);
-	fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return true;
-	if (pread(fd, &oieb, sizeof(oieb), 0) == (ssize_t)sizeof(oieb))
-		abandoned = !pid_alive(oieb.reader_pid) && !pid_alive(oieb.writer_pid);
-	close(fd);
-	return abandoned;
-}
-
 void lockfile_cleanup_stale(void)
 {
 	char path[PATH_MAX], name[ZB_NAME_MAX + 1];
@@ -179,10 +161,12 @@ void lockfile_cleanup_stale(void)
 		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fd_is_path(fd, path)) {
+		/* Only our own locks, and only what is provably our buffer: a lock
+		 * another user planted would name our buffers for us to remove. */
+		if (fd_is_our_file(fd) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    fd_is_path(fd, path)) {
 			unlink(path);
-			if (segment_abandoned(name))
-				segment_unlink(name);
+			segment_unlink_abandoned(name, true);
 		}
 		close(fd);
 	}

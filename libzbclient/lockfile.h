@@ -18,5 +18,7 @@ int lockfile_take(const char *name, mode_t mode, int *ret_fd);
 void lockfile_release(const char *name, int fd);
 
 /* What upstream readers do at start: every lock nobody holds is an abandoned
- * buffer; remove the lock, and the segment and semaphores if nobody uses them. */
+ * buffer; remove the lock, and the segment and semaphores if nobody uses them.
+ * Only our uid's locks, and only objects that are provably our buffer's
+ * (segment_unlink_abandoned()): nothing of another user or program. */
 void lockfile_cleanup_stale(void);

@@ -53,6 +53,7 @@ struct zb_reader {
 	int64_t owed;	       /* frames taken minus tokens taken; < 0 after stray posts */
 	unsigned unpublished;  /* frames taken since read_pos/read_count were stored */
 	int64_t last_probe_ns; /* last kill(writer, 0) */
+	struct removal_watch removal;
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
@@ -240,10 +241,13 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 	err = segment_create(&r->seg, name, config->metadata_size, config->payload_size, mode,
 			     (gid_t)-1, r->pid);
 	if (err == -EEXIST) {
-		/* We hold the lock: whatever is there has no owner (doc/protocol.md section 12). */
-		segment_unlink(name);
-		err = segment_create(&r->seg, name, config->metadata_size, config->payload_size,
-				     mode, (gid_t)-1, r->pid);
+		/* We hold the lock: whatever is there has no owner (doc/protocol.md
+		 * section 12). But only what is provably our buffer's goes: another
+		 * program's or user's file of that name stays, and so does -EEXIST. */
+		err = segment_unlink_abandoned(name, false);
+		if (err == 0)
+			err = segment_create(&r->seg, name, config->metadata_size,
+					     config->payload_size, mode, (gid_t)-1, r->pid);
 	}
 	if (err < 0)
 		goto fail;
@@ -386,7 +390,7 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 
 	for (;;) {
 		int64_t now;
-		bool probe;
+		bool probe, gone, owed;
 
 		/* Our mapping is not the buffer any more: stop before sleeping on it. */
 		if (mapguard_hit(&r->guard))
@@ -401,6 +405,10 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 
 			if (r->known_written < r->read_count)
 				return ZB_ECORRUPT;
+			/* A writer that has not noticed yet may still stream into it. */
+			if (segment_removed_streaming(&r->seg, &r->removal, r->stats.frames,
+						      r->stats.bytes))
+				return ZB_EDESTROYED;
 			err = take_frame(r, ret);
 			if (err != 0)
 				return err > 0 ? 0 : err;
@@ -415,12 +423,16 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 		 * ~20 ns each they were a measurable part of a blocking round trip. */
 		now = clock_now_ns();
 		probe = timeout_ms == 0 || slept || now - r->last_probe_ns >= PROBE_EVERY_NS;
-		if (writer_gone(r, probe, now) && !frame_ready(r)) {
-			if (r->writer_active) {
-				r->writer_active = false;
-				r->next_seq = 0;
-				return ZB_EWRITER_GONE;
-			}
+		gone = writer_gone(r, probe, now) && !frame_ready(r) && r->writer_active;
+		/* Asked before "writer gone" is told: zbd clears the pids of a buffer
+		 * it destroys (once its names are gone), and the end of the buffer
+		 * must not pass for the end of a stream. */
+		if ((probe || gone) && segment_removed(&r->seg))
+			return ZB_EDESTROYED;
+		if (gone) {
+			r->writer_active = false;
+			r->next_seq = 0;
+			return ZB_EWRITER_GONE;
 		}
 		if (timeout_ms == 0)
 			return -ETIMEDOUT;
@@ -432,11 +444,18 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 			now = clock_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		/* A token is a frame's (owed) or a wake-up; a slice without one
-		 * makes the next round ask whether the writer still lives. */
+		/* A token is a frame's (owed) or a wake-up (zbd's, after a death or
+		 * a destroy). A slice without one, or a token nobody owed us, makes
+		 * the next round ask whether the writer and the buffer still live. */
+		owed = r->owed > 0;
 		slept = sem_wait_slice_from(r->seg.sem_w, deadline, now) < 0;
-		if (!slept)
+		if (!slept) {
 			r->owed--;
+			slept = !owed;
+		}
+		/* Whatever woke us, the next frame costs a coarse clock read: after
+		 * REMOVAL_EVERY_NS asleep, nothing is handed out of a removed segment. */
+		r->removal.frames = 0;
 	}
 }
 
@@ -501,6 +520,8 @@ ZB_EXPORT int zb_reader_stats(struct zb_reader *r, struct zb_stats *ret)
 
 ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 {
+	bool removed;
+
 	if (!r)
 		return;
 	/* Frames still held die with the handle: their space goes back now. */
@@ -510,11 +531,14 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	return_flush(r);
 	if (r->unpublished)
 		publish_read(r);
+	/* Destroyed by someone else: the name may be another buffer's by now. */
+	removed = segment_removed(&r->seg);
 	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
 	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {
-		segment_unlink(r->seg.name);
+		if (!removed)
+			segment_unlink(r->seg.name);
 		lockfile_release(r->seg.name, r->lock_fd);
 	}
 	free(r->queue);

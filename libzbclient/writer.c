@@ -40,6 +40,7 @@ struct zb_writer {
 	struct spin_state spin;
 	struct zb_stats stats;
 	struct mapguard_set guard; /* zb_sigbus_guard_install(): faults absorbed */
+	struct removal_watch removal;
 };
 
 ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
@@ -153,13 +154,22 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 {
 	struct space_wait sw = { w, need };
 	int64_t deadline = 0;
+	bool slept = false;
 
 	for (;;) {
+		bool gone;
+
 		if (mapguard_hit(&w->guard))
 			return ZB_ECORRUPT;
 		if (space_ready(&sw))
 			return 0;
-		if (reader_gone(w) && w->reader_active) {
+		gone = reader_gone(w) && w->reader_active;
+		/* Asked where we would sleep or give up, never on a stream's way,
+		 * and before "reader gone" (zbd clears the pids of a buffer it
+		 * destroys, once its names are gone). */
+		if ((slept || gone || timeout_ms == 0) && segment_removed(&w->seg))
+			return ZB_EDESTROYED;
+		if (gone) {
 			w->reader_active = false;
 			return ZB_EREADER_GONE;
 		}
@@ -172,6 +182,7 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 		if (clock_now_ns() >= deadline)
 			return -ENOBUFS;
 		sem_wait_slice(w->seg.sem_r, deadline);
+		slept = true;
 	}
 }
 
@@ -184,6 +195,9 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 		return -EINVAL;
 	if (mapguard_hit(&w->guard))
 		return ZB_ECORRUPT;
+	/* Nothing goes into a segment that was removed (zb_reader_read likewise). */
+	if (segment_removed_streaming(&w->seg, &w->removal, w->stats.frames, w->stats.bytes))
+		return ZB_EDESTROYED;
 	p = w->seg.payload_size;
 	if (size > p - ZB_FRAME_HEADER_SIZE)
 		return -EMSGSIZE;

@@ -94,8 +94,8 @@ static const struct verb verbs[] = {
 	  SIZE_HELP "  --group GROUP     group of the buffer's objects\n" },
 	{ "destroy", cmd_destroy, OPERAND_NAME, destroy_options, destroy_words, "NAME [--force]",
 	  "remove a buffer; refused while a peer is attached unless forced",
-	  "  --force           remove it anyway; attached peers are told the other side\n"
-	  "                    is gone\n" },
+	  "  --force           remove it anyway; attached peers are told the buffer was\n"
+	  "                    destroyed\n" },
 	{ "list", cmd_list, OPERAND_NONE, NULL, NULL, "", "list the buffers zbd owns", NULL },
 	{ "health", cmd_health, OPERAND_NAME_OPTIONAL, NULL, NULL, "[NAME]",
 	  "show every buffer's health as a table, or every detail of one buffer", HEALTH_LEGEND },

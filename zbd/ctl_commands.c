@@ -20,6 +20,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "registry.h"
+#include "shmfile.h"
 
 #define MAX_WORDS 16
 #define WATCH_MIN_MS 10
@@ -165,8 +166,10 @@ static int create_option(char *arg, struct zbd_buffer_spec *s, bool seen[4], str
 
 /* What a client reads when the registry could not create NAME: which object
  * refused and why (the registry has logged the details). */
-static int create_failed(struct reply *r, const char *name, enum registry_step step, int err)
+static int create_failed(struct reply *r, const struct zbd_buffer_spec *s, enum registry_step step,
+			 int err)
 {
+	const char *name = s->name;
 	char lock[PATH_MAX];
 
 	names_lock(lock, sizeof(lock), name);
@@ -202,6 +205,13 @@ static int create_failed(struct reply *r, const char *name, enum registry_step s
 			return reply_fail(r, err,
 					  "objects of %s exist already and are not zbd's to adopt",
 					  name);
+		if (err == -ENOSPC)
+			return reply_fail(r, err,
+					  "no room in %s for %s: %llu bytes asked, %llu left",
+					  SHM_DIR, name,
+					  (unsigned long long)segment_footprint(s->metadata_size,
+										s->payload_size),
+					  (unsigned long long)shmfile_space_left());
 		return reply_fail(r, err, "cannot create %s: %s", name, log_strerror(err));
 	}
 	return err;
@@ -234,7 +244,7 @@ static int cmd_create(struct ctl_request *q, int argc, char **argv, struct reply
 				  fdbudget_limit());
 	}
 	err = registry_create(q->d, &s, &step);
-	return err < 0 ? create_failed(r, s.name, step, err) : 0;
+	return err < 0 ? create_failed(r, &s, step, err) : 0;
 }
 
 static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct reply *r)

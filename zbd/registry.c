@@ -15,6 +15,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "reaper.h"
+#include "shmfile.h"
 #include "registry.h"
 #include "statefile.h"
 #include "wait.h"
@@ -226,10 +227,17 @@ static int create_objects(struct zbd *d, struct zbd_buffer *b, const struct zbd_
 	if (err == -EEXIST)
 		not_created(b->name, err, "objects of %s exist already and are not zbd's to adopt",
 			    b->name);
+	else if (err == -ENOSPC)
+		not_created(
+			b->name, err, "%s cannot hold it: %llu bytes asked, %llu left", SHM_DIR,
+			(unsigned long long)segment_footprint(s->metadata_size, s->payload_size),
+			(unsigned long long)shmfile_space_left());
 	else if (err < 0)
 		not_created(b->name, err, "cannot create %s", b->name);
-	if (err == 0)
+	if (err == 0) {
+		segment_close_fd(&b->seg); /* one descriptor per buffer is enough: the lock */
 		return 0;
+	}
 fail:
 	if (b->lock_fd >= 0 && lock_existed)
 		close(b->lock_fd);
@@ -289,9 +297,13 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	if (!force && registry_live_peer(b, &is_reader))
 		return -EBUSY;
 	reaper_forget(b);
+	/* The names first: a peer of ours that wakes, or sees its peer's pid
+	 * cleared, then finds its segment without a name (ZB_EDESTROYED). */
+	segment_unlink(b->name);
 	if (force) {
-		/* Peers keep their mappings: clearing the pids and waking both sides
-		 * makes a blocked reader return "writer gone" and a writer "reader gone". */
+		/* Peers keep their mappings. Waking both sides makes ours see the
+		 * removal at once; clearing the pids tells peers of other
+		 * implementations that the other side is gone. */
 		zb_store(&o->writer_pid, 0);
 		zb_store(&o->reader_pid, 0);
 		sem_post_once(b->seg.sem_w);
@@ -299,7 +311,6 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	}
 	mapguard_forget(&b->guard);
 	segment_detach(&b->seg);
-	segment_unlink(b->name);
 	lockfile_release(b->name, b->lock_fd);
 	b->lock_fd = -1;
 	log_info("%s: destroyed%s", b->name, force ? " (forced)" : "");
@@ -462,6 +473,7 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		log_warning_errno(err, "%s: cannot map it; dropped", e->name);
 		goto fail;
 	}
+	segment_close_fd(&b->seg);
 	b->adopted = true;
 	buffer_add(a->d, b);
 	log_info("%s: adopted (reader %llu, writer %llu)", b->name,

@@ -118,6 +118,21 @@ pid_t tu_kill_later(pid_t pid, int delay_ms, volatile double *killed_at_ms);
  * signal. The test fails if tu_wait() timed out (-1: the child hung). */
 int tu_exit_status(int status);
 
+/* --------------------------------------------------------- private mounts */
+
+/*
+ * Give this process a mount namespace of its own with a fresh tmpfs on /tmp
+ * and, unless `shm_options` is NULL, one on /dev/shm with those tmpfs options
+ * ("size=2m"): the real ones are then never attacked, filled or swept, and
+ * nothing there outlives the test's processes. Programs named by $ZBD,
+ * $ZBCTL or $ZBPEER under the old /tmp stay reachable. False (errno set)
+ * where mount namespaces are not available.
+ */
+bool tu_private_mounts(const char *shm_options);
+/* For a suite's .skip: why private mounts cannot be had here (tried in a
+ * child, so nothing changes in the caller), or NULL. */
+const char *tu_no_private_mounts(void);
+
 /* ------------------------------------------------------- objects and files */
 
 /* True if anyone holds the flock on NAME.lock (this process through another

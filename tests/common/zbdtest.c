@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "zbclient.h"
 #include "zbdtest.h"
 
 void tz_setup(struct tz *t, const char *conf)
@@ -387,4 +388,104 @@ bool tz_in_list(struct tz *t, const char *name)
 	ck_assert_int_eq(tz_request(t, "list"), 0);
 	snprintf(rec, sizeof(rec), "buffer=%s\n", name);
 	return strstr(t->reply, rec) != NULL;
+}
+
+#define STREAM_TIMEOUT_MS 20000
+
+static int stream_writer(void *arg)
+{
+	const struct tz_stream *s = arg;
+	uint8_t buf[TU_FRAME_MAX];
+	struct zb_writer *w;
+
+	if (zb_writer_open(&w, s->name) < 0)
+		return 10;
+	for (uint64_t seq = 1; seq <= s->frames; seq++) {
+		tu_frame_fill(buf, seq);
+		if (zb_writer_write(w, buf, tu_frame_size(seq), STREAM_TIMEOUT_MS) < 0)
+			return 11;
+	}
+	zb_writer_close(w);
+	return 0;
+}
+
+static int stream_reader(void *arg)
+{
+	const struct tz_stream *s = arg;
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	if (zb_reader_open(&r, s->name) < 0)
+		return 20;
+	for (uint64_t seq = 1; seq <= s->frames; seq++) {
+		if (zb_reader_read(r, &f, STREAM_TIMEOUT_MS) < 0)
+			return 21;
+		if (f.sequence != seq || !tu_frame_ok(f.data, f.size, seq))
+			return 22;
+		zb_reader_release(r, &f);
+	}
+	zb_reader_close(r);
+	return 0;
+}
+
+void tz_stream_start(struct tz *t, struct tz_stream *s, const char *name, unsigned frames)
+{
+	*s = (struct tz_stream){ .name = name, .frames = frames };
+	ck_assert_msg(tz_request(t, "create %s payload=4K", name) == 0, "create %s: %s", name,
+		      t->reply);
+	/* The reader first: a writer of ours waits for no one, but the frames
+	 * must not be mistaken for a finished stream. */
+	s->reader = tu_fork(stream_reader, s);
+	s->writer = tu_fork(stream_writer, s);
+}
+
+void tz_stream_finish(struct tz *t, struct tz_stream *s)
+{
+	int w = tu_wait_exit(s->writer, STREAM_TIMEOUT_MS);
+	int r = tu_wait_exit(s->reader, STREAM_TIMEOUT_MS);
+
+	ck_assert_msg(w == 0 && r == 0, "stream through %s: writer exit %d, reader exit %d",
+		      s->name, w, r);
+	ck_assert_msg(tz_request(t, "health %s", s->name) == 0, "health %s: %s", s->name, t->reply);
+	ck_assert_ptr_nonnull(tz_get(t->reply, NULL, "state"));
+	ck_assert_msg(tz_request(t, "destroy %s", s->name) == 0, "destroy %s: %s", s->name,
+		      t->reply);
+}
+
+void tz_serves_another(struct tz *t, const char *name)
+{
+	struct tz_stream s;
+
+	tz_stream_start(t, &s, name, 10000);
+	tz_stream_finish(t, &s);
+}
+
+void tz_still_serving(struct tz *t, struct tz_stream *during)
+{
+	tz_stream_finish(t, during);
+	tz_serves_another(t, tu_unique_name("after"));
+}
+
+pid_t tz_zbctl_start(struct tz *t, const char *in, const char *err, char *const args[])
+{
+	char *argv[30] = { "-s", t->sock };
+	const char *zbctl = getenv("ZBCTL");
+
+	ck_assert_msg(zbctl, "ZBCTL is not set (run through meson test)");
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(i + 2, 29);
+		argv[i + 2] = args[i];
+	}
+	return tu_spawn_io(zbctl, argv, in, NULL, err);
+}
+
+int tz_zbctl(struct tz *t, const char *in, char *errbuf, size_t size, char *const args[])
+{
+	char path[sizeof(t->dir) + 16];
+	int code;
+
+	snprintf(path, sizeof(path), "%s/zbctl.err", t->dir);
+	code = tu_exit_status(tu_wait(tz_zbctl_start(t, in, path, args), 20000));
+	ck_assert_int_ge(tu_read_file(path, errbuf, size), 0);
+	return code;
 }

@@ -87,3 +87,33 @@ long long tz_get_num(const char *reply, const char *record, const char *key);
 
 /* Whether `list` names the buffer. */
 bool tz_in_list(struct tz *t, const char *name);
+
+/*
+ * zbd keeps serving other buffers, whatever happens to one: a create, a stream
+ * of frames between a forked writer and a forked reader (every frame checked:
+ * tu_frame_ok), a health request, a destroy. Start the stream before the
+ * trouble and finish it after, so that it runs around it.
+ */
+struct tz_stream {
+	const char *name;
+	unsigned frames;
+	pid_t writer, reader;
+};
+/* Create `name` (4 KiB payload) and start streaming `frames` frames through it. */
+void tz_stream_start(struct tz *t, struct tz_stream *s, const char *name, unsigned frames);
+/* Both peers exited 0 (every frame delivered intact), health of the buffer
+ * answers, and it is destroyed; the test fails otherwise. */
+void tz_stream_finish(struct tz *t, struct tz_stream *s);
+/* Start and finish at once: 10,000 frames through a new buffer `name`. */
+void tz_serves_another(struct tz *t, const char *name);
+/* After the trouble: finish the stream `during` that ran around it, then
+ * serve another new buffer (tz_serves_another). */
+void tz_still_serving(struct tz *t, struct tz_stream *during);
+
+/* Start zbctl ($ZBCTL) with `-s t->sock` and `args` (NULL-terminated), stdin
+ * from `in` (NULL: /dev/null), stdout discarded, stderr into the file `err`
+ * (in t->dir, say). Returns its pid. */
+pid_t tz_zbctl_start(struct tz *t, const char *in, const char *err, char *const args[]);
+/* Run zbctl as above to its end (20 s at most, or the test fails); its exit
+ * code, and its stderr in errbuf. */
+int tz_zbctl(struct tz *t, const char *in, char *errbuf, size_t size, char *const args[]);

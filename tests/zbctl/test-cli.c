@@ -581,7 +581,7 @@ START_TEST(daemon_error_exit_1)
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_str_eq(r.err, "zbctl: destroy: buffer cam0 has a live reader (pid 7)\n"
 				"zbctl: hint: 'zbctl destroy cam0 --force' removes it anyway: its "
-				"reader and writer are told the other side is gone\n");
+				"reader and writer are told it was destroyed\n");
 	ck_assert_str_eq(r.out, "");
 	fake_stop(&fk);
 
@@ -590,8 +590,8 @@ START_TEST(daemon_error_exit_1)
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_str_eq(r.out, "{\"status\":-16,\"error\":\"buffer cam0 has a live reader (pid "
 				"7)\",\"error_name\":\"EBUSY\",\"hint\":\"'zbctl destroy cam0 "
-				"--force' removes it anyway: its reader and writer are told the "
-				"other side is gone\"}\n");
+				"--force' removes it anyway: its reader and writer are told it "
+				"was destroyed\"}\n");
 	assert_json_lines(r.out, 1);
 }
 END_TEST

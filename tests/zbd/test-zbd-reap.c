@@ -391,8 +391,8 @@ START_TEST(forced_destroy_wakes_reader)
 	d = tu_fork(destroy_later, (void *)name);
 	err = zb_reader_read(r, &f, 5000);
 	latency = tu_now_ms() - t0 - 100;
-	ck_assert_int_eq(err, ZB_EWRITER_GONE);
-	printf("forced destroy -> blocked reader ZB_EWRITER_GONE: %.2f ms after the request\n",
+	ck_assert_int_eq(err, ZB_EDESTROYED);
+	printf("forced destroy -> blocked reader ZB_EDESTROYED: %.2f ms after the request\n",
 	       latency);
 	ck_assert_int_eq(tu_exit_status(tu_wait(d, 20000)), 0);
 	ck_assert(!tu_any_object_exists(name));
