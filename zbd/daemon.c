@@ -17,6 +17,7 @@
 
 #include "ctl_server.h"
 #include "daemon.h"
+#include "fdstore.h"
 #include "health.h"
 #include "log.h"
 #include "notify.h"
@@ -145,6 +146,7 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 	int r;
 
 	d->listen_fd = -1;
+	d->activation_fd = -1;
 	d->pid = (uint64_t)getpid();
 	d->config_path = opts->config_path;
 	list_init(&d->clients);
@@ -196,11 +198,15 @@ int daemon_run(const struct zbd_options *opts)
 	r = daemon_init(&d, opts);
 	if (r < 0)
 		goto fail;
+	r = fdstore_receive(&d);
+	if (r < 0)
+		goto fail;
 	r = ctl_listen(&d);
 	if (r < 0)
 		goto fail;
 	registry_adopt_all(&d);
 	registry_create_configured(&d);
+	fdstore_release_unclaimed(&d);
 	scan_start(&d);
 	watchdog_start(&d);
 	ev_signal_start(d.loop, &d.sig_term);
@@ -226,6 +232,7 @@ fail:
 		registry_release_all(&d);
 		ev_loop_destroy(d.loop);
 	}
+	fdstore_forget(&d);
 	config_free(&d.cfg);
 	return r;
 }

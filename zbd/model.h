@@ -67,6 +67,12 @@ struct zbd_buffer {
 	struct buffer_stats stats;
 };
 
+/* A buffer's lock descriptor that systemd kept while zbd was down (fdstore.c). */
+struct fdstore_fd {
+	char name[ZB_NAME_MAX + 1];
+	int fd; /* -1 once claimed */
+};
+
 struct zbd {
 	struct ev_loop *loop;
 	struct zbd_config cfg;
@@ -77,6 +83,9 @@ struct zbd {
 	ev_tstamp started;
 
 	int listen_fd;
+	int activation_fd;	   /* zbd.socket's socket from systemd, -1: none (fdstore.c) */
+	struct fdstore_fd *stored; /* locks from systemd's fd store, until adopted */
+	size_t n_stored;
 	bool socket_ours; /* we bound it (not socket activation): we unlink it */
 	ev_io listen_watcher;
 	struct list clients;
