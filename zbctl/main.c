@@ -94,6 +94,10 @@ static const struct verb verbs[] = {
 	  "live health view, refreshed every interval (default 1000) until interrupted",
 	  "  On a terminal the view refreshes in place; otherwise (and with --json, one\n"
 	  "  object per line) a report follows another. Ends on SIGINT or when zbd hangs up.\n" },
+	{ "metrics", cmd_metrics, OPERAND_NONE, NULL, NULL, "",
+	  "print zbd's health as Prometheus text (for node_exporter's textfile collector)",
+	  "  Write it to a temporary file and rename it into the collector's directory,\n"
+	  "  so the collector never reads half a file.\n" },
 	{ "write", cmd_write, OPERAND_NAME, write_options, NULL,
 	  "NAME [--lines | --frame-size N] [--metadata TEXT] [--timeout MS]",
 	  "write stdin into buffer NAME as frames (any ZeroBuffer buffer)",

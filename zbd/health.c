@@ -102,10 +102,11 @@ static void write_record(struct reply *r, enum ctlkey_record kind, const void *r
 		reply_printf(r, "%s=%s\n", k[i].key, ctlkey_format(&k[i], rec, buf, sizeof(buf)));
 }
 
-void health_write_daemon(struct reply *r, struct zbd *d)
+void health_daemon_record(struct zbd *d, struct health_daemon *ret)
 {
 	ev_tstamp up = ev_now(d->loop) - d->started;
-	struct health_daemon h = {
+
+	*ret = (struct health_daemon){
 		.daemon = "zbd",
 		.pub = { .version = ZBD_VERSION,
 			 .uptime_s = up > 0 ? (uint64_t)up : 0, /* the wall clock may step back */
@@ -113,7 +114,13 @@ void health_write_daemon(struct reply *r, struct zbd *d)
 		.pid = d->pid,
 		.clients = d->n_clients,
 	};
+}
 
+void health_write_daemon(struct reply *r, struct zbd *d)
+{
+	struct health_daemon h;
+
+	health_daemon_record(d, &h);
 	write_record(r, CTLKEY_DAEMON, &h);
 }
 
@@ -133,7 +140,7 @@ static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp 
 	return "healthy";
 }
 
-void health_write_buffer(struct reply *r, struct zbd_buffer *b)
+void health_buffer_record(struct zbd_buffer *b, struct health_buffer *ret)
 {
 	const struct zb_oieb *o = b->seg.oieb;
 	const struct buffer_stats *s = &b->stats;
@@ -141,7 +148,8 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
 	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
-	struct health_buffer h = {
+
+	*ret = (struct health_buffer){
 		.pub = {
 			.payload_size = b->seg.payload_size,
 			.metadata_size = b->seg.metadata_size,
@@ -167,7 +175,15 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 		.adopted = b->adopted,
 	};
 
-	snprintf(h.pub.name, sizeof(h.pub.name), "%s", b->name);
-	snprintf(h.pub.state_text, sizeof(h.pub.state_text), "%s", buffer_state(b, percent, now));
+	snprintf(ret->pub.name, sizeof(ret->pub.name), "%s", b->name);
+	snprintf(ret->pub.state_text, sizeof(ret->pub.state_text), "%s",
+		 buffer_state(b, percent, now));
+}
+
+void health_write_buffer(struct reply *r, struct zbd_buffer *b)
+{
+	struct health_buffer h;
+
+	health_buffer_record(b, &h);
 	write_record(r, CTLKEY_BUFFER, &h);
 }
