@@ -14,8 +14,10 @@
  * scan interval.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "ctlkeys.h"
+#include "events.h"
 #include "health.h"
 #include "ring.h"
 
@@ -57,6 +59,21 @@ void health_reset(struct zbd_buffer *b, ev_tstamp now)
 	b->stats = (struct buffer_stats){ .read_moved_at = now };
 }
 
+static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp now);
+
+/* A state that changed since the last sample is an event (events.c); so is a
+ * first one that is not healthy. */
+static void track_state(struct zbd_buffer *b, ev_tstamp now)
+{
+	uint64_t p = b->seg.payload_size;
+	double percent = p && health_block_ok(b) ? 100.0 * ring_used_bytes(&b->seg) / p : 0;
+	const char *state = buffer_state(b, percent, now);
+
+	if (state != b->stats.state && (b->stats.state || strcmp(state, "healthy") != 0))
+		events_state(b, b->stats.state, state, percent);
+	b->stats.state = state;
+}
+
 void health_sample(struct zbd_buffer *b, ev_tstamp now)
 {
 	struct buffer_stats *s = &b->stats;
@@ -89,6 +106,7 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 	s->read_count = rc;
 	s->write_pos = wp;
 	s->read_pos = rp;
+	track_state(b, now);
 }
 
 /* One record, every key of its kind in the table's order (libzbclient/ctlkeys.c). */

@@ -50,6 +50,7 @@ struct buffer_stats {
 	uint64_t bytes_written, bytes_read; /* estimated, see health.c */
 	double write_fps, read_fps, write_bps, read_bps;
 	ev_tstamp read_moved_at; /* last time read_count changed */
+	const char *state;	 /* at the last sample (health.c); NULL before the first */
 };
 
 struct zbd_buffer {

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Health events (zbd/events.c): zbd logs each change of a buffer's state as
+ * it happens (healthy -> degraded -> critical -> stalled, and back), and
+ * each dead peer it reaps with the frames it took. Here stderr is a file, so
+ * they are lines; under systemd they are structured journal entries with
+ * ZB_BUFFER=, ZB_STATE=, ZB_PID= (tests/system checks those in a booted
+ * systemd).
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "zbclient.h"
+#include "zbdtest.h"
+
+#define FRAME 1000 /* 1016 bytes with its header: 52 are 80.6 % of 64 KiB, 62 are 96.1 % */
+
+static struct tz t;
+
+static void teardown(void)
+{
+	tz_teardown(&t);
+}
+
+static const char *state_of(const char *name)
+{
+	static char state[32];
+	char rec[256];
+
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+	snprintf(state, sizeof(state), "%s", tz_get(t.reply, rec, "state"));
+	return state;
+}
+
+/* Health answers from the counters at once; the event follows at the next scan. */
+static void wait_state(const char *name, const char *want)
+{
+	TU_UNTIL(strcmp(state_of(name), want) == 0, 5000, 10000);
+	ck_assert_msg(strcmp(state_of(name), want) == 0, "not %s: %s", want, t.reply);
+}
+
+static void write_frames(struct zb_writer *w, unsigned n)
+{
+	static char frame[FRAME];
+
+	for (unsigned i = 0; i < n; i++)
+		ck_assert_int_eq(zb_writer_write(w, frame, sizeof(frame), 1000), 0);
+}
+
+START_TEST(state_changes_are_logged)
+{
+	const char *a = tu_unique_name("events");
+	char from_to[64];
+	struct zb_writer *w;
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	tz_setup(&t, "[zbd]\nstall_ms = 200\n");
+	tz_start_logged(&t);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", a), 0);
+	ck_assert_int_eq(zb_writer_open(&w, a), 0);
+
+	write_frames(w, 52);
+	wait_state(a, "degraded");
+	tz_log_has(&t, true, a, "state healthy -> degraded", NULL);
+	write_frames(w, 10);
+	wait_state(a, "critical");
+	tz_log_has(&t, true, a, "state degraded -> critical", NULL);
+	wait_state(a, "stalled");
+	tz_log_has(&t, true, a, "state critical -> stalled", NULL);
+
+	/* A reader drains it: back to healthy, said once. */
+	ck_assert_int_eq(zb_reader_open(&r, a), 0);
+	for (int i = 0; i < 62; i++) {
+		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
+		ck_assert_int_eq(zb_reader_release(r, &f), 0);
+	}
+	wait_state(a, "healthy");
+	snprintf(from_to, sizeof(from_to), "state %s -> healthy", "stalled");
+	tz_log_has(&t, true, a, from_to, NULL);
+	zb_reader_close(r);
+	zb_writer_close(w);
+}
+END_TEST
+
+static const char *hold_name;
+static int hold_fd;
+
+/* A reader that takes one frame, says so, and is killed holding it. */
+static int hold_and_wait(void *arg)
+{
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	if (zb_reader_open(&r, hold_name) < 0 || zb_reader_read(r, &f, 5000) < 0)
+		return 1;
+	tu_say(hold_fd, 'r');
+	pause();
+	return 0;
+}
+
+static pid_t reader_holding_a_frame(const char *name)
+{
+	int p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	hold_name = name;
+	hold_fd = p[1];
+	pid = tu_fork(hold_and_wait, NULL);
+	close(p[1]);
+	ck_assert_int_eq(tu_read_byte(p[0], 5000), 'r');
+	close(p[0]);
+	return pid;
+}
+
+START_TEST(reaped_peers_are_logged)
+{
+	const char *a = tu_unique_name("events-reap");
+	struct zb_writer *w;
+	char pid_text[32];
+	pid_t reader;
+
+	tz_setup(&t, NULL);
+	tz_start_logged(&t);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", a), 0);
+	ck_assert_int_eq(zb_writer_open(&w, a), 0);
+	write_frames(w, 3);
+	reader = reader_holding_a_frame(a);
+	kill(reader, SIGKILL);
+	tu_wait(reader, 5000);
+	snprintf(pid_text, sizeof(pid_text), "reader %d died holding 1 frames", (int)reader);
+	tz_log_has(&t, true, a, pid_text, NULL);
+	zb_writer_close(w);
+}
+END_TEST
+
+TU_SUITE(zbd_events_suite, "zbd-events")
+{
+	TCase *tc = tu_tcase(s, "events", NULL, teardown);
+
+	tcase_add_test(tc, state_changes_are_logged);
+	tcase_add_test(tc, reaped_peers_are_logged);
+}
