@@ -32,6 +32,8 @@
 /* The project version, one number for the library and the daemon (meson.build). */
 #define ZBD_VERSION ZB_VERSION_STRING
 
+struct MHD_Daemon;
+
 /* A recorded reader or writer of a buffer, watched through a pidfd. */
 struct zbd_peer {
 	struct zbd_buffer *buffer;
@@ -98,6 +100,10 @@ struct zbd {
 	 * tells the daemon, which updates systemd's STATUS= (registry_init). */
 	void (*buffers_changed)(void *ctx);
 	void *buffers_changed_ctx;
+
+	struct MHD_Daemon *http; /* the metrics listener (metrics_http.c); NULL: off */
+	ev_io http_io;
+	ev_timer http_timer;
 
 	ev_timer scan_timer;
 	ev_timer watchdog_timer;

@@ -254,10 +254,107 @@ START_TEST(zbctl_metrics_prints_the_text)
 }
 END_TEST
 
+/* The port of zbd's metrics listener, from its log line. */
+static unsigned http_port(void)
+{
+	static char log[64 * 1024];
+	char path[160];
+	const char *p;
+
+	snprintf(path, sizeof(path), "%s/zbd.log", t.dir);
+	ck_assert_int_ge(tu_read_file(path, log, sizeof(log)), 0);
+	p = strstr(log, "metrics: serving http://127.0.0.1:");
+	ck_assert_msg(p != NULL, "no listener in zbd's log:\n%s", log);
+	return (unsigned)atoi(p + strlen("metrics: serving http://127.0.0.1:"));
+}
+
+static int http_connect(unsigned port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* One request, the whole response (zbd closes after it) into out. */
+static void http_get(unsigned port, const char *request, char *out, size_t size)
+{
+	int fd = http_connect(port);
+	size_t len = 0;
+
+	ck_assert_int_eq(send(fd, request, strlen(request), MSG_NOSIGNAL),
+			 (ssize_t)strlen(request));
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		ck_assert_msg(poll(&pfd, 1, 5000) == 1, "no response within 5 s");
+		ck_assert_uint_lt(len, size - 1);
+		n = recv(fd, out + len, size - 1 - len, 0);
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(fd);
+}
+
+START_TEST(http_listener_serves_metrics)
+{
+	static char res[TEXT_MAX];
+	const char *a = tu_unique_name("metrics-http");
+	const char *body;
+	unsigned port;
+	int idle;
+
+	tz_setup(&t, "[zbd]\nmetrics_listen = 127.0.0.1:0\n");
+	tz_start_logged(&t);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", a), 0);
+	port = http_port();
+
+	/* A client that sends half a request and waits holds nothing up. */
+	idle = http_connect(port);
+	ck_assert_int_eq(send(idle, "GET /met", 8, MSG_NOSIGNAL), 8);
+
+	http_get(port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", res,
+		 sizeof(res));
+	ck_assert_msg(strncmp(res, "HTTP/1.1 200 ", 13) == 0, "response: %.200s", res);
+	ck_assert_msg(strcasestr(res, "\r\nContent-Type: text/plain; version=0.0.4"),
+		      "response: %.300s", res);
+	body = strstr(res, "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	check_format(body + 4);
+	ck_assert_double_eq(sample(body + 4, "zbd_buffer_payload_size_bytes", a, NULL), 65536);
+	ck_assert(tz_in_list(&t, a)); /* the control socket answers meanwhile */
+
+	http_get(port, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n", res, sizeof(res));
+	ck_assert_msg(strncmp(res, "HTTP/1.1 405 ", 13) == 0, "response: %.200s", res);
+	http_get(port, "GET /other HTTP/1.0\r\n\r\n", res, sizeof(res));
+	ck_assert_msg(strncmp(res, "HTTP/1.1 404 ", 13) == 0, "response: %.200s", res);
+	close(idle);
+}
+END_TEST
+
+/* Off unless configured: no port is opened by default. */
+START_TEST(http_listener_off_by_default)
+{
+	tz_setup(&t, NULL);
+	tz_start_logged(&t);
+	ck_assert_int_eq(tz_request(&t, "metrics"), 0);
+	tz_log_has(&t, false, "metrics: serving", NULL);
+}
+END_TEST
+
 TU_SUITE(zbd_metrics_suite, "zbd-metrics")
 {
 	TCase *tc = tu_tcase(s, "metrics", NULL, teardown);
 
 	tcase_add_test(tc, metrics_command_text);
 	tcase_add_test(tc, zbctl_metrics_prints_the_text);
+	tcase_add_test(tc, http_listener_serves_metrics);
+	tcase_add_test(tc, http_listener_off_by_default);
 }
