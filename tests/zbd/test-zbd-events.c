@@ -88,37 +88,6 @@ START_TEST(state_changes_are_logged)
 }
 END_TEST
 
-static const char *hold_name;
-static int hold_fd;
-
-/* A reader that takes one frame, says so, and is killed holding it. */
-static int hold_and_wait(void *arg)
-{
-	struct zb_reader *r;
-	struct zb_frame f;
-
-	if (zb_reader_open(&r, hold_name) < 0 || zb_reader_read(r, &f, 5000) < 0)
-		return 1;
-	tu_say(hold_fd, 'r');
-	pause();
-	return 0;
-}
-
-static pid_t reader_holding_a_frame(const char *name)
-{
-	int p[2];
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	hold_name = name;
-	hold_fd = p[1];
-	pid = tu_fork(hold_and_wait, NULL);
-	close(p[1]);
-	ck_assert_int_eq(tu_read_byte(p[0], 5000), 'r');
-	close(p[0]);
-	return pid;
-}
-
 START_TEST(reaped_peers_are_logged)
 {
 	const char *a = tu_unique_name("events-reap");
@@ -131,7 +100,7 @@ START_TEST(reaped_peers_are_logged)
 	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", a), 0);
 	ck_assert_int_eq(zb_writer_open(&w, a), 0);
 	write_frames(w, 3);
-	reader = reader_holding_a_frame(a);
+	reader = tu_reader_holding_frame(a);
 	kill(reader, SIGKILL);
 	tu_wait(reader, 5000);
 	snprintf(pid_text, sizeof(pid_text), "reader %d died holding 1 frames", (int)reader);

@@ -123,37 +123,6 @@ static bool entry_with(int timeout_ms, ...)
 	}
 }
 
-static const char *hold_name;
-static int hold_fd;
-
-/* A reader that takes one frame, says so, and is killed holding it. */
-static int hold_and_wait(void *arg)
-{
-	struct zb_reader *r;
-	struct zb_frame f;
-
-	if (zb_reader_open(&r, hold_name) < 0 || zb_reader_read(r, &f, 5000) < 0)
-		return 1;
-	tu_say(hold_fd, 'r');
-	pause();
-	return 0;
-}
-
-static pid_t reader_holding_a_frame(const char *name)
-{
-	int p[2];
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	hold_name = name;
-	hold_fd = p[1];
-	pid = tu_fork(hold_and_wait, NULL);
-	close(p[1]);
-	ck_assert_int_eq(tu_read_byte(p[0], 5000), 'r');
-	close(p[0]);
-	return pid;
-}
-
 START_TEST(events_are_journal_entries)
 {
 	const char *a = tu_unique_name("journal"), *b = tu_unique_name("journal-reap");
@@ -184,7 +153,7 @@ START_TEST(events_are_journal_entries)
 	snprintf(buffer, sizeof(buffer), "ZB_BUFFER=%s", b);
 	ck_assert_int_eq(zb_writer_open(&w, b), 0);
 	ck_assert_int_eq(zb_writer_write(w, frame, sizeof(frame), 1000), 0);
-	reader = reader_holding_a_frame(b);
+	reader = tu_reader_holding_frame(b);
 	snprintf(pid, sizeof(pid), "ZB_PID=%d", (int)reader);
 	kill(reader, SIGKILL);
 	tu_wait(reader, 5000);
