@@ -47,22 +47,26 @@ static int worse(const char *state)
 	return 0;
 }
 
-void events_state(const struct zbd_buffer *b, const char *from, const char *to, double percent)
+void events_state(const struct zbd_buffer *b, const char *from, const char *to, double percent,
+		  unsigned between)
 {
 	/* Getting worse is news for whoever watches; getting better is not. */
 	int priority =
 		worse(to) > worse(from) ? (worse(to) >= 2 ? LOG_WARNING : LOG_NOTICE) : LOG_INFO;
-	char msg[ZB_NAME_MAX + 128];
+	char msg[ZB_NAME_MAX + 160], also[64] = "";
 
-	snprintf(msg, sizeof(msg), "%s: state %s -> %s (%.1f%% of the ring used)", b->name,
-		 from ? from : "none", to, percent);
+	if (between)
+		snprintf(also, sizeof(also), "; %u changes in between", between);
+	snprintf(msg, sizeof(msg), "%s: state %s -> %s (%.1f%% of the ring used%s)", b->name,
+		 from ? from : "none", to, percent, also);
 	if (!stderr_is_journal()) {
 		log_line(prefix_of(priority), 0, "%s", msg);
 		return;
 	}
 	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority, "ZB_EVENT=state",
 			"ZB_BUFFER=%s", b->name, "ZB_STATE=%s", to, "ZB_PREVIOUS_STATE=%s",
-			from ? from : "none", "ZB_UTILISATION=%.1f", percent, NULL);
+			from ? from : "none", "ZB_UTILISATION=%.1f", percent,
+			"ZB_CHANGES_BETWEEN=%u", between, NULL);
 }
 
 void events_reaped(const struct zbd_buffer *b, bool is_reader, uint64_t pid, uint64_t lost,

@@ -7,7 +7,7 @@
  * sd_journal_send(), with the same MESSAGE and priority plus fields to
  * select by:
  *	ZB_EVENT=state|reader-reaped|writer-reaped  ZB_BUFFER=NAME
- *	ZB_STATE=, ZB_PREVIOUS_STATE=, ZB_UTILISATION= (state)
+ *	ZB_STATE=, ZB_PREVIOUS_STATE=, ZB_UTILISATION=, ZB_CHANGES_BETWEEN= (state)
  *	ZB_PID=, ZB_FRAMES_LOST= (reaped)
  * so `journalctl ZB_BUFFER=cam0` shows one buffer's history.
  */
@@ -18,8 +18,10 @@
 
 #include "model.h"
 
-/* b's state went from `from` (NULL: first seen) to `to`, at `percent` used. */
-void events_state(const struct zbd_buffer *b, const char *from, const char *to, double percent);
+/* b's state went from `from` (NULL: first seen) to `to`, at `percent` used,
+ * through `between` other changes too quick to log (health.c limits the rate). */
+void events_state(const struct zbd_buffer *b, const char *from, const char *to, double percent,
+		  unsigned between);
 
 /* b's reader or writer `pid` died and was reaped; `lost` frames it held
  * (readers; `counted` false when the ring did not allow counting them). */

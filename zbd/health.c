@@ -61,17 +61,40 @@ void health_reset(struct zbd_buffer *b, ev_tstamp now)
 
 static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp now);
 
-/* A state that changed since the last sample is an event (events.c); so is a
- * first one that is not healthy. */
+/* At most one state event per buffer in this many seconds: a ring hovering
+ * at a threshold would otherwise flip its state, and log, at every scan. */
+#define STATE_EVENT_INTERVAL_S 0.5
+
+/*
+ * A state that differs from the last one logged is an event (events.c); so is
+ * a first one that is not healthy. Changes come at most once per interval,
+ * from the last state logged to the current one, with the count of changes
+ * in between (a change undone within the interval is only counted).
+ */
 static void track_state(struct zbd_buffer *b, ev_tstamp now)
 {
+	struct buffer_stats *s = &b->stats;
 	uint64_t p = b->seg.payload_size;
 	double percent = p && health_block_ok(b) ? 100.0 * ring_used_bytes(&b->seg) / p : 0;
 	const char *state = buffer_state(b, percent, now);
 
-	if (state != b->stats.state && (b->stats.state || strcmp(state, "healthy") != 0))
-		events_state(b, b->stats.state, state, percent);
-	b->stats.state = state;
+	if (state != s->state)
+		s->state_changes++;
+	s->state = state;
+	if (state == s->logged_state)
+		return; /* flipped back: the changes are told with the next event */
+	if (!s->logged_state && strcmp(state, "healthy") == 0) {
+		s->logged_state = state; /* the usual start: nothing to say */
+		s->state_changes = 0;
+		return;
+	}
+	if (s->logged_state && now - s->logged_at < STATE_EVENT_INTERVAL_S)
+		return;
+	events_state(b, s->logged_state, state, percent,
+		     s->state_changes > 1 ? s->state_changes - 1 : 0);
+	s->logged_state = state;
+	s->logged_at = now;
+	s->state_changes = 0;
 }
 
 void health_sample(struct zbd_buffer *b, ev_tstamp now)

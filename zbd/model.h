@@ -53,6 +53,9 @@ struct buffer_stats {
 	double write_fps, read_fps, write_bps, read_bps;
 	ev_tstamp read_moved_at; /* last time read_count changed */
 	const char *state;	 /* at the last sample (health.c); NULL before the first */
+	const char *logged_state; /* the last state an event said (events.c) */
+	ev_tstamp logged_at;
+	unsigned state_changes; /* since that event */
 };
 
 struct zbd_buffer {

@@ -60,7 +60,7 @@ START_TEST(state_changes_are_logged)
 	struct zb_reader *r;
 	struct zb_frame f;
 
-	tz_setup(&t, "[zbd]\nstall_ms = 200\n");
+	tz_setup(&t, NULL); /* stall_ms 2000: critical lasts past the event interval */
 	tz_start_logged(&t);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", a), 0);
 	ck_assert_int_eq(zb_writer_open(&w, a), 0);
@@ -109,10 +109,62 @@ START_TEST(reaped_peers_are_logged)
 }
 END_TEST
 
+/* The log lines of `name` that contain `what`. */
+static unsigned count_lines(const char *name, const char *what)
+{
+	static char log[256 * 1024];
+	char path[160];
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "%s/zbd.log", t.dir);
+	ck_assert_int_ge(tu_read_file(path, log, sizeof(log)), 0);
+	for (const char *l = log; (l = strstr(l, name)); l++) {
+		size_t len = strcspn(l, "\n");
+		char line[512];
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, l);
+		n += strstr(line, what) != NULL;
+	}
+	return n;
+}
+
+/* A ring hovering at the 80 % threshold flips its state at every scan; the
+ * log says so at most every half second, counting the changes in between. */
+START_TEST(flapping_is_rate_limited)
+{
+	const char *a = tu_unique_name("events-flap");
+	struct zb_writer *w;
+	struct zb_reader *r;
+	struct zb_frame f;
+	unsigned lines;
+
+	tz_setup(&t, "[zbd]\nscan_interval_ms = 5\n");
+	tz_start_logged(&t);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", a), 0);
+	ck_assert_int_eq(zb_writer_open(&w, a), 0);
+	ck_assert_int_eq(zb_reader_open(&r, a), 0);
+	write_frames(w, 51); /* 79.1 % */
+	for (int i = 0; i < 40; i++) {
+		write_frames(w, 1);	/* 80.6 %: degraded */
+		tu_sleep_us(25 * 1000); /* a few scans each way; how many does not matter */
+		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
+		ck_assert_int_eq(zb_reader_release(r, &f), 0);
+		tu_sleep_us(25 * 1000);
+	}
+	/* About 2 s of flapping: at most 2 lines a second, plus the first. */
+	lines = count_lines(a, ": state ");
+	ck_assert_msg(lines >= 1 && lines <= 6, "%u state lines", lines);
+	tz_log_has(&t, true, a, "changes in between", NULL);
+	zb_reader_close(r);
+	zb_writer_close(w);
+}
+END_TEST
+
 TU_SUITE(zbd_events_suite, "zbd-events")
 {
 	TCase *tc = tu_tcase(s, "events", NULL, teardown);
 
 	tcase_add_test(tc, state_changes_are_logged);
 	tcase_add_test(tc, reaped_peers_are_logged);
+	tcase_add_test(tc, flapping_is_rate_limited);
 }
