@@ -124,6 +124,22 @@ int lockfile_take(const char *name, mode_t mode, int *ret_fd)
 	return -EAGAIN;
 }
 
+int lockfile_retake(const char *name, int fd)
+{
+	char path[PATH_MAX];
+	int r = names_lock(path, sizeof(path), name);
+
+	if (r < 0)
+		return r;
+	r = fd_is_our_file(fd);
+	if (r < 0)
+		return r;
+	/* Held already through this open file description: flock only confirms. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EEXIST : -errno;
+	return fd_is_path(fd, path) ? 0 : -ESTALE;
+}
+
 void lockfile_release(const char *name, int fd)
 {
 	char path[PATH_MAX];

@@ -163,6 +163,7 @@ int cmd_create(const struct args *a);
 int cmd_destroy(const struct args *a);
 int cmd_list(const struct args *a);
 int cmd_health(const struct args *a);
+int cmd_metrics(const struct args *a);
 int cmd_watch(const struct args *a);
 int cmd_write(const struct args *a);
 int cmd_read(const struct args *a);

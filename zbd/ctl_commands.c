@@ -18,6 +18,7 @@
 #include "ctl_commands.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "registry.h"
 #include "shmfile.h"
@@ -60,6 +61,7 @@ static int cmd_list(struct ctl_request *q, int argc, char **argv, struct reply *
 static int cmd_health(struct ctl_request *q, int argc, char **argv, struct reply *r);
 static int cmd_watch(struct ctl_request *q, int argc, char **argv, struct reply *r);
 static int cmd_version(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_metrics(struct ctl_request *q, int argc, char **argv, struct reply *r);
 static int cmd_help(struct ctl_request *q, int argc, char **argv, struct reply *r);
 
 static const struct ctl_command commands[] = {
@@ -70,6 +72,7 @@ static const struct ctl_command commands[] = {
 	{ "health", "[NAME]", ACCESS_ANYONE, cmd_health },
 	{ "watch", "[INTERVAL_MS]", ACCESS_ANYONE, cmd_watch },
 	{ "version", "", ACCESS_ANYONE, cmd_version },
+	{ "metrics", "", ACCESS_ANYONE, cmd_metrics },
 	{ "help", "", ACCESS_ANYONE, cmd_help },
 };
 
@@ -346,6 +349,25 @@ static int cmd_version(struct ctl_request *q, int argc, char **argv, struct repl
 	if (argc != 1)
 		return too_many(r, "version");
 	reply_printf(r, "version=%s\n", ZBD_VERSION);
+	return 0;
+}
+
+/* The Prometheus text, one metrics= line per line of it. */
+static int cmd_metrics(struct ctl_request *q, int argc, char **argv, struct reply *r)
+{
+	char *text, *line, *rest;
+	size_t len;
+	int err;
+
+	if (argc != 1)
+		return too_many(r, "metrics");
+	err = metrics_text(q->d, &text, &len);
+	if (err < 0)
+		return reply_fail(r, err, "out of memory");
+	rest = text;
+	while ((line = strsep(&rest, "\n")) && rest)
+		reply_printf(r, "metrics=%s\n", line);
+	free(text);
 	return 0;
 }
 

@@ -18,8 +18,10 @@
 #include "clock.h"
 #include "ctl_server.h"
 #include "daemon.h"
+#include "fdstore.h"
 #include "health.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "ratelimit.h"
 #include "reaper.h"
@@ -84,6 +86,9 @@ static void reload(struct zbd *d)
 			  err[0] ? err : log_strerror(r));
 		return;
 	}
+	if ((cfg.metrics_listen == NULL) != (d->cfg.metrics_listen == NULL) ||
+	    (cfg.metrics_listen && strcmp(cfg.metrics_listen, d->cfg.metrics_listen) != 0))
+		log_notice("SIGHUP: a new metrics_listen takes effect at the next start");
 	if ((cfg.socket_path == NULL) != (d->cfg.socket_path == NULL) ||
 	    (cfg.socket_path && strcmp(cfg.socket_path, d->cfg.socket_path) != 0))
 		log_notice("SIGHUP: a new socket path takes effect at the next start");
@@ -149,6 +154,7 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 	int r;
 
 	d->listen_fd = -1;
+	d->activation_fd = -1;
 	d->pid = (uint64_t)getpid();
 	d->config_path = opts->config_path;
 	list_init(&d->clients);
@@ -204,11 +210,18 @@ int daemon_run(const struct zbd_options *opts)
 	r = daemon_init(&d, opts);
 	if (r < 0)
 		goto fail;
+	r = fdstore_receive(&d);
+	if (r < 0)
+		goto fail;
 	r = ctl_listen(&d);
 	if (r < 0)
 		goto fail;
 	registry_adopt_all(&d);
 	registry_create_configured(&d);
+	fdstore_release_unclaimed(&d);
+	r = metrics_http_start(&d);
+	if (r < 0)
+		goto fail;
 	scan_start(&d);
 	watchdog_start(&d);
 	ev_signal_start(d.loop, &d.sig_term);
@@ -230,10 +243,12 @@ fail:
 		ev_signal_stop(d.loop, &d.sig_hup);
 		ev_timer_stop(d.loop, &d.scan_timer);
 		watchdog_stop(&d);
+		metrics_http_stop(&d);
 		ctl_shutdown(&d);
 		registry_release_all(&d);
 		ev_loop_destroy(d.loop);
 	}
+	fdstore_forget(&d);
 	config_free(&d.cfg);
 	return r;
 }

@@ -14,9 +14,11 @@
  * scan interval.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "clock.h"
 #include "ctlkeys.h"
+#include "events.h"
 #include "health.h"
 #include "ring.h"
 
@@ -89,6 +91,44 @@ static void probe_mappings(struct zbd_buffer *b)
 	sem_getvalue(b->seg.sem_r, &value);
 }
 
+static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp now);
+
+/* At most one state event per buffer in this many seconds: a ring hovering
+ * at a threshold would otherwise flip its state, and log, at every scan. */
+#define STATE_EVENT_INTERVAL_S 0.5
+
+/*
+ * A state that differs from the last one logged is an event (events.c); so is
+ * a first one that is not healthy. Changes come at most once per interval,
+ * from the last state logged to the current one, with the count of changes
+ * in between (a change undone within the interval is only counted).
+ */
+static void track_state(struct zbd_buffer *b, ev_tstamp now)
+{
+	struct buffer_stats *s = &b->stats;
+	uint64_t p = b->seg.payload_size;
+	double percent = p && health_block_ok(b) ? 100.0 * ring_used_bytes(&b->seg) / p : 0;
+	const char *state = buffer_state(b, percent, now);
+
+	if (state != s->state)
+		s->state_changes++;
+	s->state = state;
+	if (state == s->logged_state)
+		return; /* flipped back: the changes are told with the next event */
+	if (!s->logged_state && strcmp(state, "healthy") == 0) {
+		s->logged_state = state; /* the usual start: nothing to say */
+		s->state_changes = 0;
+		return;
+	}
+	if (s->logged_state && now - s->logged_at < STATE_EVENT_INTERVAL_S)
+		return;
+	events_state(b, s->logged_state, state, percent,
+		     s->state_changes > 1 ? s->state_changes - 1 : 0);
+	s->logged_state = state;
+	s->logged_at = now;
+	s->state_changes = 0;
+}
+
 void health_sample(struct zbd_buffer *b, ev_tstamp now)
 {
 	struct buffer_stats *s = &b->stats;
@@ -123,6 +163,7 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 	s->read_count = rc;
 	s->write_pos = wp;
 	s->read_pos = rp;
+	track_state(b, now);
 }
 
 /* One record, every key of its kind in the table's order (libzbclient/ctlkeys.c). */
@@ -136,10 +177,11 @@ static void write_record(struct reply *r, enum ctlkey_record kind, const void *r
 		reply_printf(r, "%s=%s\n", k[i].key, ctlkey_format(&k[i], rec, buf, sizeof(buf)));
 }
 
-void health_write_daemon(struct reply *r, struct zbd *d)
+void health_daemon_record(struct zbd *d, struct health_daemon *ret)
 {
 	ev_tstamp up = mono_now() - d->started;
-	struct health_daemon h = {
+
+	*ret = (struct health_daemon){
 		.daemon = "zbd",
 		.pub = { .version = ZBD_VERSION,
 			 .uptime_s = up > 0 ? (uint64_t)up : 0, /* the wall clock may step back */
@@ -147,7 +189,13 @@ void health_write_daemon(struct reply *r, struct zbd *d)
 		.pid = d->pid,
 		.clients = d->n_clients,
 	};
+}
 
+void health_write_daemon(struct reply *r, struct zbd *d)
+{
+	struct health_daemon h;
+
+	health_daemon_record(d, &h);
 	write_record(r, CTLKEY_DAEMON, &h);
 }
 
@@ -167,7 +215,7 @@ static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp 
 	return "healthy";
 }
 
-void health_write_buffer(struct reply *r, struct zbd_buffer *b)
+void health_buffer_record(struct zbd_buffer *b, struct health_buffer *ret)
 {
 	const struct zb_oieb *o = b->seg.oieb;
 	const struct buffer_stats *s = &b->stats;
@@ -175,7 +223,8 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
 	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
-	struct health_buffer h = {
+
+	*ret = (struct health_buffer){
 		.pub = {
 			.payload_size = b->seg.payload_size,
 			.metadata_size = b->seg.metadata_size,
@@ -201,7 +250,15 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 		.adopted = b->adopted,
 	};
 
-	snprintf(h.pub.name, sizeof(h.pub.name), "%s", b->name);
-	snprintf(h.pub.state_text, sizeof(h.pub.state_text), "%s", buffer_state(b, percent, now));
+	snprintf(ret->pub.name, sizeof(ret->pub.name), "%s", b->name);
+	snprintf(ret->pub.state_text, sizeof(ret->pub.state_text), "%s",
+		 buffer_state(b, percent, now));
+}
+
+void health_write_buffer(struct reply *r, struct zbd_buffer *b)
+{
+	struct health_buffer h;
+
+	health_buffer_record(b, &h);
 	write_record(r, CTLKEY_BUFFER, &h);
 }

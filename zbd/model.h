@@ -34,6 +34,8 @@
 /* The project version, one number for the library and the daemon (meson.build). */
 #define ZBD_VERSION ZB_VERSION_STRING
 
+struct MHD_Daemon;
+
 /* A recorded reader or writer of a buffer, watched through a pidfd. */
 struct zbd_peer {
 	struct zbd_buffer *buffer;
@@ -53,6 +55,10 @@ struct buffer_stats {
 	uint64_t bytes_written, bytes_read; /* estimated, see health.c */
 	double write_fps, read_fps, write_bps, read_bps;
 	ev_tstamp read_moved_at; /* last time read_count changed */
+	const char *state;	 /* at the last sample (health.c); NULL before the first */
+	const char *logged_state; /* the last state an event said (events.c) */
+	ev_tstamp logged_at;
+	unsigned state_changes; /* since that event */
 };
 
 struct zbd_buffer {
@@ -74,6 +80,12 @@ struct zbd_buffer {
 	struct buffer_stats stats;
 };
 
+/* A buffer's lock descriptor that systemd kept while zbd was down (fdstore.c). */
+struct fdstore_fd {
+	char name[ZB_NAME_MAX + 1];
+	int fd; /* -1 once claimed */
+};
+
 struct zbd {
 	struct ev_loop *loop;
 	struct zbd_config cfg;
@@ -84,6 +96,9 @@ struct zbd {
 	ev_tstamp started; /* mono_now() */
 
 	int listen_fd;
+	int activation_fd;	   /* zbd.socket's socket from systemd, -1: none (fdstore.c) */
+	struct fdstore_fd *stored; /* locks from systemd's fd store, until adopted */
+	size_t n_stored;
 	bool socket_ours; /* we bound it (not socket activation): we unlink it */
 	ev_io listen_watcher;
 	ev_timer accept_backoff; /* accept() failed for want of resources: retry later */
@@ -97,6 +112,10 @@ struct zbd {
 	 * tells the daemon, which updates systemd's STATUS= (registry_init). */
 	void (*buffers_changed)(void *ctx);
 	void *buffers_changed_ctx;
+
+	struct MHD_Daemon *http; /* the metrics listener (metrics_http.c); NULL: off */
+	ev_io http_io;
+	ev_timer http_timer;
 
 	ev_timer scan_timer;
 	ev_timer watchdog_timer;

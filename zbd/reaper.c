@@ -59,6 +59,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "reaper.h"
@@ -98,8 +99,7 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 	}
 	sem_post_once(b->seg.sem_w);
 	b->writers_reaped++;
-	log_info_ratelimited("%s: writer %llu died; cleared, reader woken", b->name,
-			     (unsigned long long)pid);
+	events_reaped(b, false, pid, 0, true);
 }
 
 static void reap_reader(struct zbd_buffer *b, uint64_t pid)
@@ -116,14 +116,7 @@ static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 	sem_post_once(b->seg.sem_r);
 	b->readers_reaped++;
 	b->frames_lost += lost;
-	if (counted)
-		log_info_ratelimited("%s: reader %llu died holding %llu frames; space recovered, "
-				     "writer woken",
-				     b->name, (unsigned long long)pid, (unsigned long long)lost);
-	else
-		log_warning_ratelimited("%s: reader %llu died; frames it held not countable (ring "
-					"inconsistent); space recovered, writer woken",
-					b->name, (unsigned long long)pid);
+	events_reaped(b, true, pid, lost, counted);
 }
 
 static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)

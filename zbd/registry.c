@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdstore.h"
 #include "health.h"
 #include "lockfile.h"
 #include "log.h"
@@ -64,6 +65,7 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
 	health_reset(b, mono_now());
 	health_sample(b, mono_now());
 	reaper_scan(b);
+	fdstore_add(b);
 }
 
 /* Take the buffer's lock file: created owner-only, then given the buffer's
@@ -71,14 +73,33 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
  * b->lock_fd is still -1 when taking the lock failed, set when setting it up did. */
 static int buffer_lock(struct zbd_buffer *b)
 {
-	int err = lockfile_take(b->name, 0600, &b->lock_fd);
+	int stored = fdstore_take(b->daemon, b->name), err = -ENOENT;
 
+	/* The lock systemd kept for us while no zbd ran: still held, nobody swept it. */
+	if (stored >= 0 && (err = lockfile_retake(b->name, stored)) == 0)
+		b->lock_fd = stored;
+	else if (stored >= 0)
+		log_warning_errno(err, "%s: the lock systemd kept is not usable; taking it anew",
+				  b->name);
+	if (stored >= 0 && err < 0)
+		close(stored);
+	if (err < 0)
+		err = lockfile_take(b->name, 0600, &b->lock_fd);
 	if (err < 0)
 		return err;
 	if ((b->gid != (gid_t)-1 && fchown(b->lock_fd, (uid_t)-1, b->gid) < 0) ||
 	    fchmod(b->lock_fd, b->mode) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Give up the lock of a buffer that is going away: unlink, unlock, and out of
+ * systemd's descriptor store too. */
+static void buffer_unlock(struct zbd_buffer *b)
+{
+	fdstore_remove(b->name);
+	lockfile_release(b->name, b->lock_fd);
+	b->lock_fd = -1;
 }
 
 static void buffer_free(struct zbd_buffer *b)
@@ -242,7 +263,7 @@ fail:
 	if (b->lock_fd >= 0 && lock_existed)
 		close(b->lock_fd);
 	else if (b->lock_fd >= 0)
-		lockfile_release(b->name, b->lock_fd);
+		buffer_unlock(b);
 	b->lock_fd = -1;
 	return err;
 }
@@ -311,8 +332,7 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	}
 	mapguard_forget(&b->guard);
 	segment_detach(&b->seg);
-	lockfile_release(b->name, b->lock_fd);
-	b->lock_fd = -1;
+	buffer_unlock(b);
 	log_info("%s: destroyed%s", b->name, force ? " (forced)" : "");
 	list_remove(&b->link);
 	d->n_buffers--;
@@ -357,8 +377,7 @@ static void finish_destroy(struct zbd *d, const struct statefile_entry *e)
 		sem_unlink_ours(e->name, obj);
 		names_sem_r(obj, e->name);
 		sem_unlink_ours(e->name, obj);
-		lockfile_release(e->name, b->lock_fd);
-		b->lock_fd = -1;
+		buffer_unlock(b);
 	}
 	buffer_free(b);
 }
@@ -465,8 +484,7 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		 * creating it, and the objects are ours (objects_ours). */
 		log_notice("%s: its creation never finished; removed", e->name);
 		segment_unlink(e->name);
-		lockfile_release(e->name, b->lock_fd);
-		b->lock_fd = -1;
+		buffer_unlock(b);
 		goto fail;
 	}
 	if (err < 0) {

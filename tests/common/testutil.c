@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "zbclient.h"
 
 /* ---------------------------------------------------------------- runner */
 
@@ -195,6 +196,37 @@ pid_t tu_fork(int (*fn)(void *arg), void *arg)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(fn(arg));
 	}
+	return pid;
+}
+
+/* The child of tu_reader_holding_frame(). */
+static const char *holding_name;
+static int holding_fd;
+
+static int hold_a_frame(void *arg)
+{
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	if (zb_reader_open(&r, holding_name) < 0 || zb_reader_read(r, &f, 5000) < 0)
+		return 1;
+	tu_say(holding_fd, 'r');
+	pause();
+	return 0;
+}
+
+pid_t tu_reader_holding_frame(const char *name)
+{
+	int p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	holding_name = name;
+	holding_fd = p[1];
+	pid = tu_fork(hold_a_frame, NULL);
+	close(p[1]);
+	ck_assert_msg(tu_read_byte(p[0], 5000) == 'r', "the reader took no frame of %s", name);
+	close(p[0]);
 	return pid;
 }
 

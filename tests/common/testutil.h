@@ -108,6 +108,10 @@ pid_t tu_fork(int (*fn)(void *arg), void *arg);
 int tu_as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, int (*fn)(void *arg),
 	       void *arg, pid_t *ret_pid);
 
+/* A reader of buffer `name` in a child that has taken one frame (it has
+ * said so) and holds it until killed; returns its pid. */
+pid_t tu_reader_holding_frame(const char *name);
+
 /* SIGKILL `pid` after delay_ms from a helper process, whose pid is returned
  * (reap it); the time of the kill (tu_now_ms()) lands in *killed_at_ms, which
  * must be shared (tu_shared()). The victim is not reaped: to its peers it

@@ -40,6 +40,79 @@ void tz_setup(struct tz *t, const char *conf)
 	ck_assert_int_eq(bind(t->notify_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 }
 
+/* In the child: the stored descriptors at 3, 4, ... as systemd passes them. */
+static void pass_stored(struct tz *t)
+{
+	char names[TZ_FDSTORE_MAX * 257] = "", num[32];
+	int high[TZ_FDSTORE_MAX];
+
+	if (!t->fdstore || t->n_stored == 0)
+		return;
+	/* Out of the way first: a stored fd may sit where another must go. */
+	for (unsigned i = 0; i < t->n_stored; i++) {
+		high[i] = fcntl(t->stored[i].fd, F_DUPFD, 100);
+		if (high[i] < 0)
+			_exit(126);
+	}
+	for (unsigned i = 0; i < t->n_stored; i++) {
+		if (dup2(high[i], 3 + (int)i) < 0)
+			_exit(126);
+		close(high[i]);
+		if (i)
+			strcat(names, ":");
+		strcat(names, t->stored[i].name);
+	}
+	snprintf(num, sizeof(num), "%u", t->n_stored);
+	setenv("LISTEN_FDS", num, 1);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	setenv("LISTEN_PID", num, 1);
+	setenv("LISTEN_FDNAMES", names, 1);
+}
+
+int tz_stored_fd(const struct tz *t, const char *fdname)
+{
+	for (unsigned i = 0; i < t->n_stored; i++)
+		if (strcmp(t->stored[i].name, fdname) == 0)
+			return t->stored[i].fd;
+	return -1;
+}
+
+/* What systemd does with FDSTORE=1 and FDSTOREREMOVE=1 (t->fdstore). */
+static void fdstore_message(struct tz *t, const char *msg, int fd)
+{
+	const char *fn = strstr(msg, "FDNAME=");
+	char name[256] = "stored";
+	struct stat a, b;
+
+	if (fn)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(fn + 7, "\n"), fn + 7);
+	if (strstr(msg, "FDSTOREREMOVE=1")) {
+		for (unsigned i = 0; i < t->n_stored;) {
+			if (strcmp(t->stored[i].name, name) != 0) {
+				i++;
+				continue;
+			}
+			close(t->stored[i].fd);
+			t->stored[i] = t->stored[--t->n_stored];
+		}
+	}
+	if (fd < 0)
+		return;
+	if (!t->fdstore || !strstr(msg, "FDSTORE=1") || t->n_stored == TZ_FDSTORE_MAX ||
+	    fstat(fd, &a) < 0) {
+		close(fd);
+		return;
+	}
+	for (unsigned i = 0; i < t->n_stored; i++)
+		if (fstat(t->stored[i].fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			close(fd); /* the same file again: kept once */
+			return;
+		}
+	snprintf(t->stored[t->n_stored].name, sizeof(t->stored[0].name), "%s", name);
+	t->stored[t->n_stored++].fd = fd;
+}
+
 pid_t tz_spawn(struct tz *t, char *const prefix[])
 {
 	const char *zbd = getenv("ZBD");
@@ -77,6 +150,8 @@ pid_t tz_spawn(struct tz *t, char *const prefix[])
 			if (fd < 0 || dup2(fd, 2) < 0)
 				_exit(126);
 		}
+		if (!prefix)
+			pass_stored(t);
 		setenv("NOTIFY_SOCKET", notify, 1);
 		if (t->sock_from_env)
 			setenv("ZBD_SOCKET", t->sock, 1);
@@ -96,14 +171,40 @@ static bool notify_take(struct tz *t, int timeout_ms, bool *ready)
 {
 	struct pollfd pfd = { .fd = t->notify_fd, .events = POLLIN };
 	char msg[4096], *st;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+	} ctl;
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	int fd = -1;
 	ssize_t n;
 
 	if (poll(&pfd, 1, timeout_ms) <= 0)
 		return false;
-	n = recv(t->notify_fd, msg, sizeof(msg) - 1, 0);
+	n = recvmsg(t->notify_fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n <= 0)
 		return false;
 	msg[n] = '\0';
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fd < 0)
+				fd = got;
+			else
+				close(got); /* zbd sends one per message */
+		}
+	}
+	if (fd >= 0 || strstr(msg, "FDSTOREREMOVE=1"))
+		fdstore_message(t, msg, fd);
 	st = strstr(msg, "STATUS=");
 	if (st) {
 		snprintf(t->status, sizeof(t->status), "%s", st + 7);
@@ -218,6 +319,9 @@ int tz_kill(struct tz *t, int sig)
 	ck_assert_int_eq(kill(t->pid, sig), 0);
 	status = tu_wait(t->pid, 5000);
 	t->pid = 0;
+	/* What zbd sent before it died, read as systemd reads it at once: a lock
+	 * descriptor (FDSTORE=1) left in the socket's queue would hold its flock. */
+	tz_notify_drain(t);
 	return status;
 }
 
@@ -233,6 +337,8 @@ void tz_teardown(struct tz *t)
 	if (t->notify_fd >= 0)
 		close(t->notify_fd);
 	t->notify_fd = -1;
+	while (t->n_stored)
+		close(t->stored[--t->n_stored].fd);
 	if (t->dir[0])
 		tu_rmtree(t->dir);
 	tu_cleanup_all();

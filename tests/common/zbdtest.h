@@ -14,6 +14,8 @@
 
 #include "testutil.h"
 
+#define TZ_FDSTORE_MAX 32
+
 struct tz {
 	char dir[64];		   /* private: socket, state file, config, notify socket */
 	char sock[128];		   /* zbd's control socket */
@@ -27,11 +29,24 @@ struct tz {
 	const char *watchdog_usec; /* WATCHDOG_USEC for the next zbd, or NULL */
 	bool sock_from_env;	   /* pass the socket as $ZBD_SOCKET, not -s */
 	bool logged;		   /* zbd's stderr goes to dir/zbd.log (tz_start_logged) */
+	/* systemd's file-descriptor store, played: with `fdstore` set, descriptors
+	 * zbd sends with FDSTORE=1 are kept (one per file, as systemd does),
+	 * FDSTOREREMOVE=1 closes them, and tz_spawn passes them to the next zbd
+	 * as LISTEN_FDS with their names. Without it they are closed on arrival. */
+	bool fdstore;
+	unsigned n_stored;
+	struct {
+		char name[256];
+		int fd;
+	} stored[TZ_FDSTORE_MAX];
 	char reply[256 * 1024];
 };
 
 /* Make the private directory; write `conf` there as zbd.conf if not NULL. */
 void tz_setup(struct tz *t, const char *conf);
+
+/* The descriptor stored as `fdname` (t->fdstore), or -1. */
+int tz_stored_fd(const struct tz *t, const char *fdname);
 
 /* Start zbd on t->dir and wait (up to 5 s) for READY=1. */
 void tz_start(struct tz *t);

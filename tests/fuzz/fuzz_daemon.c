@@ -43,6 +43,7 @@ void fuzz_daemon_setup(struct zbd *d, const char *tag)
 	d->pid = (uint64_t)getpid();
 	d->started = mono_now();
 	d->listen_fd = -1;
+	d->activation_fd = -1; /* no socket from systemd */
 	list_init(&d->clients);
 	registry_init(d, NULL, NULL);
 }

@@ -182,7 +182,7 @@ START_TEST(table_is_consistent)
 		}
 		total += n;
 	}
-	ck_assert_uint_eq(total, 3 + 6 + 23);
+	ck_assert_uint_eq(total, 4 + 6 + 23);
 	ck_assert_ptr_null(ctlkeys_find("note"));
 	/* The record-naming keys come first in their records. */
 	ck_assert_str_eq(ctlkeys_of(CTLKEY_DAEMON, &total)->key, CTLKEY_DAEMON_NAME);
