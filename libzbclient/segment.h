@@ -97,7 +97,8 @@ bool segment_removed_due(struct zb_segment *s, struct removal_watch *w, uint64_t
 static inline bool segment_removed_streaming(struct zb_segment *s, struct removal_watch *w,
 					     uint64_t frames, uint64_t bytes)
 {
-	if (frames < w->frames && bytes < w->bytes)
+	/* Once seen (here or by segment_removed()), told for good. */
+	if (!s->removed && frames < w->frames && bytes < w->bytes)
 		return false;
 	return segment_removed_due(s, w, frames, bytes);
 }
