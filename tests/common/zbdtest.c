@@ -595,3 +595,14 @@ int tz_zbctl(struct tz *t, const char *in, char *errbuf, size_t size, char *cons
 	ck_assert_int_ge(tu_read_file(path, errbuf, size), 0);
 	return code;
 }
+
+const char *tz_state(struct tz *t, const char *name)
+{
+	static char state[32];
+	char rec[ZB_NAME_MAX + 16];
+
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(t, "health %s", name), 0);
+	snprintf(state, sizeof(state), "%s", tz_get(t->reply, rec, "state"));
+	return state;
+}

@@ -100,6 +100,10 @@ int tz_read_reply(int fd, char *out, size_t size, int timeout_ms);
 const char *tz_get(const char *reply, const char *record, const char *key);
 long long tz_get_num(const char *reply, const char *record, const char *key);
 
+/* Buffer NAME's health state, asked of zbd now (the request must succeed).
+ * Static storage. */
+const char *tz_state(struct tz *t, const char *name);
+
 /* Whether `list` names the buffer. */
 bool tz_in_list(struct tz *t, const char *name);
 

@@ -26,22 +26,11 @@ static void teardown(void)
 	tz_teardown(&t);
 }
 
-static const char *state_of(const char *name)
-{
-	static char state[32];
-	char rec[256];
-
-	snprintf(rec, sizeof(rec), "buffer=%s", name);
-	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-	snprintf(state, sizeof(state), "%s", tz_get(t.reply, rec, "state"));
-	return state;
-}
-
 /* Health answers from the counters at once; the event follows at the next scan. */
 static void wait_state(const char *name, const char *want)
 {
-	TU_UNTIL(strcmp(state_of(name), want) == 0, 5000, 10000);
-	ck_assert_msg(strcmp(state_of(name), want) == 0, "not %s: %s", want, t.reply);
+	TU_UNTIL(strcmp(tz_state(&t, name), want) == 0, 5000, 10000);
+	ck_assert_msg(strcmp(tz_state(&t, name), want) == 0, "not %s: %s", want, t.reply);
 }
 
 static void write_frames(struct zb_writer *w, unsigned n)

@@ -27,15 +27,6 @@ static void teardown(void)
 	tz_teardown(&t);
 }
 
-static const char *state_of(const char *name)
-{
-	static char state[32];
-
-	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-	snprintf(state, sizeof(state), "%s", tz_get(t.reply, rec, "state"));
-	return state;
-}
-
 static long long num_of(const char *name, const char *key)
 {
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
@@ -55,7 +46,7 @@ static const char *wait_state(const char *name, const char *want)
 {
 	const char *s = "";
 
-	TU_UNTIL(strcmp(s = state_of(name), want) == 0, 3000, 10000);
+	TU_UNTIL(strcmp(s = tz_state(&t, name), want) == 0, 3000, 10000);
 	return s;
 }
 
@@ -73,7 +64,7 @@ START_TEST(counters_utilisation_and_states)
 	tz_start(&t);
 	snprintf(rec, sizeof(rec), "buffer=%s", name);
 	ck_assert_int_eq(tz_request(&t, "create %s payload=16K", name), 0);
-	ck_assert_str_eq(state_of(name), "healthy");
+	ck_assert_str_eq(tz_state(&t, name), "healthy");
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 
@@ -162,11 +153,11 @@ START_TEST(corrupt_control_block)
 	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
 	ck_assert_int_eq(segment_attach(&seg, name), 0);
 	seg.oieb->payload_read_pos = 1u << 20; /* beyond the ring */
-	ck_assert_str_eq(state_of(name), "corrupt");
+	ck_assert_str_eq(tz_state(&t, name), "corrupt");
 	seg.oieb->payload_read_pos = 0;
-	ck_assert_str_eq(state_of(name), "healthy");
+	ck_assert_str_eq(tz_state(&t, name), "healthy");
 	seg.oieb->version[0] = 9;
-	ck_assert_str_eq(state_of(name), "corrupt");
+	ck_assert_str_eq(tz_state(&t, name), "corrupt");
 	seg.oieb->version[0] = 1;
 	segment_detach(&seg);
 }
