@@ -15,9 +15,18 @@
 #include "segment.h"
 #include "wait.h"
 
-/* Readers of other implementations post sem-r on every release; we take the
- * surplus back every so often so the count never reaches SEM_VALUE_MAX. */
-#define SEM_R_DRAIN_EVERY 1024
+/*
+ * Readers of other implementations post sem-r on every release, and nobody
+ * takes those tokens while space suffices (PROTOCOL.md 10). We take the surplus
+ * above SEM_R_DRAIN_ABOVE back in bounded batches, so no frame pays more than a
+ * few microseconds (a token is one sem_trywait): every SEM_R_DRAIN_EVERY frames
+ * at most SEM_R_DRAIN_BATCH tokens, twice what such a reader posts meanwhile.
+ * The count then falls by at least one per frame while it is high, and one found
+ * near SEM_VALUE_MAX (a long stream before us) is worked down from attach on,
+ * before the reader's posts can overflow it.
+ */
+#define SEM_R_DRAIN_EVERY 32
+#define SEM_R_DRAIN_BATCH 64
 #define SEM_R_DRAIN_ABOVE 1024
 
 struct zb_writer {
@@ -39,6 +48,18 @@ struct zb_writer {
 	struct spin_state spin;
 	struct zb_stats stats;
 };
+
+static void drain_sem_r(struct zb_writer *w)
+{
+	int value;
+
+	if (sem_getvalue(w->seg.sem_r, &value) < 0 || value <= SEM_R_DRAIN_ABOVE)
+		return;
+	/* Safe at any time: we re-check free space before every sleep. */
+	for (int n = 0; n < SEM_R_DRAIN_BATCH && value-- > SEM_R_DRAIN_ABOVE; n++)
+		if (!sem_take_token(w->seg.sem_r))
+			break;
+}
 
 ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 {
@@ -72,6 +93,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	w->next_seq = 1;
 	w->spin_us = ZB_DEFAULT_SPIN_US;
 	w->reader_active = pid_alive(zb_load(&o->reader_pid));
+	drain_sem_r(w);
 	*ret = w;
 	return 0;
 
@@ -183,17 +205,6 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 	w->acq_waste = waste;
 	*ret_data = w->seg.ring + (waste ? 0 : w->write_pos) + ZB_FRAME_HEADER_SIZE;
 	return 0;
-}
-
-static void drain_sem_r(struct zb_writer *w)
-{
-	int value;
-
-	if (sem_getvalue(w->seg.sem_r, &value) < 0 || value <= SEM_R_DRAIN_ABOVE)
-		return;
-	/* Safe at any time: we re-check free space before every sleep. */
-	while (value-- > 0 && sem_take_token(w->seg.sem_r))
-		;
 }
 
 ZB_EXPORT int zb_writer_commit(struct zb_writer *w, size_t size)
