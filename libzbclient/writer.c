@@ -295,6 +295,8 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 	if (!w)
 		return;
 	ring_slot_release(&w->seg.oieb->writer_pid, w->pid);
+	/* A reader asleep on sem-w learns at once that we left. */
+	sem_post_once(w->seg.sem_w);
 	segment_detach(&w->seg);
 	free(w);
 }
