@@ -110,7 +110,7 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 	struct zb_oieb *o;
 	uint64_t len = size;
 
-	if (!w || (!data && size))
+	if (!w || !data || size == 0)
 		return -EINVAL;
 	o = w->seg.oieb;
 	if (zb_load(&o->metadata_written_bytes) != 0)
