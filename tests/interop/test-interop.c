@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "peer.h"
 #include "segment.h"
 #include "segtest.h"
 #include "testutil.h"
@@ -45,53 +46,14 @@ static void teardown(void)
 
 /* ------------------------------------------------------------ the model process */
 
-struct up {
-	pid_t pid;
-	int status_fd; /* read end: 'R', then 'D' and a counts line */
-	int ctl_fd;    /* write end: closing it lets a model reader close */
-};
-
 struct up_counts {
 	unsigned long long frames, markers, tails, exact;
 	int semr_max;
 };
 
-static void up_spawn(struct up *u, const char *const args[])
+static void up_start_model(struct up *u, const char *const args[])
 {
-	const char *path = getenv("ZB_UPSTREAM");
-
-	ck_assert_msg(path != NULL, "ZB_UPSTREAM is not set (run through meson test)");
-	u->pid = tu_spawn_reporter(path, args, &u->status_fd, &u->ctl_fd);
-}
-
-static int up_byte(struct up *u, int timeout_ms)
-{
-	return tu_read_byte(u->status_fd, timeout_ms);
-}
-
-/* Exit code of the model, or -1 if it was killed or did not end in time. */
-static int up_exit(struct up *u, int timeout_ms)
-{
-	int code;
-
-	if (u->ctl_fd >= 0)
-		close(u->ctl_fd);
-	u->ctl_fd = -1;
-	code = tu_wait_exit(u->pid, timeout_ms);
-	close(u->status_fd);
-	u->status_fd = -1;
-	return code;
-}
-
-static void up_start(struct up *u, const char *const args[])
-{
-	int c;
-
-	up_spawn(u, args);
-	c = up_byte(u, 20000);
-	if (c != 'R')
-		ck_abort_msg("upstream %s did not become ready (exit code %d)", args[0],
-			     up_exit(u, 5000));
+	up_start(u, getenv("ZB_UPSTREAM"), args);
 }
 
 /* 'D' and the counts line the model sends once its frames went through. */
@@ -99,13 +61,8 @@ static struct up_counts up_done(struct up *u, int timeout_ms)
 {
 	struct up_counts c = { 0 };
 	char line[160];
-	size_t n = 0;
-	int b = up_byte(u, timeout_ms);
 
-	ck_assert_msg(b == 'D', "upstream did not finish (got %d)", b);
-	while (n + 1 < sizeof(line) && (b = up_byte(u, 5000)) >= 0 && b != '\n')
-		line[n++] = (char)b;
-	line[n] = '\0';
+	up_done_line(u, timeout_ms, line, sizeof(line));
 	ck_assert_int_eq(sscanf(line, "frames=%llu markers=%llu tails=%llu semr_max=%d exact=%llu",
 				&c.frames, &c.markers, &c.tails, &c.semr_max, &c.exact),
 			 5);
@@ -230,7 +187,7 @@ static void our_writer_to_upstream_reader(bool zerocopy, const char *seed)
 	struct up u;
 
 	pattern_init(&pat, strtoull(seed, NULL, 0), 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(zb_writer_set_metadata(w, META, strlen(META)), 0);
 	ck_assert_int_eq(zb_writer_set_metadata(w, "x", 1), -EALREADY);
@@ -306,7 +263,7 @@ static void upstream_writer_to_our_reader(bool zerocopy, const char *seed, unsig
 	struct up u;
 
 	pattern_init(&pat, strtoull(seed, NULL, 0), 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	/* The model sets metadata before it reports ready. */
 	ck_assert_int_eq(zb_reader_metadata(r, &meta, &meta_size), 0);
 	ck_assert_uint_eq(meta_size, strlen(META));
@@ -362,7 +319,7 @@ START_TEST(upstream_writer_wrap_window_vs_resync)
 	struct up u;
 
 	pattern_init(&pat, 501, 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	read_stream(r, 1, 100000, 1);
 	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
 	(void)up_done(&u, 30000);
@@ -391,7 +348,7 @@ START_TEST(upstream_writer_needs_live_reader)
 	int st;
 
 	seg_create_unowned(name, 0, PAYLOAD);
-	up_spawn(&u, args);
+	up_spawn(&u, getenv("ZB_UPSTREAM"), args);
 	ck_assert_int_eq(up_exit(&u, 10000), 41);
 
 	/* A recorded reader that died is no better. */
@@ -403,7 +360,7 @@ START_TEST(upstream_writer_needs_live_reader)
 	base = seg_map(name, &size);
 	o = (struct zb_oieb *)base;
 	zb_store(&o->reader_pid, (uint64_t)dead);
-	up_spawn(&u, args);
+	up_spawn(&u, getenv("ZB_UPSTREAM"), args);
 	ck_assert_int_eq(up_exit(&u, 10000), 41);
 	/* Refused before it claimed anything. */
 	ck_assert_uint_eq(zb_load(&o->writer_pid), 0);
@@ -413,7 +370,7 @@ START_TEST(upstream_writer_needs_live_reader)
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_uint_eq(zb_load(&o->reader_pid), (uint64_t)getpid());
 	pattern_init(&pat, 301, 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	read_stream(r, 1, 2000, 1);
 	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
 	(void)up_done(&u, 10000);
@@ -437,10 +394,10 @@ START_TEST(upstream_new_writer_session)
 	struct zb_frame f;
 	struct up a, b;
 
-	up_start(&a, args_a);
+	up_start_model(&a, args_a);
 	(void)up_done(&a, 10000);
 	ck_assert_int_eq(up_exit(&a, 10000), 0);
-	up_start(&b, args_b);
+	up_start_model(&b, args_b);
 
 	pattern_init(&pat, 401, 1, 100);
 	read_stream(r, 1, 20, 1);
@@ -458,7 +415,7 @@ START_TEST(upstream_new_writer_session)
 		const char *const args_c[] = { "write", name, "1000", "403", "1", MAXF_S, NULL };
 		struct up c;
 
-		up_start(&c, args_c);
+		up_start_model(&c, args_c);
 		pattern_free(&pat);
 		pattern_init(&pat, 403, 1, PAYLOAD / 3);
 		read_stream(r, 1, 1000, 1);
@@ -493,7 +450,7 @@ START_TEST(upstream_stale_sweep_respects_our_lock)
 	ck_assert_int_eq(zb_writer_open(&w, wlive), 0);
 	kill_and_reap(owner);
 
-	up_start(&u, args);
+	up_start_model(&u, args);
 	(void)up_done(&u, 10000);
 
 	/* Our live, locked buffer is left alone. */
@@ -545,7 +502,7 @@ static void python_counting_writer(const char *tag, const char *count, const cha
 	struct up u;
 
 	pattern_init(&pat, 601, strtoul(min, NULL, 0), strtoul(max, NULL, 0));
-	up_start(&u, args);
+	up_start_model(&u, args);
 	read_stream(r, 1, strtoull(count, NULL, 0), 1);
 	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
 	c = up_done(&u, 10000);
@@ -600,7 +557,7 @@ START_TEST(saturated_sem_r)
 	struct up u;
 
 	pattern_init(&pat, 701, 1, 200);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	sem_preset(name, 'r', SEM_VALUE_MAX - 50);
 	start = tu_now_ms();
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
