@@ -192,7 +192,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	err = segment_attach(&r->seg, name);
 	if (err < 0)
 		goto fail;
-	err = ring_slot_claim(&r->seg.oieb->reader_pid, r->pid);
+	err = ring_reader_claim(&r->seg, r->pid);
 	if (err < 0)
 		goto fail;
 	err = reader_init(r);
@@ -204,7 +204,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	return 0;
 
 fail_release:
-	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
+	ring_reader_release(&r->seg, r->pid);
 fail:
 	segment_detach(&r->seg);
 	free(r);
@@ -548,7 +548,7 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	return_flush(r);
 	if (r->unpublished)
 		publish_read(r);
-	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
+	ring_reader_release(&r->seg, r->pid);
 	/* A writer asleep on sem-r (a full ring) learns at once that we left. */
 	sem_post_once(r->seg.sem_r);
 	segment_detach(&r->seg);

@@ -35,6 +35,66 @@ bool ring_slot_fence(uint64_t *slot, uint64_t dead, uint64_t self)
 					   __ATOMIC_ACQUIRE);
 }
 
+/* ------------------------------------------------------------ zbd's stand-in */
+
+int ring_reader_claim(struct zb_segment *s, uint64_t self)
+{
+	struct zb_oieb *o = s->oieb;
+
+	for (;;) {
+		uint64_t cur = zb_load(&o->reader_pid);
+
+		if (cur == self)
+			return 0;
+		if (cur != 0 && cur != zb_load(&o->reader_standin) && pid_alive(cur))
+			return -EBUSY;
+		if (!__atomic_compare_exchange_n(&o->reader_pid, &cur, self, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			continue;
+		/* Taken from a stand-in that became a fence meanwhile (it stood in,
+		 * a reader came and died, zbd fenced its slot): the repair is zbd's. */
+		if (cur != 0 && cur != zb_load(&o->reader_standin) && pid_alive(cur)) {
+			ring_slot_fence(&o->reader_pid, self, cur);
+			return -EBUSY;
+		}
+		return 0;
+	}
+}
+
+void ring_reader_release(struct zb_segment *s, uint64_t self)
+{
+	struct zb_oieb *o = s->oieb;
+	uint64_t standin = zb_load(&o->reader_standin), to = pid_alive(standin) ? standin : 0;
+
+	__atomic_compare_exchange_n(&o->reader_pid, &self, to, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+}
+
+uint64_t ring_reader_pid(const struct zb_segment *s)
+{
+	uint64_t pid = zb_load(&s->oieb->reader_pid);
+
+	return pid == zb_load(&s->oieb->reader_standin) ? 0 : pid;
+}
+
+bool ring_standin_take(struct zb_segment *s, uint64_t self)
+{
+	struct zb_oieb *o = s->oieb;
+	uint64_t cur = 0;
+
+	/* The mark first: a slot holding `self` is then never read as a fence. */
+	zb_store(&o->reader_standin, self);
+	return __atomic_compare_exchange_n(&o->reader_pid, &cur, self, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE) ||
+	       cur == self;
+}
+
+void ring_standin_drop(struct zb_segment *s, uint64_t self)
+{
+	zb_store(&s->oieb->reader_standin, 0);
+	ring_slot_release(&s->oieb->reader_pid, self);
+}
+
 /* ------------------------------------------------------------ used bytes */
 
 /*

@@ -92,7 +92,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 		w->write_pos = 0;
 	w->next_seq = 1;
 	w->spin_us = ZB_DEFAULT_SPIN_US;
-	w->reader_active = pid_alive(zb_load(&o->reader_pid));
+	w->reader_active = pid_alive(ring_reader_pid(&w->seg));
 	drain_sem_r(w);
 	*ret = w;
 	return 0;
@@ -127,7 +127,7 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 
 static bool reader_gone(struct zb_writer *w)
 {
-	uint64_t pid = zb_load(&w->seg.oieb->reader_pid);
+	uint64_t pid = ring_reader_pid(&w->seg); /* zbd standing in is no reader */
 	uint64_t read_count = zb_load(&w->seg.oieb->payload_read_count);
 
 	if (read_count != w->seen_read_count) {
@@ -271,7 +271,7 @@ ZB_EXPORT int zb_writer_reader_connected(struct zb_writer *w)
 {
 	if (!w)
 		return -EINVAL;
-	return pid_alive(zb_load(&w->seg.oieb->reader_pid));
+	return pid_alive(ring_reader_pid(&w->seg));
 }
 
 ZB_EXPORT int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us)

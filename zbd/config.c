@@ -44,6 +44,7 @@ enum {
 	KEY_SCAN_INTERVAL = 1u << 4,
 	KEY_STALL = 1u << 5,
 	KEY_CLIENT_IDLE = 1u << 6,
+	KEY_FOREIGN_SCAN = 1u << 11,
 	KEY_PAYLOAD = 1u << 7,
 	KEY_METADATA = 1u << 8,
 	KEY_MODE = 1u << 9,
@@ -78,6 +79,7 @@ void config_defaults(struct zbd_config *cfg)
 		.scan_interval_ms = 50,
 		.stall_ms = 2000,
 		.client_idle_s = 300,
+		.foreign_scan_ms = 1000,
 	};
 }
 
@@ -444,6 +446,8 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 		bit = KEY_STALL;
 	else if (strcmp(key, "client_idle_s") == 0)
 		bit = KEY_CLIENT_IDLE;
+	else if (strcmp(key, "foreign_scan_ms") == 0)
+		bit = KEY_FOREIGN_SCAN;
 	else
 		return load_error(l, -EINVAL, "unknown key '%s' in [zbd]", key);
 	if (l->seen_zbd & bit)
@@ -475,6 +479,8 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 		return set_unsigned(l, key, value, 1, 60000, &c->scan_interval_ms);
 	case KEY_STALL:
 		return set_unsigned(l, key, value, 1, 86400000, &c->stall_ms);
+	case KEY_FOREIGN_SCAN:
+		return set_unsigned(l, key, value, 0, 3600000, &c->foreign_scan_ms);
 	default:
 		return set_unsigned(l, key, value, 1, 86400, &c->client_idle_s);
 	}

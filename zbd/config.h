@@ -30,6 +30,7 @@ struct zbd_config {
 	unsigned scan_interval_ms; /* control-block scan; default 50 */
 	unsigned stall_ms;	   /* full and unread this long is "stalled"; default 2000 */
 	unsigned client_idle_s;	   /* idle control clients are closed; default 300 */
+	unsigned foreign_scan_ms;  /* looking for buffers zbd does not own; 0: never; 1000 */
 	struct zbd_buffer_spec *buffers;
 	size_t n_buffers;
 };

@@ -140,7 +140,8 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 	ev_tstamp now = ev_now(b->daemon->loop);
 	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
-	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
+	/* zbd standing in for an absent reader is no reader (ring.h). */
+	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&o->writer_pid);
 	struct health_buffer h = {
 		.pub = {
 			.payload_size = b->seg.payload_size,
@@ -165,8 +166,11 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 		},
 		.mode = (unsigned)b->mode,
 		.adopted = b->adopted,
+		.owner = "zbd",
 	};
 
+	if (b->foreign)
+		snprintf(h.owner, sizeof(h.owner), "foreign");
 	snprintf(h.pub.name, sizeof(h.pub.name), "%s", b->name);
 	snprintf(h.pub.state_text, sizeof(h.pub.state_text), "%s", buffer_state(b, percent, now));
 	write_record(r, CTLKEY_BUFFER, &h);

@@ -8,7 +8,8 @@
  *
  *	main -> daemon -> ctl_server -> ctl_commands -> registry -> reaper, statefile
  *	                                             -> health   <- registry
- *	daemon -> registry, health, reaper (scan timer), notify (systemd)
+ *	                                             -> foreign -> registry, health, reaper
+ *	daemon -> registry, foreign, health, reaper (scan timer), notify (systemd)
  *	log, reply, config: called by any of them, call none of them
  *
  * A lower module that has news for a higher one reports it through a callback
@@ -61,6 +62,10 @@ struct zbd_buffer {
 	mode_t mode;
 	gid_t gid;
 	bool adopted; /* taken over from an earlier zbd rather than created */
+	/* Not zbd's: a buffer of another owner that zbd observes (foreign.c). Never
+	 * in the state file, never adopted, destroyed, or stood in for. */
+	bool foreign;
+	ino_t seg_ino; /* foreign: the segment's inode, to tell when it is gone */
 	struct zbd_peer reader, writer;
 	uint64_t readers_reaped, writers_reaped;
 	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */
@@ -84,12 +89,15 @@ struct zbd {
 
 	struct list buffers;
 	size_t n_buffers;
+	struct list foreign; /* buffers of others that zbd observes (foreign.c) */
+	size_t n_foreign;
 	/* Called (when set) after the set of buffers changed: how the registry
 	 * tells the daemon, which updates systemd's STATUS= (registry_init). */
 	void (*buffers_changed)(void *ctx);
 	void *buffers_changed_ctx;
 
 	ev_timer scan_timer;
+	ev_timer foreign_timer; /* looking for foreign buffers, every foreign_scan_ms */
 	ev_timer watchdog_timer;
 	ev_signal sig_term, sig_int, sig_hup;
 };

@@ -115,18 +115,34 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 {
 	uint64_t *slot = &b->seg.oieb->reader_pid, self = b->daemon->pid, lost = 0;
+	/* An earlier zbd that died standing in: no reader died, but the slot
+	 * holds a dead pid all the same, and is fenced and repaired as one. */
+	bool standin = pid == zb_load(&b->seg.oieb->reader_standin);
 	bool counted;
 
-	if (!ring_slot_fence(slot, pid, self)) {
-		if (zb_load(slot) == 0)
+	if (zb_load(slot) != pid) {
+		if (zb_load(slot) == 0 || zb_load(slot) == self)
 			peer_left(b, true);
 		return; /* left cleanly, or a new reader claimed the slot (and resynced) */
 	}
+	/* Our stand-in mark goes before our pid fences the slot (ring.h). */
+	if (!b->foreign)
+		ring_standin_drop(&b->seg, self);
+	if (!ring_slot_fence(slot, pid, self))
+		return;
 	counted = ring_held_frames(&b->seg, &lost);
 	ring_resync_free(&b->seg, 0);
 	ring_resync_empty(&b->seg);
-	ring_slot_release(slot, self);
+	/* zbd's own buffer: the fence becomes the stand-in, so upstream writers
+	 * go on filling the ring for the next reader. */
+	if (b->foreign || !ring_standin_take(&b->seg, self))
+		ring_slot_release(slot, self); /* foreign: no stand-in */
 	sem_post_once(b->seg.sem_r);
+	if (standin) {
+		log_info("%s: replaced the stand-in of an earlier zbd (pid %llu)", b->name,
+			 (unsigned long long)pid);
+		return;
+	}
 	b->readers_reaped++;
 	b->frames_lost += lost;
 	if (counted)
@@ -187,15 +203,19 @@ void reaper_init(struct zbd_buffer *b)
 
 static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, uint64_t *slot)
 {
-	uint64_t pid = zb_load(slot);
+	uint64_t pid = zb_load(slot), self = b->daemon->pid;
 
-	/* Our own pid is the fence of a repair in progress, not a peer. */
-	if (pid == p->pid || pid == b->daemon->pid)
+	if (pid == p->pid)
 		return;
-	/* The peer we watched cleared its slot: it left cleanly. */
-	if (pid == 0 && p->pid != 0)
+	/* The peer we watched cleared its slot, or gave it back to our stand-in:
+	 * it left cleanly. */
+	if ((pid == 0 || pid == self) && p->pid != 0)
 		peer_left(b, p->is_reader);
-	peer_watch(b, p, pid);
+	/* No reader in a buffer of ours: stand in for it (ring.h). */
+	if (pid == 0 && p->is_reader && !b->foreign && ring_standin_take(&b->seg, self))
+		pid = self;
+	/* Our own pid is our stand-in (a fence lasts only while we repair). */
+	peer_watch(b, p, pid == self ? 0 : pid);
 }
 
 void reaper_scan(struct zbd_buffer *b)

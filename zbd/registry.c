@@ -15,6 +15,7 @@
 #include "log.h"
 #include "reaper.h"
 #include "registry.h"
+#include "ring.h"
 #include "statefile.h"
 #include "wait.h"
 
@@ -250,7 +251,7 @@ int registry_create(struct zbd *d, const struct zbd_buffer_spec *s, enum registr
 
 uint64_t registry_live_peer(const struct zbd_buffer *b, bool *ret_is_reader)
 {
-	uint64_t rpid = zb_load(&b->seg.oieb->reader_pid), wpid = zb_load(&b->seg.oieb->writer_pid);
+	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&b->seg.oieb->writer_pid);
 
 	*ret_is_reader = pid_alive(rpid);
 	if (*ret_is_reader)
@@ -266,6 +267,7 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	if (!force && registry_live_peer(b, &is_reader))
 		return -EBUSY;
 	reaper_forget(b);
+	ring_standin_drop(&b->seg, d->pid);
 	if (force) {
 		/* Peers keep their mappings: clearing the pids and waking both sides
 		 * makes a blocked reader return "writer gone" and a writer "reader gone". */
@@ -468,6 +470,8 @@ void registry_release_all(struct zbd *d)
 
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
 	{
+		/* Upstream writers see no reader while no zbd stands in. */
+		ring_standin_drop(&b->seg, d->pid);
 		list_remove(&b->link);
 		buffer_free(b);
 	}

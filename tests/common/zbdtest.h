@@ -30,7 +30,8 @@ struct tz {
 	char reply[256 * 1024];
 };
 
-/* Make the private directory; write `conf` there as zbd.conf if not NULL. */
+/* Make the private directory; write `conf` there as zbd.conf. NULL: one that
+ * only turns off looking at foreign buffers (those of concurrent tests). */
 void tz_setup(struct tz *t, const char *conf);
 
 /* Start zbd on t->dir and wait (up to 5 s) for READY=1. */
@@ -85,5 +86,6 @@ int tz_read_reply(int fd, char *out, size_t size, int timeout_ms);
 const char *tz_get(const char *reply, const char *record, const char *key);
 long long tz_get_num(const char *reply, const char *record, const char *key);
 
-/* Whether `list` names the buffer. */
+/* Whether `list` names the buffer as zbd's own (not one it only observes,
+ * owner=foreign). */
 bool tz_in_list(struct tz *t, const char *name);

@@ -6,6 +6,7 @@
 
 #include "ctl_server.h"
 #include "daemon.h"
+#include "foreign.h"
 #include "fuzz.h"
 #include "registry.h"
 
@@ -44,4 +45,5 @@ void fuzz_daemon_setup(struct zbd *d, const char *tag)
 	d->listen_fd = -1;
 	list_init(&d->clients);
 	registry_init(d, NULL, NULL);
+	foreign_init(d);
 }
