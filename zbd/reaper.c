@@ -205,15 +205,15 @@ static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, uint64_t *slot)
 {
 	uint64_t pid = zb_load(slot), self = b->daemon->pid;
 
+	/* No reader in a buffer of ours: stand in for it (ring.h). */
+	if (pid == 0 && p->is_reader && !b->foreign && ring_standin_take(&b->seg, self))
+		pid = self;
 	if (pid == p->pid)
 		return;
 	/* The peer we watched cleared its slot, or gave it back to our stand-in:
 	 * it left cleanly. */
 	if ((pid == 0 || pid == self) && p->pid != 0)
 		peer_left(b, p->is_reader);
-	/* No reader in a buffer of ours: stand in for it (ring.h). */
-	if (pid == 0 && p->is_reader && !b->foreign && ring_standin_take(&b->seg, self))
-		pid = self;
 	/* Our own pid is our stand-in (a fence lasts only while we repair). */
 	peer_watch(b, p, pid == self ? 0 : pid);
 }
