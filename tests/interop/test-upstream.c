@@ -413,6 +413,326 @@ START_TEST(saturated_sem_r)
 }
 END_TEST
 
+/* ------------------------------------------------------------ 6: zbd */
+
+static void zbd_start(const char *conf)
+{
+	tz_setup(&zbd, conf);
+	tz_start(&zbd);
+	zbd_started = true;
+}
+
+/* zbd lists `name` as a buffer it observes (or `owner`). */
+static bool zbd_lists(const char *name, const char *owner)
+{
+	char rec[300];
+
+	if (tz_request(&zbd, "list") != 0)
+		return false;
+	snprintf(rec, sizeof(rec), "buffer=%s\nowner=%s\n", name, owner);
+	return strstr(zbd.reply, rec) != NULL;
+}
+
+/*
+ * An upstream writer on a buffer zbd owns, before any reader: it refused one
+ * with reader_pid 0 ("No active reader found"); zbd now stands in. It fills
+ * the ring and leaves; our reader comes later and gets every frame.
+ */
+START_TEST(upstream_writer_before_reader_on_zbd_buffer)
+{
+	const char *name = tu_unique_name("zbdfirst");
+	const char *const args[] = { "write", name, "100", "14", "1", "300", "alternate", NULL };
+	struct zb_reader *r;
+	struct zb_frame f;
+	struct up u;
+
+	zbd_start(NULL);
+	ck_assert_int_eq(tz_request(&zbd, "create %s payload=64K", name), 0);
+	pattern_init(&pat, 14, 1, 300);
+	peer_start(&u, _i, args);
+	ck_assert_uint_eq(peer_done(&u, 20000).frames, 100);
+	ck_assert_int_eq(up_exit(&u, 20000), 0);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	read_stream(r, 1, 100, 1);
+	ck_assert_int_eq(zb_reader_read(r, &f, 5000), ZB_EWRITER_GONE);
+	zb_reader_close(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ 7: SIGKILL */
+
+/* A peer of ours in a process of its own, to be killed. */
+struct ours {
+	const char *name;
+	int ready_fd;
+	uint64_t count;
+};
+
+static int our_writer_main(void *arg)
+{
+	struct ours *o = arg;
+	struct zb_writer *w;
+
+	if (zb_writer_open(&w, o->name) < 0)
+		return 10;
+	tu_say(o->ready_fd, 1);
+	return write_stream(w, 1, o->count, true) < 0 ? 11 : 0;
+}
+
+static int our_reader_main(void *arg)
+{
+	struct ours *o = arg;
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	if (zb_reader_open(&r, o->name) < 0)
+		return 20;
+	for (uint64_t seq = 1; seq <= o->count; seq++) {
+		if (zb_reader_read(r, &f, 20000) < 0 ||
+		    !pattern_ok(&pat, f.sequence, f.data, f.size))
+			return 21;
+		zb_reader_release(r, &f);
+		if (seq == 100)
+			tu_say(o->ready_fd, 1);
+	}
+	return 0;
+}
+
+/* Creates the buffer as upstream readers do, says so, reads 100 frames, says
+ * so again, and reads on until killed. */
+static int our_creator_main(void *arg)
+{
+	struct zb_buffer_config cfg = { 0, 65536, 0 };
+	struct ours *o = arg;
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	if (zb_reader_create(&r, o->name, &cfg) < 0)
+		return 30;
+	tu_say(o->ready_fd, 1);
+	for (uint64_t seq = 1;; seq++) {
+		if (zb_reader_read(r, &f, 20000) < 0 ||
+		    !pattern_ok(&pat, f.sequence, f.data, f.size))
+			return 31;
+		zb_reader_release(r, &f);
+		if (seq == 100)
+			tu_say(o->ready_fd, 1);
+	}
+}
+
+/* Start fn(o) in a child and wait for its first byte; o->ready_fd is then
+ * our read end of its pipe (the caller closes it). */
+static pid_t ours_start(int (*fn)(void *), struct ours *o)
+{
+	int p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	o->ready_fd = p[1];
+	pid = tu_fork(fn, o);
+	close(p[1]);
+	o->ready_fd = p[0];
+	ck_assert_int_eq(tu_read_byte(p[0], 20000), 1);
+	return pid;
+}
+
+/* Read from `first` on until "writer gone": consecutive frames, all intact. */
+static uint64_t read_until_gone(struct zb_reader *r, uint64_t first)
+{
+	struct zb_frame f;
+	uint64_t seq = first;
+	int err;
+
+	while ((err = zb_reader_read(r, &f, 20000)) == 0) {
+		ck_assert_msg(f.sequence == seq || seq == 0, "frame %llu after %llu",
+			      (unsigned long long)f.sequence, (unsigned long long)seq - 1);
+		ck_assert(pattern_ok(&pat, f.sequence, f.data, f.size));
+		seq = f.sequence + 1;
+		zb_reader_release(r, &f);
+	}
+	ck_assert_int_eq(err, ZB_EWRITER_GONE);
+	return seq;
+}
+
+/* Write until "reader gone"; fails if the writer is told anything else. */
+static void write_until_gone(struct zb_writer *w, uint64_t first)
+{
+	int err;
+
+	do
+		err = write_stream(w, first, first, false);
+	while (err == 0 && ++first);
+	ck_assert_msg(err == ZB_EREADER_GONE, "our writer: %s", zb_strerror(err));
+}
+
+static const char *const endless_writer[] = { "write", NULL,  "1000000000", "15",
+					      "1",     "300", "alternate",  NULL };
+
+/*
+ * Either side SIGKILLed mid-stream, without zbd: the survivor learns it by
+ * its own probes (ours between 100 ms slices; upstream's after a timed-out
+ * wait, here 1 s), and every frame it got is intact.
+ */
+START_TEST(sigkill_without_zbd)
+{
+	const char *name = tu_unique_name("kill");
+	const char *args[8];
+	char n_ms[24];
+	const char *const reader_args[] = { "read",  name,	"1000000000",	 "16", "1", "300",
+					    "65536", "timeout", num(n_ms, 1000), NULL };
+	struct ours o = { .name = name, .count = 1000000000 };
+	struct zb_reader *r;
+	struct zb_writer *w;
+	struct up u;
+	pid_t pid;
+
+	/* Their writer dies: our reader reads what it left, then "writer gone". */
+	memcpy(args, endless_writer, sizeof(endless_writer));
+	args[1] = name;
+	pattern_init(&pat, 15, 1, 300);
+	r = create(name, 65536);
+	peer_start(&u, _i, args);
+	read_stream(r, 1, 1000, 1);
+	kill(u.pid, SIGKILL);
+	up_exit(&u, 20000);
+	read_until_gone(r, 1001);
+
+	/* Our writer dies: their reader gives up, "writer dead" (22). */
+	pattern_free(&pat);
+	pattern_init(&pat, 16, 1, 300);
+	zb_reader_close(r);
+	name = tu_unique_name("kill");
+	o.name = name;
+	peer_start(&u, _i, reader_args);
+	pid = ours_start(our_writer_main, &o);
+	kill(pid, SIGKILL);
+	tu_wait(pid, 5000);
+	close(o.ready_fd);
+	ck_assert_int_eq(up_exit(&u, 30000), 22);
+
+	/* Their reader dies: our writer gets "reader gone". */
+	name = tu_unique_name("kill");
+	peer_start(&u, _i,
+		   (const char *const[]){ "read", name, "1000000000", "16", "1", "300", "65536",
+					  NULL });
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	ck_assert_int_eq(write_stream(w, 1, 1000, true), 0);
+	kill(u.pid, SIGKILL);
+	up_exit(&u, 20000);
+	write_until_gone(w, 1001);
+	zb_writer_close(w);
+
+	/* Our reader (the buffer's creator) dies: their writer, blocked on the
+	 * full ring, gets "reader dead" (26): C++'s within its 100 ms slices,
+	 * Python's after its 5 s wait. */
+	name = tu_unique_name("kill");
+	args[1] = name;
+	o.name = name;
+	pattern_free(&pat);
+	pattern_init(&pat, 15, 1, 300);
+	pid = ours_start(our_creator_main, &o);
+	peer_start(&u, _i, args);
+	ck_assert_int_eq(tu_read_byte(o.ready_fd, 20000), 1); /* 100 frames read */
+	kill(pid, SIGKILL);
+	tu_wait(pid, 5000);
+	close(o.ready_fd);
+	ck_assert_int_eq(up_exit(&u, 30000), 26);
+}
+END_TEST
+
+/*
+ * The same deaths with zbd, which notices them in milliseconds and wakes the
+ * survivor, on its own buffers and on those it only observes (foreign). A
+ * killed child is left a zombie where that matters: kill(pid, 0) still says
+ * "alive" then, so only zbd's pidfd can tell the survivor.
+ */
+START_TEST(sigkill_with_zbd)
+{
+	const char *name = tu_unique_name("zkill");
+	const char *args[8];
+	char n_count[24];
+	struct ours o = { .count = 20000 };
+	struct zb_reader *r;
+	struct zb_writer *w;
+	struct up u;
+	pid_t pid;
+	double t0;
+
+	zbd_start("[zbd]\nforeign_scan_ms = 50\n");
+	memcpy(args, endless_writer, sizeof(endless_writer));
+	pattern_init(&pat, 15, 1, 300);
+
+	/* zbd's buffer, their writer dies: our reader reads the rest, then
+	 * "writer gone". */
+	ck_assert_int_eq(tz_request(&zbd, "create %s payload=64K", name), 0);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	args[1] = name;
+	peer_start(&u, _i, args);
+	read_stream(r, 1, 1000, 1);
+	kill(u.pid, SIGKILL);
+	read_until_gone(r, 1001);
+	up_exit(&u, 20000);
+	zb_reader_close(r);
+
+	/* zbd's buffer, our reader dies: zbd stands in for it, so their writer
+	 * is not told "reader dead" and goes on once a new reader of ours has
+	 * taken over; that one gets the rest in order, and their writer ends. */
+	name = tu_unique_name("zkill");
+	o.name = name;
+	ck_assert_int_eq(tz_request(&zbd, "create %s payload=64K", name), 0);
+	args[1] = name;
+	args[2] = num(n_count, o.count);
+	peer_start(&u, _i, args);
+	pid = ours_start(our_reader_main, &o);
+	kill(pid, SIGKILL);
+	tu_wait(pid, 5000);
+	close(o.ready_fd);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	ck_assert_uint_eq(read_until_gone(r, 0), o.count + 1);
+	ck_assert_uint_eq(peer_done(&u, 20000).frames, o.count);
+	ck_assert_int_eq(up_exit(&u, 20000), 0);
+	zb_reader_close(r);
+
+	/* Their buffer, which zbd observes: our writer dies. Their reader would
+	 * wait out its 20 s read; zbd wakes it, and it sees "writer dead". */
+	pattern_free(&pat);
+	pattern_init(&pat, 16, 1, 300);
+	name = tu_unique_name("zkill");
+	o.name = name;
+	o.count = 1000000000;
+	peer_start(&u, _i,
+		   (const char *const[]){ "read", name, "1000000000", "16", "1", "300", "65536",
+					  NULL });
+	ck_assert(TU_UNTIL(zbd_lists(name, "foreign"), 10000, 10000));
+	pid = ours_start(our_writer_main, &o);
+	ck_assert(TU_UNTIL(tz_request(&zbd, "health %s", name) == 0 &&
+				   tz_get_num(zbd.reply, NULL, "frames_written") > 100,
+			   10000, 1000));
+	kill(pid, SIGKILL);
+	t0 = tu_now_ms();
+	ck_assert_int_eq(up_exit(&u, 15000), 22);
+	printf("%s reader on its own buffer, our writer SIGKILLed: \"writer dead\" after %.0f ms "
+	       "(its read timeout: 20 s)\n",
+	       peer_names[_i], tu_now_ms() - t0);
+	tu_wait(pid, 5000);
+	close(o.ready_fd);
+
+	/* Their buffer, their reader dies (a zombie: only zbd can tell): our
+	 * writer gets "reader gone". */
+	name = tu_unique_name("zkill");
+	peer_start(&u, _i,
+		   (const char *const[]){ "read", name, "1000000000", "16", "1", "300", "65536",
+					  NULL });
+	ck_assert(TU_UNTIL(zbd_lists(name, "foreign"), 10000, 10000));
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	ck_assert_int_eq(write_stream(w, 1, 1000, true), 0);
+	kill(u.pid, SIGKILL);
+	write_until_gone(w, 1001);
+	up_exit(&u, 20000);
+	zb_writer_close(w);
+}
+END_TEST
+
 TU_SUITE(upstream_suite, "interop-upstream", .skip = skip_reason)
 {
 	TCase *tc = tu_tcase(s, "real", NULL, teardown);
@@ -423,4 +743,7 @@ TU_SUITE(upstream_suite, "interop-upstream", .skip = skip_reason)
 	tcase_add_loop_test(tc, mebibyte_frames, CPP, PY + 1);
 	tcase_add_loop_test(tc, long_stream, CPP, PY + 1);
 	tcase_add_loop_test(tc, saturated_sem_r, CPP, PY + 1);
+	tcase_add_loop_test(tc, upstream_writer_before_reader_on_zbd_buffer, CPP, PY + 1);
+	tcase_add_loop_test(tc, sigkill_without_zbd, CPP, PY + 1);
+	tcase_add_loop_test(tc, sigkill_with_zbd, CPP, PY + 1);
 }
