@@ -147,6 +147,64 @@ bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *c
 	return true;
 }
 
+bool ring_span_walk(const struct zb_segment *s, uint64_t from, uint64_t to, uint64_t entries,
+		    struct ring_span *ret)
+{
+	uint64_t p = s->payload_size, pos = from % p, unmarked = 0, size;
+	struct ring_span span = { 0 };
+
+	to %= p;
+	for (;;) {
+		bool any = entries == RING_SPAN_ANY;
+
+		/* A count left over may be an unmarked wrap's: the Python writer's. */
+		if (pos == to && (span.ring_bytes > 0 || entries == 0 || any) &&
+		    (any || entries <= unmarked)) {
+			if (any)
+				entries = 0;
+			span.wraps += entries;
+			if (entries)
+				span.last_wrap_counted = true;
+			*ret = span;
+			return true;
+		}
+		if (span.ring_bytes >= p)
+			return false;
+		if (p - pos < ZB_FRAME_HEADER_SIZE) { /* a short tail: no marker */
+			span.ring_bytes += p - pos;
+			span.last_wrap_counted = false;
+			unmarked++;
+			pos = 0;
+			continue;
+		}
+		if (entries == 0)
+			return false;
+		memcpy(&size, s->ring + pos, sizeof(size));
+		if (size == 0) { /* a marker */
+			if (pos == 0)
+				return false;
+			span.ring_bytes += p - pos;
+			span.wraps++;
+			span.last_wrap_counted = true;
+			pos = 0;
+		} else {
+			if (size > p - pos - ZB_FRAME_HEADER_SIZE)
+				return false;
+			span.ring_bytes += ZB_FRAME_HEADER_SIZE + size;
+			span.frames++;
+			span.payload += size;
+			pos += ZB_FRAME_HEADER_SIZE + size;
+			if (pos == p) { /* ends at the end: a tail of 0 bytes */
+				span.last_wrap_counted = false;
+				unmarked++;
+				pos = 0;
+			}
+		}
+		if (!any)
+			entries--;
+	}
+}
+
 /* ------------------------------------------------------------ free space */
 
 /* Walks longer than this are not worth it: a later resync, with less unread, will do. */

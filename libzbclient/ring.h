@@ -89,6 +89,26 @@ uint64_t ring_used_bytes(const struct zb_segment *s);
  * not). False for a header that cannot be valid. */
 bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted);
 
+/* What a stretch of the ring held (ring_span_walk). */
+struct ring_span {
+	uint64_t frames;	/* frames, markers not included */
+	uint64_t payload;	/* their payload bytes */
+	uint64_t ring_bytes;	/* ring bytes walked: headers, payload and skipped tails */
+	uint64_t wraps;		/* wraps that took a count: markers, and the unmarked
+				 * ones the upstream Python writer counts */
+	bool last_wrap_counted; /* of the last wrap passed, if any */
+};
+
+/* Walk the `entries` counted entries from ring offset `from` to `to` (a
+ * position the writer or the reader held at two looks, and the count's growth
+ * between them). True with what they held if the walk lands on `to` within a
+ * lap through valid headers; false if it cannot (the writer has since gone
+ * round the ring over them, or a look was torn by a commit). Only reads. */
+bool ring_span_walk(const struct zb_segment *s, uint64_t from, uint64_t to, uint64_t entries,
+		    struct ring_span *ret);
+/* As `entries`: however many lie between the two positions. */
+#define RING_SPAN_ANY UINT64_MAX
+
 /* Give back space a dead reader held (see ring.c for who may call it);
  * `held` is what the caller holds itself and has not returned. */
 void ring_resync_free(struct zb_segment *s, uint64_t held);

@@ -48,7 +48,10 @@ struct buffer_stats {
 	ev_tstamp sampled_at;
 	uint64_t written_count, read_count;
 	uint64_t write_pos, read_pos;
-	uint64_t bytes_written, bytes_read; /* estimated, see health.c */
+	uint64_t bytes_written, bytes_read; /* payload; see health.c */
+	uint64_t wraps_written, wraps_read; /* counted wraps, left out of frames_* */
+	double frame_payload, frame_ring;   /* mean payload and ring bytes of a frame seen */
+	bool wrap_seen, wrap_counted;	    /* whether the last wrap seen took a count */
 	double write_fps, read_fps, write_bps, read_bps;
 	ev_tstamp read_moved_at; /* last time read_count changed */
 };
