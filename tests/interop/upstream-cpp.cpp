@@ -38,6 +38,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <zerobuffer/logger.h>
 #include <zerobuffer/reader.h>
 #include <zerobuffer/writer.h>
 
@@ -189,6 +190,9 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
 		return 3;
 	status_fd = std::atoi(argv[1]);
+	/* Upstream logs every wrap at debug level to stderr: warnings only. */
+	boost::log::core::get()->set_filter(boost::log::trivial::severity >=
+					    boost::log::trivial::warning);
 	pattern_init(&pat, std::strtoull(argv[6], nullptr, 0), std::strtoul(argv[7], nullptr, 0),
 		     std::strtoul(argv[8], nullptr, 0));
 	try {
