@@ -118,6 +118,18 @@ END_TEST
  * rounds of 3 frames of 1010 bytes in a ring of 4096, each round seen by a
  * scan before the next, a marker every lap.
  */
+/* A zbd with `conf`, buffer `name` of `payload` bytes, a reader and a writer on it. */
+static void start_pair(const char *conf, const char *name, const char *payload,
+		       struct zb_reader **r, struct zb_writer **w)
+{
+	tz_setup(&t, conf);
+	tz_start(&t);
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=%s", name, payload), 0);
+	ck_assert_int_eq(zb_reader_open(r, name), 0);
+	ck_assert_int_eq(zb_writer_open(w, name), 0);
+}
+
 START_TEST(frames_and_bytes_leave_wraps_out)
 {
 	const char *name = tu_unique_name("wraps");
@@ -127,12 +139,7 @@ START_TEST(frames_and_bytes_leave_wraps_out)
 	char buf[1010] = { 0 };
 	long long frames = 0;
 
-	tz_setup(&t, "[zbd]\nscan_interval_ms = 10\n");
-	tz_start(&t);
-	snprintf(rec, sizeof(rec), "buffer=%s", name);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
-	ck_assert_int_eq(zb_reader_open(&r, name), 0);
-	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	start_pair("[zbd]\nscan_interval_ms = 10\n", name, "4K", &r, &w);
 	for (int round = 0; round < 30; round++) {
 		for (int i = 0; i < 3; i++) {
 			ck_assert_int_eq(zb_writer_write(w, buf, sizeof(buf), 1000), 0);
@@ -163,12 +170,7 @@ START_TEST(lapping_the_ring_between_scans_is_estimated)
 	 * ten times between two scans, over headers zbd can no longer walk. The
 	 * frames since the last wrap give the mean frame: the estimate is close
 	 * (it once counted one byte per frame, 50,176 of 640,000). */
-	tz_setup(&t, "[zbd]\nscan_interval_ms = 300\n");
-	tz_start(&t);
-	snprintf(rec, sizeof(rec), "buffer=%s", name);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=64K", name), 0);
-	ck_assert_int_eq(zb_reader_open(&r, name), 0);
-	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	start_pair("[zbd]\nscan_interval_ms = 300\n", name, "64K", &r, &w);
 	for (int i = 0; i < 640; i++) {
 		ck_assert_int_eq(zb_writer_write(w, buf, sizeof(buf), 1000), 0);
 		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
@@ -205,12 +207,7 @@ START_TEST(lapping_small_frames)
 
 	/* Frames of 64 ring bytes end exactly at the end of the ring: no markers,
 	 * and the estimate of a lapped interval is exact. */
-	tz_setup(&t, "[zbd]\nscan_interval_ms = 300\n");
-	tz_start(&t);
-	snprintf(rec, sizeof(rec), "buffer=%s", name);
-	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
-	ck_assert_int_eq(zb_reader_open(&r, name), 0);
-	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	start_pair("[zbd]\nscan_interval_ms = 300\n", name, "4K", &r, &w);
 	for (int i = 0; i < 1000; i++) {
 		ck_assert_int_eq(zb_writer_write(w, buf, 48, 1000), 0);
 		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
