@@ -550,7 +550,7 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 		publish_read(r);
 	ring_reader_release(&r->seg, r->pid);
 	/* A writer asleep on sem-r (a full ring) learns at once that we left. */
-	sem_post_once(r->seg.sem_r);
+	sem_post(r->seg.sem_r);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {
 		segment_unlink(r->seg.name);

@@ -295,8 +295,9 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 	if (!w)
 		return;
 	ring_slot_release(&w->seg.oieb->writer_pid, w->pid);
-	/* A reader asleep on sem-w learns at once that we left. */
-	sem_post_once(w->seg.sem_w);
+	/* A reader asleep on sem-w learns at once that we left: a token of its
+	 * own, as upstream readers take one per frame (reaper.c). */
+	sem_post(w->seg.sem_w);
 	segment_detach(&w->seg);
 	free(w);
 }

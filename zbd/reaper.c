@@ -47,8 +47,11 @@
  * ring.c: this file decides only when to call what, and logs and counts it.
  * Both repairs touch only the control block and the semaphores, exactly the
  * state the protocol defines, so they work for peers of every implementation.
- * Posts use sem_post_once(): one token wakes a sleeper, and tokens that
- * nobody takes must not accumulate (PROTOCOL.md section 10).
+ * One post per death or departure, on top of any token already there: an
+ * upstream reader takes one token per frame, so a wake-up merged into a
+ * frame's token would leave it asleep for its whole timeout after the last
+ * frame. One token per event cannot pile up (PROTOCOL.md section 10); our
+ * readers and writers take strays in their next wait.
  *
  * Limits: a pid recycled between a peer's death and our pidfd_open would be
  * watched as if it were the peer (a window of at most one scan interval, and
@@ -83,7 +86,7 @@ static void peer_unwatch(struct zbd_peer *p)
  */
 static void peer_left(struct zbd_buffer *b, bool is_reader)
 {
-	sem_post_once(is_reader ? b->seg.sem_r : b->seg.sem_w);
+	sem_post(is_reader ? b->seg.sem_r : b->seg.sem_w);
 }
 
 static void reap_writer(struct zbd_buffer *b, uint64_t pid)
@@ -107,7 +110,7 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 				   b->name, (unsigned long long)pid);
 		ring_slot_release(slot, self);
 	}
-	sem_post_once(b->seg.sem_w);
+	sem_post(b->seg.sem_w);
 	b->writers_reaped++;
 	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);
 }
@@ -137,7 +140,7 @@ static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 	 * go on filling the ring for the next reader. */
 	if (b->foreign || !ring_standin_take(&b->seg, self))
 		ring_slot_release(slot, self); /* foreign: no stand-in */
-	sem_post_once(b->seg.sem_r);
+	sem_post(b->seg.sem_r);
 	if (standin) {
 		log_info("%s: replaced the stand-in of an earlier zbd (pid %llu)", b->name,
 			 (unsigned long long)pid);

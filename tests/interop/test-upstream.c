@@ -578,8 +578,8 @@ START_TEST(sigkill_without_zbd)
 	const char *name = tu_unique_name("kill");
 	const char *args[8];
 	char n_ms[24];
-	const char *const reader_args[] = { "read",  name,	"1000000000",	 "16", "1", "300",
-					    "65536", "timeout", num(n_ms, 1000), NULL };
+	const char *reader_args[] = { "read",  NULL,	  "1000000000",	   "16", "1", "300",
+				      "65536", "timeout", num(n_ms, 1000), NULL };
 	struct ours o = { .name = name, .count = 1000000000 };
 	struct zb_reader *r;
 	struct zb_writer *w;
@@ -603,6 +603,7 @@ START_TEST(sigkill_without_zbd)
 	zb_reader_close(r);
 	name = tu_unique_name("kill");
 	o.name = name;
+	reader_args[1] = name;
 	peer_start(&u, _i, reader_args);
 	pid = ours_start(our_writer_main, &o);
 	kill(pid, SIGKILL);
