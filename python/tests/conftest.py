@@ -197,7 +197,11 @@ class Zbd:
         self.dir = pathlib.Path(directory)
         self.socket = str(self.dir / "zbd.sock")
         self.log = open(self.dir / "zbd.log", "w+")
-        self.proc = subprocess.Popen([tool("ZBD"), "-s", self.socket, "-r", str(self.dir)],
+        # Buffers of other tests are not this zbd's business (zbd/foreign.c).
+        conf = self.dir / "zbd.conf"
+        conf.write_text("[zbd]\nforeign_scan_ms = 0\n")
+        self.proc = subprocess.Popen([tool("ZBD"), "-s", self.socket, "-r", str(self.dir),
+                                      "-c", str(conf)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while True:
@@ -206,8 +210,9 @@ class Zbd:
                 return
             except zbclient.DaemonUnavailable:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
+                    log = self.logtext()
                     self.stop()
-                    raise AssertionError(f"zbd did not start: {self.logtext()}")
+                    raise AssertionError(f"zbd did not start: {log}")
                 time.sleep(0.02)
 
     def logtext(self):
