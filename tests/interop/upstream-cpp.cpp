@@ -14,9 +14,10 @@
  * read creates the buffer (upstream's Reader owns it), checks every frame
  * against the tests' pattern (pattern.h) and the metadata, and releases each
  * frame (hold: keeps up to 4, under a quarter of the ring, before releasing
- * them together; upstream returns space per frame whatever the order). write attaches (upstream's Writer) and
- * copies every frame in (write_frame), fills it in place (get_frame_buffer,
- * commit_frame: zerocopy), or alternates. SFD gets 'R' once attached, then
+ * them together; upstream returns space per frame whatever the order).
+ * write attaches (upstream's Writer) and copies every frame in (write_frame),
+ * fills it in place (get_frame_buffer, commit_frame: zerocopy), or
+ * alternates. SFD gets 'R' once attached, then
  * 'D' and "frames=N semr_max=N" once COUNT frames went through; a reader then
  * stays (objects in place for the test to inspect) until CFD reaches EOF.
  *
@@ -46,7 +47,8 @@ extern "C" {
 #include "pattern.h"
 }
 
-namespace {
+namespace
+{
 
 int status_fd = -1;
 /* A read that waits this long has lost its writer for good (a bound for the
@@ -137,8 +139,7 @@ int do_read(const std::string &name, uint64_t count, const pattern &pat, size_t 
 				semr_max = v;
 		}
 	}
-	report("Dframes=" + std::to_string(count) + " semr_max=" + std::to_string(semr_max) +
-	       "\n");
+	report("Dframes=" + std::to_string(count) + " semr_max=" + std::to_string(semr_max) + "\n");
 	/* Stay until the test has looked (bounded), then close as upstream does. */
 	struct pollfd pfd = { ctl_fd, POLLIN, 0 };
 	char x;
