@@ -73,6 +73,7 @@ static const struct ctlkey keys[] = {
 	/* zbd's own, not in struct zb_health */
 	BUFFER("mode", CTLKEY_OCTAL, mode, unsigned),
 	BUFFER("adopted", CTLKEY_FLAG, adopted, int),
+	BUFFER("owner", CTLKEY_TEXT, owner, char *),
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

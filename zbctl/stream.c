@@ -190,6 +190,9 @@ int cmd_write(const struct args *a)
 
 	if (a->lines && a->frame_size)
 		return misuse(a, "--lines and --frame-size exclude each other");
+	/* Set once per buffer, and upstream readers refuse an empty one for good. */
+	if (a->metadata && !a->metadata[0])
+		return misuse(a, "--metadata TEXT must not be empty");
 	catch_stop_signals();
 	err = zb_writer_open(&w, a->operand);
 	if (err < 0)

@@ -51,6 +51,7 @@ enum {
 	KEY_MODE = 1u << 9,
 	KEY_GROUP = 1u << 10,
 	KEY_METRICS_LISTEN = 1u << 11,
+	KEY_FOREIGN_SCAN = 1u << 12,
 };
 
 /* Every key a section may set, and the bit that marks it set. */
@@ -67,6 +68,7 @@ static const struct key_name {
 	{ SECTION_ZBD, "stall_ms", KEY_STALL },
 	{ SECTION_ZBD, "client_idle_s", KEY_CLIENT_IDLE },
 	{ SECTION_ZBD, "metrics_listen", KEY_METRICS_LISTEN },
+	{ SECTION_ZBD, "foreign_scan_ms", KEY_FOREIGN_SCAN },
 	{ SECTION_BUFFER, "payload", KEY_PAYLOAD },
 	{ SECTION_BUFFER, "metadata", KEY_METADATA },
 	{ SECTION_BUFFER, "mode", KEY_MODE },
@@ -101,6 +103,7 @@ void config_defaults(struct zbd_config *cfg)
 		.scan_interval_ms = 50,
 		.stall_ms = 2000,
 		.client_idle_s = 300,
+		.foreign_scan_ms = 1000,
 	};
 }
 
@@ -512,6 +515,8 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 		return set_unsigned(l, key, value, 1, 86400000, &c->stall_ms);
 	case KEY_METRICS_LISTEN:
 		return set_listen(l, key, value, &c->metrics_listen);
+	case KEY_FOREIGN_SCAN:
+		return set_unsigned(l, key, value, 0, 3600000, &c->foreign_scan_ms);
 	default:
 		return set_unsigned(l, key, value, 1, 86400, &c->client_idle_s);
 	}

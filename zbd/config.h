@@ -32,6 +32,7 @@ struct zbd_config {
 	unsigned stall_ms;	   /* full and unread this long is "stalled"; default 2000 */
 	unsigned client_idle_s;	   /* idle control clients are closed; default 300 */
 	char *metrics_listen;	   /* "ADDRESS:PORT" of the metrics HTTP listener; NULL: off */
+	unsigned foreign_scan_ms;  /* looking for buffers zbd does not own; 0: never; 1000 */
 	struct zbd_buffer_spec *buffers;
 	size_t n_buffers;
 };

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "ctl_commands.h"
+#include "foreign.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
@@ -276,6 +277,11 @@ static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct repl
 		return refuse(q, r, what,
 			      "root, the admin group, or the buffer's group with write access");
 	}
+	if (!b && foreign_find(q->d, argv[1]))
+		return reply_fail(r, -EPERM,
+				  "buffer %s is not zbd's (owner=foreign): zbd only "
+				  "observes it",
+				  argv[1]);
 	if (!b)
 		return reply_fail(r, -ENOENT, "no buffer %s", argv[1]);
 	err = registry_destroy(q->d, b, force);
@@ -294,7 +300,9 @@ static int cmd_list(struct ctl_request *q, int argc, char **argv, struct reply *
 	if (argc != 1)
 		return too_many(r, "list");
 	list_for_each_safe(b, tmp, &q->d->buffers, struct zbd_buffer, link)
-		reply_printf(r, "buffer=%s\n", b->name);
+		reply_printf(r, "buffer=%s\nowner=zbd\n", b->name);
+	list_for_each_safe(b, tmp, &q->d->foreign, struct zbd_buffer, link)
+		reply_printf(r, "buffer=%s\nowner=foreign\n", b->name);
 	return 0;
 }
 
@@ -302,10 +310,13 @@ int ctl_write_health(struct zbd *d, struct reply *r, const char *only)
 {
 	struct zbd_buffer *b, *tmp;
 
-	if (only && !registry_find(d, only))
+	if (only && !registry_find(d, only) && !foreign_find(d, only))
 		return reply_fail(r, -ENOENT, "no buffer %s", only);
 	health_write_daemon(r, d);
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		if (!only || strcmp(b->name, only) == 0)
+			health_write_buffer(r, b);
+	list_for_each_safe(b, tmp, &d->foreign, struct zbd_buffer, link)
 		if (!only || strcmp(b->name, only) == 0)
 			health_write_buffer(r, b);
 	return 0;

@@ -18,6 +18,7 @@
 #include "reaper.h"
 #include "shmfile.h"
 #include "registry.h"
+#include "ring.h"
 #include "statefile.h"
 #include "wait.h"
 
@@ -302,7 +303,7 @@ int registry_create(struct zbd *d, const struct zbd_buffer_spec *s, enum registr
 
 uint64_t registry_live_peer(const struct zbd_buffer *b, bool *ret_is_reader)
 {
-	uint64_t rpid = zb_load(&b->seg.oieb->reader_pid), wpid = zb_load(&b->seg.oieb->writer_pid);
+	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&b->seg.oieb->writer_pid);
 
 	*ret_is_reader = pid_alive(rpid);
 	if (*ret_is_reader)
@@ -321,6 +322,7 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	/* The names first: a peer of ours that wakes, or sees its peer's pid
 	 * cleared, then finds its segment without a name (ZB_EDESTROYED). */
 	segment_unlink(b->name);
+	ring_standin_drop(&b->seg, d->pid);
 	if (force) {
 		/* Peers keep their mappings. Waking both sides makes ours see the
 		 * removal at once; clearing the pids tells peers of other
@@ -527,6 +529,8 @@ void registry_release_all(struct zbd *d)
 	struct zbd_buffer *b, *tmp;
 
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
+		/* Upstream writers see no reader while no zbd stands in. */
+		ring_standin_drop(&b->seg, d->pid);
 		list_remove(&b->link);
 		buffer_free(b);
 	}

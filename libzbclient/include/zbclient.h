@@ -245,7 +245,9 @@ struct zb_writer;
  */
 int zb_writer_open(struct zb_writer **ret, const char *name);
 
-/* Set the buffer's metadata, once. -EALREADY if set, -EMSGSIZE if too large. */
+/* Set the buffer's metadata, once. -EALREADY if set, -EMSGSIZE if too large,
+ * -EINVAL if empty (upstream readers refuse empty metadata, and it cannot be
+ * set again). */
 int zb_writer_set_metadata(struct zb_writer *w, const void *data, size_t size);
 
 /* The buffer's metadata as set (by this or an earlier writer), in place in

@@ -168,6 +168,7 @@ class BufferHealth(tuple):
     frames_lost: Final[int]
     mode: Final[int]
     adopted: Final[int]
+    owner: Final[str]
 
 class DaemonHealth(tuple):
     """zbd's own record in a health reply."""

@@ -28,10 +28,12 @@ void tz_setup(struct tz *t, const char *conf)
 	/* 0755: others (the users a test plays) must reach the socket. */
 	ck_assert_int_eq(tu_mkdtemp(t->dir, sizeof(t->dir)), 0);
 	snprintf(t->sock, sizeof(t->sock), "%s/zbd.sock", t->dir);
-	if (conf) {
-		snprintf(t->conf, sizeof(t->conf), "%s/zbd.conf", t->dir);
-		ck_assert_int_eq(tu_write_file(t->conf, conf, strlen(conf)), 0);
-	}
+	/* Buffers of other tests are not this zbd's business: it would reap
+	 * their peers (zbd/foreign.c). A test that wants that says so. */
+	if (!conf)
+		conf = "[zbd]\nforeign_scan_ms = 0\n";
+	snprintf(t->conf, sizeof(t->conf), "%s/zbd.conf", t->dir);
+	ck_assert_int_eq(tu_write_file(t->conf, conf, strlen(conf)), 0);
 	t->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(t->notify_fd, 0);
 	ck_assert_uint_lt(
@@ -492,7 +494,7 @@ bool tz_in_list(struct tz *t, const char *name)
 	char rec[256];
 
 	ck_assert_int_eq(tz_request(t, "list"), 0);
-	snprintf(rec, sizeof(rec), "buffer=%s\n", name);
+	snprintf(rec, sizeof(rec), "buffer=%s\nowner=zbd\n", name);
 	return strstr(t->reply, rec) != NULL;
 }
 

@@ -42,7 +42,8 @@ struct tz {
 	char reply[256 * 1024];
 };
 
-/* Make the private directory; write `conf` there as zbd.conf if not NULL. */
+/* Make the private directory; write `conf` there as zbd.conf. NULL: one that
+ * only turns off looking at foreign buffers (those of concurrent tests). */
 void tz_setup(struct tz *t, const char *conf);
 
 /* The descriptor stored as `fdname` (t->fdstore), or -1. */
@@ -104,7 +105,8 @@ long long tz_get_num(const char *reply, const char *record, const char *key);
  * Static storage. */
 const char *tz_state(struct tz *t, const char *name);
 
-/* Whether `list` names the buffer. */
+/* Whether `list` names the buffer as zbd's own (not one it only observes,
+ * owner=foreign). */
 bool tz_in_list(struct tz *t, const char *name);
 
 /*

@@ -564,8 +564,8 @@ START_TEST(shipped_file_documents_defaults)
 	}
 	fclose(in);
 	ck_assert_int_eq(fclose(out), 0);
-	/* 7 [zbd] keys, the [buffer] header and its 4 keys. */
-	ck_assert_uint_eq(settings, 12);
+	/* 8 [zbd] keys, the [buffer] header and its 4 keys. */
+	ck_assert_uint_eq(settings, 13);
 
 	config_defaults(&c);
 	config_defaults(&d);
@@ -577,6 +577,7 @@ START_TEST(shipped_file_documents_defaults)
 	ck_assert_uint_eq(c.scan_interval_ms, d.scan_interval_ms);
 	ck_assert_uint_eq(c.stall_ms, d.stall_ms);
 	ck_assert_uint_eq(c.client_idle_s, d.client_idle_s);
+	ck_assert_uint_eq(c.foreign_scan_ms, d.foreign_scan_ms);
 	ck_assert_uint_eq(c.n_buffers, 1);
 	ck_assert_str_eq(c.buffers[0].name, "camera0");
 	ck_assert_uint_eq(c.buffers[0].payload_size, 64u << 20);

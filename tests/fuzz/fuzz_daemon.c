@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "ctl_server.h"
 #include "daemon.h"
+#include "foreign.h"
 #include "fuzz.h"
 #include "registry.h"
 
@@ -46,4 +47,5 @@ void fuzz_daemon_setup(struct zbd *d, const char *tag)
 	d->activation_fd = -1; /* no socket from systemd */
 	list_init(&d->clients);
 	registry_init(d, NULL, NULL);
+	foreign_init(d);
 }

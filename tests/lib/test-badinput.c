@@ -340,7 +340,10 @@ START_TEST(short_segments)
 END_TEST
 
 /* A frame header as a foreign or broken writer might leave it. */
-static void install_frames(const char *name, const uint64_t *hdrs, int nhdr, uint64_t written)
+/* Headers at 0, `written` entries announced, the writer `used` bytes past 0
+ * (a reader takes only entries the writer has been past: reader.c). */
+static void install_frames(const char *name, const uint64_t *hdrs, int nhdr, uint64_t written,
+			   uint64_t used)
 {
 	uint8_t img[TOTAL];
 	struct zb_oieb *o = (struct zb_oieb *)img;
@@ -348,7 +351,8 @@ static void install_frames(const char *name, const uint64_t *hdrs, int nhdr, uin
 	valid_image(img);
 	memcpy(img + 128 + M, hdrs, nhdr * 16);
 	o->payload_written_count = written;
-	o->payload_write_pos = 0;
+	o->payload_write_pos = used % P;
+	o->payload_free_bytes = P - used;
 	seg_install(name, img, TOTAL, TOTAL, (unsigned)written);
 }
 
@@ -370,7 +374,9 @@ START_TEST(bad_frames)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *name = tu_unique_name("badframe");
 
-		install_frames(name, cases[i].hdr, cases[i].n, 1);
+		/* A frame filling the ring leaves none of it free. */
+		install_frames(name, cases[i].hdr, cases[i].n, 1,
+			       cases[i].want == 0 ? 16 + cases[i].hdr[0] : 32);
 		ck_assert_int_eq(zb_reader_open(&rd, name), 0);
 		ck_assert_int_eq(zb_reader_read(rd, &f, 0), cases[i].want);
 		if (cases[i].want == 0) {
@@ -395,7 +401,7 @@ START_TEST(bad_sequence)
 	size_t len;
 	struct zb_frame f;
 
-	install_frames(name, hdrs, 2, 2);
+	install_frames(name, hdrs, 2, 2, 52);
 	seg = seg_map(name, &len);
 	memcpy(seg + 128 + M + 26, &(uint64_t[2]){ 10, 7 }, 16);
 	ck_assert_int_eq(zb_reader_open(&rd, name), 0);

@@ -262,6 +262,12 @@ START_TEST(write_into_library_created_buffer)
 	zb_reader_release(rd, &f);
 	ck_assert_int_eq(zb_reader_read(rd, &f, 1000), ZB_EWRITER_GONE);
 
+	/* Empty metadata is refused before anything is written: upstream readers
+	 * reject it, and metadata cannot be set a second time. */
+	RUN_IN(&r, "w\n", "write", (char *)name, "--lines", "--metadata", "");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_int_eq(zb_reader_read(rd, &f, 0), -ETIMEDOUT);
+
 	/* Metadata is set once per buffer: a second writer giving the same is
 	 * fine (a writer restarting with its format), other metadata fails. */
 	RUN_IN(&r, "z\n", "write", (char *)name, "--lines", "--metadata", "fmt=text");

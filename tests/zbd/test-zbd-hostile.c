@@ -110,10 +110,12 @@ static void serve_another_buffer(const char *tag)
 	}
 	snprintf(rec, sizeof(rec), "buffer=%s", name);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-	/* Wrap markers count as frames too. */
-	ck_assert_int_ge(tz_get_num(t.reply, rec, "frames_read"), STREAM_FRAMES);
-	ck_assert_int_eq(tz_get_num(t.reply, rec, "frames_read"),
-			 tz_get_num(t.reply, rec, "frames_written"));
+	/* Counted without wraps; estimated (here within 1 %) when the stream
+	 * went round the ring between two scans, as this one does (health.c). */
+	ck_assert_int_ge(tz_get_num(t.reply, rec, "frames_read"), STREAM_FRAMES * 99 / 100);
+	ck_assert_int_le(tz_get_num(t.reply, rec, "frames_read"), STREAM_FRAMES * 101 / 100);
+	ck_assert_int_ge(tz_get_num(t.reply, rec, "frames_written"), STREAM_FRAMES * 99 / 100);
+	ck_assert_int_le(tz_get_num(t.reply, rec, "frames_written"), STREAM_FRAMES * 101 / 100);
 	ck_assert_str_eq(tz_get(t.reply, rec, "state"), "healthy");
 	zb_writer_close(w);
 	zb_reader_close(r);
