@@ -28,7 +28,7 @@ uint64_t *liveness_slot(struct zb_oieb *o, enum peer_role role)
 
 uint64_t *liveness_mark(struct zb_oieb *o, enum peer_role role)
 {
-	return &o->reserved[role == PEER_READER ? ZB_OIEB_READER_MARK : ZB_OIEB_WRITER_MARK];
+	return role == PEER_READER ? &o->reader_mark : &o->writer_mark;
 }
 
 static uint64_t mark_of(const struct zb_oieb *o, enum peer_role role)
@@ -58,6 +58,11 @@ bool liveness_marked(const struct zb_oieb *o, enum peer_role role, uint64_t pid)
 	uint64_t mark = mark_of(o, role);
 
 	return pid != 0 && mark != 0 && (mark & MARK_PID_MASK) == pid;
+}
+
+uint32_t liveness_mark_pidns(const struct zb_oieb *o, enum peer_role role)
+{
+	return (uint32_t)(mark_of(o, role) >> 32);
 }
 
 bool liveness_same_namespace(const struct zb_oieb *o, enum peer_role role, uint64_t pid)
@@ -155,7 +160,10 @@ int liveness_attach(struct zb_segment *s, enum peer_role role, uint64_t self, st
 		h.mark = (uint64_t)liveness_pidns() << 32 | (self & MARK_PID_MASK);
 		zb_store(mark, h.mark);
 	}
-	err = ring_slot_claim_by(liveness_slot(s->oieb, role), self, holder_may_live, &ctx);
+	if (role == PEER_READER)
+		err = ring_reader_claim_by(s, self, holder_may_live, &ctx);
+	else
+		err = ring_slot_claim_by(liveness_slot(s->oieb, role), self, holder_may_live, &ctx);
 	if (err < 0) {
 		if (h.mark)
 			__atomic_compare_exchange_n(mark, &h.mark, before, false, __ATOMIC_ACQ_REL,
@@ -188,7 +196,10 @@ void liveness_detach(struct zb_segment *s, enum peer_role role, uint64_t self, s
 	char path[PATH_MAX];
 	uint64_t mark = h->mark;
 
-	ring_slot_release(liveness_slot(s->oieb, role), self);
+	if (role == PEER_READER)
+		ring_reader_release(s, self); /* back to zbd's stand-in, if any */
+	else
+		ring_slot_release(liveness_slot(s->oieb, role), self);
 	if (mark)
 		__atomic_compare_exchange_n(liveness_mark(s->oieb, role), &mark, 0, false,
 					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);

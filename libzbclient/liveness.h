@@ -80,6 +80,9 @@ bool liveness_may_live(const char *name, const struct zb_oieb *o, enum peer_role
  * its pid may then be watched directly (zbd's pidfds). */
 bool liveness_same_namespace(const struct zb_oieb *o, enum peer_role role, uint64_t pid);
 
+/* The pid namespace inode a role's mark names (0: none). */
+uint32_t liveness_mark_pidns(const struct zb_oieb *o, enum peer_role role);
+
 /* True if `pid` in `role` carries a mark (a libzbclient peer's pid). */
 bool liveness_marked(const struct zb_oieb *o, enum peer_role role, uint64_t pid);
 

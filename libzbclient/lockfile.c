@@ -131,6 +131,22 @@ int lockfile_take_path(const char *path, mode_t mode, int *ret_fd)
 	return -EAGAIN;
 }
 
+int lockfile_retake(const char *name, int fd)
+{
+	char path[PATH_MAX];
+	int r = names_lock(path, sizeof(path), name);
+
+	if (r < 0)
+		return r;
+	r = fd_is_our_file(fd);
+	if (r < 0)
+		return r;
+	/* Held already through this open file description: flock only confirms. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EEXIST : -errno;
+	return fd_is_path(fd, path) ? 0 : -ESTALE;
+}
+
 void lockfile_release(const char *name, int fd)
 {
 	char path[PATH_MAX];
@@ -168,31 +184,10 @@ static bool unlink_if_free(const char *path)
 
 	if (fd < 0)
 		return false;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fd_is_path(fd, path))
+	if (fd_is_our_file(fd) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && fd_is_path(fd, path))
 		removed = unlink(path) == 0;
 	close(fd);
 	return removed;
-}
-
-/* A segment whose recorded reader and writer are both dead or absent. */
-static bool segment_abandoned(const char *name)
-{
-	char shm[ZB_OBJ_NAME_MAX];
-	struct zb_oieb oieb;
-	bool abandoned = true;
-	int fd;
-
-	names_shm(shm, name);
-	fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return true;
-	/* Judged as the peers are (liveness.h): a peer in another pid namespace
-	 * is not taken for dead because its pid means nothing here. */
-	if (pread(fd, &oieb, sizeof(oieb), 0) == (ssize_t)sizeof(oieb))
-		abandoned = !liveness_may_live(name, &oieb, PEER_READER, oieb.reader_pid) &&
-			    !liveness_may_live(name, &oieb, PEER_WRITER, oieb.writer_pid);
-	close(fd);
-	return abandoned;
 }
 
 void lockfile_cleanup_stale(void)
@@ -210,6 +205,7 @@ void lockfile_cleanup_stale(void)
 		return;
 	while ((de = readdir(dir))) {
 		size_t len = strlen(de->d_name);
+		int fd;
 
 		if (is_role_lock(de->d_name, len) &&
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", ZB_LOCK_DIR, de->d_name) <
@@ -223,8 +219,17 @@ void lockfile_cleanup_stale(void)
 		name[len - 5] = '\0';
 		if (names_check(name) < 0 || names_lock(path, sizeof(path), name) < 0)
 			continue;
-		if (unlink_if_free(path) && segment_abandoned(name))
-			segment_unlink(name);
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* Only our own locks, and only what is provably our buffer: a lock
+		 * another user planted would name our buffers for us to remove. */
+		if (fd_is_our_file(fd) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    fd_is_path(fd, path)) {
+			unlink(path);
+			segment_unlink_abandoned(name, true);
+		}
+		close(fd);
 	}
 	closedir(dir);
 }

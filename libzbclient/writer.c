@@ -12,13 +12,23 @@
 
 #include "export.h"
 #include "liveness.h"
+#include "mapguard.h"
 #include "ring.h"
 #include "segment.h"
 #include "wait.h"
 
-/* Readers of other implementations post sem-r on every release; we take the
- * surplus back every so often so the count never reaches SEM_VALUE_MAX. */
-#define SEM_R_DRAIN_EVERY 1024
+/*
+ * Readers of other implementations post sem-r on every release, and nobody
+ * takes those tokens while space suffices (PROTOCOL.md 10). We take the surplus
+ * above SEM_R_DRAIN_ABOVE back in bounded batches, so no frame pays more than a
+ * few microseconds (a token is one sem_trywait): every SEM_R_DRAIN_EVERY frames
+ * at most SEM_R_DRAIN_BATCH tokens, twice what such a reader posts meanwhile.
+ * The count then falls by at least one per frame while it is high, and one found
+ * near SEM_VALUE_MAX (a long stream before us) is worked down from attach on,
+ * before the reader's posts can overflow it.
+ */
+#define SEM_R_DRAIN_EVERY 32
+#define SEM_R_DRAIN_BATCH 64
 #define SEM_R_DRAIN_ABOVE 1024
 
 struct zb_writer {
@@ -40,12 +50,26 @@ struct zb_writer {
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
+	struct mapguard_set guard; /* zb_sigbus_guard_install(): faults absorbed */
+	struct removal_watch removal;
 };
 
 static bool reader_lives(struct zb_writer *w)
 {
 	return liveness_of(w->seg.name, w->seg.oieb, PEER_READER,
-			   zb_load(&w->seg.oieb->reader_pid)) == PEER_ALIVE;
+			   ring_reader_pid(&w->seg)) == PEER_ALIVE;
+}
+
+static void drain_sem_r(struct zb_writer *w)
+{
+	int value;
+
+	if (sem_getvalue(w->seg.sem_r, &value) < 0 || value <= SEM_R_DRAIN_ABOVE)
+		return;
+	/* Safe at any time: we re-check free space before every sleep. */
+	for (int n = 0; n < SEM_R_DRAIN_BATCH && value-- > SEM_R_DRAIN_ABOVE; n++)
+		if (!sem_take_token(w->seg.sem_r))
+			break;
 }
 
 ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
@@ -62,6 +86,9 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	w->pid = (uint64_t)getpid();
 	w->hold.fd = -1;
 	err = segment_attach(&w->seg, name);
+	if (err < 0)
+		goto fail;
+	err = mapguard_watch(&w->guard, &w->seg);
 	if (err < 0)
 		goto fail;
 	o = w->seg.oieb;
@@ -81,12 +108,14 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	w->next_seq = 1;
 	w->spin_us = ZB_DEFAULT_SPIN_US;
 	w->reader_active = reader_lives(w);
+	drain_sem_r(w);
 	*ret = w;
 	return 0;
 
 fail_release:
 	liveness_detach(&w->seg, PEER_WRITER, w->pid, &w->hold);
 fail:
+	mapguard_forget(&w->guard);
 	segment_detach(&w->seg);
 	free(w);
 	return err;
@@ -97,8 +126,10 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 	struct zb_oieb *o;
 	uint64_t len = size;
 
-	if (!w || (!data && size))
+	if (!w || !data || size == 0)
 		return -EINVAL;
+	if (mapguard_hit(&w->guard))
+		return ZB_ECORRUPT;
 	o = w->seg.oieb;
 	if (zb_load(&o->metadata_written_bytes) != 0)
 		return -EALREADY;
@@ -112,9 +143,18 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 	return 0;
 }
 
+ZB_EXPORT int zb_writer_metadata(struct zb_writer *w, const void **ret_data, size_t *ret_size)
+{
+	if (!w || !ret_data || !ret_size)
+		return -EINVAL;
+	if (mapguard_hit(&w->guard))
+		return ZB_ECORRUPT;
+	return segment_metadata(&w->seg, ret_data, ret_size);
+}
+
 static bool reader_gone(struct zb_writer *w)
 {
-	uint64_t pid = zb_load(&w->seg.oieb->reader_pid);
+	uint64_t pid = ring_reader_pid(&w->seg); /* zbd standing in is no reader */
 	uint64_t read_count = zb_load(&w->seg.oieb->payload_read_count);
 
 	if (read_count != w->seen_read_count) {
@@ -145,11 +185,22 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 {
 	struct space_wait sw = { w, need };
 	int64_t deadline = 0;
+	bool slept = false;
 
 	for (;;) {
+		bool gone;
+
+		if (mapguard_hit(&w->guard))
+			return ZB_ECORRUPT;
 		if (space_ready(&sw))
 			return 0;
-		if (reader_gone(w) && w->reader_active) {
+		gone = reader_gone(w) && w->reader_active;
+		/* Asked where we would sleep or give up, never on a stream's way,
+		 * and before "reader gone" (zbd clears the pids of a buffer it
+		 * destroys, once its names are gone). */
+		if ((slept || gone || timeout_ms == 0) && segment_removed(&w->seg))
+			return ZB_EDESTROYED;
+		if (gone) {
 			w->reader_active = false;
 			return ZB_EREADER_GONE;
 		}
@@ -162,6 +213,7 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 		if (clock_now_ns() >= deadline)
 			return -ENOBUFS;
 		sem_wait_slice(w->seg.sem_r, deadline);
+		slept = true;
 	}
 }
 
@@ -172,6 +224,11 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 
 	if (!w || !ret_data || size == 0 || w->acquired)
 		return -EINVAL;
+	if (mapguard_hit(&w->guard))
+		return ZB_ECORRUPT;
+	/* Nothing goes into a segment that was removed (zb_reader_read likewise). */
+	if (segment_removed_streaming(&w->seg, &w->removal, w->stats.frames, w->stats.bytes))
+		return ZB_EDESTROYED;
 	p = w->seg.payload_size;
 	if (size > p - ZB_FRAME_HEADER_SIZE)
 		return -EMSGSIZE;
@@ -192,17 +249,6 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 	w->acq_waste = waste;
 	*ret_data = w->seg.ring + (waste ? 0 : w->write_pos) + ZB_FRAME_HEADER_SIZE;
 	return 0;
-}
-
-static void drain_sem_r(struct zb_writer *w)
-{
-	int value;
-
-	if (sem_getvalue(w->seg.sem_r, &value) < 0 || value <= SEM_R_DRAIN_ABOVE)
-		return;
-	/* Safe at any time: we re-check free space before every sleep. */
-	while (value-- > 0 && sem_take_token(w->seg.sem_r))
-		;
 }
 
 ZB_EXPORT int zb_writer_commit(struct zb_writer *w, size_t size)
@@ -248,7 +294,8 @@ ZB_EXPORT int zb_writer_commit(struct zb_writer *w, size_t size)
 	w->stats.bytes += size;
 	if (w->stats.frames % SEM_R_DRAIN_EVERY == 0)
 		drain_sem_r(w);
-	return 0;
+	/* A fault absorbed while the frame was filled or published: it went nowhere. */
+	return mapguard_hit(&w->guard) ? ZB_ECORRUPT : 0;
 }
 
 ZB_EXPORT int zb_writer_write(struct zb_writer *w, const void *data, size_t size, int timeout_ms)
@@ -293,6 +340,10 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 	if (!w)
 		return;
 	liveness_detach(&w->seg, PEER_WRITER, w->pid, &w->hold);
+	/* A reader asleep on sem-w learns at once that we left: a token of its
+	 * own, as upstream readers take one per frame (reaper.c). */
+	sem_post(w->seg.sem_w);
+	mapguard_forget(&w->guard);
 	segment_detach(&w->seg);
 	free(w);
 }

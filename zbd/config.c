@@ -12,6 +12,7 @@
  * parses every key = value line and its comments, and reports the lines it
  * cannot parse.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -48,6 +50,8 @@ enum {
 	KEY_METADATA = 1u << 8,
 	KEY_MODE = 1u << 9,
 	KEY_GROUP = 1u << 10,
+	KEY_METRICS_LISTEN = 1u << 11,
+	KEY_FOREIGN_SCAN = 1u << 12,
 };
 
 /* Every key a section may set, and the bit that marks it set. */
@@ -63,6 +67,8 @@ static const struct key_name {
 	{ SECTION_ZBD, "scan_interval_ms", KEY_SCAN_INTERVAL },
 	{ SECTION_ZBD, "stall_ms", KEY_STALL },
 	{ SECTION_ZBD, "client_idle_s", KEY_CLIENT_IDLE },
+	{ SECTION_ZBD, "metrics_listen", KEY_METRICS_LISTEN },
+	{ SECTION_ZBD, "foreign_scan_ms", KEY_FOREIGN_SCAN },
 	{ SECTION_BUFFER, "payload", KEY_PAYLOAD },
 	{ SECTION_BUFFER, "metadata", KEY_METADATA },
 	{ SECTION_BUFFER, "mode", KEY_MODE },
@@ -97,6 +103,7 @@ void config_defaults(struct zbd_config *cfg)
 		.scan_interval_ms = 50,
 		.stall_ms = 2000,
 		.client_idle_s = 300,
+		.foreign_scan_ms = 1000,
 	};
 }
 
@@ -106,6 +113,8 @@ void config_free(struct zbd_config *cfg)
 		return;
 	free(cfg->socket_path);
 	cfg->socket_path = NULL;
+	free(cfg->metrics_listen);
+	cfg->metrics_listen = NULL;
 	free(cfg->buffers);
 	cfg->buffers = NULL;
 	cfg->n_buffers = 0;
@@ -119,52 +128,6 @@ const struct zbd_buffer_spec *config_buffer(const struct zbd_config *cfg, const 
 		if (strcmp(cfg->buffers[i].name, name) == 0)
 			return &cfg->buffers[i];
 	return NULL;
-}
-
-int config_parse_size(const char *text, uint64_t *ret)
-{
-	uint64_t v = 0, unit = 1;
-	bool huge = false;
-	const char *p;
-
-	if (!text || !ret)
-		return -EINVAL;
-	/* isdigit, not strtoull: no sign, no space, no hex, no "1e9" slip through. */
-	if (!isdigit((unsigned char)*text))
-		return -EINVAL;
-	for (p = text; isdigit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		/* Past 2^64 it is certainly too large, but garbage after it still
-		 * makes it garbage: keep reading. */
-		if (v > (UINT64_MAX - d) / 10)
-			huge = true;
-		else
-			v = v * 10 + d;
-	}
-	switch (*p) {
-	case 'K':
-	case 'k':
-		unit = UINT64_C(1) << 10;
-		p++;
-		break;
-	case 'M':
-	case 'm':
-		unit = UINT64_C(1) << 20;
-		p++;
-		break;
-	case 'G':
-	case 'g':
-		unit = UINT64_C(1) << 30;
-		p++;
-		break;
-	}
-	if (*p != '\0' || (v == 0 && !huge))
-		return -EINVAL;
-	if (huge || v > ZB_SIZE_MAX / unit)
-		return -EMSGSIZE;
-	*ret = v * unit;
-	return 0;
 }
 
 int config_parse_mode(const char *text, mode_t *ret)
@@ -255,6 +218,43 @@ int config_parse_group(const char *text, gid_t *ret)
 fail:
 	free(buf);
 	return r;
+}
+
+int config_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	unsigned long long port;
+	size_t n;
+
+	if (!text || !ret || !ret_len)
+		return -EINVAL;
+	colon = strrchr(text, ':');
+	n = colon ? (size_t)(colon - text) : 0;
+	if (!colon || n == 0 || n >= sizeof(host) || parse_uint(colon + 1, 65535, &port) < 0)
+		return -EINVAL;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	memset(ret, 0, sizeof(*ret));
+	if (host[0] == '[' && host[n - 1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
+
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*ret_len = sizeof(*a);
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ret;
+
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return -EINVAL;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	*ret_len = sizeof(*a);
+	return 0;
 }
 
 /* Record the first error as "PATH:LINE: what" and return it. */
@@ -436,10 +436,29 @@ static int set_mode(struct load *l, const char *key, const char *value, mode_t *
 
 static int set_size(struct load *l, const char *key, const char *value, uint64_t *out)
 {
-	int r = config_parse_size(value, out);
+	int r = zb_size_parse(value, out);
 
 	if (r < 0)
 		return load_error(l, r, "%s: '%s': %s", key, value, config_size_error(r));
+	return 0;
+}
+
+static int set_listen(struct load *l, const char *key, const char *value, char **out)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char *copy;
+
+	if (config_parse_listen(value, &sa, &len) < 0)
+		return load_error(l, -EINVAL,
+				  "%s: '%s' is not ADDRESS:PORT with a numeric address "
+				  "(127.0.0.1:9464, [::1]:9464)",
+				  key, value);
+	copy = strdup(value);
+	if (!copy)
+		return load_error(l, -ENOMEM, "out of memory");
+	free(*out);
+	*out = copy;
 	return 0;
 }
 
@@ -494,6 +513,10 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 		return set_unsigned(l, key, value, 1, 60000, &c->scan_interval_ms);
 	case KEY_STALL:
 		return set_unsigned(l, key, value, 1, 86400000, &c->stall_ms);
+	case KEY_METRICS_LISTEN:
+		return set_listen(l, key, value, &c->metrics_listen);
+	case KEY_FOREIGN_SCAN:
+		return set_unsigned(l, key, value, 0, 3600000, &c->foreign_scan_ms);
 	default:
 		return set_unsigned(l, key, value, 1, 86400, &c->client_idle_s);
 	}

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging on stderr with sd-daemon.h priority prefixes: journald keeps the
- * priority when zbd runs under systemd, and a terminal shows plain lines.
+ * Logging on stderr with sd-daemon.h priority prefixes when stderr is the
+ * journal (JOURNAL_STREAM), so journald keeps the priority; a terminal or a
+ * file shows plain lines.
  * The *_errno helpers log and return the (negative) error in one step:
  *	return log_error_errno(r, "cannot bind %s", path);
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include <systemd/sd-daemon.h>
 
 /* Text for a negative errno or ZB_E* code. */
 const char *log_strerror(int err);
+
+/* Whether stderr is a stream to the journal (JOURNAL_STREAM, systemd.exec(5)). */
+bool log_stderr_is_journal(void);
 
 void log_line(const char *prefix, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

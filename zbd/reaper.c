@@ -47,8 +47,11 @@
  * ring.c: this file decides only when to call what, and logs and counts it.
  * Both repairs touch only the control block and the semaphores, exactly the
  * state the protocol defines, so they work for peers of every implementation.
- * Posts use sem_post_once(): one token wakes a sleeper, and tokens that
- * nobody takes must not accumulate (doc/protocol.md section 10).
+ * One post per death or departure, on top of any token already there: an
+ * upstream reader takes one token per frame, so a wake-up merged into a
+ * frame's token would leave it asleep for its whole timeout after the last
+ * frame. One token per event cannot pile up (doc/protocol.md section 10); our
+ * readers and writers take strays in their next wait.
  *
  * Limits: a pid recycled between a peer's death and our pidfd_open would be
  * watched as if it were the peer (a window of at most one scan interval, and
@@ -59,8 +62,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "liveness.h"
 #include "log.h"
+#include "peerproc.h"
+#include "ratelimit.h"
 #include "reaper.h"
 #include "ring.h"
 #include "wait.h"
@@ -77,6 +83,16 @@ static void peer_unwatch(struct zbd_peer *p)
 	p->pid = 0;
 }
 
+/*
+ * A peer that cleared its own slot has left cleanly, but its counterpart may be
+ * asleep on a semaphore nobody posts (upstream peers do not post when they
+ * leave): wake it, so that a clean exit is seen as fast as a crash.
+ */
+static void peer_left(struct zbd_buffer *b, bool is_reader)
+{
+	sem_post(is_reader ? b->seg.sem_r : b->seg.sem_w);
+}
+
 static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 {
 	uint64_t *slot = &b->seg.oieb->writer_pid, self = b->daemon->pid;
@@ -85,42 +101,59 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 	 * slot as for a reader (below), so that no new writer moves the ring
 	 * while we look again and undo the commit. */
 	if (!ring_unfinished_commit(&b->seg)) {
-		if (!ring_slot_release(slot, pid))
-			return; /* a new writer claimed the slot already */
+		if (!ring_slot_release(slot, pid)) {
+			if (zb_load(slot) == 0)
+				peer_left(b, false);
+			return; /* left cleanly, or a new writer claimed the slot */
+		}
 	} else {
 		if (!ring_slot_fence(slot, pid, self))
 			return;
 		if (ring_undo_unfinished_commit(&b->seg))
-			log_notice("%s: writer %llu died inside its commit; the frame dropped",
-				   b->name, (unsigned long long)pid);
+			log_notice_ratelimited("%s: writer %llu died inside its commit; the frame "
+					       "dropped",
+					       b->name, (unsigned long long)pid);
 		ring_slot_release(slot, self);
 	}
-	sem_post_once(b->seg.sem_w);
+	sem_post(b->seg.sem_w);
 	b->writers_reaped++;
-	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);
+	events_reaped(b, false, pid, 0, true);
 }
 
 static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 {
 	uint64_t *slot = &b->seg.oieb->reader_pid, self = b->daemon->pid, lost = 0;
+	/* An earlier zbd that died standing in: no reader died, but the slot
+	 * holds a dead pid all the same, and is fenced and repaired as one. */
+	bool standin = pid == zb_load(&b->seg.oieb->reader_standin);
 	bool counted;
 
+	if (zb_load(slot) != pid) {
+		if (zb_load(slot) == 0 || zb_load(slot) == self)
+			peer_left(b, true);
+		return; /* left cleanly, or a new reader claimed the slot (and resynced) */
+	}
+	/* Our stand-in mark goes before our pid fences the slot (ring.h). */
+	if (!b->foreign)
+		ring_standin_drop(&b->seg, self);
 	if (!ring_slot_fence(slot, pid, self))
-		return; /* a new reader claimed the slot (and resynced free space itself) */
+		return;
 	counted = ring_held_frames(&b->seg, &lost);
 	ring_resync_free(&b->seg, 0);
 	ring_resync_empty(&b->seg);
-	ring_slot_release(slot, self);
-	sem_post_once(b->seg.sem_r);
+	/* zbd's own buffer: the fence becomes the stand-in, so upstream writers
+	 * go on filling the ring for the next reader. */
+	if (b->foreign || !ring_standin_take(&b->seg, self))
+		ring_slot_release(slot, self); /* foreign: no stand-in */
+	sem_post(b->seg.sem_r);
+	if (standin) {
+		log_info("%s: replaced the stand-in of an earlier zbd (pid %llu)", b->name,
+			 (unsigned long long)pid);
+		return;
+	}
 	b->readers_reaped++;
 	b->frames_lost += lost;
-	if (counted)
-		log_info("%s: reader %llu died holding %llu frames; space recovered, writer woken",
-			 b->name, (unsigned long long)pid, (unsigned long long)lost);
-	else
-		log_warning("%s: reader %llu died; frames it held not countable (ring "
-			    "inconsistent); space recovered, writer woken",
-			    b->name, (unsigned long long)pid);
+	events_reaped(b, true, pid, lost, counted);
 }
 
 static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)
@@ -142,28 +175,131 @@ static void peer_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 	peer_died(p->buffer, p->is_reader, pid);
 }
 
-static void peer_watch(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid)
-{
-	int fd;
+/* How often a peer we could not judge is looked for again in /proc. */
+#define UNKNOWN_LOOKUP_S 1.0
 
-	peer_unwatch(p);
-	if (pid == 0)
-		return;
-	/* Not a pid of this namespace (or garbage): not ours to judge. */
-	if (pid > INT32_MAX)
-		return;
-	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-	if (fd < 0) {
-		if (errno == ESRCH)
-			peer_died(b, p->is_reader, pid);
-		else if (!pid_alive(pid)) /* e.g. EINVAL: no pidfds here; judge by kill() */
-			peer_died(b, p->is_reader, pid);
-		return;
-	}
+static enum peer_role role_of(const struct zbd_peer *p)
+{
+	return p->is_reader ? PEER_READER : PEER_WRITER;
+}
+
+static void peer_set(struct zbd_peer *p, uint64_t pid, enum peer_liveness l)
+{
 	p->pid = pid;
+	p->liveness = l;
+	p->next_lookup = ev_now(p->buffer->daemon->loop) + UNKNOWN_LOOKUP_S;
+}
+
+/* Find the process recorded as `pid` in our /proc (peerproc.h). */
+static enum peerproc_found peer_lookup(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid,
+				       pid_t *ret_host, bool *ret_complete)
+{
+	const struct zb_oieb *o = b->seg.oieb;
+	enum peer_role role = role_of(p);
+	struct peerproc_query q = { .pid = pid, .seg_dev = b->map_dev, .seg_ino = b->map_ino };
+
+	*ret_complete = false;
+	if (b->map_ino == 0 && !peerproc_mapping_of(b->seg.base, &b->map_dev, &b->map_ino))
+		return PEERPROC_NONE;
+	q.seg_dev = b->map_dev;
+	q.seg_ino = b->map_ino;
+	/* A marked peer names its namespace, and (pid, namespace) is one process:
+	 * in ours, it is the process of that pid. */
+	if (liveness_marked(o, role, pid)) {
+		q.pidns = liveness_mark_pidns(o, role);
+		if (liveness_same_namespace(o, role, pid) && peerproc_fits(&q, (pid_t)pid)) {
+			*ret_host = (pid_t)pid;
+			return PEERPROC_FOUND;
+		}
+	}
+	return peerproc_find(&q, ret_host, ret_complete);
+}
+
+/* Watch the process we found as `host` through a pidfd; false if it is gone. */
+static bool peer_watch_process(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid, pid_t host)
+{
+	struct peerproc_query q = { .pid = pid, .seg_dev = b->map_dev, .seg_ino = b->map_ino };
+	int fd = (int)syscall(SYS_pidfd_open, host, 0);
+
+	if (fd < 0 && errno == ESRCH)
+		return false;
+	if (liveness_marked(b->seg.oieb, role_of(p), pid))
+		q.pidns = liveness_mark_pidns(b->seg.oieb, role_of(p));
+	p->host_pid = host;
+	peer_set(p, pid, PEER_ALIVE);
+	/* No pidfds here, or short of descriptors (fdbudget.h): the scan looks
+	 * at it instead, every time. */
+	if (fd < 0 || !fdbudget_allows(&b->daemon->fds, fd, FD_USE_BUFFER)) {
+		if (fd >= 0) {
+			close(fd);
+			log_notice_ratelimited("%s: zbd is short of file descriptors: pid %llu is "
+					       "watched every scan instead of through a pidfd",
+					       b->name, (unsigned long long)pid);
+		}
+		return peerproc_fits(&q, host);
+	}
+	/* The pidfd pins the process: it is still the one we found, or gone. */
+	if (!peerproc_fits(&q, host)) {
+		close(fd);
+		return false;
+	}
 	p->pidfd = fd;
 	ev_io_init(&p->watcher, peer_exited_cb, fd, EV_READ);
 	ev_io_start(b->daemon->loop, &p->watcher);
+	return true;
+}
+
+/*
+ * Judge the peer recorded as `pid` and watch it. In order of preference: its
+ * process, found in our /proc, through a pidfd (a death seen at once); else,
+ * for a libzbclient peer out of our sight, its role lock, probed every scan;
+ * else, for another implementation's peer, its pid is dead only if we see
+ * every process and none is it. Otherwise it is neither reaped nor trusted.
+ */
+static void peer_watch(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid)
+{
+	enum peer_role role = role_of(p);
+	bool marked, complete;
+	enum peerproc_found found;
+	pid_t host = 0;
+
+	peer_unwatch(p);
+	p->by_lock = false;
+	p->liveness = PEER_NONE;
+	if (pid == 0)
+		return;
+	marked = liveness_marked(b->seg.oieb, role, pid);
+	/* The kernel's word first: a role lock nobody holds is a dead peer. */
+	if (marked && liveness_of(b->name, b->seg.oieb, role, pid) == PEER_DEAD) {
+		peer_died(b, p->is_reader, pid);
+		return;
+	}
+	found = peer_lookup(b, p, pid, &host, &complete);
+	if (found == PEERPROC_FOUND) {
+		if (!peer_watch_process(b, p, pid, host)) {
+			peer_unwatch(p);
+			peer_died(b, p->is_reader, pid);
+		}
+		return;
+	}
+	if (marked) {
+		p->by_lock = true;
+		peer_set(p, pid, liveness_of(b->name, b->seg.oieb, role, pid));
+		if (p->liveness == PEER_DEAD) {
+			p->pid = 0;
+			peer_died(b, p->is_reader, pid);
+		}
+		return;
+	}
+	if (found == PEERPROC_NONE && complete && peerproc_sees_all()) {
+		peer_died(b, p->is_reader, pid);
+		return;
+	}
+	peer_set(p, pid, PEER_UNKNOWN);
+	log_notice_ratelimited("%s: %s %llu is not a process zbd can identify (another pid "
+			       "namespace?): neither reaped nor trusted",
+			       b->name, p->is_reader ? "reader" : "writer",
+			       (unsigned long long)pid);
 }
 
 void reaper_init(struct zbd_buffer *b)
@@ -172,25 +308,49 @@ void reaper_init(struct zbd_buffer *b)
 	b->writer = (struct zbd_peer){ .buffer = b, .is_reader = false, .pidfd = -1 };
 }
 
-static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, enum peer_role role)
+/* A peer already judged: what to look at again this scan. */
+static void peer_recheck(struct zbd_buffer *b, struct zbd_peer *p)
 {
-	const struct zb_oieb *o = b->seg.oieb;
-	uint64_t pid = zb_load(liveness_slot(b->seg.oieb, role));
-	bool marked = liveness_marked(o, role, pid);
+	uint64_t pid = p->pid;
 
-	/* A libzbclient peer of another pid namespace: its pid is not ours to
-	 * watch, its role lock is (a probe a scan, liveness.h). */
-	if (marked && !liveness_same_namespace(o, role, pid)) {
-		peer_unwatch(p);
-		if (liveness_of(b->name, o, role, pid) == PEER_DEAD)
+	if (p->by_lock) {
+		if (liveness_of(b->name, b->seg.oieb, role_of(p), pid) == PEER_DEAD) {
+			peer_unwatch(p);
+			p->liveness = PEER_NONE;
 			peer_died(b, p->is_reader, pid);
+		}
 		return;
 	}
-	/* Our own pid is the fence of a repair in progress, not a peer (unless a
-	 * peer's mark says the number is its own, in its namespace). */
-	if (pid == p->pid || (pid == b->daemon->pid && !marked))
+	if (p->liveness == PEER_ALIVE && p->pidfd < 0)
+		peer_watch(b, p, pid); /* no pidfd: looked at every scan */
+	else if (p->liveness == PEER_UNKNOWN && ev_now(b->daemon->loop) >= p->next_lookup)
+		peer_watch(b, p, pid);
+}
+
+static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, enum peer_role role)
+{
+	struct zb_oieb *o = b->seg.oieb;
+	uint64_t pid = zb_load(liveness_slot(o, role)), self = b->daemon->pid;
+	/* A libzbclient peer of another pid namespace whose pid is our number:
+	 * its mark says it is not our stand-in or fence. */
+	bool ours = pid == self &&
+		    !(liveness_marked(o, role, pid) && !liveness_same_namespace(o, role, pid));
+
+	/* No reader in a buffer of ours: stand in for it (ring.h). */
+	if (pid == 0 && p->is_reader && !b->foreign && ring_standin_take(&b->seg, self)) {
+		pid = self;
+		ours = true;
+	}
+	if (pid == p->pid && !ours) {
+		peer_recheck(b, p);
 		return;
-	peer_watch(b, p, pid);
+	}
+	/* The peer we watched cleared its slot, or gave it back to our stand-in:
+	 * it left cleanly. */
+	if ((pid == 0 || ours) && p->pid != 0)
+		peer_left(b, p->is_reader);
+	/* Our own pid is our stand-in (a fence lasts only while we repair). */
+	peer_watch(b, p, ours ? 0 : pid);
 }
 
 void reaper_scan(struct zbd_buffer *b)
@@ -203,4 +363,19 @@ void reaper_forget(struct zbd_buffer *b)
 {
 	peer_unwatch(&b->reader);
 	peer_unwatch(&b->writer);
+}
+
+void reaper_abandon(struct zbd_buffer *b)
+{
+	if (b->abandoned)
+		return;
+	b->abandoned = true;
+	reaper_forget(b);
+	/* Sleepers wake, look, and fail instead of waiting for a slice; a post
+	 * on a semaphore that was itself truncated lands in our own copy. */
+	sem_post_once(b->seg.sem_w);
+	sem_post_once(b->seg.sem_r);
+	log_error("%s: its segment or a semaphore shrank under zbd (truncated by a process "
+		  "allowed to write it): reported corrupt until destroyed, peers woken",
+		  b->name);
 }

@@ -10,12 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "fdstore.h"
 #include "health.h"
 #include "lockfile.h"
 #include "liveness.h"
 #include "log.h"
 #include "reaper.h"
+#include "shmfile.h"
 #include "registry.h"
+#include "ring.h"
 #include "statefile.h"
 #include "wait.h"
 
@@ -56,11 +60,14 @@ static struct zbd_buffer *buffer_new(struct zbd *d, const char *name, mode_t mod
 /* Start owning a buffer whose objects are in place: watch, report, persist. */
 static void buffer_add(struct zbd *d, struct zbd_buffer *b)
 {
+	if (mapguard_watch(&b->guard, &b->seg) < 0)
+		log_warning("%s: out of memory: a truncation of its files would stop zbd", b->name);
 	list_append(&d->buffers, &b->link);
 	d->n_buffers++;
-	health_reset(b, ev_now(d->loop));
-	health_sample(b, ev_now(d->loop));
+	health_reset(b, mono_now());
+	health_sample(b, mono_now());
 	reaper_scan(b);
+	fdstore_add(b);
 }
 
 /* Take the buffer's lock file: created owner-only, then given the buffer's
@@ -68,8 +75,18 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
  * b->lock_fd is still -1 when taking the lock failed, set when setting it up did. */
 static int buffer_lock(struct zbd_buffer *b)
 {
-	int err = lockfile_take(b->name, 0600, &b->lock_fd);
+	int stored = fdstore_take(b->daemon, b->name), err = -ENOENT;
 
+	/* The lock systemd kept for us while no zbd ran: still held, nobody swept it. */
+	if (stored >= 0 && (err = lockfile_retake(b->name, stored)) == 0)
+		b->lock_fd = stored;
+	else if (stored >= 0)
+		log_warning_errno(err, "%s: the lock systemd kept is not usable; taking it anew",
+				  b->name);
+	if (stored >= 0 && err < 0)
+		close(stored);
+	if (err < 0)
+		err = lockfile_take(b->name, 0600, &b->lock_fd);
 	if (err < 0)
 		return err;
 	if ((b->gid != (gid_t)-1 && fchown(b->lock_fd, (uid_t)-1, b->gid) < 0) ||
@@ -78,9 +95,19 @@ static int buffer_lock(struct zbd_buffer *b)
 	return 0;
 }
 
+/* Give up the lock of a buffer that is going away: unlink, unlock, and out of
+ * systemd's descriptor store too. */
+static void buffer_unlock(struct zbd_buffer *b)
+{
+	fdstore_remove(b->name);
+	lockfile_release(b->name, b->lock_fd);
+	b->lock_fd = -1;
+}
+
 static void buffer_free(struct zbd_buffer *b)
 {
 	reaper_forget(b);
+	mapguard_forget(&b->guard);
 	segment_detach(&b->seg);
 	if (b->lock_fd >= 0)
 		close(b->lock_fd);
@@ -176,6 +203,24 @@ static int create_lock(struct zbd_buffer *b, const char *lock_path, enum registr
 	return not_created(b->name, err, "cannot take or set up lock %s", lock_path);
 }
 
+/* segment_create, with faults on its mapping absorbed until buffer_add guards
+ * it (mapguard.h): a member of the group may truncate the files as soon as
+ * they have their mode. Then the create fails, and what it made goes. */
+static int segment_create_guarded(struct zbd_buffer *b, const struct zbd_buffer_spec *s)
+{
+	int err;
+
+	mapguard_window_open();
+	err = segment_create(&b->seg, b->name, s->metadata_size, s->payload_size, b->mode, b->gid,
+			     0);
+	if (mapguard_window_close() && err == 0) {
+		segment_detach(&b->seg);
+		segment_unlink(b->name);
+		err = ZB_ECORRUPT;
+	}
+	return err;
+}
+
 /*
  * The steps of a create that touch the file system, in order. On failure
  * *step says which step failed, the reason is logged, and what this call made
@@ -201,20 +246,26 @@ static int create_objects(struct zbd *d, struct zbd_buffer *b, const struct zbd_
 	if (err < 0)
 		goto fail;
 	*step = REGISTRY_STEP_OBJECTS;
-	err = segment_create(&b->seg, b->name, s->metadata_size, s->payload_size, b->mode, b->gid,
-			     0);
+	err = segment_create_guarded(b, s);
 	if (err == -EEXIST)
 		not_created(b->name, err, "objects of %s exist already and are not zbd's to adopt",
 			    b->name);
+	else if (err == -ENOSPC)
+		not_created(
+			b->name, err, "%s cannot hold it: %llu bytes asked, %llu left", SHM_DIR,
+			(unsigned long long)segment_footprint(s->metadata_size, s->payload_size),
+			(unsigned long long)shmfile_space_left());
 	else if (err < 0)
 		not_created(b->name, err, "cannot create %s", b->name);
-	if (err == 0)
+	if (err == 0) {
+		segment_close_fd(&b->seg); /* one descriptor per buffer is enough: the lock */
 		return 0;
+	}
 fail:
 	if (b->lock_fd >= 0 && lock_existed)
 		close(b->lock_fd);
 	else if (b->lock_fd >= 0)
-		lockfile_release(b->name, b->lock_fd);
+		buffer_unlock(b);
 	b->lock_fd = -1;
 	return err;
 }
@@ -253,7 +304,7 @@ int registry_create(struct zbd *d, const struct zbd_buffer_spec *s, enum registr
 
 uint64_t registry_live_peer(const struct zbd_buffer *b, bool *ret_is_reader)
 {
-	uint64_t rpid = zb_load(&b->seg.oieb->reader_pid), wpid = zb_load(&b->seg.oieb->writer_pid);
+	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&b->seg.oieb->writer_pid);
 
 	*ret_is_reader = liveness_may_live(b->name, b->seg.oieb, PEER_READER, rpid);
 	if (*ret_is_reader)
@@ -269,18 +320,22 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	if (!force && registry_live_peer(b, &is_reader))
 		return -EBUSY;
 	reaper_forget(b);
+	/* The names first: a peer of ours that wakes, or sees its peer's pid
+	 * cleared, then finds its segment without a name (ZB_EDESTROYED). */
+	segment_unlink(b->name);
+	ring_standin_drop(&b->seg, d->pid);
 	if (force) {
-		/* Peers keep their mappings: clearing the pids and waking both sides
-		 * makes a blocked reader return "writer gone" and a writer "reader gone". */
+		/* Peers keep their mappings. Waking both sides makes ours see the
+		 * removal at once; clearing the pids tells peers of other
+		 * implementations that the other side is gone. */
 		zb_store(&o->writer_pid, 0);
 		zb_store(&o->reader_pid, 0);
 		sem_post_once(b->seg.sem_w);
 		sem_post_once(b->seg.sem_r);
 	}
+	mapguard_forget(&b->guard);
 	segment_detach(&b->seg);
-	segment_unlink(b->name);
-	lockfile_release(b->name, b->lock_fd);
-	b->lock_fd = -1;
+	buffer_unlock(b);
 	log_info("%s: destroyed%s", b->name, force ? " (forced)" : "");
 	list_remove(&b->link);
 	d->n_buffers--;
@@ -325,8 +380,7 @@ static void finish_destroy(struct zbd *d, const struct statefile_entry *e)
 		sem_unlink_ours(e->name, obj);
 		names_sem_r(obj, e->name);
 		sem_unlink_ours(e->name, obj);
-		lockfile_release(e->name, b->lock_fd);
-		b->lock_fd = -1;
+		buffer_unlock(b);
 	}
 	buffer_free(b);
 }
@@ -421,20 +475,26 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		goto fail;
 	}
 	/* Map it as it is: a live stream goes on through the adoption untouched. */
+	mapguard_window_open();
 	err = segment_attach(&b->seg, e->name);
+	if (mapguard_window_close() && err == 0) {
+		/* Truncated while we mapped it: what we saw was not the buffer. */
+		segment_detach(&b->seg);
+		err = ZB_ECORRUPT;
+	}
 	if (err < 0 && creation_unfinished(e->name)) {
 		/* Never initialised (oieb_size is stored last): a zbd was killed
 		 * creating it, and the objects are ours (objects_ours). */
 		log_notice("%s: its creation never finished; removed", e->name);
 		segment_unlink(e->name);
-		lockfile_release(e->name, b->lock_fd);
-		b->lock_fd = -1;
+		buffer_unlock(b);
 		goto fail;
 	}
 	if (err < 0) {
 		log_warning_errno(err, "%s: cannot map it; dropped", e->name);
 		goto fail;
 	}
+	segment_close_fd(&b->seg);
 	b->adopted = true;
 	buffer_add(a->d, b);
 	log_info("%s: adopted (reader %llu, writer %llu)", b->name,
@@ -470,6 +530,8 @@ void registry_release_all(struct zbd *d)
 	struct zbd_buffer *b, *tmp;
 
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
+		/* Upstream writers see no reader while no zbd stands in. */
+		ring_standin_drop(&b->seg, d->pid);
 		list_remove(&b->link);
 		buffer_free(b);
 	}

@@ -38,7 +38,12 @@ START_TEST(oieb_offsets)
 		FIELD(payload_read_count, 0x48, 8),
 		FIELD(writer_pid, 0x50, 8),
 		FIELD(reader_pid, 0x58, 8),
-		FIELD(reserved, 0x60, 32),
+		/* Upstream's first reserved word: zbd's stand-in mark (ours, ring.h). */
+		FIELD(reader_standin, 0x60, 8),
+		FIELD(reserved, 0x68, 8),
+		/* The last two: libzbclient's liveness marks (ours, liveness.h). */
+		FIELD(writer_mark, 0x70, 8),
+		FIELD(reader_mark, 0x78, 8),
 	};
 	size_t end = 0;
 
