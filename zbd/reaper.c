@@ -133,8 +133,11 @@ static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 			peer_left(b, true);
 		return; /* left cleanly, or a new reader claimed the slot (and resynced) */
 	}
-	/* Our stand-in mark goes before our pid fences the slot (ring.h). */
-	if (!b->foreign)
+	/* Our stand-in mark goes before our pid fences the slot (ring.h). A
+	 * reader of another pid namespace whose pid is our number took the mark
+	 * away when it took the slot (ring_reader_claim_by): its slot is not ours
+	 * to give back. */
+	if (!b->foreign && pid != self)
 		ring_standin_drop(&b->seg, self);
 	if (!ring_slot_fence(slot, pid, self))
 		return;

@@ -9,12 +9,16 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libtest.h"
 #include "pattern.h"
 #include "wire.h"
+#include "zbdtest.h"
 
 #define FRAMES 2000
 #define SEED 77
@@ -193,6 +197,226 @@ START_TEST(zombie_reader_is_dead)
 }
 END_TEST
 
+/* ------------------------------------------------------------ with zbd */
+
+/* Where zbd runs: on the host, or as pid 1 of a pid namespace of its own (a
+ * container of its own; its socket and /dev/shm shared). */
+enum zbd_where { ZBD_HOST, ZBD_PIDNS };
+
+static struct tz tz;
+static pid_t unrelated = -1; /* a live host process that is no peer */
+
+static int park_child(void *arg)
+{
+	(void)arg;
+	pause();
+	return 0;
+}
+
+static void zbd_start(enum zbd_where where)
+{
+	char *const in_pidns[] = { getenv("ZBPEER"), "nsexec", NULL };
+
+	tz_setup(&tz, NULL);
+	if (where == ZBD_HOST) {
+		tz_start(&tz);
+		return;
+	}
+	tz_spawn(&tz, in_pidns);
+	ck_assert_msg(tz_wait_ready(&tz, 5000), "zbd in a pid namespace: no READY=1 in 5 s");
+}
+
+static void zbd_teardown(void)
+{
+	tz_teardown(&tz);
+	if (unrelated > 0) {
+		kill(unrelated, SIGKILL);
+		tu_wait(unrelated, 5000);
+		unrelated = -1;
+	}
+	pattern_teardown();
+}
+
+/* A pid for a peer in a namespace that, on the host, is a live process that
+ * has nothing to do with the buffer. */
+static long unrelated_pid(void)
+{
+	unrelated = tu_fork(park_child, NULL);
+	return unrelated;
+}
+
+static long long health_num(const char *name, const char *key)
+{
+	char rec[256];
+
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(&tz, "health %s", name), 0);
+	return tz_get_num(tz.reply, rec, key);
+}
+
+static bool health_says(const char *name, const char *key, const char *want)
+{
+	const char *got;
+	char rec[256];
+
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	if (tz_request(&tz, "health %s", name) != 0)
+		return false;
+	got = tz_get(tz.reply, rec, key);
+	return got && strcmp(got, want) == 0;
+}
+
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Writer in a pid namespace (as pid 1, or as the number of an unrelated live
+ * host process), reader here, zbd on the host or in a namespace of its own:
+ * every frame arrives, zbd calls the writer alive, and its SIGKILL is seen
+ * by the reader and reaped by zbd. _i: bit 0 zbd's place, bit 1 the pid. */
+START_TEST(zbd_ns_writer)
+{
+	const char *name = tu_unique_name("zbnsw");
+	enum zbd_where where = (_i & 1) ? ZBD_PIDNS : ZBD_HOST;
+	struct timespec t0;
+	struct zb_reader *r;
+	struct zb_frame f;
+	struct peer p;
+	long ns_pid = (_i & 2) ? unrelated_pid() : 1;
+	int64_t ms;
+
+	pattern_init(&pat, SEED, 1, 300);
+	zbd_start(where);
+	ck_assert_int_eq(tz_request(&tz, "create %s payload=4K", name), 0);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	start_in_pidns(&p, ns_pid, "write", name, "stay");
+	read_frames(r, FRAMES);
+	ck_assert_int_eq(peer_status(&p, 10000), 'D');
+	ck_assert(TU_UNTIL(health_says(name, "writer_liveness", "alive"), 5000, 10000));
+	ck_assert_int_eq(health_num(name, "writers_reaped"), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	peer_kill(&p);
+	ck_assert_int_eq(zb_reader_read(r, &f, GONE_WITHIN_MS), ZB_EWRITER_GONE);
+	ms = ms_since(&t0);
+	fprintf(stderr, "containers: zbd %s, writer pid %s in a namespace: death seen in %lld ms\n",
+		where == ZBD_HOST ? "on the host" : "in a namespace", (_i & 2) ? "unrelated" : "1",
+		(long long)ms);
+	ck_assert(TU_UNTIL(health_num(name, "writers_reaped") == 1, 5000, 10000));
+	zb_reader_close(r);
+}
+END_TEST
+
+/* Reader in a pid namespace, writer here: zbd, on the host or in a namespace
+ * (pid 1 there, as the reader may be: the stand-in's number and the reader's
+ * collide), never takes the reader for dead while it reads, and reaps it once
+ * killed; the writer then hears "reader gone". */
+START_TEST(zbd_ns_reader)
+{
+	const char *name = tu_unique_name("zbnsr");
+	enum zbd_where where = (_i & 1) ? ZBD_PIDNS : ZBD_HOST;
+	long ns_pid = (_i & 2) ? unrelated_pid() : 1;
+	struct zb_writer *w;
+	struct peer p;
+
+	pattern_init(&pat, SEED, 1, 300);
+	zbd_start(where);
+	ck_assert_int_eq(tz_request(&tz, "create %s payload=4K", name), 0);
+	start_in_pidns(&p, ns_pid, "read", name, "stay");
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	ck_assert_int_eq(write_frames(w, FRAMES), 0);
+	ck_assert_int_eq(peer_status(&p, 10000), 'D'); /* every frame checked */
+	ck_assert_int_eq(zb_writer_reader_connected(w), 1);
+	ck_assert(TU_UNTIL(health_says(name, "reader_liveness", "alive"), 5000, 10000));
+	ck_assert_int_eq(health_num(name, "readers_reaped"), 0);
+	peer_kill(&p);
+	ck_assert_int_eq(write_frames(w, FRAMES), ZB_EREADER_GONE);
+	ck_assert(TU_UNTIL(health_num(name, "readers_reaped") == 1, 5000, 10000));
+	zb_writer_close(w);
+}
+END_TEST
+
+/* A live peer in a namespace is never reaped over a 10 s stream, with zbd on
+ * the host or in a namespace: every frame arrives, in order. */
+START_TEST(zbd_live_writer_10s)
+{
+	const char *name = tu_unique_name("zblive");
+	enum zbd_where where = _i ? ZBD_PIDNS : ZBD_HOST;
+	struct timespec t0, pace = { 0, 5 * 1000 * 1000 };
+	struct zb_reader *r;
+	struct zb_frame f;
+	struct peer p;
+	uint64_t seq = 0;
+
+	pattern_init(&pat, SEED, 1, 300);
+	zbd_start(where);
+	ck_assert_int_eq(tz_request(&tz, "create %s payload=4K", name), 0);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	start_in_pidns(&p, 1, "write", name, "stay");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A paced reader: the writer waits on a full ring for most of the time,
+	 * through 200 of zbd's scans. */
+	while (seq < FRAMES) {
+		size_t size = pattern_size(&pat, ++seq);
+
+		ck_assert_int_eq(zb_reader_read(r, &f, 10000), 0);
+		ck_assert_uint_eq(f.sequence, seq);
+		ck_assert_mem_eq(f.data, pattern_data(&pat, seq, size), size);
+		ck_assert_int_eq(zb_reader_release(r, &f), 0);
+		if (ms_since(&t0) < 10000)
+			nanosleep(&pace, NULL);
+	}
+	ck_assert_int_ge(ms_since(&t0), 10000);
+	ck_assert_int_eq(peer_status(&p, 10000), 'D');
+	ck_assert_int_eq(health_num(name, "writers_reaped"), 0);
+	ck_assert(health_says(name, "writer_liveness", "alive"));
+	peer_kill(&p);
+	ck_assert_int_eq(zb_reader_read(r, &f, GONE_WITHIN_MS), ZB_EWRITER_GONE);
+	zb_reader_close(r);
+}
+END_TEST
+
+/* A pid that no libzbclient mark speaks for (another implementation's peer)
+ * and that zbd cannot find: zbd in a namespace of its own cannot tell a
+ * process of the host, so it neither reaps it nor calls it alive; on the host
+ * it sees every process, so a number no process that maps the buffer has is
+ * a dead peer. */
+START_TEST(zbd_unmarked_pid)
+{
+	const char *name = tu_unique_name("zbunm");
+	enum zbd_where where = _i ? ZBD_PIDNS : ZBD_HOST;
+	long other = unrelated_pid(); /* forked before we map the buffer */
+	size_t size;
+	uint8_t *base;
+	struct zb_oieb *o;
+
+	zbd_start(where);
+	ck_assert_int_eq(tz_request(&tz, "create %s payload=4K", name), 0);
+	base = seg_map(name, &size);
+	o = (struct zb_oieb *)base;
+	/* As an upstream writer records itself: our pid (we map the buffer). */
+	zb_store(&o->writer_pid, (uint64_t)getpid());
+	if (where == ZBD_PIDNS) {
+		ck_assert(TU_UNTIL(health_says(name, "writer_liveness", "unknown"), 5000, 10000));
+		ck_assert_int_eq(health_num(name, "writer_alive"), 0);
+		/* Several scans later, still there. */
+		ck_assert(!TU_UNTIL(health_num(name, "writers_reaped") != 0, 500, 10000));
+		ck_assert_uint_eq(zb_load(&o->writer_pid), (uint64_t)getpid());
+	} else {
+		ck_assert(TU_UNTIL(health_says(name, "writer_liveness", "alive"), 5000, 10000));
+		/* An unrelated live process's number: it maps nothing of ours. */
+		zb_store(&o->writer_pid, (uint64_t)other);
+		ck_assert(TU_UNTIL(health_num(name, "writers_reaped") == 1, 5000, 10000));
+		ck_assert_uint_eq(zb_load(&o->writer_pid), 0);
+	}
+	zb_store(&o->writer_pid, 0);
+	seg_unmap(base, size);
+}
+END_TEST
+
 static const char *need_pidns(void)
 {
 	if (geteuid() != 0)
@@ -208,4 +432,10 @@ TU_SUITE(containers_suite, "containers", .skip = need_pidns)
 	tcase_add_loop_test(tc, ns_reader, 0, 2);
 	tcase_add_test(tc, zombie_writer_is_dead);
 	tcase_add_test(tc, zombie_reader_is_dead);
+
+	tc = tu_tcase(s, "zbd", NULL, zbd_teardown);
+	tcase_add_loop_test(tc, zbd_ns_writer, 0, 4);
+	tcase_add_loop_test(tc, zbd_ns_reader, 0, 4);
+	tcase_add_loop_test(tc, zbd_live_writer_10s, 0, 2);
+	tcase_add_loop_test(tc, zbd_unmarked_pid, 0, 2);
 }
