@@ -10,6 +10,7 @@
  *	                                             -> health   <- registry
  *	                                             -> foreign -> registry, health, reaper
  *	daemon -> registry, foreign, health, reaper (scan timer), notify (systemd)
+ *	reaper -> peerproc
  *	log, reply, config: called by any of them, call none of them
  *
  * A lower module that has news for a higher one reports it through a callback

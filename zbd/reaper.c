@@ -6,7 +6,8 @@
  * writer's pid; peers of any ZeroBuffer implementation write them there and
  * nothing tells us when they do. So a scan timer (scan_interval_ms, default
  * 50) reads both pids of every buffer. For a pid we do not watch yet we open
- * a pidfd (pidfd_open) and put it in the libev loop: it becomes readable the
+ * a pidfd (pidfd_open) on its process (see "Pid namespaces" below) and put it
+ * in the libev loop: it becomes readable the
  * moment the process exits (a zombie counts: kill(pid, 0) still succeeds on a
  * zombie, so pidfds see deaths that the peers' own checks miss). Detection
  * latency is therefore ~0 for a peer that has been attached for one scan
@@ -53,10 +54,17 @@
  * frame. One token per event cannot pile up (doc/protocol.md section 10); our
  * readers and writers take strays in their next wait.
  *
- * Limits: a pid recycled between a peer's death and our pidfd_open would be
- * watched as if it were the peer (a window of at most one scan interval, and
- * only when the pid space wraps that fast); pids from another pid namespace
- * are not ours to judge and are left alone.
+ * Pid namespaces (doc/zbd.md, "Liveness"). A recorded pid is the peer's pid in
+ * its own namespace, so before watching it we find its process in our /proc
+ * (peerproc.h: it maps the segment, and its own pid, and for a libzbclient
+ * peer its namespace, are the recorded ones) and open the pidfd on that
+ * process. A libzbclient peer we cannot find is judged by its role lock every
+ * scan (liveness.h); another implementation's is dead if we see every process
+ * and none is it, and otherwise neither reaped nor trusted (PEER_UNKNOWN,
+ * looked for again every second). Health reports which (zbd_peer.liveness).
+ *
+ * Limits: a pid recycled between a peer's death and our lookup is not taken
+ * for the peer unless the new process maps the segment too.
  */
 #include <errno.h>
 #include <sys/syscall.h>
