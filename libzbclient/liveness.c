@@ -46,11 +46,20 @@ static int role_lock_path(char *out, size_t size, const char *name, enum peer_ro
 
 uint32_t liveness_pidns(void)
 {
+	/* Judges ask often (zbd every scan); a process never changes its pid
+	 * namespace, but a child forked after unshare() has another one. */
+	static __thread pid_t known_for;
+	static __thread uint32_t known;
 	struct stat st;
+	pid_t self = getpid();
 
+	if (known_for == self)
+		return known;
 	if (stat("/proc/self/ns/pid", &st) < 0 || (uint32_t)st.st_ino == 0)
 		return UINT32_MAX;
-	return (uint32_t)st.st_ino;
+	known = (uint32_t)st.st_ino;
+	known_for = self;
+	return known;
 }
 
 bool liveness_marked(const struct zb_oieb *o, enum peer_role role, uint64_t pid)

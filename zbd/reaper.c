@@ -201,27 +201,36 @@ static void peer_set(struct zbd_peer *p, uint64_t pid, enum peer_liveness l)
 	p->next_lookup = ev_now(p->buffer->daemon->loop) + UNKNOWN_LOOKUP_S;
 }
 
-/* Find the process recorded as `pid` in our /proc (peerproc.h). */
+/* What identifies the process of the peer recorded as `pid` (peerproc.h):
+ * false if we do not know our segment's file. */
+static bool peer_query(struct zbd_buffer *b, const struct zbd_peer *p, uint64_t pid,
+		       struct peerproc_query *ret)
+{
+	const struct zb_oieb *o = b->seg.oieb;
+
+	if (b->map_ino == 0 && !peerproc_mapping_of(b->seg.base, &b->map_dev, &b->map_ino))
+		return false;
+	*ret = (struct peerproc_query){ .pid = pid, .seg_dev = b->map_dev, .seg_ino = b->map_ino };
+	if (liveness_marked(o, role_of(p), pid))
+		ret->pidns = liveness_mark_pidns(o, role_of(p));
+	return true;
+}
+
+/* Find the process recorded as `pid` in our /proc. */
 static enum peerproc_found peer_lookup(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid,
 				       pid_t *ret_host, bool *ret_complete)
 {
-	const struct zb_oieb *o = b->seg.oieb;
-	enum peer_role role = role_of(p);
-	struct peerproc_query q = { .pid = pid, .seg_dev = b->map_dev, .seg_ino = b->map_ino };
+	struct peerproc_query q;
 
 	*ret_complete = false;
-	if (b->map_ino == 0 && !peerproc_mapping_of(b->seg.base, &b->map_dev, &b->map_ino))
+	if (!peer_query(b, p, pid, &q))
 		return PEERPROC_NONE;
-	q.seg_dev = b->map_dev;
-	q.seg_ino = b->map_ino;
 	/* A marked peer names its namespace, and (pid, namespace) is one process:
 	 * in ours, it is the process of that pid. */
-	if (liveness_marked(o, role, pid)) {
-		q.pidns = liveness_mark_pidns(o, role);
-		if (liveness_same_namespace(o, role, pid) && peerproc_fits(&q, (pid_t)pid)) {
-			*ret_host = (pid_t)pid;
-			return PEERPROC_FOUND;
-		}
+	if (liveness_same_namespace(b->seg.oieb, role_of(p), pid) &&
+	    peerproc_fits(&q, (pid_t)pid)) {
+		*ret_host = (pid_t)pid;
+		return PEERPROC_FOUND;
 	}
 	return peerproc_find(&q, ret_host, ret_complete);
 }
@@ -229,13 +238,12 @@ static enum peerproc_found peer_lookup(struct zbd_buffer *b, struct zbd_peer *p,
 /* Watch the process we found as `host` through a pidfd; false if it is gone. */
 static bool peer_watch_process(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid, pid_t host)
 {
-	struct peerproc_query q = { .pid = pid, .seg_dev = b->map_dev, .seg_ino = b->map_ino };
+	struct peerproc_query q;
 	int fd = (int)syscall(SYS_pidfd_open, host, 0);
 
 	if (fd < 0 && errno == ESRCH)
 		return false;
-	if (liveness_marked(b->seg.oieb, role_of(p), pid))
-		q.pidns = liveness_mark_pidns(b->seg.oieb, role_of(p));
+	peer_query(b, p, pid, &q); /* known: the lookup used it */
 	p->host_pid = host;
 	peer_set(p, pid, PEER_ALIVE);
 	/* No pidfds here, or short of descriptors (fdbudget.h): the scan looks
@@ -332,9 +340,16 @@ static void peer_recheck(struct zbd_buffer *b, struct zbd_peer *p)
 		}
 		return;
 	}
-	if (p->liveness == PEER_ALIVE && p->pidfd < 0)
-		peer_watch(b, p, pid); /* no pidfd: looked at every scan */
-	else if (p->liveness == PEER_UNKNOWN && ev_now(b->daemon->loop) >= p->next_lookup)
+	/* No pidfd (none here, or short of descriptors): looked at every scan. */
+	if (p->liveness == PEER_ALIVE && p->pidfd < 0) {
+		struct peerproc_query q;
+
+		if (peer_query(b, p, pid, &q) && !peerproc_fits(&q, p->host_pid)) {
+			peer_unwatch(p);
+			p->liveness = PEER_NONE;
+			peer_died(b, p->is_reader, pid);
+		}
+	} else if (p->liveness == PEER_UNKNOWN && ev_now(b->daemon->loop) >= p->next_lookup)
 		peer_watch(b, p, pid);
 }
 
