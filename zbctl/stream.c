@@ -3,6 +3,7 @@
  * attach to the buffer directly, with or without zbd. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -107,14 +108,17 @@ static int pump_stdin(const struct args *a, struct zb_writer *w, struct input *i
 	bool eof = false;
 	int err = 0;
 
-	while (!eof && err == 0) {
-		ssize_t n = read(STDIN_FILENO, in->buf + in->len, in->cap - in->len);
+	while (!eof && err == 0 && !stop_signal) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR) {
-			if (stop_signal)
-				break;
+		/* In slices: a signal that lands between the flag's test and a
+		 * blocking read() would not interrupt it. */
+		if (poll(&pfd, 1, SLICE_MS) <= 0)
 			continue;
-		}
+		n = read(STDIN_FILENO, in->buf + in->len, in->cap - in->len);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
 			*code = fail_text(a, -errno, NULL, "stdin: %s", strerror(errno));
 			break;

@@ -70,6 +70,15 @@ static bool counts_possible(const struct zb_oieb *o, uint64_t p)
 	return read_after >= written || written - read_after <= p / ZB_FRAME_HEADER_SIZE + 1;
 }
 
+/* An estimate as a count. The counts come from shared memory: an absurd one
+ * must give an absurd estimate, not undefined behaviour. */
+static uint64_t saturated(double v)
+{
+	if (!(v >= 0)) /* NaN too */
+		return 0;
+	return v >= 0x1p64 ? UINT64_MAX : (uint64_t)v;
+}
+
 /* Frames, payload and counted wraps of `entries` entries between two
  * positions of one side, walked or, failing that, estimated (see above). */
 static struct ring_span side_moved(struct zbd_buffer *b, uint64_t from, uint64_t to,
@@ -104,13 +113,13 @@ static struct ring_span side_moved(struct zbd_buffer *b, uint64_t from, uint64_t
 		span.payload = moved_bytes(from, to, entries, p);
 		return span;
 	}
-	laps = (uint64_t)(entries * s->frame_ring / p);
+	laps = saturated(entries * s->frame_ring / p);
 	/* No wrap seen yet: the tail frames of the mean size would leave. */
 	if (!s->wrap_seen)
-		s->wrap_counted = p % (uint64_t)(s->frame_ring + 0.5) >= ZB_FRAME_HEADER_SIZE;
+		s->wrap_counted = p % (saturated(s->frame_ring + 0.5) ?: 1) >= ZB_FRAME_HEADER_SIZE;
 	span.wraps = s->wrap_counted ? (laps < entries ? laps : entries) : 0;
 	span.frames = entries - span.wraps;
-	span.payload = (uint64_t)(span.frames * s->frame_payload);
+	span.payload = saturated(span.frames * s->frame_payload);
 	return span;
 }
 

@@ -135,6 +135,34 @@ START_TEST(standalone_buffer_is_observed)
 }
 END_TEST
 
+/* Its owner, or anyone who may write it, truncates a foreign buffer's segment
+ * under zbd's mapping: zbd's next look would fault (SIGBUS). It stays up,
+ * reports the buffer corrupt, and lets go once the name is gone. */
+START_TEST(foreign_segment_truncated)
+{
+	struct zb_buffer_config cfg = { .payload_size = 65536 };
+	const char *name = tu_unique_name("cut");
+	struct zb_reader *r;
+	char rec[300];
+
+	ck_assert_int_eq(zb_sigbus_guard_install(), 0); /* our reader maps it too */
+	tz_setup(&t, OBSERVING);
+	tz_start(&t);
+	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
+	ck_assert(TU_UNTIL(listed_as(&t, name, "foreign"), 5000, 10000));
+	ck_assert_int_eq(truncate(tu_shm_path(name), 0), 0);
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_msg(TU_UNTIL(tz_request(&t, "health %s", name) == 0 &&
+				       strcmp(tz_get(t.reply, rec, "state"), "corrupt") == 0,
+			       5000, 10000),
+		      "zbd did not report %s corrupt (zbd alive: %d)", name, kill(t.pid, 0) == 0);
+	tz_serves_another(&t, tu_unique_name("after-cut"));
+	/* Closing it removes the name (our reader's own buffer): zbd lets go. */
+	zb_reader_close(r);
+	ck_assert(TU_UNTIL(tz_request(&t, "health %s", name) == -ENOENT, 5000, 10000));
+}
+END_TEST
+
 /* A buffer another zbd owns is that zbd's to watch. */
 START_TEST(another_zbds_buffer_is_not_observed)
 {
@@ -218,6 +246,7 @@ TU_SUITE(zbd_foreign_suite, "zbd-foreign")
 	TCase *tc = tu_tcase(s, "foreign", NULL, teardown);
 
 	tcase_add_test(tc, standalone_buffer_is_observed);
+	tcase_add_test(tc, foreign_segment_truncated);
 	tcase_add_test(tc, another_zbds_buffer_is_not_observed);
 	tcase_add_test(tc, zbd_stands_in_for_the_absent_reader);
 }
