@@ -143,18 +143,30 @@ static int take_role_lock(const char *name, enum peer_role role, int *ret_fd)
 struct claim_ctx {
 	const struct zb_segment *s;
 	enum peer_role role;
+	uint64_t mark;	/* the role's mark before we wrote ours */
+	bool have_lock; /* we hold the role lock */
 };
 
+/* The slot's holder, judged by the mark it left (ours has replaced it): a
+ * holder that marked its slot held the role lock, and if we hold it now that
+ * holder is gone. Judging the slot's bare pid instead would take a dead peer
+ * of another pid namespace (pid 1) for whatever lives here under its number,
+ * and refuse every new peer. */
 static bool holder_may_live(uint64_t pid, void *arg)
 {
 	struct claim_ctx *c = arg;
 
-	return liveness_may_live(c->s->name, c->s->oieb, c->role, pid);
+	if (c->mark != 0 && (c->mark & MARK_PID_MASK) == pid) {
+		if (c->have_lock)
+			return false;
+		return probe_role_lock(c->s->name, c->role) != PEER_DEAD;
+	}
+	return pid_alive(pid);
 }
 
 int liveness_attach(struct zb_segment *s, enum peer_role role, uint64_t self, struct peer_hold *ret)
 {
-	struct claim_ctx ctx = { s, role };
+	struct claim_ctx ctx = { .s = s, .role = role };
 	uint64_t *mark = liveness_mark(s->oieb, role), before;
 	struct peer_hold h = { .fd = -1 };
 	int err;
@@ -165,6 +177,8 @@ int liveness_attach(struct zb_segment *s, enum peer_role role, uint64_t self, st
 	/* The holder's mark is judged first, so it goes in before the slot is
 	 * claimed: a judge never sees our pid in the slot unmarked. */
 	before = zb_load(mark);
+	ctx.mark = before;
+	ctx.have_lock = h.fd >= 0;
 	if (h.fd >= 0) {
 		h.mark = (uint64_t)liveness_pidns() << 32 | (self & MARK_PID_MASK);
 		zb_store(mark, h.mark);

@@ -89,6 +89,8 @@ static void peer_unwatch(struct zbd_peer *p)
 	}
 	p->pidfd = -1;
 	p->pid = 0;
+	p->liveness = PEER_NONE;
+	p->by_lock = false;
 }
 
 /*
@@ -283,8 +285,6 @@ static void peer_watch(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid)
 	pid_t host = 0;
 
 	peer_unwatch(p);
-	p->by_lock = false;
-	p->liveness = PEER_NONE;
 	if (pid == 0)
 		return;
 	marked = liveness_marked(b->seg.oieb, role, pid);
@@ -305,7 +305,7 @@ static void peer_watch(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid)
 		p->by_lock = true;
 		peer_set(p, pid, liveness_of(b->name, b->seg.oieb, role, pid));
 		if (p->liveness == PEER_DEAD) {
-			p->pid = 0;
+			peer_unwatch(p);
 			peer_died(b, p->is_reader, pid);
 		}
 		return;
@@ -335,7 +335,6 @@ static void peer_recheck(struct zbd_buffer *b, struct zbd_peer *p)
 	if (p->by_lock) {
 		if (liveness_of(b->name, b->seg.oieb, role_of(p), pid) == PEER_DEAD) {
 			peer_unwatch(p);
-			p->liveness = PEER_NONE;
 			peer_died(b, p->is_reader, pid);
 		}
 		return;
@@ -346,7 +345,6 @@ static void peer_recheck(struct zbd_buffer *b, struct zbd_peer *p)
 
 		if (peer_query(b, p, pid, &q) && !peerproc_fits(&q, p->host_pid)) {
 			peer_unwatch(p);
-			p->liveness = PEER_NONE;
 			peer_died(b, p->is_reader, pid);
 		}
 	} else if (p->liveness == PEER_UNKNOWN && ev_now(b->daemon->loop) >= p->next_lookup)
@@ -368,7 +366,8 @@ static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, enum peer_role r
 		ours = true;
 	}
 	if (pid == p->pid && !ours) {
-		peer_recheck(b, p);
+		if (pid != 0)
+			peer_recheck(b, p);
 		return;
 	}
 	/* The peer we watched cleared its slot, or gave it back to our stand-in:

@@ -2,9 +2,11 @@
 /*
  * Peers in other pid namespaces, as in containers (libzbclient/liveness.h):
  * zbpeer enters a new pid namespace as pid 1 (a number the host gives its own
- * init, alive) or 31337 (a number no host process has), and its counterpart
- * in this process must neither take it for dead while it lives nor for alive
- * once it died. A peer that is our own unreaped child (a zombie) is dead too.
+ * init, alive), 31337 (a number no host process has) or the number of an
+ * unrelated live host process, and its counterpart in this process must
+ * neither take it for dead while it lives nor for alive once it died, nor
+ * refuse its successor. A peer that is our own unreaped child (a zombie) is
+ * dead too. With zbd: zbd on the host or as pid 1 of a namespace of its own.
  */
 #include <errno.h>
 #include <signal.h>
@@ -27,13 +29,41 @@
 /* Only catches a hang: without zbd a death is noticed within a wait slice. */
 #define GONE_WITHIN_MS 5000
 
-static const long ns_pids[] = { 1, 31337 };
 static struct pattern pat;
+
+static pid_t unrelated = -1; /* a live host process that is no peer */
 
 static void pattern_teardown(void)
 {
+	if (unrelated > 0) {
+		kill(unrelated, SIGKILL);
+		tu_wait(unrelated, 5000);
+		unrelated = -1;
+	}
 	pattern_free(&pat);
 	tu_cleanup_all();
+}
+
+static int park_child(void *arg)
+{
+	(void)arg;
+	pause();
+	return 0;
+}
+
+/* A pid for a peer in a namespace that, on the host, is a live process that
+ * has nothing to do with the buffer (forked before the test maps anything). */
+static long unrelated_pid(void)
+{
+	unrelated = tu_fork(park_child, NULL);
+	return unrelated;
+}
+
+/* The namespace pid of loop test _i: 1 (the host's init is alive), 31337 (no
+ * host process has it), or an unrelated live host process's. */
+static long ns_pid_of(int i)
+{
+	return i == 0 ? 1 : i == 1 ? 31337 : unrelated_pid();
 }
 
 static void read_frames(struct zb_reader *r, uint64_t count)
@@ -84,10 +114,11 @@ START_TEST(ns_writer)
 	struct zb_reader *r;
 	struct zb_frame f;
 	struct peer p;
+	long ns_pid = ns_pid_of(_i);
 
 	pattern_init(&pat, SEED, 1, 300);
 	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
-	start_in_pidns(&p, ns_pids[_i], "write", name, "stay");
+	start_in_pidns(&p, ns_pid, "write", name, "stay");
 	read_frames(r, FRAMES);
 	ck_assert_int_eq(peer_status(&p, 10000), 'D');
 	ck_assert_int_eq(zb_reader_writer_connected(r), 1);
@@ -106,10 +137,11 @@ START_TEST(ns_reader)
 	const char *name = tu_unique_name("nsr");
 	struct zb_writer *w;
 	struct peer p;
+	long ns_pid = ns_pid_of(_i);
 
 	pattern_init(&pat, SEED, 1, 300);
 	seg_create_unowned(name, 1024, PAYLOAD);
-	start_in_pidns(&p, ns_pids[_i], "read", name, "stay");
+	start_in_pidns(&p, ns_pid, "read", name, "stay");
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(write_frames(w, FRAMES), 0);
 	ck_assert_int_eq(peer_status(&p, 10000), 'D'); /* every frame checked */
@@ -118,6 +150,56 @@ START_TEST(ns_reader)
 	/* Fill the ring: the dead reader frees nothing. */
 	ck_assert_int_eq(write_frames(w, FRAMES), ZB_EREADER_GONE);
 	zb_writer_close(w);
+}
+END_TEST
+
+/* A writer in a namespace killed: a new writer (here) takes its slot, and the
+ * reader goes on with the new writer's frames. The dead writer's number (1,
+ * or an unrelated live process's) must not be taken for it. */
+START_TEST(ns_writer_replaced)
+{
+	const char *name = tu_unique_name("nswr");
+	struct zb_buffer_config cfg = { .payload_size = PAYLOAD };
+	long ns_pid = ns_pid_of(_i);
+	struct zb_reader *r;
+	struct zb_writer *w;
+	struct zb_frame f;
+	struct peer p;
+
+	pattern_init(&pat, SEED, 1, 300);
+	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
+	start_in_pidns(&p, ns_pid, "write", name, "stay");
+	read_frames(r, FRAMES);
+	ck_assert_int_eq(peer_status(&p, 10000), 'D');
+	peer_kill(&p);
+	ck_assert_int_eq(zb_reader_read(r, &f, GONE_WITHIN_MS), ZB_EWRITER_GONE);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	ck_assert_int_eq(write_frames(w, 10), 0);
+	read_frames(r, 10); /* a new session, from 1 */
+	zb_writer_close(w);
+	zb_reader_close(r);
+}
+END_TEST
+
+/* A reader in a namespace killed: a new reader (here) takes its slot. */
+START_TEST(ns_reader_replaced)
+{
+	const char *name = tu_unique_name("nsrr");
+	long ns_pid = ns_pid_of(_i);
+	struct zb_reader *r;
+	struct zb_writer *w;
+	struct peer p;
+
+	pattern_init(&pat, SEED, 1, 300);
+	seg_create_unowned(name, 1024, PAYLOAD);
+	start_in_pidns(&p, ns_pid, "read", name, "stay");
+	peer_kill(&p);
+	ck_assert_int_eq(zb_reader_open(&r, name), 0);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	ck_assert_int_eq(write_frames(w, 10), 0);
+	read_frames(r, 10);
+	zb_writer_close(w);
+	zb_reader_close(r);
 }
 END_TEST
 
@@ -204,14 +286,6 @@ END_TEST
 enum zbd_where { ZBD_HOST, ZBD_PIDNS };
 
 static struct tz tz;
-static pid_t unrelated = -1; /* a live host process that is no peer */
-
-static int park_child(void *arg)
-{
-	(void)arg;
-	pause();
-	return 0;
-}
 
 static void zbd_start(enum zbd_where where)
 {
@@ -229,20 +303,7 @@ static void zbd_start(enum zbd_where where)
 static void zbd_teardown(void)
 {
 	tz_teardown(&tz);
-	if (unrelated > 0) {
-		kill(unrelated, SIGKILL);
-		tu_wait(unrelated, 5000);
-		unrelated = -1;
-	}
 	pattern_teardown();
-}
-
-/* A pid for a peer in a namespace that, on the host, is a live process that
- * has nothing to do with the buffer. */
-static long unrelated_pid(void)
-{
-	unrelated = tu_fork(park_child, NULL);
-	return unrelated;
 }
 
 static long long health_num(const char *name, const char *key)
@@ -428,8 +489,10 @@ TU_SUITE(containers_suite, "containers", .skip = need_pidns)
 {
 	TCase *tc = tu_tcase(s, "containers", NULL, pattern_teardown);
 
-	tcase_add_loop_test(tc, ns_writer, 0, 2);
-	tcase_add_loop_test(tc, ns_reader, 0, 2);
+	tcase_add_loop_test(tc, ns_writer, 0, 3);
+	tcase_add_loop_test(tc, ns_reader, 0, 3);
+	tcase_add_loop_test(tc, ns_writer_replaced, 0, 3);
+	tcase_add_loop_test(tc, ns_reader_replaced, 0, 3);
 	tcase_add_test(tc, zombie_writer_is_dead);
 	tcase_add_test(tc, zombie_reader_is_dead);
 
