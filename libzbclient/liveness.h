@@ -11,14 +11,15 @@
  * any namespace and before it becomes a zombie; anyone who sees the lock
  * directory can probe it (flock(LOCK_SH | LOCK_NB): refused while held).
  *
- * Which pid the lock speaks for is said by the role's mark, a reserved word of
- * the control block (ZB_OIEB_*_MARK): the holder's pid-namespace inode in the
- * high 32 bits and its pid in the low 32. A mark whose pid is the slot's pid
- * says "judge this slot by its role lock"; any other slot pid is a peer of
- * another implementation (which leaves the words 0), judged by its pid as
- * upstream judges it: sound in the judge's own namespace, and the limit
- * documented in doc/zbd.md elsewhere. The slot's pid keeps the value the
- * protocol expects, for the other implementations.
+ * Which pid the lock speaks for is said by the role's mark, upstream's last two
+ * reserved words of the control block (writer_mark, reader_mark: wire.h): the
+ * holder's pid-namespace inode in the high 32 bits and its pid in the low 32.
+ * A mark whose pid is the slot's pid says "judge this slot by its role lock";
+ * any other slot pid is a peer of another implementation (which leaves the
+ * words 0), judged by its pid as upstream judges it: sound in the judge's own
+ * namespace only (zbd does better: zbd/peerproc.h; the limits are in
+ * doc/zbd.md). The slot's pid keeps the value the protocol expects, for the
+ * other implementations.
  *
  * The role lock's name ends in ".live", not ".lock": upstream readers'
  * stale-buffer sweep takes every *.lock for a buffer's, and no buffer's lock
