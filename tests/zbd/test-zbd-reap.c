@@ -258,7 +258,11 @@ START_TEST(reader_killed_while_writer_blocked)
 			break;
 		ck_assert_int_eq(err, 0);
 	}
-	k = tu_kill_later(r, 100, killed_at);
+	/* Killed half-way through the writer's second wait slice (100 ms each):
+	 * the writer probes its reader at the ends of slices and, since a dead
+	 * reader's role lock is free at once (zombie or not), would say "reader
+	 * gone" if a probe came before zbd's repair, a millisecond after the death. */
+	k = tu_kill_later(r, 150, killed_at);
 	/* Blocked on the full ring. zbd may first hand back the space the dead
 	 * reader held, so some frames can still go in; then "reader gone". */
 	for (;;) {
@@ -329,7 +333,11 @@ START_TEST(reader_killed_holding_every_frame)
 	wait_ready(ready[0]);
 	/* Every frame read: read and write positions are equal, the ring is empty,
 	 * and yet no byte is free. Only zbd can give the space back. */
-	k = tu_kill_later(r, 100, killed_at);
+	/* Killed half-way through the writer's second wait slice (100 ms each):
+	 * the writer probes its reader at the ends of slices and, since a dead
+	 * reader's role lock is free at once (zombie or not), would say "reader
+	 * gone" if a probe came before zbd's repair, a millisecond after the death. */
+	k = tu_kill_later(r, 150, killed_at);
 	for (;;) {
 		tu_frame_fill(buf, seq);
 		err = zb_writer_write(w, buf, tu_frame_size(seq), 5000);
