@@ -56,8 +56,8 @@ struct zb_writer {
 
 static bool reader_lives(struct zb_writer *w)
 {
-	return liveness_of(w->seg.name, w->seg.oieb, PEER_READER,
-			   ring_reader_pid(&w->seg)) == PEER_ALIVE;
+	return liveness_of(w->seg.name, w->seg.oieb, PEER_READER, ring_reader_pid(&w->seg)) ==
+	       PEER_ALIVE;
 }
 
 static void drain_sem_r(struct zb_writer *w)
