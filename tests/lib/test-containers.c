@@ -410,6 +410,40 @@ START_TEST(zbd_ns_reader)
 }
 END_TEST
 
+/* Reader and writer each in a pid namespace of its own, both pid 1 there
+ * (one number for two peers: their marks tell them apart), zbd on the host or
+ * in a third: every frame arrives, zbd calls both alive, and reaps each once
+ * killed. */
+START_TEST(zbd_both_in_ns)
+{
+	const char *name = tu_unique_name("zbboth");
+	enum zbd_where where = _i ? ZBD_PIDNS : ZBD_HOST;
+	char count[16], seed[16];
+	const char *rargs[] = { "pidns", "1", "read", name, count, seed, "1", "300", "stay", NULL };
+	struct peer rp, wp;
+
+	snprintf(count, sizeof(count), "%d", FRAMES);
+	snprintf(seed, sizeof(seed), "%d", SEED);
+	zbd_start(where);
+	ck_assert_int_eq(tz_request(&tz, "create %s payload=4K", name), 0);
+	peer_start(&rp, rargs);
+	start_in_pidns(&wp, 1, "write", name, "stay");
+	ck_assert_int_eq(peer_status(&wp, 10000), 'D');
+	ck_assert_int_eq(peer_status(&rp, 10000), 'D'); /* every frame checked */
+	ck_assert(TU_UNTIL(health_num(name, "bytes_read") > 0, 5000, 10000)); /* a scan saw both */
+	ck_assert(TU_UNTIL(health_says(name, "writer_liveness", "alive") &&
+				   health_says(name, "reader_liveness", "alive"),
+			   5000, 10000));
+	ck_assert_int_eq(health_num(name, "writers_reaped"), 0);
+	ck_assert_int_eq(health_num(name, "readers_reaped"), 0);
+	peer_kill(&wp);
+	ck_assert(TU_UNTIL(health_num(name, "writers_reaped") == 1, 5000, 10000));
+	ck_assert(health_says(name, "reader_liveness", "alive"));
+	peer_kill(&rp);
+	ck_assert(TU_UNTIL(health_num(name, "readers_reaped") == 1, 5000, 10000));
+}
+END_TEST
+
 /* A live peer in a namespace is never reaped over a 10 s stream, with zbd on
  * the host or in a namespace: every frame arrives, in order. */
 START_TEST(zbd_live_writer_10s)
@@ -509,6 +543,7 @@ TU_SUITE(containers_suite, "containers", .skip = need_pidns)
 	tc = tu_tcase(s, "zbd", NULL, zbd_teardown);
 	tcase_add_loop_test(tc, zbd_ns_writer, 0, 4);
 	tcase_add_loop_test(tc, zbd_ns_reader, 0, 4);
+	tcase_add_loop_test(tc, zbd_both_in_ns, 0, 2);
 	tcase_add_loop_test(tc, zbd_live_writer_10s, 0, 2);
 	tcase_add_loop_test(tc, zbd_unmarked_pid, 0, 2);
 }
