@@ -171,9 +171,10 @@ int liveness_attach(struct zb_segment *s, enum peer_role role, uint64_t self, st
 	struct peer_hold h = { .fd = -1 };
 	int err;
 
-	err = take_role_lock(s->name, role, &h.fd);
-	if (err == -EBUSY)
-		return err;
+	/* Not taken (a live holder has it, or anyone who may read the file holds
+	 * it shared: a refusal here would let them lock us out): we go unmarked,
+	 * and the claim below judges whoever holds the slot. */
+	take_role_lock(s->name, role, &h.fd);
 	/* The holder's mark is judged first, so it goes in before the slot is
 	 * claimed: a judge never sees our pid in the slot unmarked. */
 	before = zb_load(mark);

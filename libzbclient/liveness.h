@@ -56,10 +56,11 @@ uint64_t *liveness_mark(struct zb_oieb *o, enum peer_role role);
 
 /*
  * Attach as `role` with pid `self`: take the role lock, mark, then claim the
- * slot (ring_slot_claim, judging the holder by liveness_of). -EBUSY if a live
- * peer holds the role. A role lock that cannot be taken for another reason
- * (another user's file, no lock directory) leaves the peer unmarked, judged
- * by its pid as before.
+ * slot (ring_slot_claim, judging the holder by the mark it left). -EBUSY if a
+ * live peer holds the role. A role lock that cannot be taken (held by a live
+ * peer, held shared by anyone who may read it, another user's file, no lock
+ * directory) leaves the peer unmarked, judged by its pid as before: never a
+ * refusal of its own, which anyone could cause.
  */
 int liveness_attach(struct zb_segment *s, enum peer_role role, uint64_t self,
 		    struct peer_hold *ret);

@@ -9,10 +9,12 @@
  * dead too. With zbd: zbd on the host or as pid 1 of a namespace of its own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,6 +215,33 @@ START_TEST(ns_reader_replaced)
 	ck_assert_int_eq(write_frames(w, 10), 0);
 	read_frames(r, 10);
 	zb_writer_close(w);
+	zb_reader_close(r);
+}
+END_TEST
+
+/* Anyone who may read a role lock may hold it shared: the next writer must
+ * not be locked out by that, only go unmarked (judged by its pid). */
+START_TEST(role_lock_held_shared_refuses_nobody)
+{
+	const char *name = tu_unique_name("shlock");
+	struct zb_buffer_config cfg = { .payload_size = PAYLOAD };
+	struct zb_reader *r;
+	struct zb_writer *w;
+	char path[512];
+	int fd;
+
+	pattern_init(&pat, SEED, 1, 300);
+	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
+	snprintf(path, sizeof(path), "%s/%s.writer.live", ZB_LOCK_DIR, name);
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_SH), 0);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	ck_assert_int_eq(write_frames(w, 10), 0);
+	read_frames(r, 10);
+	zb_writer_close(w);
+	close(fd);
+	unlink(path);
 	zb_reader_close(r);
 }
 END_TEST
@@ -537,6 +566,7 @@ TU_SUITE(containers_suite, "containers", .skip = need_pidns)
 	tcase_add_loop_test(tc, ns_reader, 0, 3);
 	tcase_add_loop_test(tc, ns_writer_replaced, 0, 3);
 	tcase_add_loop_test(tc, ns_reader_replaced, 0, 3);
+	tcase_add_test(tc, role_lock_held_shared_refuses_nobody);
 	tcase_add_test(tc, zombie_writer_is_dead);
 	tcase_add_test(tc, zombie_reader_is_dead);
 
