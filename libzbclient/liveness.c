@@ -15,10 +15,12 @@
 
 /* Readable by every judge (flock needs only an open file); nobody else may write. */
 #define ROLE_LOCK_MODE 0644
-/* A judge's probe holds a shared lock for microseconds: a holder that meets
- * one tries again this often, this many times, before calling the role busy. */
+/* A judge's probe (and the stale sweep) holds the lock for microseconds, but
+ * on a loaded machine it may be descheduled holding it: a peer that meets one
+ * tries again this often, for up to this long, unless a marked peer holds the
+ * slot (then the lock is most likely its own). */
 #define TAKE_RETRY_NS (1000 * 1000)
-#define TAKE_TRIES 20
+#define TAKE_TRIES 1000
 #define MARK_PID_MASK 0xffffffffu
 
 uint64_t *liveness_slot(struct zb_oieb *o, enum peer_role role)
@@ -120,19 +122,21 @@ bool liveness_may_live(const char *name, const struct zb_oieb *o, enum peer_role
 	return l == PEER_ALIVE || l == PEER_UNKNOWN;
 }
 
-/* Take the role lock; -EBUSY while a live peer holds it. Probes hold it
- * shared for an instant, so a refusal is tried again for a while. */
-static int take_role_lock(const char *name, enum peer_role role, int *ret_fd)
+/* Take the role lock of `s`; -EBUSY while someone else holds it. */
+static int take_role_lock(const struct zb_segment *s, enum peer_role role, int *ret_fd)
 {
 	struct timespec pause = { 0, TAKE_RETRY_NS };
 	char path[PATH_MAX];
-	int r = role_lock_path(path, sizeof(path), name, role);
+	int r = role_lock_path(path, sizeof(path), s->name, role);
 
 	for (int tries = 0; r == 0; tries++) {
 		r = lockfile_take_path(path, ROLE_LOCK_MODE, ret_fd);
 		if (r != -EEXIST)
 			break;
-		if (tries == TAKE_TRIES)
+		/* A marked holder with the lock held exclusively: its own. */
+		if (tries == TAKE_TRIES ||
+		    (liveness_marked(s->oieb, role, zb_load(liveness_slot(s->oieb, role))) &&
+		     probe_role_lock(s->name, role) == PEER_ALIVE))
 			return -EBUSY;
 		nanosleep(&pause, NULL);
 		r = 0;
@@ -174,7 +178,7 @@ int liveness_attach(struct zb_segment *s, enum peer_role role, uint64_t self, st
 	/* Not taken (a live holder has it, or anyone who may read the file holds
 	 * it shared: a refusal here would let them lock us out): we go unmarked,
 	 * and the claim below judges whoever holds the slot. */
-	take_role_lock(s->name, role, &h.fd);
+	take_role_lock(s, role, &h.fd);
 	/* The holder's mark is judged first, so it goes in before the slot is
 	 * claimed: a judge never sees our pid in the slot unmarked. */
 	before = zb_load(mark);
