@@ -74,6 +74,8 @@ static const struct ctlkey keys[] = {
 	BUFFER("mode", CTLKEY_OCTAL, mode, unsigned),
 	BUFFER("adopted", CTLKEY_FLAG, adopted, int),
 	BUFFER("owner", CTLKEY_TEXT, owner, char *),
+	BUFFER("reader_liveness", CTLKEY_TEXT, reader_liveness, char *),
+	BUFFER("writer_liveness", CTLKEY_TEXT, writer_liveness, char *),
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -34,6 +34,10 @@ struct health_buffer {
 	unsigned mode; /* of the buffer's objects */
 	int adopted;   /* 1: taken over from an earlier zbd */
 	char owner[8]; /* "zbd", or "foreign": observed, not owned (zbd/foreign.c) */
+	/* How zbd judges each peer (doc/zbd.md, "Liveness"): "alive", "dead",
+	 * "unknown" (neither reaped nor trusted) or "none" (no pid recorded). */
+	char reader_liveness[8];
+	char writer_liveness[8];
 };
 
 enum ctlkey_record {

@@ -3,7 +3,9 @@
  * Lock files in /tmp/zerobuffer: the owner of a buffer holds flock(LOCK_EX) on
  * NAME.lock for the buffer's life; a lock nobody holds marks an abandoned buffer.
  */
+#include <assert.h>
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "liveness.h"
 #include "lockfile.h"
 #include "segment.h"
 
@@ -79,11 +82,15 @@ static bool fd_is_path(int fd, const char *path)
 int lockfile_take(const char *name, mode_t mode, int *ret_fd)
 {
 	char path[PATH_MAX];
+	int r = names_lock(path, sizeof(path), name);
+
+	return r < 0 ? r : lockfile_take_path(path, mode, ret_fd);
+}
+
+int lockfile_take_path(const char *path, mode_t mode, int *ret_fd)
+{
 	int fd, r;
 
-	r = names_lock(path, sizeof(path), name);
-	if (r < 0)
-		return r;
 	r = lockdir_ensure();
 	if (r < 0)
 		return r;
@@ -146,9 +153,41 @@ void lockfile_release(const char *name, int fd)
 
 	if (fd < 0)
 		return;
-	if (names_lock(path, sizeof(path), name) == 0 && fd_is_path(fd, path))
+	lockfile_release_path(names_lock(path, sizeof(path), name) == 0 ? path : NULL, fd);
+}
+
+void lockfile_release_path(const char *path, int fd)
+{
+	if (fd < 0)
+		return;
+	if (path && fd_is_path(fd, path))
 		unlink(path);
 	close(fd);
+}
+
+/* Whether `dname` is a peer's role lock (liveness.h): nobody holds it once
+ * its peer died, and nothing else goes with it. */
+static bool is_role_lock(const char *dname, size_t len)
+{
+	size_t n = strlen(LIVENESS_SUFFIX_READER);
+
+	static_assert(sizeof(LIVENESS_SUFFIX_READER) == sizeof(LIVENESS_SUFFIX_WRITER), "suffixes");
+	return len > n && (strcmp(dname + len - n, LIVENESS_SUFFIX_READER) == 0 ||
+			   strcmp(dname + len - n, LIVENESS_SUFFIX_WRITER) == 0);
+}
+
+/* Remove `path` if nobody holds its lock (the name still being that file). */
+static bool unlink_if_free(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	bool removed = false;
+
+	if (fd < 0)
+		return false;
+	if (fd_is_our_file(fd) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && fd_is_path(fd, path))
+		removed = unlink(path) == 0;
+	close(fd);
+	return removed;
 }
 
 void lockfile_cleanup_stale(void)
@@ -168,6 +207,12 @@ void lockfile_cleanup_stale(void)
 		size_t len = strlen(de->d_name);
 		int fd;
 
+		if (is_role_lock(de->d_name, len) &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", ZB_LOCK_DIR, de->d_name) <
+			    sizeof(path)) {
+			unlink_if_free(path);
+			continue;
+		}
 		if (len <= 5 || len - 5 > ZB_NAME_MAX || strcmp(de->d_name + len - 5, ".lock") != 0)
 			continue;
 		memcpy(name, de->d_name, len - 5);

@@ -14,6 +14,8 @@ int lockdir_ensure(void);
  * is the lock: keep it open for the buffer's life. */
 int lockfile_take(const char *name, mode_t mode, int *ret_fd);
 
+/* The same for any lock file under ZB_LOCK_DIR (a peer's role lock, liveness.h). */
+int lockfile_take_path(const char *path, mode_t mode, int *ret_fd);
 /* Use fd, a descriptor of NAME.lock kept open while we were not running (systemd's
  * file-descriptor store), as the lock again: 0 if it is still NAME.lock, a plain
  * file of ours with one name, and locked through fd. -ESTALE if NAME.lock is now
@@ -23,9 +25,12 @@ int lockfile_retake(const char *name, int fd);
 
 /* Unlink NAME.lock (if it is still the file behind fd) and drop the lock. */
 void lockfile_release(const char *name, int fd);
+/* The same for `path` (NULL: only drop the lock). */
+void lockfile_release_path(const char *path, int fd);
 
 /* What upstream readers do at start: every lock nobody holds is an abandoned
  * buffer; remove the lock, and the segment and semaphores if nobody uses them.
  * Only our uid's locks, and only objects that are provably our buffer's
- * (segment_unlink_abandoned()): nothing of another user or program. */
+ * (segment_unlink_abandoned()): nothing of another user or program.
+ * Role locks (liveness.h) nobody holds are dead peers': they are removed too. */
 void lockfile_cleanup_stale(void);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "liveness.h"
 #include "lockfile.h"
 #include "mapguard.h"
 #include "ring.h"
@@ -27,7 +28,8 @@ struct pending {
 struct zb_reader {
 	struct zb_segment seg;
 	uint64_t pid;
-	int lock_fd; /* >= 0 when we created the buffer and own it */
+	struct peer_hold hold; /* our role lock and mark (liveness.h) */
+	int lock_fd;	       /* >= 0 when we created the buffer and own it */
 	uint64_t read_pos;
 	uint64_t read_count;
 	uint64_t fence;	    /* write_pos as last loaded: the writer has been up to there */
@@ -177,6 +179,7 @@ static struct zb_reader *reader_new(void)
 
 	if (r) {
 		r->lock_fd = -1;
+		r->hold.fd = -1;
 		r->pid = (uint64_t)getpid();
 	}
 	return r;
@@ -198,7 +201,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	err = mapguard_watch(&r->guard, &r->seg);
 	if (err < 0)
 		goto fail;
-	err = ring_reader_claim(&r->seg, r->pid);
+	err = liveness_attach(&r->seg, PEER_READER, r->pid, &r->hold);
 	if (err < 0)
 		goto fail;
 	err = reader_init(r);
@@ -210,7 +213,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	return 0;
 
 fail_release:
-	ring_reader_release(&r->seg, r->pid);
+	liveness_detach(&r->seg, PEER_READER, r->pid, &r->hold);
 fail:
 	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
@@ -258,10 +261,17 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 		err = reader_init(r);
 	if (err < 0)
 		goto fail_unlink;
+	/* Our pid is in the slot already (segment_create): the mark and role lock
+	 * make it judged like an attached reader's. Busy only for a role lock a
+	 * live peer of the old, ownerless buffer of this name still holds. */
+	err = liveness_attach(&r->seg, PEER_READER, r->pid, &r->hold);
+	if (err < 0)
+		goto fail_unlink;
 	*ret = r;
 	return 0;
 
 fail_unlink:
+	free(r->queue);
 	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	segment_unlink(name);
@@ -281,7 +291,7 @@ static bool writer_gone(struct zb_reader *r, bool probe, int64_t now)
 	if (!probe)
 		return false; /* presumed alive, but not proof of a writer */
 	r->last_probe_ns = now;
-	if (!pid_alive(pid))
+	if (liveness_of(r->seg.name, r->seg.oieb, PEER_WRITER, pid) == PEER_DEAD)
 		return true;
 	r->writer_active = true;
 	return false;
@@ -551,7 +561,8 @@ ZB_EXPORT int zb_reader_writer_connected(struct zb_reader *r)
 {
 	if (!r)
 		return -EINVAL;
-	return pid_alive(zb_load(&r->seg.oieb->writer_pid));
+	return liveness_of(r->seg.name, r->seg.oieb, PEER_WRITER,
+			   zb_load(&r->seg.oieb->writer_pid)) == PEER_ALIVE;
 }
 
 ZB_EXPORT int zb_reader_set_spin(struct zb_reader *r, unsigned spin_us)
@@ -585,7 +596,7 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 		publish_read(r);
 	/* Destroyed by someone else: the name may be another buffer's by now. */
 	removed = segment_removed(&r->seg);
-	ring_reader_release(&r->seg, r->pid);
+	liveness_detach(&r->seg, PEER_READER, r->pid, &r->hold);
 	/* A writer asleep on sem-r (a full ring) learns at once that we left. */
 	sem_post(r->seg.sem_r);
 	mapguard_forget(&r->guard);

@@ -8,14 +8,26 @@
 
 /* ------------------------------------------------------------ peer slots */
 
+static bool pid_may_live(uint64_t pid, void *ctx)
+{
+	(void)ctx;
+	return pid_alive(pid);
+}
+
 int ring_slot_claim(uint64_t *slot, uint64_t self)
+{
+	return ring_slot_claim_by(slot, self, pid_may_live, NULL);
+}
+
+int ring_slot_claim_by(uint64_t *slot, uint64_t self, bool (*may_live)(uint64_t pid, void *ctx),
+		       void *ctx)
 {
 	for (;;) {
 		uint64_t cur = zb_load(slot);
 
 		if (cur == self)
 			return 0;
-		if (cur != 0 && pid_alive(cur))
+		if (cur != 0 && may_live(cur, ctx))
 			return -EBUSY;
 		if (__atomic_compare_exchange_n(slot, &cur, self, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
@@ -39,21 +51,35 @@ bool ring_slot_fence(uint64_t *slot, uint64_t dead, uint64_t self)
 
 int ring_reader_claim(struct zb_segment *s, uint64_t self)
 {
+	return ring_reader_claim_by(s, self, pid_may_live, NULL);
+}
+
+int ring_reader_claim_by(struct zb_segment *s, uint64_t self,
+			 bool (*may_live)(uint64_t pid, void *ctx), void *ctx)
+{
 	struct zb_oieb *o = s->oieb;
 
 	for (;;) {
-		uint64_t cur = zb_load(&o->reader_pid);
+		uint64_t cur = zb_load(&o->reader_pid), standin = zb_load(&o->reader_standin);
 
+		/* Our number may be the stand-in's too: a zbd and a reader each in
+		 * a pid namespace of its own (pid 1 in both is common). Take it over
+		 * all the same: without the stand-in mark, the slot is a reader's. */
+		if (cur == self && cur == standin) {
+			__atomic_compare_exchange_n(&o->reader_standin, &standin, 0, false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+			continue;
+		}
 		if (cur == self)
 			return 0;
-		if (cur != 0 && cur != zb_load(&o->reader_standin) && pid_alive(cur))
+		if (cur != 0 && cur != standin && may_live(cur, ctx))
 			return -EBUSY;
 		if (!__atomic_compare_exchange_n(&o->reader_pid, &cur, self, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;
 		/* Taken from a stand-in that became a fence meanwhile (it stood in,
 		 * a reader came and died, zbd fenced its slot): the repair is zbd's. */
-		if (cur != 0 && cur != zb_load(&o->reader_standin) && pid_alive(cur)) {
+		if (cur != 0 && cur != zb_load(&o->reader_standin) && may_live(cur, ctx)) {
 			ring_slot_fence(&o->reader_pid, self, cur);
 			return -EBUSY;
 		}

@@ -38,6 +38,10 @@
  * names a dead process, or already names us. -EBUSY if a live process holds it.
  */
 int ring_slot_claim(uint64_t *slot, uint64_t self);
+/* The same, with the holder judged by may_live(pid, ctx) (liveness.h) instead
+ * of by its pid alone. */
+int ring_slot_claim_by(uint64_t *slot, uint64_t self, bool (*may_live)(uint64_t pid, void *ctx),
+		       void *ctx);
 
 /* Clear *slot if it still names `holder` (a successor may have taken it):
  * a peer leaving, a fencer done, or a dead peer's slot cleared outright.
@@ -64,6 +68,9 @@ bool ring_slot_fence(uint64_t *slot, uint64_t dead, uint64_t self);
 /* Attach as the reader: claim reader_pid as ring_slot_claim() does, or from
  * the stand-in. -EBUSY if a live reader (or a repair in progress) holds it. */
 int ring_reader_claim(struct zb_segment *s, uint64_t self);
+/* The same, with the holder judged by may_live(pid, ctx) (liveness.h). */
+int ring_reader_claim_by(struct zb_segment *s, uint64_t self,
+			 bool (*may_live)(uint64_t pid, void *ctx), void *ctx);
 
 /* Leave as the reader: the slot goes back to the stand-in if one is recorded
  * and alive, else to 0 (unless a successor already holds it). */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "liveness.h"
 #include "segment.h"
 #include "shmfile.h"
 
@@ -313,7 +314,10 @@ static bool segment_file_ours(const char *name, bool *ret_in_use)
 		return false;
 	ours = pread(fd, &oieb, sizeof(oieb), 0) == (ssize_t)sizeof(oieb) &&
 	       segment_validate(&oieb, (size_t)st.st_size, &m, &p) == 0;
-	*ret_in_use = pid_alive(oieb.reader_pid) || pid_alive(oieb.writer_pid);
+	/* Judged as the peers are (liveness.h): a peer in another pid namespace
+	 * is not taken for dead because its pid means nothing here. */
+	*ret_in_use = liveness_may_live(name, &oieb, PEER_READER, oieb.reader_pid) ||
+		      liveness_may_live(name, &oieb, PEER_WRITER, oieb.writer_pid);
 	close(fd);
 	return ours;
 }

@@ -40,7 +40,14 @@ struct zb_oieb {
 	 * reader_pid holds that value it means "no reader yet", and a reader may
 	 * take the slot from it (ring.h). doc/protocol.md section 14. */
 	uint64_t reader_standin;
-	uint64_t reserved[3];
+	uint64_t reserved[1];
+	/* Ours too, in the last two reserved words: the liveness marks of the
+	 * writer and the reader (pid namespace inode << 32 | pid, of the peer
+	 * that holds the role's lock: libzbclient/liveness.h). Other
+	 * implementations leave them 0 and never read them. doc/protocol.md
+	 * section 14. */
+	uint64_t writer_mark;
+	uint64_t reader_mark;
 };
 
 struct zb_frame_header {
@@ -65,6 +72,8 @@ static_assert(offsetof(struct zb_oieb, writer_pid) == 0x50, "writer_pid");
 static_assert(offsetof(struct zb_oieb, reader_pid) == 0x58, "reader_pid");
 static_assert(offsetof(struct zb_oieb, reader_standin) == 0x60, "reader_standin");
 static_assert(offsetof(struct zb_oieb, reserved) == 0x68, "reserved");
+static_assert(offsetof(struct zb_oieb, writer_mark) == 0x70, "writer_mark");
+static_assert(offsetof(struct zb_oieb, reader_mark) == 0x78, "reader_mark");
 static_assert(sizeof(struct zb_frame_header) == 16, "frame header is 16 bytes");
 static_assert(offsetof(struct zb_frame_header, payload_size) == 0, "frame payload_size");
 static_assert(offsetof(struct zb_frame_header, sequence_number) == 8, "frame sequence_number");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "liveness.h"
 #include "mapguard.h"
 #include "ring.h"
 #include "segment.h"
@@ -33,6 +34,7 @@
 struct zb_writer {
 	struct zb_segment seg;
 	uint64_t pid;
+	struct peer_hold hold; /* our role lock and mark (liveness.h) */
 	uint64_t write_pos;
 	uint64_t written_count;
 	uint64_t next_seq;
@@ -51,6 +53,12 @@ struct zb_writer {
 	struct mapguard_set guard; /* zb_sigbus_guard_install(): faults absorbed */
 	struct removal_watch removal;
 };
+
+static bool reader_lives(struct zb_writer *w)
+{
+	return liveness_of(w->seg.name, w->seg.oieb, PEER_READER, ring_reader_pid(&w->seg)) ==
+	       PEER_ALIVE;
+}
 
 static void drain_sem_r(struct zb_writer *w)
 {
@@ -76,6 +84,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	if (!w)
 		return -ENOMEM;
 	w->pid = (uint64_t)getpid();
+	w->hold.fd = -1;
 	err = segment_attach(&w->seg, name);
 	if (err < 0)
 		goto fail;
@@ -83,7 +92,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 	if (err < 0)
 		goto fail;
 	o = w->seg.oieb;
-	err = ring_slot_claim(&o->writer_pid, w->pid);
+	err = liveness_attach(&w->seg, PEER_WRITER, w->pid, &w->hold);
 	if (err < 0)
 		goto fail;
 	w->write_pos = zb_load(&o->payload_write_pos);
@@ -98,13 +107,13 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 		w->write_pos = 0;
 	w->next_seq = 1;
 	w->spin_us = ZB_DEFAULT_SPIN_US;
-	w->reader_active = pid_alive(ring_reader_pid(&w->seg));
+	w->reader_active = reader_lives(w);
 	drain_sem_r(w);
 	*ret = w;
 	return 0;
 
 fail_release:
-	ring_slot_release(&o->writer_pid, w->pid);
+	liveness_detach(&w->seg, PEER_WRITER, w->pid, &w->hold);
 fail:
 	mapguard_forget(&w->guard);
 	segment_detach(&w->seg);
@@ -152,7 +161,7 @@ static bool reader_gone(struct zb_writer *w)
 		w->seen_read_count = read_count;
 		w->reader_active = true;
 	}
-	if (pid != 0 && pid_alive(pid)) {
+	if (liveness_may_live(w->seg.name, w->seg.oieb, PEER_READER, pid)) {
 		w->reader_active = true;
 		return false;
 	}
@@ -307,7 +316,7 @@ ZB_EXPORT int zb_writer_reader_connected(struct zb_writer *w)
 {
 	if (!w)
 		return -EINVAL;
-	return pid_alive(ring_reader_pid(&w->seg));
+	return reader_lives(w);
 }
 
 ZB_EXPORT int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us)
@@ -330,7 +339,7 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 {
 	if (!w)
 		return;
-	ring_slot_release(&w->seg.oieb->writer_pid, w->pid);
+	liveness_detach(&w->seg, PEER_WRITER, w->pid, &w->hold);
 	/* A reader asleep on sem-w learns at once that we left: a token of its
 	 * own, as upstream readers take one per frame (reaper.c). */
 	sem_post(w->seg.sem_w);

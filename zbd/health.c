@@ -23,6 +23,7 @@
 #include "ctlkeys.h"
 #include "events.h"
 #include "health.h"
+#include "liveness.h"
 #include "ring.h"
 
 #define DEGRADED_PERCENT 80.0
@@ -278,6 +279,25 @@ static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp 
 	return "healthy";
 }
 
+static const char *const liveness_text[] = {
+	[PEER_NONE] = "none",
+	[PEER_ALIVE] = "alive",
+	[PEER_DEAD] = "dead",
+	[PEER_UNKNOWN] = "unknown",
+};
+
+/* As the reaper judged the peer (reaper.c); a pid it has not looked at yet
+ * (recorded since the last scan) as a libzbclient peer judges it. */
+static enum peer_liveness peer_liveness(const struct zbd_buffer *b, const struct zbd_peer *p,
+					uint64_t pid)
+{
+	if (pid == 0)
+		return PEER_NONE;
+	if (p->pid == pid)
+		return (enum peer_liveness)p->liveness;
+	return liveness_of(b->name, b->seg.oieb, p->is_reader ? PEER_READER : PEER_WRITER, pid);
+}
+
 void health_buffer_record(struct zbd_buffer *b, struct health_buffer *ret)
 {
 	const struct zb_oieb *o = b->seg.oieb;
@@ -287,6 +307,8 @@ void health_buffer_record(struct zbd_buffer *b, struct health_buffer *ret)
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
 	/* zbd standing in for an absent reader is no reader (ring.h). */
 	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&o->writer_pid);
+	enum peer_liveness rl = peer_liveness(b, &b->reader, rpid),
+			   wl = peer_liveness(b, &b->writer, wpid);
 
 	*ret = (struct health_buffer){
 		.pub = {
@@ -295,9 +317,9 @@ void health_buffer_record(struct zbd_buffer *b, struct health_buffer *ret)
 			.used_bytes = used,
 			.utilisation = percent,
 			.reader_pid = (int64_t)rpid,
-			.reader_alive = pid_alive(rpid),
+			.reader_alive = rl == PEER_ALIVE,
 			.writer_pid = (int64_t)wpid,
-			.writer_alive = pid_alive(wpid),
+			.writer_alive = wl == PEER_ALIVE,
 			.frames_written = sub0(zb_load(&o->payload_written_count), s->wraps_written),
 			.frames_read = sub0(zb_load(&o->payload_read_count), s->wraps_read),
 			.bytes_written = s->bytes_written,
@@ -317,6 +339,8 @@ void health_buffer_record(struct zbd_buffer *b, struct health_buffer *ret)
 
 	if (b->foreign)
 		snprintf(ret->owner, sizeof(ret->owner), "foreign");
+	snprintf(ret->reader_liveness, sizeof(ret->reader_liveness), "%s", liveness_text[rl]);
+	snprintf(ret->writer_liveness, sizeof(ret->writer_liveness), "%s", liveness_text[wl]);
 	snprintf(ret->pub.name, sizeof(ret->pub.name), "%s", b->name);
 	snprintf(ret->pub.state_text, sizeof(ret->pub.state_text), "%s",
 		 buffer_state(b, percent, now));

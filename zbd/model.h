@@ -10,6 +10,7 @@
  *	                                             -> health   <- registry
  *	                                             -> foreign -> registry, health, reaper
  *	daemon -> registry, foreign, health, reaper (scan timer), notify (systemd)
+ *	reaper -> peerproc
  *	log, reply, config: called by any of them, call none of them
  *
  * A lower module that has news for a higher one reports it through a callback
@@ -44,6 +45,14 @@ struct zbd_peer {
 	uint64_t pid; /* the pid the watcher belongs to; 0: not watching */
 	int pidfd;
 	ev_io watcher;
+	/* How we judge it (reaper.c, doc/zbd.md "Liveness"): through the pidfd
+	 * of its process as we see it (host_pid), by its role lock every scan
+	 * (by_lock), or not at all (PEER_UNKNOWN: looked for again at
+	 * next_lookup). */
+	int liveness; /* enum peer_liveness (liveness.h) */
+	pid_t host_pid;
+	bool by_lock;
+	ev_tstamp next_lookup;
 };
 
 /* What the scans learned about one buffer, for health. Times are mono_now()'s
@@ -83,6 +92,8 @@ struct zbd_buffer {
 	bool foreign;
 	ino_t seg_ino; /* foreign: the segment's inode, to tell when it is gone */
 	struct zbd_peer reader, writer;
+	dev_t map_dev; /* the segment's file, to find its peers in /proc (peerproc.h) */
+	ino_t map_ino;
 	uint64_t readers_reaped, writers_reaped;
 	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */
 	struct buffer_stats stats;

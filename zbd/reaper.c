@@ -6,7 +6,8 @@
  * writer's pid; peers of any ZeroBuffer implementation write them there and
  * nothing tells us when they do. So a scan timer (scan_interval_ms, default
  * 50) reads both pids of every buffer. For a pid we do not watch yet we open
- * a pidfd (pidfd_open) and put it in the libev loop: it becomes readable the
+ * a pidfd (pidfd_open) on its process (see "Pid namespaces" below) and put it
+ * in the libev loop: it becomes readable the
  * moment the process exits (a zombie counts: kill(pid, 0) still succeeds on a
  * zombie, so pidfds see deaths that the peers' own checks miss). Detection
  * latency is therefore ~0 for a peer that has been attached for one scan
@@ -53,17 +54,26 @@
  * frame. One token per event cannot pile up (doc/protocol.md section 10); our
  * readers and writers take strays in their next wait.
  *
- * Limits: a pid recycled between a peer's death and our pidfd_open would be
- * watched as if it were the peer (a window of at most one scan interval, and
- * only when the pid space wraps that fast); pids from another pid namespace
- * are not ours to judge and are left alone.
+ * Pid namespaces (doc/zbd.md, "Liveness"). A recorded pid is the peer's pid in
+ * its own namespace, so before watching it we find its process in our /proc
+ * (peerproc.h: it maps the segment, and its own pid, and for a libzbclient
+ * peer its namespace, are the recorded ones) and open the pidfd on that
+ * process. A libzbclient peer we cannot find is judged by its role lock every
+ * scan (liveness.h); another implementation's is dead if we see every process
+ * and none is it, and otherwise neither reaped nor trusted (PEER_UNKNOWN,
+ * looked for again every second). Health reports which (zbd_peer.liveness).
+ *
+ * Limits: a pid recycled between a peer's death and our lookup is not taken
+ * for the peer unless the new process maps the segment too.
  */
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "events.h"
+#include "liveness.h"
 #include "log.h"
+#include "peerproc.h"
 #include "ratelimit.h"
 #include "reaper.h"
 #include "ring.h"
@@ -79,6 +89,8 @@ static void peer_unwatch(struct zbd_peer *p)
 	}
 	p->pidfd = -1;
 	p->pid = 0;
+	p->liveness = PEER_NONE;
+	p->by_lock = false;
 }
 
 /*
@@ -131,8 +143,11 @@ static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 			peer_left(b, true);
 		return; /* left cleanly, or a new reader claimed the slot (and resynced) */
 	}
-	/* Our stand-in mark goes before our pid fences the slot (ring.h). */
-	if (!b->foreign)
+	/* Our stand-in mark goes before our pid fences the slot (ring.h). A
+	 * reader of another pid namespace whose pid is our number took the mark
+	 * away when it took the slot (ring_reader_claim_by): its slot is not ours
+	 * to give back. */
+	if (!b->foreign && pid != self)
 		ring_standin_drop(&b->seg, self);
 	if (!ring_slot_fence(slot, pid, self))
 		return;
@@ -160,6 +175,8 @@ static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)
 		reap_reader(b, pid);
 	else
 		reap_writer(b, pid);
+	/* Whether or not we cleared it, that mark speaks for a dead pid now. */
+	liveness_forget(b->seg.oieb, is_reader ? PEER_READER : PEER_WRITER, pid);
 }
 
 static void peer_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -171,38 +188,137 @@ static void peer_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 	peer_died(p->buffer, p->is_reader, pid);
 }
 
+/* How often a peer we could not judge is looked for again in /proc. */
+#define UNKNOWN_LOOKUP_S 1.0
+
+static enum peer_role role_of(const struct zbd_peer *p)
+{
+	return p->is_reader ? PEER_READER : PEER_WRITER;
+}
+
+static void peer_set(struct zbd_peer *p, uint64_t pid, enum peer_liveness l)
+{
+	p->pid = pid;
+	p->liveness = l;
+	p->next_lookup = ev_now(p->buffer->daemon->loop) + UNKNOWN_LOOKUP_S;
+}
+
+/* What identifies the process of the peer recorded as `pid` (peerproc.h):
+ * false if we do not know our segment's file. */
+static bool peer_query(struct zbd_buffer *b, const struct zbd_peer *p, uint64_t pid,
+		       struct peerproc_query *ret)
+{
+	const struct zb_oieb *o = b->seg.oieb;
+
+	if (b->map_ino == 0 && !peerproc_mapping_of(b->seg.base, &b->map_dev, &b->map_ino))
+		return false;
+	*ret = (struct peerproc_query){ .pid = pid, .seg_dev = b->map_dev, .seg_ino = b->map_ino };
+	if (liveness_marked(o, role_of(p), pid))
+		ret->pidns = liveness_mark_pidns(o, role_of(p));
+	return true;
+}
+
+/* Find the process recorded as `pid` in our /proc. */
+static enum peerproc_found peer_lookup(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid,
+				       pid_t *ret_host, bool *ret_complete)
+{
+	struct peerproc_query q;
+
+	*ret_complete = false;
+	if (!peer_query(b, p, pid, &q))
+		return PEERPROC_NONE;
+	/* A marked peer names its namespace, and (pid, namespace) is one process:
+	 * in ours, it is the process of that pid. */
+	if (liveness_same_namespace(b->seg.oieb, role_of(p), pid) &&
+	    peerproc_fits(&q, (pid_t)pid)) {
+		*ret_host = (pid_t)pid;
+		return PEERPROC_FOUND;
+	}
+	return peerproc_find(&q, ret_host, ret_complete);
+}
+
+/* Watch the process we found as `host` through a pidfd; false if it is gone. */
+static bool peer_watch_process(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid, pid_t host)
+{
+	struct peerproc_query q;
+	int fd = (int)syscall(SYS_pidfd_open, host, 0);
+
+	if (fd < 0 && errno == ESRCH)
+		return false;
+	peer_query(b, p, pid, &q); /* known: the lookup used it */
+	p->host_pid = host;
+	peer_set(p, pid, PEER_ALIVE);
+	/* No pidfds here, or short of descriptors (fdbudget.h): the scan looks
+	 * at it instead, every time. */
+	if (fd < 0 || !fdbudget_allows(&b->daemon->fds, fd, FD_USE_BUFFER)) {
+		if (fd >= 0) {
+			close(fd);
+			log_notice_ratelimited("%s: zbd is short of file descriptors: pid %llu is "
+					       "watched every scan instead of through a pidfd",
+					       b->name, (unsigned long long)pid);
+		}
+		return peerproc_fits(&q, host);
+	}
+	/* The pidfd pins the process: it is still the one we found, or gone. */
+	if (!peerproc_fits(&q, host)) {
+		close(fd);
+		return false;
+	}
+	p->pidfd = fd;
+	ev_io_init(&p->watcher, peer_exited_cb, fd, EV_READ);
+	ev_io_start(b->daemon->loop, &p->watcher);
+	return true;
+}
+
+/*
+ * Judge the peer recorded as `pid` and watch it. In order of preference: its
+ * process, found in our /proc, through a pidfd (a death seen at once); else,
+ * for a libzbclient peer out of our sight, its role lock, probed every scan;
+ * else, for another implementation's peer, its pid is dead only if we see
+ * every process and none is it. Otherwise it is neither reaped nor trusted.
+ */
 static void peer_watch(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid)
 {
-	int fd;
+	enum peer_role role = role_of(p);
+	bool marked, complete;
+	enum peerproc_found found;
+	pid_t host = 0;
 
 	peer_unwatch(p);
 	if (pid == 0)
 		return;
-	/* Not a pid of this namespace (or garbage): not ours to judge. */
-	if (pid > INT32_MAX)
-		return;
-	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-	if (fd < 0) {
-		if (errno == ESRCH)
-			peer_died(b, p->is_reader, pid);
-		else if (!pid_alive(pid)) /* e.g. EINVAL: no pidfds here; judge by kill() */
-			peer_died(b, p->is_reader, pid);
+	marked = liveness_marked(b->seg.oieb, role, pid);
+	/* The kernel's word first: a role lock nobody holds is a dead peer. */
+	if (marked && liveness_of(b->name, b->seg.oieb, role, pid) == PEER_DEAD) {
+		peer_died(b, p->is_reader, pid);
 		return;
 	}
-	/* Short of descriptors (fdbudget.h): the scan watches it instead, by kill(). */
-	if (!fdbudget_allows(&b->daemon->fds, fd, FD_USE_BUFFER)) {
-		close(fd);
-		log_notice_ratelimited("%s: zbd is short of file descriptors: pid %llu is watched "
-				       "every scan instead of through a pidfd",
-				       b->name, (unsigned long long)pid);
-		if (!pid_alive(pid))
+	found = peer_lookup(b, p, pid, &host, &complete);
+	if (found == PEERPROC_FOUND) {
+		if (!peer_watch_process(b, p, pid, host)) {
+			peer_unwatch(p);
 			peer_died(b, p->is_reader, pid);
+		}
 		return;
 	}
-	p->pid = pid;
-	p->pidfd = fd;
-	ev_io_init(&p->watcher, peer_exited_cb, fd, EV_READ);
-	ev_io_start(b->daemon->loop, &p->watcher);
+	if (marked) {
+		p->by_lock = true;
+		peer_set(p, pid, liveness_of(b->name, b->seg.oieb, role, pid));
+		if (p->liveness == PEER_DEAD) {
+			peer_unwatch(p);
+			peer_died(b, p->is_reader, pid);
+		}
+		return;
+	}
+	if (found == PEERPROC_NONE && complete && peerproc_sees_all()) {
+		peer_died(b, p->is_reader, pid);
+		return;
+	}
+	peer_set(p, pid, PEER_UNKNOWN);
+	log_notice_ratelimited("%s: %s %llu is not a process zbd can identify (another pid "
+			       "namespace?): neither reaped nor trusted",
+			       b->name, p->is_reader ? "reader" : "writer",
+			       (unsigned long long)pid);
 }
 
 void reaper_init(struct zbd_buffer *b)
@@ -211,27 +327,61 @@ void reaper_init(struct zbd_buffer *b)
 	b->writer = (struct zbd_peer){ .buffer = b, .is_reader = false, .pidfd = -1 };
 }
 
-static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, uint64_t *slot)
+/* A peer already judged: what to look at again this scan. */
+static void peer_recheck(struct zbd_buffer *b, struct zbd_peer *p)
 {
-	uint64_t pid = zb_load(slot), self = b->daemon->pid;
+	uint64_t pid = p->pid;
+
+	if (p->by_lock) {
+		if (liveness_of(b->name, b->seg.oieb, role_of(p), pid) == PEER_DEAD) {
+			peer_unwatch(p);
+			peer_died(b, p->is_reader, pid);
+		}
+		return;
+	}
+	/* No pidfd (none here, or short of descriptors): looked at every scan. */
+	if (p->liveness == PEER_ALIVE && p->pidfd < 0) {
+		struct peerproc_query q;
+
+		if (peer_query(b, p, pid, &q) && !peerproc_fits(&q, p->host_pid)) {
+			peer_unwatch(p);
+			peer_died(b, p->is_reader, pid);
+		}
+	} else if (p->liveness == PEER_UNKNOWN && ev_now(b->daemon->loop) >= p->next_lookup)
+		peer_watch(b, p, pid);
+}
+
+static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, enum peer_role role)
+{
+	struct zb_oieb *o = b->seg.oieb;
+	uint64_t pid = zb_load(liveness_slot(o, role)), self = b->daemon->pid;
+	/* A libzbclient peer of another pid namespace whose pid is our number:
+	 * its mark says it is not our stand-in or fence. */
+	bool ours = pid == self &&
+		    !(liveness_marked(o, role, pid) && !liveness_same_namespace(o, role, pid));
 
 	/* No reader in a buffer of ours: stand in for it (ring.h). */
-	if (pid == 0 && p->is_reader && !b->foreign && ring_standin_take(&b->seg, self))
+	if (pid == 0 && p->is_reader && !b->foreign && ring_standin_take(&b->seg, self)) {
 		pid = self;
-	if (pid == p->pid)
+		ours = true;
+	}
+	if (pid == p->pid && !ours) {
+		if (pid != 0)
+			peer_recheck(b, p);
 		return;
+	}
 	/* The peer we watched cleared its slot, or gave it back to our stand-in:
 	 * it left cleanly. */
-	if ((pid == 0 || pid == self) && p->pid != 0)
+	if ((pid == 0 || ours) && p->pid != 0)
 		peer_left(b, p->is_reader);
 	/* Our own pid is our stand-in (a fence lasts only while we repair). */
-	peer_watch(b, p, pid == self ? 0 : pid);
+	peer_watch(b, p, ours ? 0 : pid);
 }
 
 void reaper_scan(struct zbd_buffer *b)
 {
-	scan_slot(b, &b->reader, &b->seg.oieb->reader_pid);
-	scan_slot(b, &b->writer, &b->seg.oieb->writer_pid);
+	scan_slot(b, &b->reader, PEER_READER);
+	scan_slot(b, &b->writer, PEER_WRITER);
 }
 
 void reaper_forget(struct zbd_buffer *b)

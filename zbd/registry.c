@@ -14,6 +14,7 @@
 #include "fdstore.h"
 #include "health.h"
 #include "lockfile.h"
+#include "liveness.h"
 #include "log.h"
 #include "reaper.h"
 #include "shmfile.h"
@@ -305,10 +306,10 @@ uint64_t registry_live_peer(const struct zbd_buffer *b, bool *ret_is_reader)
 {
 	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&b->seg.oieb->writer_pid);
 
-	*ret_is_reader = pid_alive(rpid);
+	*ret_is_reader = liveness_may_live(b->name, b->seg.oieb, PEER_READER, rpid);
 	if (*ret_is_reader)
 		return rpid;
-	return pid_alive(wpid) ? wpid : 0;
+	return liveness_may_live(b->name, b->seg.oieb, PEER_WRITER, wpid) ? wpid : 0;
 }
 
 int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)

@@ -169,6 +169,8 @@ class BufferHealth(tuple):
     mode: Final[int]
     adopted: Final[int]
     owner: Final[str]
+    reader_liveness: Final[str]
+    writer_liveness: Final[str]
 
 class DaemonHealth(tuple):
     """zbd's own record in a health reply."""

@@ -53,10 +53,14 @@ static PyStructSequence_Field buffer_health_fields[] = {
     {"mode", "permission mode of the buffer's objects, e.g. 0o660"},
     {"adopted", "1 when this zbd took the buffer over from an earlier one"},
     {"owner", "zbd, or foreign for a buffer zbd observes but does not own"},
+    {"reader_liveness",
+     "how zbd judges the reader: alive, dead, unknown or none"},
+    {"writer_liveness",
+     "how zbd judges the writer: alive, dead, unknown or none"},
     {NULL, NULL},
 };
 
-#define N_BUFFER_HEALTH 24
+#define N_BUFFER_HEALTH 26
 
 static PyStructSequence_Desc buffer_health_desc = {
     "zbclient.BufferHealth",
@@ -167,7 +171,9 @@ buffer_health_new(const struct zb_health *h, const struct zb_ctl_record *rec)
         /* Not in struct zb_health: taken from the reply as sent. */
         set_item(s, i++, I64(field_ll(rec, "mode", 8))) < 0 ||
         set_item(s, i++, I64(field_ll(rec, "adopted", 10))) < 0 ||
-        set_item(s, i++, field_text(rec, "owner")) < 0) {
+        set_item(s, i++, field_text(rec, "owner")) < 0 ||
+        set_item(s, i++, field_text(rec, "reader_liveness")) < 0 ||
+        set_item(s, i++, field_text(rec, "writer_liveness")) < 0) {
         Py_DECREF(s);
         return NULL;
     }

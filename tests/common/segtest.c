@@ -48,6 +48,10 @@ uint8_t *seg_snapshot(const char *name, size_t *ret_size)
 	seg_unmap(base, size);
 	/* Process ids differ from run to run; the vectors carry them as 0 too. */
 	memset(copy + offsetof(struct zb_oieb, writer_pid), 0, 16);
+	/* So do the liveness marks libzbclient's attached handles keep in two
+	 * reserved words (pid and pid namespace, libzbclient/liveness.h). */
+	((struct zb_oieb *)copy)->writer_mark = 0;
+	((struct zb_oieb *)copy)->reader_mark = 0;
 	*ret_size = size;
 	return copy;
 }

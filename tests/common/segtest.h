@@ -15,7 +15,8 @@
 uint8_t *seg_map(const char *name, size_t *ret_size);
 void seg_unmap(uint8_t *base, size_t size);
 
-/* Copy the whole segment into a malloc'ed buffer with the pid fields zeroed. */
+/* Copy the whole segment into a malloc'ed buffer with the pid fields and the
+ * liveness marks (per process, like pids) zeroed. */
 uint8_t *seg_snapshot(const char *name, size_t *ret_size);
 
 /* Create a segment of `size` bytes holding `data` (the rest zero) and both

@@ -40,7 +40,10 @@ START_TEST(oieb_offsets)
 		FIELD(reader_pid, 0x58, 8),
 		/* Upstream's first reserved word: zbd's stand-in mark (ours, ring.h). */
 		FIELD(reader_standin, 0x60, 8),
-		FIELD(reserved, 0x68, 24),
+		FIELD(reserved, 0x68, 8),
+		/* The last two: libzbclient's liveness marks (ours, liveness.h). */
+		FIELD(writer_mark, 0x70, 8),
+		FIELD(reader_mark, 0x78, 8),
 	};
 	size_t end = 0;
 

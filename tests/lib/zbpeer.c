@@ -8,6 +8,8 @@
  *   zbpeer FD write  NAME COUNT SEED MIN MAX [zc] [stay|closehold]
  *   zbpeer FD read   NAME COUNT SEED MIN MAX [stay] [hold N] [keep]
  *   zbpeer FD create NAME
+ *   zbpeer FD pidns PID write|read|create ...
+ *   zbpeer nsexec PROGRAM ARGS...
  *
  * write: attach as writer, write COUNT frames of pattern(SEED, MIN, MAX), by
  *   copy or (zc) acquire/commit. stay: then remain attached until killed;
@@ -17,15 +19,27 @@
  *   and release them in a shuffled order after checking them again. keep: release
  *   nothing (a reader that will die holding its frames).
  * create: create the buffer standalone (zb_reader_create) and wait to be killed.
+ * pidns PID: be that peer in a new pid namespace (and mount namespace, with
+ *   its own /proc), as pid PID there, as in a container; PID 1 or any above
+ *   1. The process the test started stays outside and exits as the peer does;
+ *   killing it kills the whole namespace (the peer is its last process).
+ * nsexec: run PROGRAM (a path) as pid 1 of a new pid namespace with its own
+ *   /proc (zbd in a container); SIGTERM and SIGINT go on to it, and we exit as
+ *   it does.
  *
  * Failing to attach exits with 31 for -EBUSY, 32 for -ENOENT, 33 for -EEXIST,
  * 30 for anything else, so tests can tell a refusal from a crash.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -178,18 +192,106 @@ static int do_create(const char *name)
 	park();
 }
 
+static void __attribute__((noreturn)) wait_for(pid_t child)
+{
+	int st;
+
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(91);
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+static pid_t ns_init;
+
+static void forward_signal(int sig)
+{
+	kill(ns_init, sig);
+}
+
+/* pid 1 of a new pid namespace, with its own /proc: dies with its parent. */
+static void become_ns_init(void)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		_exit(92);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", 0, NULL) < 0)
+		_exit(93);
+}
+
+static void __attribute__((noreturn)) nsexec(char **argv)
+{
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+		_exit(92);
+	ns_init = fork();
+	if (ns_init < 0)
+		_exit(92);
+	if (ns_init > 0) {
+		signal(SIGTERM, forward_signal);
+		signal(SIGINT, forward_signal);
+		wait_for(ns_init);
+	}
+	become_ns_init();
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* Return in a process that is `target` in a new pid namespace; the processes
+ * on the way wait for it and exit as it does, and die with their parent. */
+static void enter_pidns(long target)
+{
+	char last[32];
+	pid_t child;
+	int fd;
+
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+		_exit(92);
+	child = fork();
+	if (child < 0)
+		_exit(92);
+	if (child > 0)
+		wait_for(child);
+	/* pid 1 of the namespace: its death ends the namespace. */
+	become_ns_init();
+	if (target == 1)
+		return;
+	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	snprintf(last, sizeof(last), "%ld", target - 1);
+	if (fd < 0 || write(fd, last, strlen(last)) < 0)
+		_exit(94);
+	close(fd);
+	child = fork();
+	if (child < 0)
+		_exit(92);
+	if (child > 0)
+		wait_for(child);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getpid() != target)
+		_exit(95);
+}
+
 int main(int argc, char **argv)
 {
 	struct pattern pat;
 	uint64_t count;
+	bool in_pidns = false;
 	int r;
+
+	if (argc > 2 && strcmp(argv[1], "nsexec") == 0)
+		nsexec(argv + 2);
+	if (argc > 4 && strcmp(argv[2], "pidns") == 0) {
+		enter_pidns(strtol(argv[3], NULL, 0));
+		argv[3] = argv[1];
+		argv += 2;
+		argc -= 2;
+		in_pidns = true;
+	}
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: zbpeer FD write|read|create NAME ...\n");
 		return 2;
 	}
 	/* A test that fails before killing us must not leave us parked forever. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (getppid() == 1 && !in_pidns))
 		return 3;
 	status_fd = atoi(argv[1]);
 	if (strcmp(argv[2], "create") == 0)
