@@ -20,6 +20,19 @@
 #define SEM_R_DRAIN_EVERY 1024
 #define SEM_R_DRAIN_ABOVE 1024
 
+/*
+ * Early wrap (doc/protocol.md section 14, item 16). A write position past
+ * HOT_WINDOW on a ring the reader has drained (it holds at most about the frame
+ * being placed) goes back to 0 behind a wrap marker, so a stream that keeps up
+ * reuses the first few MiB of the ring while they are still in the cache,
+ * instead of walking the whole ring onto cold memory. Only done when free
+ * space already covers the skipped tail: it never makes the writer wait. The
+ * reader's progress (a cache line it writes) is looked at no more than once
+ * per HOT_LOOK_EVERY bytes of frames, so small frames do not pay for it.
+ */
+#define HOT_WINDOW (UINT64_C(4) << 20)
+#define HOT_LOOK_EVERY (UINT64_C(256) << 10)
+
 struct zb_writer {
 	struct zb_segment seg;
 	uint64_t pid;
@@ -35,6 +48,7 @@ struct zb_writer {
 	 * subtract what we take, so the shared field (a cache line the reader
 	 * writes) is loaded only when this bound says the frame may not fit. */
 	uint64_t free_known;
+	uint64_t hot_look_credit; /* frame bytes left before the next look (early wrap) */
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
@@ -156,6 +170,26 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 	}
 }
 
+/* Whether a frame taking `need` bytes that fits before the end (`to_end` left)
+ * should go to 0 anyway, behind a marker. */
+static bool wrap_early(struct zb_writer *w, uint64_t to_end, uint64_t need)
+{
+	uint64_t p = w->seg.payload_size;
+
+	if (w->write_pos < HOT_WINDOW || to_end < ZB_FRAME_HEADER_SIZE)
+		return false;
+	if (p - w->free_known > need) {
+		if (w->hot_look_credit > need) {
+			w->hot_look_credit -= need;
+			return false;
+		}
+		w->hot_look_credit = HOT_LOOK_EVERY;
+		w->free_known = zb_load(&w->seg.oieb->payload_free_bytes);
+	}
+	/* The reader holds at most `need` bytes, and the frame fits at 0 before them. */
+	return p - w->free_known <= need && w->free_known >= to_end + need;
+}
+
 ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_data, int timeout_ms)
 {
 	uint64_t p, to_end, waste, need;
@@ -168,6 +202,8 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 		return -EMSGSIZE;
 	to_end = p - w->write_pos;
 	waste = to_end < ZB_FRAME_HEADER_SIZE + size ? to_end : 0;
+	if (!waste && wrap_early(w, to_end, ZB_FRAME_HEADER_SIZE + size))
+		waste = to_end;
 	need = waste + ZB_FRAME_HEADER_SIZE + size;
 	/* The skipped tail stays counted until the reader passes it: a frame this
 	 * large cannot be placed from here, ever. Frames up to P/2 - 16 always fit. */
