@@ -421,6 +421,8 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 			now = clock_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
+		if (spin_forever(r->spin_us))
+			continue; /* busy poll: look at the writer, then spin again */
 		/* A token is a frame's (owed) or a wake-up; a slice without one
 		 * makes the next round ask whether the writer still lives. */
 		slept = sem_wait_slice_from(r->seg.sem_w, deadline, now) < 0;

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "wait.h"
+#include "zbclient.h"
 
 int64_t clock_now_ns(void)
 {
@@ -113,6 +114,8 @@ bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsi
 
 	if (spin_us == 0)
 		return ready(arg);
+	if (spin_forever(spin_us))
+		return spin_run(ready, arg, BUSY_SLICE_US, deadline_ns) != SPIN_EXPIRED;
 	if (st->misses >= SPIN_MISSES_MAX && ++st->skipped % SPIN_RETRY_EVERY != 0)
 		return ready(arg);
 	o = spin_run(ready, arg, spin_us, deadline_ns);
@@ -121,4 +124,9 @@ bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsi
 	else if (st->misses < SPIN_MISSES_MAX)
 		st->misses++;
 	return o != SPIN_EXPIRED;
+}
+
+bool spin_forever(unsigned spin_us)
+{
+	return spin_us == ZB_SPIN_FOREVER;
 }

@@ -166,6 +166,8 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 			return 0;
 		if (clock_now_ns() >= deadline)
 			return -ENOBUFS;
+		if (spin_forever(w->spin_us))
+			continue; /* busy poll: look at the reader, then spin again */
 		sem_wait_slice(w->seg.sem_r, deadline);
 	}
 }

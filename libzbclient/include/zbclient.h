@@ -48,6 +48,21 @@ extern "C" {
 #define ZB_DEFAULT_SPIN_US 20
 
 /*
+ * Busy poll: a spin of ZB_SPIN_FOREVER never sleeps. For latency-critical
+ * programs that give a CPU to each waiting side: read() (or a writer short of
+ * space) watches the ring until the frame (or the space) is there, the timeout
+ * passes, or the peer is gone (its pid is probed every millisecond), with no
+ * system call while it waits and no semaphore wake-up to pay for. The cost:
+ * a waiting side burns one CPU at 100 % for as long as it waits, also when
+ * nothing arrives for hours. After its first 3 us each round of the poll also
+ * yields the CPU (sched_yield(), not a sleep), so a peer or another task that
+ * shares its CPU still runs, at the scheduler's pace: the tail latency then is
+ * the scheduler's, and pinning each side to a CPU of its own is what makes the
+ * poll pay (measured in tests/bench/PERFORMANCE.md, scenario 3).
+ */
+#define ZB_SPIN_FOREVER (~0u)
+
+/*
  * Error codes. Conditions with a natural errno use it (negated):
  *   -EINVAL     invalid argument (bad name, size 0, unknown frame)
  *   -ENOENT     no buffer of that name
@@ -149,8 +164,8 @@ int zb_reader_writer_connected(struct zb_reader *r);
 
 /*
  * How long read() spins (watching the ring, no system call) before it sleeps
- * on the semaphore, in microseconds; 0 sleeps at once. Default
- * ZB_DEFAULT_SPIN_US (see there for why).
+ * on the semaphore, in microseconds; 0 sleeps at once, ZB_SPIN_FOREVER never
+ * sleeps (busy poll, see there). Default ZB_DEFAULT_SPIN_US (see there for why).
  */
 int zb_reader_set_spin(struct zb_reader *r, unsigned spin_us);
 
@@ -194,8 +209,8 @@ int zb_writer_commit(struct zb_writer *w, size_t size);
 /* 1 if a live reader is attached, 0 if not. */
 int zb_writer_reader_connected(struct zb_writer *w);
 
-/* How long a writer short of space spins before it sleeps, in microseconds.
- * Default ZB_DEFAULT_SPIN_US. */
+/* How long a writer short of space spins before it sleeps, in microseconds;
+ * ZB_SPIN_FOREVER never sleeps (busy poll). Default ZB_DEFAULT_SPIN_US. */
 int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us);
 
 int zb_writer_stats(struct zb_writer *w, struct zb_stats *ret);

@@ -37,6 +37,7 @@ from ._zbclient import (
     DEFAULT_SPIN_US,
     NAME_MAX,
     SIZE_MAX,
+    SPIN_FOREVER,
     WAIT_SLICE_MS,
     AlreadyExists,
     BufferFull,
@@ -105,6 +106,7 @@ __all__ = [
     "NAME_MAX",
     "SIZE_MAX",
     "DEFAULT_SPIN_US",
+    "SPIN_FOREVER",
     "WAIT_SLICE_MS",
     "__version__",
 ]

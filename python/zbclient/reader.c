@@ -758,8 +758,9 @@ PyDoc_STRVAR(
     reader_set_spin_doc,
     "set_spin(microseconds)\n"
     "--\n\n"
-    "How long read() watches the ring before it sleeps; 0 sleeps at once.\n"
-    "Default DEFAULT_SPIN_US (20).");
+    "How long read() watches the ring before it sleeps; 0 sleeps at once,\n"
+    "SPIN_FOREVER never sleeps (a busy poll that keeps a CPU at 100 %% while\n"
+    "it waits). Default DEFAULT_SPIN_US (20).");
 
 static PyObject *
 reader_set_spin(ReaderObject *self, PyObject *arg)
@@ -769,8 +770,8 @@ reader_set_spin(ReaderObject *self, PyObject *arg)
     if (us == (unsigned long)-1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (us > 10 * 1000 * 1000) {
-        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s");
+    if (us > 10 * 1000 * 1000 && us != ZB_SPIN_FOREVER) {
+        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s, or SPIN_FOREVER");
         return NULL;
     }
     if (reader_lock(self) < 0) {

@@ -540,7 +540,8 @@ PyDoc_STRVAR(
     "set_spin(microseconds)\n"
     "--\n\n"
     "How long a writer short of space watches the ring before it sleeps;\n"
-    "0 sleeps at once. Default DEFAULT_SPIN_US (20).");
+    "0 sleeps at once, SPIN_FOREVER never sleeps (a busy poll that keeps a\n"
+    "CPU at 100 %% while it waits). Default DEFAULT_SPIN_US (20).");
 
 static PyObject *
 writer_set_spin(WriterObject *self, PyObject *arg)
@@ -550,8 +551,8 @@ writer_set_spin(WriterObject *self, PyObject *arg)
     if (us == (unsigned long)-1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (us > 10 * 1000 * 1000) {
-        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s");
+    if (us > 10 * 1000 * 1000 && us != ZB_SPIN_FOREVER) {
+        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s, or SPIN_FOREVER");
         return NULL;
     }
     if (writer_lock(self) < 0) {
