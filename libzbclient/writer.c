@@ -21,16 +21,23 @@
 #define SEM_R_DRAIN_ABOVE 1024
 
 /*
- * Early wrap (doc/protocol.md section 14, item 16). A write position past
- * HOT_WINDOW on a ring the reader has drained (it holds at most about the frame
- * being placed) goes back to 0 behind a wrap marker, so a stream that keeps up
- * reuses the first few MiB of the ring while they are still in the cache,
- * instead of walking the whole ring onto cold memory. Only done when free
- * space already covers the skipped tail: it never makes the writer wait. The
- * reader's progress (a cache line it writes) is looked at no more than once
- * per HOT_LOOK_EVERY bytes of frames, so small frames do not pay for it.
+ * Early wrap (doc/protocol.md section 14, item 16). Once the write position is
+ * HOT_FRAMES frames (and at least HOT_WINDOW_MIN bytes) into the ring, and the
+ * reader has given back everything but the last HOT_FRAMES - 2 frames or so,
+ * the next frame goes back to 0 behind a wrap marker. A stream that keeps up
+ * then cycles through the first few frames of the ring, which are still in the
+ * cache, instead of walking the whole ring onto cold memory (measured in
+ * tests/bench/PERFORMANCE.md: a producer that writes every byte of 3 MB frames
+ * runs about twice as fast). The first two frames' room at 0 is free when it
+ * wraps, and it only wraps when free space already covers the skipped tail,
+ * so it never makes the writer wait; a reader that lags further keeps the
+ * whole ring to fall behind in. The reader's progress (a cache line it writes)
+ * is looked at no more than once per HOT_LOOK_EVERY bytes of frames, so small
+ * frames do not pay for it, and HOT_WINDOW_MIN keeps their markers to one per
+ * 512 KiB.
  */
-#define HOT_WINDOW (UINT64_C(4) << 20)
+#define HOT_FRAMES 4
+#define HOT_WINDOW_MIN (UINT64_C(512) << 10)
 #define HOT_LOOK_EVERY (UINT64_C(256) << 10)
 
 struct zb_writer {
@@ -176,11 +183,12 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
  * should go to 0 anyway, behind a marker. */
 static bool wrap_early(struct zb_writer *w, uint64_t to_end, uint64_t need)
 {
-	uint64_t p = w->seg.payload_size;
+	uint64_t p = w->seg.payload_size, pos = w->write_pos;
 
-	if (w->write_pos < HOT_WINDOW || to_end < ZB_FRAME_HEADER_SIZE)
+	if (pos < HOT_WINDOW_MIN || pos < HOT_FRAMES * need || to_end < ZB_FRAME_HEADER_SIZE)
 		return false;
-	if (p - w->free_known > need) {
+	/* Everything not yet returned lies before pos and leaves 2 * need at 0. */
+	if (p - w->free_known > pos - 2 * need) {
 		if (w->hot_look_credit > need) {
 			w->hot_look_credit -= need;
 			return false;
@@ -188,8 +196,7 @@ static bool wrap_early(struct zb_writer *w, uint64_t to_end, uint64_t need)
 		w->hot_look_credit = HOT_LOOK_EVERY;
 		w->free_known = zb_load(&w->seg.oieb->payload_free_bytes);
 	}
-	/* The reader holds at most `need` bytes, and the frame fits at 0 before them. */
-	return p - w->free_known <= need && w->free_known >= to_end + need;
+	return w->free_known <= p && p - w->free_known <= pos - 2 * need;
 }
 
 ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_data, int timeout_ms)

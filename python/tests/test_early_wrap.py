@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Early wraps (doc/protocol.md section 14, item 16) against the upstream
-Python package's reader (../shared): past 4 MiB into a ring the reader has
-drained, zbclient's writer goes back to 0 behind a wrap marker although the
+Python package's reader (../shared): four frames into a ring the reader keeps
+up with, zbclient's writer goes back to 0 behind a wrap marker although the
 frame would still fit. Frames of exactly 1 MiB in an 8 MiB ring: a writer that
 wraps only when it must never writes a marker there, so every extra entry in
 payload_written_count is an early wrap, and the upstream reader must have

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Early wraps (doc/protocol.md section 14, item 16): our writer, past 4 MiB
- * into a ring the reader has drained, goes back to 0 behind a wrap marker
+ * Early wraps (doc/protocol.md section 14, item 16): our writer, four frames
+ * into a ring the reader keeps up with, goes back to 0 behind a wrap marker
  * although the frame would still fit before the end. Every reader must follow
  * such a marker: the model of an upstream reader (`upstream`, written from the
  * protocol alone) and our own. The frames here take exactly 1 MiB of an 8 MiB
@@ -136,15 +136,15 @@ static void check(const struct zb_frame *f, uint64_t seq)
 
 /*
  * Our reader, holding `hold` frames while the writer places the next (0: it
- * releases each at once). Holding one frame still lets the writer wrap early;
- * holding more keeps the writer going straight on, so a stalled reader still
- * has the whole ring to fall behind in.
+ * releases each at once). Holding a frame or two still lets the writer wrap
+ * early; holding six (of the eight the ring has room for) keeps it going
+ * straight on, so a reader that lags has the whole ring to fall behind in.
  */
 static void our_writer_to_our_reader(bool zerocopy, unsigned hold, bool want_markers)
 {
 	const char *name = tu_unique_name("ewour");
 	struct zb_buffer_config cfg = { 0, RING, 0 };
-	struct zb_frame held[4];
+	struct zb_frame held[8];
 	const struct zb_oieb *o;
 	struct zb_reader *r;
 	struct zb_writer *w;
@@ -192,12 +192,13 @@ END_TEST
 START_TEST(early_wrap_our_reader_holding_one)
 {
 	our_writer_to_our_reader(false, 1, true);
+	our_writer_to_our_reader(true, 2, true);
 }
 END_TEST
 
 START_TEST(no_early_wrap_while_reader_lags)
 {
-	our_writer_to_our_reader(false, 3, false);
+	our_writer_to_our_reader(false, 6, false);
 }
 END_TEST
 
