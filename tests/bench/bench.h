@@ -146,6 +146,20 @@ struct tp_owned {
 };
 bool tp_run_zbd_owned(size_t size, int64_t (*cpu_ns)(pid_t), struct tp_owned *ret);
 
+/* The external peers (peers.c, peer.h): other libraries' programs, run for
+ * the same cases. peers_start() finds them and starts iceoryx's RouDi with
+ * mempools for `sizes`; peer_absent() says why one cannot run, or NULL. */
+enum peer_id { PEER_ICEORYX, PEER_UPSTREAM, PEER_N };
+void peers_start(const size_t *sizes, int n);
+void peers_stop(void);
+const char *peer_absent(enum peer_id p);
+const char *peer_name(enum peer_id p);
+/* One throughput run (mode 'c' copy, 'f' fill every byte, 's' stamps only). */
+bool peer_tp(enum peer_id p, size_t size, double seconds, char mode, double *ret_fps);
+/* n round trips into ns[], busy-polling or blocking; CPU of both sides and wall time. */
+bool peer_rt(enum peer_id p, size_t size, unsigned n, bool busy, uint64_t *ns, int64_t *ret_cpu,
+	     int64_t *ret_wall);
+
 /* Percentiles of n samples (sorted in place), in microseconds. */
 struct pctl {
 	double p50, p99, p999, max;

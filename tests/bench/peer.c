@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The driver every external peer of zbbench shares (peer.h says what it runs). */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -317,8 +316,9 @@ static int reap(pid_t pid)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: %s tp SIZE SECONDS copy|fill|stamp RING busy|block PIN\n"
-			"       %s rt SIZE COUNT busy|block PIN\n",
+	fprintf(stderr,
+		"usage: %s tp SIZE SECONDS copy|fill|stamp RING busy|block PIN\n"
+		"       %s rt SIZE COUNT busy|block PIN\n",
 		tr->name, tr->name);
 	return 2;
 }

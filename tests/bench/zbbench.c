@@ -237,7 +237,7 @@ static void usage(FILE *f)
 		   "  --duration=S    seconds per throughput case (default 1)\n"
 		   "  --round-trips=N round trips for 64 B and 4 KiB frames (default 100000)\n"
 		   "  --kills=N       kills per dead-peer case (default 20)\n"
-		   "  --size=N        only frames of N bytes in scenarios 1 and 2\n"
+		   "  --size=N        only frames of N bytes in scenarios 1 and 2 (any N from 16)\n"
 		   "  --impl=TEXT     only implementations whose name contains TEXT\n"
 		   "  --spin=US       zb spin in scenario 1 (default: the library's)\n"
 		   "  --pin           give the two processes of each pair a CPU each\n"
@@ -330,6 +330,12 @@ int main(int argc, char **argv)
 		verify_init();
 
 	out_begin();
+	if (scenario_wanted(1) || scenario_wanted(2) || scenario_wanted(3)) {
+		/* Every size scenarios 1 to 3 may run, for iceoryx's mempools. */
+		size_t sizes[] = { 64, 1024, 4096, 65536, 1u << 20, FRAME_1080P, opt.size };
+
+		peers_start(sizes, opt.size ? 7 : 6);
+	}
 	if (scenario_wanted(1))
 		scenario_throughput();
 	if (scenario_wanted(2) || scenario_wanted(3))
@@ -338,6 +344,7 @@ int main(int argc, char **argv)
 		scenario_deadpeer();
 	if (scenario_wanted(5) || scenario_wanted(6))
 		scenario_zbd();
+	peers_stop();
 	out_end();
 	tu_cleanup_all();
 	return bench_failures() ? 1 : 0;
