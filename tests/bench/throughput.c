@@ -32,9 +32,10 @@ enum tp_kind {
 	TP_N
 };
 
-/* Every case runs TP_REPS times, interleaved with the others, and keeps its
- * best: load from other processes only ever slows a run down, and
- * interleaving exposes every implementation to the same spells of it. */
+/* Every case runs TP_REPS times, interleaved with the others, and reports
+ * the median: interleaving exposes every implementation to the same spells of
+ * load from other processes, and the median keeps one lucky or unlucky spell
+ * from deciding a ratio. */
 #define TP_REPS 3
 static double rep_s; /* timed seconds of one run */
 /* Set while a run uses a buffer zbd owns: the reader attaches, not creates. */
@@ -413,9 +414,28 @@ static bool tp_runs(enum tp_kind k)
 	return impl_wanted(tp_names[k]) && (tp_peer(k) < 0 || !peer_absent(tp_peer(k)));
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of n frame rates, as a result for frames of `size` bytes. */
+static struct tp_result tp_median(double *fps, int n, size_t size)
+{
+	struct tp_result r;
+
+	qsort(fps, (size_t)n, sizeof(*fps), cmp_double);
+	r.fps = n % 2 ? fps[n / 2] : (fps[n / 2 - 1] + fps[n / 2]) / 2;
+	r.gbs = r.fps * (double)size / 1e9;
+	return r;
+}
+
 static void tp_size(size_t size, int reps)
 {
-	struct tp_result mc = { 0, 0 }, base[TP_N], one;
+	struct tp_result mc, base[TP_N], one;
+	double runs[TP_N + 1][TP_REPS];
 	bool failed[TP_N] = { false };
 	char buf[32];
 	const char *label = size_label(size, buf, sizeof(buf));
@@ -425,21 +445,21 @@ static void tp_size(size_t size, int reps)
 		out_skip(label, "every implementation", "frames of 16 B up to half the ring only");
 		return;
 	}
-	for (int k = 0; k < TP_N; k++)
-		base[k].fps = base[k].gbs = NAN;
 	for (int r = 0; r < reps; r++) {
 		memcpy_run(size, &one);
-		if (one.gbs > mc.gbs)
-			mc = one;
+		runs[TP_N][r] = one.fps;
 		for (int k = 0; k < TP_N; k++) {
 			if (!tp_runs(k) || failed[k])
 				continue;
 			if (!tp_run(k, size, &one))
 				failed[k] = true;
-			else if (isnan(base[k].fps) || one.fps > base[k].fps)
-				base[k] = one;
+			runs[k][r] = one.fps;
 		}
 	}
+	mc = tp_median(runs[TP_N], reps, size);
+	for (int k = 0; k < TP_N; k++)
+		base[k] = tp_runs(k) && !failed[k] ? tp_median(runs[k], reps, size)
+						   : (struct tp_result){ NAN, NAN };
 	v[0] = mc.fps / 1e6;
 	v[1] = mc.gbs;
 	v[2] = v[3] = v[4] = v[5] = NAN;
@@ -479,7 +499,7 @@ void scenario_throughput(void)
 
 	rep_s = opt.duration_s / reps;
 	snprintf(title, sizeof(title),
-		 "1. One-way throughput (best of %d x %.2g s, %llu MiB ring, reader checks %s)",
+		 "1. One-way throughput (median of %d x %.2g s, %llu MiB ring, reader checks %s)",
 		 reps, rep_s, (unsigned long long)(opt.ring >> 20),
 		 opt.verify ? "every byte" : "sequence and first/last 8 bytes");
 	out_section("throughput", title, tp_cols, 6);
