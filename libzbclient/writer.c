@@ -22,22 +22,22 @@
 
 /*
  * Early wrap (doc/protocol.md section 14, item 16). Once the write position is
- * HOT_FRAMES frames (and at least HOT_WINDOW_MIN bytes) into the ring, and the
- * reader has given back everything but the last HOT_FRAMES - 2 frames or so,
- * the next frame goes back to 0 behind a wrap marker. A stream that keeps up
- * then cycles through the first few frames of the ring, which are still in the
- * cache, instead of walking the whole ring onto cold memory (measured in
- * tests/bench/PERFORMANCE.md: a producer that writes every byte of 3 MB frames
- * runs about twice as fast). The first two frames' room at 0 is free when it
- * wraps, and it only wraps when free space already covers the skipped tail,
- * so it never makes the writer wait; a reader that lags further keeps the
- * whole ring to fall behind in. The reader's progress (a cache line it writes)
- * is looked at no more than once per HOT_LOOK_EVERY bytes of frames, so small
- * frames do not pay for it, and HOT_WINDOW_MIN keeps their markers to one per
- * 512 KiB.
+ * HOT_FRAMES frames into the ring, and everything the reader has not given
+ * back lies in the second half of that stretch, the next frame goes back to 0
+ * behind a wrap marker. A stream that keeps up then cycles through the first
+ * few frames of the ring, which are still in the cache, instead of walking the
+ * whole ring onto cold memory (tests/bench/PERFORMANCE.md: a producer that
+ * writes every byte of 3 MB frames in place runs about 1.5 to 2 times as
+ * fast). It wraps only when free space already covers the skipped tail, and
+ * half the stretch is free at 0, so it never makes the writer wait, and a
+ * reader that lags further keeps the whole ring to fall behind in. Frames under
+ * HOT_FRAME_MIN never wrap early: their cost is per frame, not per byte, and a
+ * short stretch turned the reader's batched returns (reader.c) into waits.
+ * The reader's progress (a cache line it writes) is looked at no more than
+ * once per HOT_LOOK_EVERY bytes of frames.
  */
 #define HOT_FRAMES 4
-#define HOT_WINDOW_MIN (UINT64_C(512) << 10)
+#define HOT_FRAME_MIN (UINT64_C(64) << 10)
 #define HOT_LOOK_EVERY (UINT64_C(256) << 10)
 
 struct zb_writer {
@@ -185,10 +185,9 @@ static bool wrap_early(struct zb_writer *w, uint64_t to_end, uint64_t need)
 {
 	uint64_t p = w->seg.payload_size, pos = w->write_pos;
 
-	if (pos < HOT_WINDOW_MIN || pos < HOT_FRAMES * need || to_end < ZB_FRAME_HEADER_SIZE)
+	if (need < HOT_FRAME_MIN || pos < HOT_FRAMES * need || to_end < ZB_FRAME_HEADER_SIZE)
 		return false;
-	/* Everything not yet returned lies before pos and leaves 2 * need at 0. */
-	if (p - w->free_known > pos - 2 * need) {
+	if (p - w->free_known > pos / 2) {
 		if (w->hot_look_credit > need) {
 			w->hot_look_credit -= need;
 			return false;
@@ -196,7 +195,7 @@ static bool wrap_early(struct zb_writer *w, uint64_t to_end, uint64_t need)
 		w->hot_look_credit = HOT_LOOK_EVERY;
 		w->free_known = zb_load(&w->seg.oieb->payload_free_bytes);
 	}
-	return w->free_known <= p && p - w->free_known <= pos - 2 * need;
+	return w->free_known <= p && p - w->free_known <= pos / 2;
 }
 
 ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_data, int timeout_ms)
