@@ -42,6 +42,9 @@ extern struct bench_opts opt;
  * names and their cleanup, waiting for a flag: the tests' own helpers
  * (tests/common/util.h), Check-free. */
 
+/* The directory of the zbbench executable (its peers' programs are there). */
+bool bench_dir(char *buf, size_t size);
+
 /* Record a failure (the run then exits 1) and print it on stderr. */
 void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int bench_failures(void);

@@ -55,24 +55,6 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt
 	_exit(1);
 }
 
-/* As zbbench's pin_slot(): the slot-th CPU this process may use. */
-static void pin_slot(int slot)
-{
-	cpu_set_t allowed, one;
-	int seen = 0;
-
-	if (!pin || sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-		return;
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed) || seen++ != slot)
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(cpu, &one);
-		sched_setaffinity(0, sizeof(one), &one);
-		return;
-	}
-}
-
 static void wait_flag(int *flag, const char *what)
 {
 	int64_t until = now_ns() + INT64_C(30) * 1000000000;
@@ -349,12 +331,14 @@ int peer_main(int argc, char **argv, const struct peer_transport *t)
 		pin = strcmp(argv[7], "1") == 0;
 		a = fork();
 		if (a == 0) {
-			pin_slot(1);
+			if (pin)
+				peer_pin_slot(1);
 			tp_reader(run, size, ring, strcmp(argv[6], "busy") == 0, warm);
 		}
 		b = fork();
 		if (b == 0) {
-			pin_slot(0);
+			if (pin)
+				peer_pin_slot(0);
 			tp_writer(run, size, seconds, argv[4][0], warm);
 		}
 		sb = reap(b);
@@ -376,12 +360,14 @@ int peer_main(int argc, char **argv, const struct peer_transport *t)
 		fflush(stdout);
 		a = fork();
 		if (a == 0) {
-			pin_slot(1);
+			if (pin)
+				peer_pin_slot(1);
 			rt_pong(run, size, busy);
 		}
 		b = fork();
 		if (b == 0) {
-			pin_slot(0);
+			if (pin)
+				peer_pin_slot(0);
 			rt_ping(run, size, n, busy, a);
 		}
 		sb = reap(b);

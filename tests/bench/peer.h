@@ -53,6 +53,12 @@ struct peer_transport {
 
 int peer_main(int argc, char **argv, const struct peer_transport *t);
 
+/* Bind the calling process to the slot-th CPU it may use (0 or 1), so the two
+ * processes of a pair never share one (zbbench --pin; the peers' PIN). */
+void peer_pin_slot(int slot);
+/* Every CPU again (a child about to run a program that pins itself). */
+void peer_unpin(void);
+
 /* iceoryx's mempools (written into RouDi's configuration by zbbench, used by
  * the peer for its subscriber's queue): about 64 MiB of chunks per frame size,
  * as libzbclient gets a 64 MiB ring, and never fewer than 8. */

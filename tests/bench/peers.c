@@ -42,16 +42,10 @@ static int roudi_nsizes;
 
 static void find_program(enum peer_id p)
 {
-	char self[2048], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char self[2048];
 
-	if (n <= 0)
+	if (!bench_dir(self, sizeof(self)))
 		return;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return;
-	*slash = '\0';
 	snprintf(path[p], sizeof(path[p]), "%s/%s", self, programs[p]);
 	if (access(path[p], X_OK) < 0) {
 		path[p][0] = '\0';
@@ -211,6 +205,8 @@ static FILE *run(enum peer_id p, char *const args[], pid_t *ret_pid)
 		return NULL;
 	pid = fork();
 	if (pid == 0) {
+		/* The program pins its own two processes (PIN), from every CPU. */
+		peer_unpin();
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);

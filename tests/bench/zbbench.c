@@ -204,23 +204,29 @@ bool impl_wanted(const char *name)
 	return !opt.impl || strstr(name, opt.impl);
 }
 
+bool bench_dir(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	char *slash;
+
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	return true;
+}
+
 /* zbd is looked for beside us in the build tree unless --zbd names it. */
 static void find_zbd(void)
 {
-	char self[2048], *slash;
-	ssize_t n;
+	char self[2048];
 	struct stat st;
 
-	if (opt.zbd[0])
+	if (opt.zbd[0] || !bench_dir(self, sizeof(self)))
 		return;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return;
-	*slash = '\0';
 	snprintf(opt.zbd, sizeof(opt.zbd), "%s/../../zbd/zbd", self);
 	if (stat(opt.zbd, &st) < 0 || !S_ISREG(st.st_mode) || access(opt.zbd, X_OK) < 0)
 		opt.zbd[0] = '\0';
