@@ -107,6 +107,29 @@ static enum spin_outcome spin_run(bool (*ready)(void *), void *arg, unsigned spi
 	}
 }
 
+/*
+ * The busy poll: a pure spin, never yielding. Whoever asks for it gives the
+ * waiting side a CPU of its own; yielding would then only hand the CPU to
+ * other tasks while the peer answers (measured: p50 7 times worse on a loaded
+ * machine). Returns every BUSY_SLICE_US so the caller can look at its peer.
+ */
+static bool spin_busy(bool (*ready)(void *), void *arg, int64_t deadline_ns)
+{
+	int64_t end = clock_now_ns() + (int64_t)BUSY_SLICE_US * 1000;
+
+	if (deadline_ns < end)
+		end = deadline_ns;
+	for (;;) {
+		for (int i = 0; i < 64; i++) {
+			if (ready(arg))
+				return true;
+			cpu_relax();
+		}
+		if (clock_now_ns() >= end)
+			return ready(arg);
+	}
+}
+
 bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsigned spin_us,
 		   int64_t deadline_ns)
 {
@@ -115,7 +138,7 @@ bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsi
 	if (spin_us == 0)
 		return ready(arg);
 	if (spin_forever(spin_us))
-		return spin_run(ready, arg, BUSY_SLICE_US, deadline_ns) != SPIN_EXPIRED;
+		return spin_busy(ready, arg, deadline_ns);
 	if (st->misses >= SPIN_MISSES_MAX && ++st->skipped % SPIN_RETRY_EVERY != 0)
 		return ready(arg);
 	o = spin_run(ready, arg, spin_us, deadline_ns);

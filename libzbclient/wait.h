@@ -53,8 +53,8 @@ struct spin_state {
 /* Spin up to spin_us (bounded by the deadline) until ready(arg) is true; the
  * spin is skipped while it keeps missing (state in *st, zeroed to start).
  * ZB_SPIN_FOREVER (busy poll) spins for one BUSY_SLICE_US at most, never
- * skipped: the caller looks at its peer and spins again, never sleeping
- * (spin_forever()). */
+ * skipped and never yielding: the caller looks at its peer and spins again,
+ * never sleeping (spin_forever()). */
 bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsigned spin_us,
 		   int64_t deadline_ns);
 

@@ -54,11 +54,10 @@ extern "C" {
  * passes, or the peer is gone (its pid is probed every millisecond), with no
  * system call while it waits and no semaphore wake-up to pay for. The cost:
  * a waiting side burns one CPU at 100 % for as long as it waits, also when
- * nothing arrives for hours. After its first 3 us each round of the poll also
- * yields the CPU (sched_yield(), not a sleep), so a peer or another task that
- * shares its CPU still runs, at the scheduler's pace: the tail latency then is
- * the scheduler's, and pinning each side to a CPU of its own is what makes the
- * poll pay (measured in tests/bench/PERFORMANCE.md, scenario 3).
+ * nothing arrives for hours. The poll never yields its CPU: a peer that has
+ * to share that CPU with it waits for the scheduler to preempt the poll (a
+ * few ms), so give each side a CPU of its own, or keep the default spin
+ * (measured in tests/bench/PERFORMANCE.md, scenarios 2 and 3).
  */
 #define ZB_SPIN_FOREVER (~0u)
 

@@ -242,8 +242,11 @@ static int rt_ping(const char *run, size_t size, unsigned n, bool busy, pid_t po
 	clockid_t peer_clock;
 	void *rx, *tx;
 
-	if (!ns || clock_getcpuclockid(pong, &peer_clock) != 0)
+	uint8_t *src = aligned_alloc(64, (size + 63) & ~(size_t)63);
+
+	if (!ns || !src || clock_getcpuclockid(pong, &peer_clock) != 0)
 		fail("out of memory, or no clock for the peer");
+	memset(src, 0, size);
 	tr->init("zbbench-rt-ping");
 	rx = open_rx(run, 1, size, 8u << 20);
 	wait_flag(&sh->rx_ready[0], "the ponger");
@@ -260,7 +263,9 @@ static int rt_ping(const char *run, size_t size, unsigned n, bool busy, pid_t po
 			wall0 = now_ns();
 		}
 		t0 = now_ns();
-		if (!give(tx, NULL, size, seq, 's'))
+		/* As zbbench's own ping: the frame is copied in. */
+		stamp(src, size, seq);
+		if (!give(tx, src, size, seq, 'c'))
 			fail("%s: ping: giving failed", tr->name);
 		f = tr->take(rx, busy);
 		if (!f || stamp_of(f, size) != seq)
@@ -271,7 +276,8 @@ static int rt_ping(const char *run, size_t size, unsigned n, bool busy, pid_t po
 	}
 	wall = now_ns() - wall0;
 	cpu = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0 + cpu_ns(peer_clock) - pcpu0;
-	if (!give(tx, NULL, size, 0, 's'))
+	stamp(src, size, 0);
+	if (!give(tx, src, size, 0, 'c'))
 		fail("%s: ping: stop frame failed", tr->name);
 	__atomic_store_n(&sh->warm_done, 1, __ATOMIC_RELEASE);
 	printf("samples=%u cpu_ns=%" PRId64 " wall_ns=%" PRId64 "\n", n, cpu, wall);
@@ -281,6 +287,7 @@ static int rt_ping(const char *run, size_t size, unsigned n, bool busy, pid_t po
 	tr->tx_close(tx);
 	tr->rx_close(rx);
 	free(ns);
+	free(src);
 	_exit(0);
 }
 
