@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "peer.h"
 #include "zbclient.h"
 
 enum lat_kind { LAT_FLOOR, LAT_PIPE, LAT_SOCK, LAT_ZB, LAT_IOX_BUSY, LAT_IOX_WS, LAT_UP };
@@ -103,9 +104,10 @@ static void pong_fd(struct lctl *c, int in, int out, size_t size)
 	fdr_free(&fr);
 }
 
-static void pong_zb(struct lctl *c, const char *name_in, const char *name_out, unsigned spin)
+static void pong_zb(struct lctl *c, const char *name_in, const char *name_out, size_t size,
+		    unsigned spin)
 {
-	struct zb_buffer_config cfg = { .payload_size = 8u << 20 };
+	struct zb_buffer_config cfg = { .payload_size = peer_rt_ring(size) };
 	struct zb_reader *r;
 	struct zb_writer *w;
 	int err;
@@ -163,10 +165,10 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 {
 	struct lctl *c = tu_shared(sizeof(*c));
 	const char *name_a = tu_unique_name("la"), *name_b = tu_unique_name("lb");
-	unsigned warm = n / 10 < 1000 ? n / 10 : 1000;
+	unsigned warm = peer_rt_warm(size, n);
 	uint8_t *buf = aligned_alloc(64, (size + 16 + 63) & ~(size_t)63);
 	int to_pong[2] = { -1, -1 }, to_ping[2] = { -1, -1 }, status;
-	struct zb_buffer_config cfg = { .payload_size = 8u << 20 };
+	struct zb_buffer_config cfg = { .payload_size = peer_rt_ring(size) };
 	struct zb_reader *r = NULL;
 	struct zb_writer *w = NULL;
 	struct fd_reader fr = { .buf = NULL };
@@ -222,7 +224,7 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			pong_fd(c, to_pong[0], to_ping[1], size);
 			break;
 		case LAT_ZB:
-			pong_zb(c, name_a, name_b, spin);
+			pong_zb(c, name_a, name_b, size, spin);
 			break;
 		default:
 			break;

@@ -203,7 +203,7 @@ static void rt_pong(const char *run, size_t size, bool busy)
 	void *rx, *tx;
 
 	tr->init("zbbench-rt-pong");
-	rx = open_rx(run, 0, size, 8u << 20);
+	rx = open_rx(run, 0, size, peer_rt_ring(size));
 	wait_flag(&sh->rx_ready[1], "the pinger");
 	tx = open_tx(run, 1, size);
 	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
@@ -236,7 +236,7 @@ static void rt_pong(const char *run, size_t size, bool busy)
 
 static int rt_ping(const char *run, size_t size, unsigned n, bool busy, pid_t pong)
 {
-	unsigned warm = n / 10 < 1000 ? n / 10 : 1000;
+	unsigned warm = peer_rt_warm(size, n);
 	uint64_t *ns = calloc(n, sizeof(*ns));
 	int64_t cpu0 = 0, pcpu0 = 0, wall0 = 0, cpu, wall;
 	clockid_t peer_clock;
@@ -248,7 +248,7 @@ static int rt_ping(const char *run, size_t size, unsigned n, bool busy, pid_t po
 		fail("out of memory, or no clock for the peer");
 	memset(src, 0, size);
 	tr->init("zbbench-rt-ping");
-	rx = open_rx(run, 1, size, 8u << 20);
+	rx = open_rx(run, 1, size, peer_rt_ring(size));
 	wait_flag(&sh->rx_ready[0], "the ponger");
 	tx = open_tx(run, 0, size);
 	wait_flag(&sh->go, "the ponger's writer");

@@ -59,6 +59,23 @@ void peer_pin_slot(int slot);
 /* Every CPU again (a child about to run a program that pins itself). */
 void peer_unpin(void);
 
+/* The ring of a round-trip channel: 1 MiB, or 8 MiB for frames that need it. */
+static inline uint64_t peer_rt_ring(size_t size)
+{
+	return 2 * (size + 16) <= (UINT64_C(1) << 20) ? UINT64_C(1) << 20 : UINT64_C(8) << 20;
+}
+
+/* Round trips before the timed ones: a tenth of them (at most 1000), but at
+ * least a lap of the ring, so that every page of it is mapped in both
+ * processes (a first touch is a page fault of ~10 us, every 4 KiB) and the
+ * timed part measures the steady state, as iceoryx's reused chunks do. */
+static inline unsigned peer_rt_warm(size_t size, unsigned n)
+{
+	uint64_t lap = peer_rt_ring(size) / (size + 16) + 2, warm = n / 10 < 1000 ? n / 10 : 1000;
+
+	return (unsigned)(warm > lap ? warm : lap);
+}
+
 /* iceoryx's mempools (written into RouDi's configuration by zbbench, used by
  * the peer for its subscriber's queue): about 64 MiB of chunks per frame size,
  * as libzbclient gets a 64 MiB ring, and never fewer than 8. */
