@@ -263,7 +263,7 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			pcpu0 = clock_ns(peer_clock);
 			wall0 = tu_now_ns();
 		}
-		if (pace_us)
+		if (pace_us && i >= warm) /* the warm-up lap goes back to back */
 			tu_sleep_us(pace_us);
 		t0 = tu_now_ns();
 		switch (kind) {
