@@ -179,13 +179,15 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 	}
 }
 
-/* Whether a frame taking `need` bytes that fits before the end (`to_end` left)
- * should go to 0 anyway, behind a marker. */
-static bool wrap_early(struct zb_writer *w, uint64_t to_end, uint64_t need)
+/* Whether a frame taking `need` bytes, which fits before the end of the ring,
+ * should go to 0 anyway, behind a marker. Unreturned bytes of at most pos / 2
+ * lie before pos (a reader still in the previous lap holds more), so the tail
+ * and the frame's room at 0 are free. */
+static bool wrap_early(struct zb_writer *w, uint64_t need)
 {
 	uint64_t p = w->seg.payload_size, pos = w->write_pos;
 
-	if (need < HOT_FRAME_MIN || pos < HOT_FRAMES * need || to_end < ZB_FRAME_HEADER_SIZE)
+	if (need < HOT_FRAME_MIN || pos < HOT_FRAMES * need)
 		return false;
 	if (p - w->free_known > pos / 2) {
 		if (w->hot_look_credit > need) {
@@ -210,7 +212,7 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 		return -EMSGSIZE;
 	to_end = p - w->write_pos;
 	waste = to_end < ZB_FRAME_HEADER_SIZE + size ? to_end : 0;
-	if (!waste && wrap_early(w, to_end, ZB_FRAME_HEADER_SIZE + size))
+	if (!waste && wrap_early(w, ZB_FRAME_HEADER_SIZE + size))
 		waste = to_end;
 	need = waste + ZB_FRAME_HEADER_SIZE + size;
 	/* The skipped tail stays counted until the reader passes it: a frame this
