@@ -11,12 +11,24 @@ struct error_text {
 	const char *text;
 };
 
+struct own_error {
+	int code;
+	const char *text;
+	const char *name; /* as the header spells it, for zb_error_name() */
+};
+
+/* A row of our own codes, named by the enum itself. */
+#define OWN(code, text)                                                                            \
+	{                                                                                          \
+		code, text, #code                                                                  \
+	}
+
 /* The one table of our own codes' words: zb_strerror and zbd's log share it. */
-static const struct error_text own[] = {
-	{ ZB_EWRITER_GONE, "writer gone" },
-	{ ZB_EREADER_GONE, "reader gone" },
-	{ ZB_EVERSION, "incompatible protocol version" },
-	{ ZB_ECORRUPT, "corrupt segment or frame" },
+static const struct own_error own[] = {
+	OWN(ZB_EWRITER_GONE, "writer gone"),
+	OWN(ZB_EREADER_GONE, "reader gone"),
+	OWN(ZB_EVERSION, "incompatible protocol version"),
+	OWN(ZB_ECORRUPT, "corrupt segment or frame"),
 };
 
 /* What an errno means for a caller of this library (zbd logs strerror's words). */
@@ -44,9 +56,29 @@ static const char *lookup(const struct error_text *table, size_t n, int code)
 	return NULL;
 }
 
+static const struct own_error *own_row(int code)
+{
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (own[i].code == code)
+			return &own[i];
+	return NULL;
+}
+
 const char *error_own_text(int code)
 {
-	return lookup(own, sizeof(own) / sizeof(own[0]), code);
+	const struct own_error *row = own_row(code);
+
+	return row ? row->text : NULL;
+}
+
+ZB_EXPORT const char *zb_error_name(int code)
+{
+	const struct own_error *row = own_row(code);
+
+	if (row)
+		return row->name;
+	/* glibc's table of errno names ("ENOENT"); NULL for numbers it lacks. */
+	return code < 0 && code > -4096 ? strerrorname_np(-code) : NULL;
 }
 
 ZB_EXPORT const char *zb_strerror(int code)

@@ -13,6 +13,7 @@
 
 #include "export.h"
 #include "lockfile.h"
+#include "mapguard.h"
 #include "ring.h"
 #include "segment.h"
 #include "wait.h"
@@ -55,6 +56,7 @@ struct zb_reader {
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
+	struct mapguard_set guard; /* zb_sigbus_guard_install(): faults absorbed */
 };
 
 #define QUEUE_INITIAL 64
@@ -190,6 +192,9 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	err = segment_attach(&r->seg, name);
 	if (err < 0)
 		goto fail;
+	err = mapguard_watch(&r->guard, &r->seg);
+	if (err < 0)
+		goto fail;
 	err = ring_slot_claim(&r->seg.oieb->reader_pid, r->pid);
 	if (err < 0)
 		goto fail;
@@ -204,6 +209,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 fail_release:
 	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
 fail:
+	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	free(r);
 	return err;
@@ -234,20 +240,23 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 	err = segment_create(&r->seg, name, config->metadata_size, config->payload_size, mode,
 			     (gid_t)-1, r->pid);
 	if (err == -EEXIST) {
-		/* We hold the lock, so whatever is there has no owner (PROTOCOL.md 9). */
+		/* We hold the lock: whatever is there has no owner (doc/protocol.md section 12). */
 		segment_unlink(name);
 		err = segment_create(&r->seg, name, config->metadata_size, config->payload_size,
 				     mode, (gid_t)-1, r->pid);
 	}
 	if (err < 0)
 		goto fail;
-	err = reader_init(r);
+	err = mapguard_watch(&r->guard, &r->seg);
+	if (err == 0)
+		err = reader_init(r);
 	if (err < 0)
 		goto fail_unlink;
 	*ret = r;
 	return 0;
 
 fail_unlink:
+	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	segment_unlink(name);
 fail:
@@ -370,16 +379,18 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 	return 1;
 }
 
-ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
+static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 {
 	int64_t deadline = 0;
 	bool slept = false;
 
-	if (!r || !ret)
-		return -EINVAL;
 	for (;;) {
 		int64_t now;
 		bool probe;
+
+		/* Our mapping is not the buffer any more: stop before sleeping on it. */
+		if (mapguard_hit(&r->guard))
+			return ZB_ECORRUPT;
 
 		/* The shared count is loaded only when the frames it announced are
 		 * taken: while a backlog lasts, its cache line stays with the writer. */
@@ -431,6 +442,18 @@ ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int time
 	}
 }
 
+ZB_EXPORT int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
+{
+	int err;
+
+	if (!r || !ret)
+		return -EINVAL;
+	err = read_frame(r, ret, timeout_ms);
+	/* A fault absorbed on the way (zb_sigbus_guard_install) made whatever
+	 * we saw zeros: the answer is the fault, not what the zeros said. */
+	return mapguard_hit(&r->guard) ? ZB_ECORRUPT : err;
+}
+
 ZB_EXPORT int zb_reader_release(struct zb_reader *r, const struct zb_frame *frame)
 {
 	struct pending *e;
@@ -448,21 +471,11 @@ ZB_EXPORT int zb_reader_release(struct zb_reader *r, const struct zb_frame *fram
 
 ZB_EXPORT int zb_reader_metadata(struct zb_reader *r, const void **ret_data, size_t *ret_size)
 {
-	uint64_t written, len;
-
 	if (!r || !ret_data || !ret_size)
 		return -EINVAL;
-	written = zb_load(&r->seg.oieb->metadata_written_bytes);
-	if (written == 0)
-		return -ENODATA;
-	if (written < sizeof(uint64_t) || written > r->seg.metadata_size)
+	if (mapguard_hit(&r->guard))
 		return ZB_ECORRUPT;
-	memcpy(&len, r->seg.metadata, sizeof(len));
-	if (len != written - sizeof(uint64_t))
-		return ZB_ECORRUPT;
-	*ret_data = r->seg.metadata + sizeof(uint64_t);
-	*ret_size = len;
-	return 0;
+	return segment_metadata(&r->seg, ret_data, ret_size);
 }
 
 ZB_EXPORT int zb_reader_writer_connected(struct zb_reader *r)
@@ -500,6 +513,7 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	if (r->unpublished)
 		publish_read(r);
 	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
+	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {
 		segment_unlink(r->seg.name);

@@ -93,7 +93,7 @@ bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *c
 #define RESYNC_WALK_MAX 256
 
 /*
- * A writer that follows PROTOCOL.md 5 to the letter writes and counts a wrap
+ * A writer that follows doc/protocol.md section 8 to the letter writes and counts a wrap
  * marker, takes the ring tail from free space, and only then moves write_pos
  * to 0. Between the last two, the tail looks free from the positions, and
  * giving it back would let the writer overwrite unread frames. So walk the
@@ -202,7 +202,7 @@ void ring_resync_empty(struct zb_segment *s)
 
 /*
  * A writer killed inside its commit (write_pos stored, then free taken, then
- * written_count: PROTOCOL.md 7) leaves a frame past write_pos's old value that
+ * written_count: doc/protocol.md section 8) leaves a frame past write_pos's old value that
  * no count announces: the reader stops before it, and the next writer, which
  * starts from write_pos and written_count, would have every frame announced
  * one late and its last one never. The commit did not finish (the writer never

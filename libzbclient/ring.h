@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The payload ring: what it is and what may be done to it, in one place for
- * the library and zbd alike (PROTOCOL.md sections 5 to 8). segment.h makes,
+ * the library and zbd alike (doc/protocol.md sections 6 to 9). segment.h makes,
  * maps and checks the named objects; this module reads and repairs the ring
  * and the control-block fields that describe it. Callers decide *when* (the
  * reader when it attaches and now and then, zbd when a peer dies); how, and

@@ -164,7 +164,7 @@ static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
 	return r;
 }
 
-/* The control block of a new, zeroed segment (PROTOCOL.md section 3). */
+/* The control block of a new, zeroed segment (doc/protocol.md section 4). */
 static void oieb_init(struct zb_oieb *o, uint64_t m, uint64_t p, uint64_t reader_pid)
 {
 	o->version[0] = ZB_VERSION_MAJOR_WIRE;
@@ -255,6 +255,22 @@ fail:
 		sem_unlink(obj);
 	}
 	return r;
+}
+
+int segment_metadata(const struct zb_segment *s, const void **ret_data, size_t *ret_size)
+{
+	uint64_t written = zb_load(&s->oieb->metadata_written_bytes), len;
+
+	if (written == 0)
+		return -ENODATA;
+	if (written < sizeof(uint64_t) || written > s->metadata_size)
+		return ZB_ECORRUPT;
+	memcpy(&len, s->metadata, sizeof(len));
+	if (len != written - sizeof(uint64_t))
+		return ZB_ECORRUPT;
+	*ret_data = s->metadata + sizeof(uint64_t);
+	*ret_size = len;
+	return 0;
 }
 
 void segment_detach(struct zb_segment *s)

@@ -35,8 +35,6 @@ struct zb_segment {
  * 1 to ZB_NAME_MAX bytes), -EINVAL otherwise. zb_name_check() narrows it to
  * what zbd and the control protocol carry. */
 int names_check(const char *name);
-/* zb_name_check()'s rule in words, for error messages. */
-#define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
 void names_shm(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_w(char out[ZB_OBJ_NAME_MAX], const char *name);
 void names_sem_r(char out[ZB_OBJ_NAME_MAX], const char *name);
@@ -49,7 +47,7 @@ int segment_attach(struct zb_segment *s, const char *name);
 /*
  * Create a buffer: semaphores first, then the zeroed segment, then the control
  * block with oieb_size stored last, so a writer that attaches early either
- * fails cleanly or finds everything in place (PROTOCOL.md section 9).
+ * fails cleanly or finds everything in place (doc/protocol.md section 12).
  * Every object is made owner-only, given `gid` (unless (gid_t)-1), then `mode`:
  * never visible wider than asked, whatever the umask. -EEXIST if any of the
  * three objects exists already; nothing that existed before is touched.
@@ -62,6 +60,10 @@ int segment_validate(const struct zb_oieb *oieb, size_t map_size, uint64_t *ret_
 		     uint64_t *ret_payload_size);
 
 void segment_detach(struct zb_segment *s);
+
+/* The metadata a writer set, in place: 0, -ENODATA while none was set,
+ * ZB_ECORRUPT when its length prefix disagrees with the control block. */
+int segment_metadata(const struct zb_segment *s, const void **ret_data, size_t *ret_size);
 
 /* Remove the segment and both semaphores of `name` (missing ones are fine). */
 void segment_unlink(const char *name);

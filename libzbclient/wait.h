@@ -28,7 +28,7 @@ int sem_wait_slice_from(sem_t *sem, int64_t deadline_ns, int64_t now);
 bool sem_take_token(sem_t *sem);
 
 /* Post unless a token is already waiting: a sleeper needs one token to wake,
- * and a count that only grows would overflow on a long stream (PROTOCOL.md 10). */
+ * and a count that only grows would overflow on a long stream (doc/protocol.md section 10). */
 void sem_post_once(sem_t *sem);
 
 /*

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ZeroBuffer v1 wire format (../shared/PROTOCOL.md), defined once for the
+ * The ZeroBuffer v1 wire format (doc/protocol.md), defined once for the
  * library and the daemon. Everything in this file is part of the contract with
  * the C++, C# and Python implementations: do not reorder, resize or renumber.
  */

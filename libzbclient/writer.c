@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "mapguard.h"
 #include "ring.h"
 #include "segment.h"
 #include "wait.h"
@@ -59,6 +60,7 @@ struct zb_writer {
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
+	struct mapguard_set guard; /* zb_sigbus_guard_install(): faults absorbed */
 };
 
 ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
@@ -74,6 +76,9 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 		return -ENOMEM;
 	w->pid = (uint64_t)getpid();
 	err = segment_attach(&w->seg, name);
+	if (err < 0)
+		goto fail;
+	err = mapguard_watch(&w->guard, &w->seg);
 	if (err < 0)
 		goto fail;
 	o = w->seg.oieb;
@@ -99,6 +104,7 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 fail_release:
 	ring_slot_release(&o->writer_pid, w->pid);
 fail:
+	mapguard_forget(&w->guard);
 	segment_detach(&w->seg);
 	free(w);
 	return err;
@@ -111,6 +117,8 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 
 	if (!w || (!data && size))
 		return -EINVAL;
+	if (mapguard_hit(&w->guard))
+		return ZB_ECORRUPT;
 	o = w->seg.oieb;
 	if (zb_load(&o->metadata_written_bytes) != 0)
 		return -EALREADY;
@@ -122,6 +130,15 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 	zb_store(&o->metadata_free_bytes, w->seg.metadata_size - sizeof(len) - size);
 	zb_store(&o->metadata_written_bytes, sizeof(len) + size);
 	return 0;
+}
+
+ZB_EXPORT int zb_writer_metadata(struct zb_writer *w, const void **ret_data, size_t *ret_size)
+{
+	if (!w || !ret_data || !ret_size)
+		return -EINVAL;
+	if (mapguard_hit(&w->guard))
+		return ZB_ECORRUPT;
+	return segment_metadata(&w->seg, ret_data, ret_size);
 }
 
 static bool reader_gone(struct zb_writer *w)
@@ -159,6 +176,8 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 	int64_t deadline = 0;
 
 	for (;;) {
+		if (mapguard_hit(&w->guard))
+			return ZB_ECORRUPT;
 		if (space_ready(&sw))
 			return 0;
 		if (reader_gone(w) && w->reader_active) {
@@ -207,6 +226,8 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 
 	if (!w || !ret_data || size == 0 || w->acquired)
 		return -EINVAL;
+	if (mapguard_hit(&w->guard))
+		return ZB_ECORRUPT;
 	p = w->seg.payload_size;
 	if (size > p - ZB_FRAME_HEADER_SIZE)
 		return -EMSGSIZE;
@@ -285,7 +306,8 @@ ZB_EXPORT int zb_writer_commit(struct zb_writer *w, size_t size)
 	w->stats.bytes += size;
 	if (w->stats.frames % SEM_R_DRAIN_EVERY == 0)
 		drain_sem_r(w);
-	return 0;
+	/* A fault absorbed while the frame was filled or published: it went nowhere. */
+	return mapguard_hit(&w->guard) ? ZB_ECORRUPT : 0;
 }
 
 ZB_EXPORT int zb_writer_write(struct zb_writer *w, const void *data, size_t size, int timeout_ms)
@@ -330,6 +352,7 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 	if (!w)
 		return;
 	ring_slot_release(&w->seg.oieb->writer_pid, w->pid);
+	mapguard_forget(&w->guard);
 	segment_detach(&w->seg);
 	free(w);
 }

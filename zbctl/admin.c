@@ -27,7 +27,7 @@ static int report(const struct args *a, struct zb_ctl *ctl, int err)
 
 	if (err < 0)
 		code = fail(a, err, ctl);
-	else if (a->json && json_print_status(0, NULL) < 0)
+	else if (a->json && json_print_doc(0, NULL, NULL, NULL, 0) < 0)
 		code = fail(a, -ENOMEM, NULL);
 	zb_ctl_close(ctl);
 	return code ? code : finish_stdout(a);
@@ -39,6 +39,8 @@ int cmd_create(const struct args *a)
 
 	if (a->group && !group_ok(a->group))
 		return misuse(a, "invalid group name '%s'", a->group);
+	if (check_buffer_sizes(a))
+		return EXIT_FAIL;
 	if (connect_or_fail(a, &ctl))
 		return EXIT_FAIL;
 	return report(a, ctl, zb_ctl_create(ctl, a->operand, &a->cfg, a->group));

@@ -20,6 +20,7 @@ static const struct option common_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "socket", required_argument, NULL, 's' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ 0 },
 };
 #define COMMON_SHORT "s:h"
@@ -29,44 +30,6 @@ static const struct option common_options[] = {
 void args_init(struct args *a)
 {
 	*a = (struct args){ .timeout_ms = -1 };
-}
-
-/* SIZE with an optional K, M or G suffix (powers of 1024, "KiB"/"KB" too). */
-static bool parse_size(const char *s, uint64_t *ret)
-{
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	}
-	if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
-		end += strlen(end);
-	if (*end || v == 0 || v > (UINT64_MAX >> shift))
-		return false;
-	*ret = (uint64_t)v << shift;
-	return true;
 }
 
 static bool parse_mode(const char *s, mode_t *ret)
@@ -103,7 +66,7 @@ bool parse_uint(const char *s, long max, long *ret)
 enum kind {
 	FLAG,	/* bool, no argument */
 	TEXT,	/* const char *, taken as it is */
-	SIZE,	/* uint64_t, parse_size() */
+	SIZE,	/* uint64_t, zb_size_parse() */
 	MODE,	/* mode_t, parse_mode() */
 	COUNT,	/* long, 1 to INT_MAX (a frame size) */
 	MILLIS, /* long, 0 to INT_MAX */
@@ -148,8 +111,16 @@ static const char *read_value(enum kind kind, const char *arg, void *field, cons
 		*(const char **)field = arg;
 		return NULL;
 	case SIZE:
-		*hint = " (a positive number, K/M/G suffixes)";
-		return parse_size(arg, field) ? NULL : "size";
+		switch (zb_size_parse(arg, field)) {
+		case 0:
+			return NULL;
+		case -EMSGSIZE:
+			*hint = " (at most 1 TiB: 1024G)";
+			return "size";
+		default:
+			*hint = " (a positive number of bytes with an optional K, M or G suffix)";
+			return "size";
+		}
 	case MODE:
 		*hint = " (octal, e.g. 0660)";
 		return parse_mode(arg, field) ? NULL : "mode";
@@ -212,6 +183,11 @@ static bool take_options(const struct verb *v, int argc, char **argv, const char
 			*exit_code = EXIT_OK;
 			return false;
 		}
+		if (c == OPT_VERSION) {
+			printf("zbctl %s\n", ZB_VERSION_STRING);
+			*exit_code = EXIT_OK;
+			return false;
+		}
 		/* getopt said what is wrong; set_option() says it for bad values. */
 		if (c == '?' || c == ':' || !set_option(a, c, optarg)) {
 			if (c == '?' || c == ':')
@@ -270,7 +246,7 @@ static bool parse_operand(int argc, char **argv, struct args *a, int *exit_code)
 		return false;
 	}
 	if (is_name && a->operand && zb_name_check(a->operand) < 0) {
-		*exit_code = misuse(a, "invalid buffer name '%s'", a->operand);
+		*exit_code = misuse(a, "invalid buffer name '%s' (%s)", a->operand, ZB_NAME_RULE);
 		return false;
 	}
 	return true;

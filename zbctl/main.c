@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zbctl's one table of verbs: dispatch, their options, `--help` and
- * `zbctl VERB --help` all come from it. Exit status: 0 ok, 1 failed, 2 misused.
+ * `zbctl VERB --help` all come from it. Exit status: 0 ok, 1 failed, 2 misused,
+ * 128 + the signal when SIGINT or SIGTERM ended it (130 for Ctrl-C).
  */
 #include <string.h>
 
@@ -33,7 +34,8 @@ void catch_stop_signals(void)
 	{ "mode", required_argument, NULL, OPT_MODE }
 /* clang-format on */
 #define SIZE_HELP                                                                                  \
-	"  --payload SIZE    payload ring size (K, M, G suffixes: powers of 1024)\n"               \
+	"  --payload SIZE    payload ring size (K, M, G suffixes: powers of 1024; at\n"            \
+	"                    most 1024G; rounded up to a multiple of 64)\n"                        \
 	"  --metadata SIZE   metadata block size\n"                                                \
 	"  --mode OCTAL      mode of the segment, semaphores and lock file (e.g. 0660)\n"
 
@@ -76,6 +78,14 @@ static const struct option read_options[] = {
 	{ 0 },
 };
 
+/* The columns of the health table (output.c). */
+#define HEALTH_LEGEND                                                                              \
+	"  Columns: SIZE the payload ring, USED what the reader has not consumed yet,\n"           \
+	"  UTIL used in percent, READER/WRITER the peer's pid ('-' none, '(pid)' dead),\n"         \
+	"  WRITTEN/READ frames (wrap markers count), W/S R/S frames per second over\n"             \
+	"  zbd's last scan, REAPED(R/W) dead readers/writers zbd cleared. Sizes: B, K, M,\n"       \
+	"  G (powers of 1024), one decimal when not whole.\n"
+
 /* { verb, function, operand, options, daemon words, synopsis, description, help } */
 static const struct verb verbs[] = {
 	{ "create", cmd_create, OPERAND_NAME, create_options, create_words,
@@ -88,20 +98,22 @@ static const struct verb verbs[] = {
 	  "                    is gone\n" },
 	{ "list", cmd_list, OPERAND_NONE, NULL, NULL, "", "list the buffers zbd owns", NULL },
 	{ "health", cmd_health, OPERAND_NAME_OPTIONAL, NULL, NULL, "[NAME]",
-	  "show every buffer's health as a table, or every detail of one buffer",
-	  "  READER/WRITER show the peer's pid: '-' for none, '(pid)' for one that died\n" },
+	  "show every buffer's health as a table, or every detail of one buffer", HEALTH_LEGEND },
 	{ "watch", cmd_watch, OPERAND_WORD_OPTIONAL, NULL, NULL, "[INTERVAL_MS]",
 	  "live health view, refreshed every interval (default 1000) until interrupted",
-	  "  On a terminal the view refreshes in place; otherwise (and with --json, one\n"
-	  "  object per line) a report follows another. Ends on SIGINT or when zbd hangs up.\n" },
+	  "  On a terminal the view refreshes in place; otherwise a report follows\n"
+	  "  another, and with --json each report is one JSON document on one line.\n"
+	  "  Ends on SIGINT (exit 130) or when zbd hangs up (exit 1).\n" HEALTH_LEGEND },
 	{ "write", cmd_write, OPERAND_NAME, write_options, NULL,
 	  "NAME [--lines | --frame-size N] [--metadata TEXT] [--timeout MS]",
 	  "write stdin into buffer NAME as frames (any ZeroBuffer buffer)",
 	  "  --lines           one frame per line, without its newline (empty lines skipped)\n"
 	  "  --frame-size N    frames of N bytes (the last one may be shorter)\n"
 	  "                    without either, one frame per chunk read from stdin\n"
-	  "  --metadata TEXT   set the buffer's metadata first (once per buffer)\n"
-	  "  --timeout MS      give up when the ring stays full this long (default: wait)\n" },
+	  "  --metadata TEXT   set the buffer's metadata first (once per buffer; the same\n"
+	  "                    metadata again is accepted)\n"
+	  "  --timeout MS      give up when the ring stays full this long (default: wait)\n"
+	  "  With --json, one document at the end: status, frames and bytes written.\n" },
 	{ "read", cmd_read, OPERAND_NAME, read_options, NULL,
 	  "NAME [--lines] [--follow] [--timeout MS]\n"
 	  "        [--create [--payload SIZE] [--metadata SIZE] [--mode OCTAL]]",
@@ -110,7 +122,12 @@ static const struct verb verbs[] = {
 	  "  --follow          keep reading when the writer leaves, from the next writer\n"
 	  "  --create          no daemon: create the buffer and own it until exit\n"
 	  "                    (an existing buffer is read as it is)\n" SIZE_HELP
-	  "  --timeout MS      fail when no frame arrives for this long (default: wait)\n" },
+	  "  --timeout MS      fail when no frame arrives for this long (default: wait)\n"
+	  "  With --json (not with --lines), each frame is a document\n"
+	  "  {\"sequence\":N,\"size\":N,\"data\":\"BASE64\"} and a last one gives status,\n"
+	  "  frames and bytes.\n" },
+	{ "version", cmd_version, OPERAND_NONE, NULL, NULL, "",
+	  "show the versions of zbctl, of the libzbclient it loaded, and of zbd", NULL },
 	{ "help", cmd_help, OPERAND_WORD_OPTIONAL, NULL, NULL, "[VERB]",
 	  "show this help, or the help of one verb", NULL },
 };
@@ -128,8 +145,11 @@ const struct verb *verb_find(const char *name)
 #define GLOBAL_OPTIONS                                                                             \
 	"  -s, --socket SOCKET  zbd's control socket (default: $ZBD_SOCKET, else\n"                \
 	"                       /run/zbd/zbd.sock for root, else $XDG_RUNTIME_DIR/zbd.sock)\n"     \
-	"      --json           output for scripts: one JSON document per reply\n"                 \
-	"  -h, --help           show help\n"
+	"      --json           output for scripts: JSON Lines, one document per line, each\n"     \
+	"                       with \"status\"; failures add \"error\", \"error_name\", "         \
+	"\"hint\"\n"                                                                               \
+	"  -h, --help           show help\n"                                                       \
+	"      --version        show zbctl's version\n"
 
 void usage(FILE *f)
 {
@@ -142,8 +162,9 @@ void usage(FILE *f)
 		fprintf(f, "  %s\n      %s\n", synopsis, verbs[i].description);
 	}
 	fputs("\nOptions:\n" GLOBAL_OPTIONS "\n"
-	      "SIZE takes K, M or G (powers of 1024). `zbctl VERB --help` describes a verb.\n"
-	      "Exit status: 0 ok, 1 failed, 2 misused.\n",
+	      "SIZE takes K, M or G (powers of 1024). `zbctl VERB --help` describes a verb;\n"
+	      "zbctl(1) describes them all.\n"
+	      "Exit status: 0 ok, 1 failed, 2 misused, 130 interrupted (128 + the signal).\n",
 	      f);
 }
 

@@ -1,61 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* What every verb prints: usage errors, failures, the end of stdout, and the
- * health reports as text (json.c has them as JSON). */
+/* What the verbs print as text: the end of stdout, sizes, and the health
+ * reports (json.c has them as JSON, errors.c the failures). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "zbctl.h"
-
-int misuse(const struct args *a, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "zbctl: %s: ", a->verb->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'zbctl %s --help'.\n", a->verb->name);
-	return EXIT_USAGE;
-}
-
-/* Report a failed call: our text for the code, then the daemon's own words
- * when it said something more. With --json a reply's failure is also a document. */
-int fail(const struct args *a, int err, struct zb_ctl *ctl)
-{
-	const char *text = zb_strerror(err), *daemon = ctl ? zb_ctl_last_error(ctl) : NULL;
-
-	if (daemon && strcmp(daemon, text) != 0)
-		fprintf(stderr, "zbctl: %s: %s: %s\n", a->verb->name, text, daemon);
-	else
-		fprintf(stderr, "zbctl: %s: %s\n", a->verb->name, text);
-	if (a->json && ctl)
-		json_print_status(err, daemon ? daemon : text);
-	return EXIT_FAIL;
-}
-
-/* Connecting fails for reasons of the socket, not of a buffer: name the path
- * and use the system's words (zb_strerror(-ENOENT) would say "no such buffer"). */
-int connect_or_fail(const struct args *a, struct zb_ctl **ret)
-{
-	char path[256] = "?";
-	int err = zb_ctl_connect(ret, a->socket);
-
-	if (err == 0)
-		return EXIT_OK;
-	if (a->socket)
-		snprintf(path, sizeof(path), "%s", a->socket);
-	else
-		zb_ctl_default_socket(path, sizeof(path));
-	if (err == -ENOENT || err == -ECONNREFUSED)
-		fprintf(stderr, "zbctl: %s: no zbd listening at %s (%s)\n", a->verb->name, path,
-			strerror(-err));
-	else
-		fprintf(stderr, "zbctl: %s: cannot connect to zbd at %s: %s\n", a->verb->name, path,
-			err < 0 && err > -4096 ? strerror(-err) : zb_strerror(err));
-	return EXIT_FAIL;
-}
 
 /* Stdout went away (a closed pipe): that ends us quietly, as it ends `cat`. */
 int finish_stdout(const struct args *a)
@@ -70,22 +21,23 @@ int finish_stdout(const struct args *a)
 
 /* ------------------------------------------------------------ health text */
 
-static void human_size(char *out, size_t size, uint64_t bytes)
+void format_size(char *out, size_t size, uint64_t bytes)
 {
 	static const char units[] = "BKMGTPE";
-	double v = (double)bytes;
 	unsigned u = 0;
+	double v;
 
-	while (v >= 1024 && u < sizeof(units) - 2) {
-		v /= 1024;
+	while (u + 1 < sizeof(units) - 1 && bytes >> (10 * (u + 1)))
 		u++;
+	if (u == 0 || bytes % (UINT64_C(1) << (10 * u)) == 0) {
+		snprintf(out, size, "%" PRIu64 "%c", bytes >> (10 * u), units[u]);
+		return;
 	}
-	if (u == 0)
-		snprintf(out, size, "%" PRIu64 "B", bytes);
-	else if (v < 10)
-		snprintf(out, size, "%.1f%c", v, units[u]);
-	else
-		snprintf(out, size, "%.0f%c", v, units[u]);
+	v = (double)bytes / (double)(UINT64_C(1) << (10 * u));
+	/* 1023.96K would print as "1024.0K": the next unit says it better. */
+	if (v >= 1023.95 && u + 1 < sizeof(units) - 1)
+		v /= 1024, u++;
+	snprintf(out, size, "%.1f%c", v, units[u]);
 }
 
 /* "-" for no peer, the pid for a live one, "(pid)" for one recorded but dead. */
@@ -115,14 +67,14 @@ static void print_health_row(FILE *f, int w, const struct zb_health *h, const ch
 {
 	char size[16], used[16], rd[24], wr[24], reaped[48];
 
-	human_size(size, sizeof(size), h->payload_size);
-	human_size(used, sizeof(used), h->used_bytes);
+	format_size(size, sizeof(size), h->payload_size);
+	format_size(used, sizeof(used), h->used_bytes);
 	pid_text(rd, sizeof(rd), h->reader_pid, h->reader_alive);
 	pid_text(wr, sizeof(wr), h->writer_pid, h->writer_alive);
 	snprintf(reaped, sizeof(reaped), "%" PRIu64 "/%" PRIu64, h->readers_reaped,
 		 h->writers_reaped);
 	fprintf(f,
-		"%-*s %-8s %7s %7s %5.1f%% %9s %9s %12" PRIu64 " %12" PRIu64 " %8.0f %8.0f %7s%s",
+		"%-*s %-8s %7s %7s %5.1f%% %9s %9s %12" PRIu64 " %12" PRIu64 " %8.0f %8.0f %11s%s",
 		w, h->name, h->state_text[0] ? h->state_text : "?", size, used, h->utilisation, rd,
 		wr, h->frames_written, h->frames_read, h->write_rate_fps, h->read_rate_fps, reaped,
 		eol);
@@ -146,22 +98,102 @@ void print_health_table(FILE *f, const struct zb_daemon_health *d, const struct 
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(h[i].name) > w)
 			w = (int)strlen(h[i].name);
-	fprintf(f, "%s%-*s %-8s %7s %7s %6s %9s %9s %12s %12s %8s %8s %7s%s", eol, w, "NAME",
+	fprintf(f, "%s%-*s %-8s %7s %7s %6s %9s %9s %12s %12s %8s %8s %11s%s", eol, w, "NAME",
 		"STATE", "SIZE", "USED", "UTIL", "READER", "WRITER", "WRITTEN", "READ", "W/S",
-		"R/S", "REAPED", eol);
+		"R/S", "REAPED(R/W)", eol);
 	for (size_t i = 0; i < n; i++)
 		print_health_row(f, w, &h[i], eol);
 }
 
-/* Every key the daemon sent, one per line, records apart: `health NAME`. */
-void print_records(FILE *f, const struct zb_ctl_reply *reply)
+/* "pid 10 (alive)", "pid 11 (dead)", "none". */
+static void peer_text(char *out, size_t size, int64_t pid, int alive)
 {
-	for (size_t r = 0; r < reply->n_records; r++) {
+	if (pid <= 0)
+		snprintf(out, size, "none");
+	else
+		snprintf(out, size, "pid %" PRId64 " (%s)", pid, alive ? "alive" : "dead");
+}
+
+/* The keys print_detail() words itself; any other is shown as sent. */
+static const char *const detailed[] = {
+	"buffer",	  "state",	   "payload_size",   "metadata_size", "used_bytes",
+	"utilisation",	  "reader_pid",	   "reader_alive",   "writer_pid",    "writer_alive",
+	"frames_written", "frames_read",   "frames_lost",    "bytes_written", "bytes_read",
+	"write_rate_fps", "read_rate_fps", "write_rate_bps", "read_rate_bps", "readers_reaped",
+	"writers_reaped", "mode",	   "adopted",
+};
+
+static bool is_detailed(const char *key)
+{
+	for (size_t i = 0; i < sizeof(detailed) / sizeof(detailed[0]); i++)
+		if (strcmp(detailed[i], key) == 0)
+			return true;
+	return false;
+}
+
+#define LABEL "%-9s "
+
+/* One buffer, a labelled line per aspect, sizes as the table shows them. */
+static void print_detail(FILE *f, const struct zb_health *h, const struct zb_ctl_record *rec)
+{
+	const char *mode = zb_ctl_record_get(rec, "mode");
+	const char *adopted = zb_ctl_record_get(rec, "adopted");
+	char a[32], b[32];
+
+	fprintf(f, LABEL "%s\n", "buffer", h->name);
+	fprintf(f, LABEL "%s\n", "state", h->state_text[0] ? h->state_text : "?");
+	format_size(a, sizeof(a), h->payload_size);
+	format_size(b, sizeof(b), h->metadata_size);
+	fprintf(f, LABEL "payload %s, metadata %s\n", "size", a, b);
+	format_size(a, sizeof(a), h->used_bytes);
+	format_size(b, sizeof(b), h->payload_size);
+	fprintf(f, LABEL "%s of %s (%.1f%%)\n", "used", a, b, h->utilisation);
+	peer_text(a, sizeof(a), h->reader_pid, h->reader_alive);
+	fprintf(f, LABEL "%s\n", "reader", a);
+	peer_text(a, sizeof(a), h->writer_pid, h->writer_alive);
+	fprintf(f, LABEL "%s\n", "writer", a);
+	fprintf(f,
+		LABEL "%" PRIu64 " written, %" PRIu64 " read, %" PRIu64 " lost with dead readers\n",
+		"frames", h->frames_written, h->frames_read, h->frames_lost);
+	format_size(a, sizeof(a), h->bytes_written);
+	format_size(b, sizeof(b), h->bytes_read);
+	fprintf(f, LABEL "%s written, %s read while zbd watched\n", "bytes", a, b);
+	format_size(a, sizeof(a), (uint64_t)h->write_rate_bps);
+	format_size(b, sizeof(b), (uint64_t)h->read_rate_bps);
+	fprintf(f, LABEL "writing %.0f frames/s (%s/s), reading %.0f frames/s (%s/s)\n", "rates",
+		h->write_rate_fps, a, h->read_rate_fps, b);
+	fprintf(f, LABEL "%" PRIu64 " dead reader%s, %" PRIu64 " dead writer%s cleared by zbd\n",
+		"reaped", h->readers_reaped, h->readers_reaped == 1 ? "" : "s", h->writers_reaped,
+		h->writers_reaped == 1 ? "" : "s");
+	if (mode)
+		fprintf(f, LABEL "%s\n", "mode", mode);
+	if (adopted)
+		fprintf(f, LABEL "%s\n", "adopted",
+			strcmp(adopted, "0") == 0 ? "no" : "yes, from an earlier zbd");
+	for (size_t i = 0; i < rec->n_fields; i++)
+		if (!is_detailed(rec->fields[i].key))
+			fprintf(f, LABEL "%s\n", rec->fields[i].key, rec->fields[i].value);
+}
+
+int print_health_detail(FILE *f, const struct zb_ctl_reply *reply)
+{
+	struct zb_daemon_health d;
+	struct zb_health *h;
+	size_t n, i = 0;
+	int err = zb_ctl_reply_health(reply, &h, &n, &d);
+
+	if (err < 0)
+		return err;
+	print_health_table(f, &d, NULL, 0, "\n");
+	/* The records of the buffers, in the order zb_ctl_reply_health() read them. */
+	for (size_t r = 0; r < reply->n_records && i < n; r++) {
 		const struct zb_ctl_record *rec = &reply->records[r];
 
-		if (r)
-			fputc('\n', f);
-		for (size_t i = 0; i < rec->n_fields; i++)
-			fprintf(f, "%-16s %s\n", rec->fields[i].key, rec->fields[i].value);
+		if (rec->n_fields == 0 || strcmp(rec->fields[0].key, "buffer") != 0)
+			continue;
+		fputc('\n', f);
+		print_detail(f, &h[i++], rec);
 	}
+	zb_health_free(h);
+	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The verbs that ask zbd what it owns: list, health, watch. */
+/* The verbs that ask zbd: list, health, watch, version. */
 #include <errno.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,8 +49,8 @@ static int show_health(const struct args *a, const struct zb_ctl_reply *reply, b
 		return err < 0 ? fail(a, err, NULL) : EXIT_OK;
 	}
 	if (detail) {
-		print_records(stdout, reply);
-		return EXIT_OK;
+		err = print_health_detail(stdout, reply);
+		return err < 0 ? fail(a, err, NULL) : EXIT_OK;
 	}
 	err = zb_ctl_reply_health(reply, &h, &n, &d);
 	if (err < 0)
@@ -142,12 +143,10 @@ static int watch_reports(const struct args *a, struct zb_ctl *ctl, const char *l
 			break;
 		}
 	}
-	if (err == -ECONNRESET) {
-		fprintf(stderr, "zbctl: %s: zbd closed the connection\n", a->verb->name);
-		code = EXIT_FAIL;
-	} else if (err < 0) {
+	if (err < 0)
 		code = fail(a, err, ctl);
-	}
+	else if (stop_signal)
+		code = interrupted(a, NULL, 0);
 	return code;
 }
 
@@ -172,6 +171,45 @@ int cmd_watch(const struct args *a)
 					      ? interval * 3
 					      : interval + ZB_CTL_TIMEOUT_MS));
 	code = watch_reports(a, ctl, line, interval);
+	zb_ctl_close(ctl);
+	return code ? code : finish_stdout(a);
+}
+
+/* Both ends: this program, the library it loaded (which may be newer than
+ * the header zbctl was built with), and the daemon, asked over its socket.
+ * Without a daemon the first two are still shown, and the exit status is 1. */
+int cmd_version(const struct args *a)
+{
+	struct zb_ctl_field v[3] = {
+		{ "zbctl", ZB_VERSION_STRING },
+		{ "libzbclient", zb_version() },
+	};
+	struct zb_ctl_reply *reply = NULL;
+	struct zb_ctl *ctl;
+	int code, err;
+
+	if (!a->json)
+		printf("zbctl %s\nlibzbclient %s\n", v[0].value, v[1].value);
+	if (fflush(stdout) != 0)
+		return finish_stdout(a);
+	if (connect_or_fail_with(a, &ctl, v, 2))
+		return EXIT_FAIL;
+	err = zb_ctl_request(ctl, "version", &reply);
+	if (err == 0 && reply->status < 0)
+		err = reply->status;
+	if (err == 0 && (reply->n_fields == 0 || strcmp(reply->fields[0].key, "version") != 0))
+		err = -EPROTO;
+	if (err < 0) {
+		code = fail_with(a, err, ctl, v, 2);
+	} else {
+		v[2] = (struct zb_ctl_field){ "zbd", reply->fields[0].value };
+		if (a->json)
+			code = json_print_doc(0, NULL, NULL, v, 3) < 0 ? fail(a, -ENOMEM, NULL)
+								       : EXIT_OK;
+		else
+			code = printf("zbd %s\n", v[2].value) < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	zb_ctl_reply_free(reply);
 	zb_ctl_close(ctl);
 	return code ? code : finish_stdout(a);
 }

@@ -2,6 +2,7 @@
 /* The verbs that move frames between a buffer and a pipe: write, read. They
  * attach to the buffer directly, with or without zbd. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -115,8 +116,7 @@ static int pump_stdin(const struct args *a, struct zb_writer *w, struct input *i
 			continue;
 		}
 		if (n < 0) {
-			fprintf(stderr, "zbctl: %s: stdin: %s\n", a->verb->name, strerror(errno));
-			*code = EXIT_FAIL;
+			*code = fail_text(a, -errno, NULL, "stdin: %s", strerror(errno));
 			break;
 		}
 		eof = n == 0;
@@ -137,8 +137,53 @@ static int pump_stdin(const struct args *a, struct zb_writer *w, struct input *i
 	return err;
 }
 
+/* Set the metadata, which a buffer takes once: the same bytes again are no
+ * conflict (a writer restarting with its format), other bytes are. */
+static int set_metadata(struct zb_writer *w, const char *text)
+{
+	size_t len = strlen(text), have_len;
+	const void *have;
+	int err = zb_writer_set_metadata(w, text, len);
+
+	if (err == -EALREADY && zb_writer_metadata(w, &have, &have_len) == 0 && have_len == len &&
+	    memcmp(have, text, len) == 0)
+		return 0;
+	return err;
+}
+
+/* The counters of a stream as JSON fields: frames and bytes. */
+struct counters {
+	char frames[24], bytes[24];
+	struct zb_ctl_field fields[2];
+};
+
+static const struct zb_ctl_field *counted(struct counters *c, const struct zb_stats *st)
+{
+	snprintf(c->frames, sizeof(c->frames), "%" PRIu64, st->frames);
+	snprintf(c->bytes, sizeof(c->bytes), "%" PRIu64, st->bytes);
+	c->fields[0] = (struct zb_ctl_field){ "frames", c->frames };
+	c->fields[1] = (struct zb_ctl_field){ "bytes", c->bytes };
+	return c->fields;
+}
+
+/* How a stream ended (`err`, `code` for a failure already reported), said
+ * once, with the handle's counters for --json. */
+static int stream_end(const struct args *a, int err, int code, const struct zb_stats *st)
+{
+	struct counters c;
+
+	if (stop_signal && code == EXIT_OK && err == 0)
+		return interrupted(a, counted(&c, st), 2);
+	if (err < 0)
+		return fail_with(a, err, NULL, counted(&c, st), 2);
+	if (code == EXIT_OK && a->json && json_print_doc(0, NULL, NULL, counted(&c, st), 2) < 0)
+		return fail(a, -ENOMEM, NULL);
+	return code;
+}
+
 int cmd_write(const struct args *a)
 {
+	struct zb_stats st = { 0 };
 	struct input in = { 0 };
 	struct zb_writer *w;
 	int code = EXIT_OK, err;
@@ -150,23 +195,19 @@ int cmd_write(const struct args *a)
 	if (err < 0)
 		return fail(a, err, NULL);
 	if (a->metadata)
-		err = zb_writer_set_metadata(w, a->metadata, strlen(a->metadata));
+		err = set_metadata(w, a->metadata);
 	if (err == 0) {
 		in.cap = a->frame_size > CHUNK_SIZE ? (size_t)a->frame_size : CHUNK_SIZE;
 		in.buf = malloc(in.cap);
 		err = in.buf ? pump_stdin(a, w, &in, &code) : -ENOMEM;
 		if (err == -ENOBUFS && stop_signal)
 			err = 0;
-		if (stop_signal && code == EXIT_OK) {
-			fprintf(stderr, "zbctl: %s: interrupted\n", a->verb->name);
-			code = EXIT_FAIL;
-		}
 	}
-	if (err < 0)
-		code = fail(a, err, NULL);
+	zb_writer_stats(w, &st);
+	code = stream_end(a, err, code, &st);
 	free(in.buf);
 	zb_writer_close(w);
-	return code;
+	return code ? code : finish_stdout(a);
 }
 
 /* ------------------------------------------------------------------- read */
@@ -208,7 +249,8 @@ static int drain(const struct args *a, struct zb_reader *r)
 		if (err < 0)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &last);
-		if (!put(f.data, f.size) || (a->lines && !put("\n", 1))) {
+		if (a->json ? json_print_frame(&f) < 0
+			    : !put(f.data, f.size) || (a->lines && !put("\n", 1))) {
 			zb_reader_release(r, &f);
 			break;
 		}
@@ -221,11 +263,16 @@ static int drain(const struct args *a, struct zb_reader *r)
 
 int cmd_read(const struct args *a)
 {
+	struct zb_stats st = { 0 };
 	struct zb_reader *r;
 	int code, err = -ENOENT;
 
 	if (a->sized && !a->create)
 		return misuse(a, "--payload, --metadata and --mode need --create");
+	if (a->lines && a->json)
+		return misuse(a, "--lines and --json exclude each other");
+	if (a->create && check_buffer_sizes(a))
+		return EXIT_FAIL;
 	catch_stop_signals();
 	if (a->create)
 		err = zb_reader_create(&r, a->operand, &a->cfg);
@@ -235,7 +282,8 @@ int cmd_read(const struct args *a)
 	if (err < 0)
 		return fail(a, err, NULL);
 	err = drain(a, r);
-	code = err < 0 ? fail(a, err, NULL) : EXIT_OK;
+	zb_reader_stats(r, &st);
+	code = stream_end(a, err, EXIT_OK, &st);
 	zb_reader_close(r);
 	return code ? code : finish_stdout(a);
 }

@@ -5,8 +5,9 @@
  *
  * main.c holds the one table of verbs; args.c the one parsing step every verb
  * goes through (common options, the verb's own, its NAME or other operand);
- * output.c and json.c what the verbs print; admin.c, query.c and stream.c the
- * verbs themselves, one function each.
+ * errors.c what a failure says (and the hint at its fix); sizes.c the checks
+ * of a buffer's sizes before it is made; output.c and json.c what the verbs
+ * print; admin.c, query.c and stream.c the verbs themselves, one function each.
  */
 #pragma once
 
@@ -20,6 +21,8 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+/* Ended by SIGINT or SIGTERM: 128 + the signal, as shells report it. */
+#define EXIT_SIGNAL_BASE 128
 
 struct args;
 
@@ -64,6 +67,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FOLLOW,
 	OPT_CREATE,
+	OPT_VERSION,
 };
 
 /* A verb's command line, parsed and checked: each verb reads what its table
@@ -102,19 +106,54 @@ bool args_parse(const struct verb *v, int argc, char **argv, struct args *a, int
 /* A non-negative number up to `max` (milliseconds, a frame size). */
 bool parse_uint(const char *s, long max, long *ret);
 
-/* output.c: errors, exit codes and text */
+/*
+ * errors.c: what goes wrong, said once: on stderr "zbctl: VERB: what" (with
+ * the buffer's name) and "zbctl: hint: how to fix it" when there is a usual
+ * fix; with --json also a document {"status", "error", "error_name", "hint"}
+ * on stdout. Each returns the exit code (EXIT_USAGE, EXIT_FAIL).
+ */
 int misuse(const struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failed call: `err` from the library or the daemon (whose error= text, if
+ * any, `ctl` still holds). */
 int fail(const struct args *a, int err, struct zb_ctl *ctl);
+/* The same, with counters for the JSON document (read, write). */
+int fail_with(const struct args *a, int err, struct zb_ctl *ctl, const struct zb_ctl_field *extra,
+	      size_t n_extra);
+/* A failure zbctl found itself, worded by the caller. */
+int fail_text(const struct args *a, int err, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Connect to zbd, or report why not (the socket's path, and a hint). */
 int connect_or_fail(const struct args *a, struct zb_ctl **ret);
+int connect_or_fail_with(const struct args *a, struct zb_ctl **ret,
+			 const struct zb_ctl_field *extra, size_t n_extra);
+/* The exit code of a run a signal ended (EXIT_SIGNAL_BASE + signal), with
+ * the --json document that says so; `extra` as for fail_with(). */
+int interrupted(const struct args *a, const struct zb_ctl_field *extra, size_t n_extra);
+
+/* sizes.c: before a buffer is made (create, read --create): a note when a
+ * size will be rounded up, a warning when /dev/shm has less free space than
+ * the buffer needs, a refusal (EXIT_FAIL) when it could never hold it. */
+int check_buffer_sizes(const struct args *a);
+
+/* output.c: text */
 int finish_stdout(const struct args *a);
+/* Bytes in the size grammar's units: "64M", "1K", "100B"; one decimal when
+ * not a whole number of the unit ("1.5M"). */
+void format_size(char *out, size_t size, uint64_t bytes);
 void print_health_table(FILE *f, const struct zb_daemon_health *d, const struct zb_health *h,
 			size_t n, const char *eol);
-void print_records(FILE *f, const struct zb_ctl_reply *reply);
+/* `health NAME`: one buffer, every detail, labelled. */
+int print_health_detail(FILE *f, const struct zb_ctl_reply *reply);
 
-/* json.c: one document per line on stdout; 0 or -ENOMEM */
+/* json.c: one document per line on stdout (JSON Lines); 0 or -ENOMEM */
 int json_print_reply(const struct zb_ctl_reply *reply);
-int json_print_status(int status, const char *error);
+/* {"status":status, "error":..., "error_name":..., "hint":..., extra fields...}:
+ * error and hint may be NULL; extra values are typed as replies' are. */
+int json_print_doc(int status, const char *error, const char *hint,
+		   const struct zb_ctl_field *extra, size_t n_extra);
 int json_print_list(char *const *names, size_t count);
+/* {"sequence":N,"size":N,"data":"BASE64"}: one frame of `read --json`. */
+int json_print_frame(const struct zb_frame *f);
 
 /* The verbs */
 int cmd_create(const struct args *a);
@@ -124,4 +163,5 @@ int cmd_health(const struct args *a);
 int cmd_watch(const struct args *a);
 int cmd_write(const struct args *a);
 int cmd_read(const struct args *a);
+int cmd_version(const struct args *a);
 int cmd_help(const struct args *a);

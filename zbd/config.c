@@ -50,6 +50,25 @@ enum {
 	KEY_GROUP = 1u << 10,
 };
 
+/* Every key a section may set, and the bit that marks it set. */
+static const struct key_name {
+	enum section section;
+	const char *name;
+	unsigned bit;
+} key_names[] = {
+	{ SECTION_ZBD, "socket", KEY_SOCKET },
+	{ SECTION_ZBD, "admin_group", KEY_ADMIN_GROUP },
+	{ SECTION_ZBD, "default_mode", KEY_DEFAULT_MODE },
+	{ SECTION_ZBD, "default_group", KEY_DEFAULT_GROUP },
+	{ SECTION_ZBD, "scan_interval_ms", KEY_SCAN_INTERVAL },
+	{ SECTION_ZBD, "stall_ms", KEY_STALL },
+	{ SECTION_ZBD, "client_idle_s", KEY_CLIENT_IDLE },
+	{ SECTION_BUFFER, "payload", KEY_PAYLOAD },
+	{ SECTION_BUFFER, "metadata", KEY_METADATA },
+	{ SECTION_BUFFER, "mode", KEY_MODE },
+	{ SECTION_BUFFER, "group", KEY_GROUP },
+};
+
 struct load {
 	struct zbd_config cfg; /* built here, handed over only when all is well */
 	const char *path;
@@ -100,52 +119,6 @@ const struct zbd_buffer_spec *config_buffer(const struct zbd_config *cfg, const 
 		if (strcmp(cfg->buffers[i].name, name) == 0)
 			return &cfg->buffers[i];
 	return NULL;
-}
-
-int config_parse_size(const char *text, uint64_t *ret)
-{
-	uint64_t v = 0, unit = 1;
-	bool huge = false;
-	const char *p;
-
-	if (!text || !ret)
-		return -EINVAL;
-	/* isdigit, not strtoull: no sign, no space, no hex, no "1e9" slip through. */
-	if (!isdigit((unsigned char)*text))
-		return -EINVAL;
-	for (p = text; isdigit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		/* Past 2^64 it is certainly too large, but garbage after it still
-		 * makes it garbage: keep reading. */
-		if (v > (UINT64_MAX - d) / 10)
-			huge = true;
-		else
-			v = v * 10 + d;
-	}
-	switch (*p) {
-	case 'K':
-	case 'k':
-		unit = UINT64_C(1) << 10;
-		p++;
-		break;
-	case 'M':
-	case 'm':
-		unit = UINT64_C(1) << 20;
-		p++;
-		break;
-	case 'G':
-	case 'g':
-		unit = UINT64_C(1) << 30;
-		p++;
-		break;
-	}
-	if (*p != '\0' || (v == 0 && !huge))
-		return -EINVAL;
-	if (huge || v > ZB_SIZE_MAX / unit)
-		return -EMSGSIZE;
-	*ret = v * unit;
-	return 0;
 }
 
 int config_parse_mode(const char *text, mode_t *ret)
@@ -417,40 +390,40 @@ static int set_mode(struct load *l, const char *key, const char *value, mode_t *
 
 static int set_size(struct load *l, const char *key, const char *value, uint64_t *out)
 {
-	int r = config_parse_size(value, out);
+	int r = zb_size_parse(value, out);
 
 	if (r < 0)
 		return load_error(l, r, "%s: '%s': %s", key, value, config_size_error(r));
 	return 0;
 }
 
+/* The bit of `key` in the current section, marked in *seen; an unknown key or
+ * one set twice is an error naming the section (`where`). */
+static int take_key(struct load *l, const char *key, unsigned *seen, const char *where)
+{
+	for (size_t i = 0; i < sizeof(key_names) / sizeof(key_names[0]); i++) {
+		const struct key_name *k = &key_names[i];
+
+		if (k->section != l->section || strcmp(k->name, key) != 0)
+			continue;
+		if (*seen & k->bit)
+			return load_error(l, -EINVAL, "'%s' is set twice in [%s]", key, where);
+		*seen |= k->bit;
+		return (int)k->bit;
+	}
+	return load_error(l, -EINVAL, "unknown key '%s' in [%s]", key, where);
+}
+
 static int set_zbd(struct load *l, const char *key, const char *value)
 {
 	struct zbd_config *c = &l->cfg;
-	unsigned bit;
 	char *copy;
+	int r;
 
-	if (strcmp(key, "socket") == 0)
-		bit = KEY_SOCKET;
-	else if (strcmp(key, "admin_group") == 0)
-		bit = KEY_ADMIN_GROUP;
-	else if (strcmp(key, "default_mode") == 0)
-		bit = KEY_DEFAULT_MODE;
-	else if (strcmp(key, "default_group") == 0)
-		bit = KEY_DEFAULT_GROUP;
-	else if (strcmp(key, "scan_interval_ms") == 0)
-		bit = KEY_SCAN_INTERVAL;
-	else if (strcmp(key, "stall_ms") == 0)
-		bit = KEY_STALL;
-	else if (strcmp(key, "client_idle_s") == 0)
-		bit = KEY_CLIENT_IDLE;
-	else
-		return load_error(l, -EINVAL, "unknown key '%s' in [zbd]", key);
-	if (l->seen_zbd & bit)
-		return load_error(l, -EINVAL, "'%s' is set twice in [zbd]", key);
-	l->seen_zbd |= bit;
-
-	switch (bit) {
+	r = take_key(l, key, &l->seen_zbd, "zbd");
+	if (r < 0)
+		return r;
+	switch ((unsigned)r) {
 	case KEY_SOCKET:
 		/* Relative paths would depend on the daemon's working directory. */
 		if (value[0] != '/')
@@ -483,23 +456,14 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 static int set_buffer(struct load *l, const char *key, const char *value)
 {
 	struct zbd_buffer_spec *spec = &l->cfg.buffers[l->buffer];
-	unsigned bit;
+	char where[sizeof(spec->name) + 8];
+	int r;
 
-	if (strcmp(key, "payload") == 0)
-		bit = KEY_PAYLOAD;
-	else if (strcmp(key, "metadata") == 0)
-		bit = KEY_METADATA;
-	else if (strcmp(key, "mode") == 0)
-		bit = KEY_MODE;
-	else if (strcmp(key, "group") == 0)
-		bit = KEY_GROUP;
-	else
-		return load_error(l, -EINVAL, "unknown key '%s' in [buffer %s]", key, spec->name);
-	if (l->seen_buffer & bit)
-		return load_error(l, -EINVAL, "'%s' is set twice in [buffer %s]", key, spec->name);
-	l->seen_buffer |= bit;
-
-	switch (bit) {
+	snprintf(where, sizeof(where), "buffer %s", spec->name);
+	r = take_key(l, key, &l->seen_buffer, where);
+	if (r < 0)
+		return r;
+	switch ((unsigned)r) {
 	case KEY_PAYLOAD:
 		return set_size(l, key, value, &spec->payload_size);
 	case KEY_METADATA:

@@ -59,14 +59,8 @@ int config_load(struct zbd_config *cfg, const char *path, char *err, size_t err_
 /* Frees what a configuration owns and leaves it empty; NULL is fine. */
 void config_free(struct zbd_config *cfg);
 
-/*
- * "64M", "1024", "4K", "1G": bytes (suffixes are powers of 1024, either case).
- * -EINVAL for garbage (signs, spaces, other suffixes, trailing text) or 0,
- * -EMSGSIZE above ZB_SIZE_MAX (1 TiB), overflowing numbers included.
- */
-int config_parse_size(const char *text, uint64_t *ret);
-
-/* What is wrong with a size config_parse_size refused with `err`, in words. */
+/* What is wrong with a size zb_size_parse() (the one size grammar, in
+ * libzbclient) refused with `err`, in words. */
 const char *config_size_error(int err);
 
 /* "0660": mode bits. -EINVAL unless octal and within 07777 (a leading 0 is optional). */

@@ -18,6 +18,7 @@
 #include "ctl_commands.h"
 #include "health.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "registry.h"
 
 #define MAX_WORDS 16
@@ -100,8 +101,8 @@ static bool peer_is_admin(const struct ctl_request *q)
 /* Every refusal is logged with who asked: the admin reads the journal, not the reply. */
 static int refuse(struct ctl_request *q, struct reply *r, const char *what, const char *needs)
 {
-	log_warning("refused %s from uid %u pid %d: needs %s", what, (unsigned)q->peer->uid,
-		    (int)q->peer->pid, needs);
+	log_warning_ratelimited("refused %s from uid %u pid %d: needs %s", what,
+				(unsigned)q->peer->uid, (int)q->peer->pid, needs);
 	return reply_fail(r, -EACCES, "permission denied: %s needs %s", what, needs);
 }
 
@@ -146,7 +147,7 @@ static int create_option(char *arg, struct zbd_buffer_spec *s, bool seen[4], str
 	case 0:
 	case 1:
 		/* -EINVAL for every bad value: -EMSGSIZE means a line too long here. */
-		err = config_parse_size(eq + 1, k == 0 ? &s->payload_size : &s->metadata_size);
+		err = zb_size_parse(eq + 1, k == 0 ? &s->payload_size : &s->metadata_size);
 		if (err < 0)
 			return reply_fail(r, -EINVAL, "bad size '%s' (%s)", shown,
 					  config_size_error(err));
@@ -194,13 +195,14 @@ static int create_failed(struct reply *r, const char *name, enum registry_step s
 							  "file, or linked)");
 		/* fall through */
 	case REGISTRY_STEP_LOCK_SETUP:
-		return reply_fail(r, err, "cannot take or set up lock %s", lock);
+		return reply_fail(r, err, "cannot take or set up lock %s: %s", lock,
+				  log_strerror(err));
 	case REGISTRY_STEP_OBJECTS:
 		if (err == -EEXIST)
 			return reply_fail(r, err,
 					  "objects of %s exist already and are not zbd's to adopt",
 					  name);
-		return reply_fail(r, err, "cannot create %s", name);
+		return reply_fail(r, err, "cannot create %s: %s", name, log_strerror(err));
 	}
 	return err;
 }
@@ -222,6 +224,14 @@ static int cmd_create(struct ctl_request *q, int argc, char **argv, struct reply
 		err = create_option(argv[i], &s, seen, r);
 		if (err < 0)
 			return err;
+	}
+	/* A buffer keeps descriptors for its life: not the last ones (fdbudget.h). */
+	if (!fdbudget_room(&q->d->fds, FD_USE_BUFFER)) {
+		log_warning_ratelimited("%s: not created: zbd is short of file descriptors "
+					"(limit %lu)",
+					s.name, fdbudget_limit());
+		return reply_fail(r, -EMFILE, "zbd is short of file descriptors (limit %lu)",
+				  fdbudget_limit());
 	}
 	err = registry_create(q->d, &s, &step);
 	return err < 0 ? create_failed(r, s.name, step, err) : 0;
@@ -259,7 +269,8 @@ static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct repl
 	if (err != -EBUSY)
 		return err;
 	pid = registry_live_peer(b, &is_reader); /* refused: b is still there */
-	return reply_fail(r, err, "buffer %s has a live %s (pid %llu); use force", argv[1],
+	/* Clients word the way out in their own terms (zbctl's --force). */
+	return reply_fail(r, err, "buffer %s has a live %s (pid %llu)", argv[1],
 			  is_reader ? "reader" : "writer", (unsigned long long)pid);
 }
 
@@ -281,8 +292,9 @@ int ctl_write_health(struct zbd *d, struct reply *r, const char *only)
 	if (only && !registry_find(d, only))
 		return reply_fail(r, -ENOENT, "no buffer %s", only);
 	health_write_daemon(r, d);
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer,
-			   link) if (!only || strcmp(b->name, only) == 0) health_write_buffer(r, b);
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		if (!only || strcmp(b->name, only) == 0)
+			health_write_buffer(r, b);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "ctl_commands.h"
 #include "ctl_server.h"
 #include "log.h"
+#include "ratelimit.h"
 
 static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 
@@ -83,8 +84,9 @@ static void client_send(struct ctl_client *c, const char *data, size_t len)
 	 * thousands of buffers may alone exceed the cap); what piles up behind
 	 * unread output is what the cap is for. */
 	if (out_pending(c) > 0 && out_pending(c) + len > CTL_OUTPUT_MAX) {
-		log_info("control client pid %d dropped: over %d bytes of output unread",
-			 (int)c->peer.pid, CTL_OUTPUT_MAX);
+		log_info_ratelimited(
+			"control client pid %d dropped: over %d bytes of output unread",
+			(int)c->peer.pid, CTL_OUTPUT_MAX);
 		c->dead = true;
 		return;
 	}
@@ -167,8 +169,8 @@ static void client_process(struct ctl_client *c)
 		memmove(c->in, nl + 1, c->in_len);
 	}
 	if (!c->closing && c->in_len == sizeof(c->in)) {
-		log_info("control client pid %d: request line over %d bytes", (int)c->peer.pid,
-			 ZB_CTL_LINE_MAX);
+		log_info_ratelimited("control client pid %d: request line over %d bytes",
+				     (int)c->peer.pid, ZB_CTL_LINE_MAX);
 		client_error_close(c, -EMSGSIZE, "request line too long");
 	}
 }
@@ -213,7 +215,7 @@ static void client_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ctl_client *c = container_of(w, struct ctl_client, idle);
 
-	log_debug("control client pid %d closed: idle", (int)c->peer.pid);
+	log_debug_ratelimited("control client pid %d closed: idle", (int)c->peer.pid);
 	client_free(c);
 }
 
@@ -261,19 +263,73 @@ void ctl_client_request(struct ctl_client *c, char *line)
 	reply_free(&r);
 }
 
+/* A connection turned away gets a reply that says why, then EOF. */
+static void send_refusal(int fd, int status, const char *why)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "error=%s\nstatus=%d\n\n", why, status);
+
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static size_t clients_of(const struct zbd *d, uid_t uid)
+{
+	const struct ctl_client *c, *tmp;
+	size_t n = 0;
+
+	list_for_each_safe(c, tmp, &d->clients, struct ctl_client, link)
+		n += c->peer.uid == uid;
+	return n;
+}
+
+/*
+ * Whether a new client may stay, or why not (and with which status). The
+ * descriptors left to clients (fdbudget.h) are shared: one user may hold at
+ * most half of them, so a user who connects again and again cannot lock out
+ * the others, nor an administrator who comes to clean up.
+ */
+static int client_admit(const struct zbd *d, int fd, uid_t uid, const char **ret_why)
+{
+	size_t slots = fdbudget_client_slots(&d->fds), per_uid;
+
+	if (slots > CTL_CLIENTS_MAX)
+		slots = CTL_CLIENTS_MAX;
+	per_uid = slots / 2 ? slots / 2 : 1;
+	if (d->n_clients >= CTL_CLIENTS_MAX) {
+		*ret_why = "too many control clients";
+		return -EUSERS;
+	}
+	if (!fdbudget_allows(&d->fds, fd, FD_USE_CLIENT)) {
+		*ret_why = "zbd is short of file descriptors";
+		return -EMFILE;
+	}
+	if (clients_of(d, uid) >= per_uid) {
+		*ret_why = "too many control connections from this user";
+		return -EUSERS;
+	}
+	return 0;
+}
+
 static void accept_one(struct zbd *d, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct ctl_client *c;
+	const char *why;
+	int err;
 
-	if (d->n_clients >= CTL_CLIENTS_MAX) {
-		log_warning("control client refused: %d clients connected", CTL_CLIENTS_MAX);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warning_errno_ratelimited(-errno,
+					      "control client refused: no peer credentials");
 		close(fd);
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_warning_errno(-errno, "control client refused: no peer credentials");
+	err = client_admit(d, fd, cred.uid, &why);
+	if (err < 0) {
+		log_warning_ratelimited("control client uid %u pid %d refused: %s (%zu connected)",
+					(unsigned)cred.uid, (int)cred.pid, why, d->n_clients);
+		send_refusal(fd, err, why);
 		close(fd);
 		return;
 	}
@@ -293,20 +349,64 @@ static void accept_one(struct zbd *d, int fd)
 	ev_timer_init(&c->watch, client_watch_cb, 0, 0);
 }
 
+/* Accepted on the reserve descriptor: told, and closed at once. */
+static void refuse_spare(int fd, void *ctx)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	log_warning_ratelimited("control client uid %u pid %d refused: zbd is out of file "
+				"descriptors (limit %lu)",
+				(unsigned)cred.uid, (int)cred.pid, fdbudget_limit());
+	send_refusal(fd, -EMFILE, "zbd is out of file descriptors");
+}
+
+#define ACCEPT_BACKOFF_S 0.1
+
+/* accept() keeps failing: leave the socket alone for a while rather than
+ * spin on a readiness that nothing can clear. */
+static void accept_back_off(struct zbd *d)
+{
+	ev_io_stop(d->loop, &d->listen_watcher);
+	ev_timer_set(&d->accept_backoff, ACCEPT_BACKOFF_S, 0);
+	ev_timer_start(d->loop, &d->accept_backoff);
+}
+
+static void accept_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct zbd *d = container_of(w, struct zbd, accept_backoff);
+
+	fdbudget_refill(&d->fds);
+	ev_io_start(loop, &d->listen_watcher);
+}
+
 static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct zbd *d = container_of(w, struct zbd, listen_watcher);
 
 	/* A bounded batch per wake-up, so a connection storm cannot starve the loop. */
 	for (int i = 0; i < 16; i++) {
-		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), err;
 
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warning_errno(-errno, "accept on control socket");
-			return;
+		if (fd >= 0) {
+			accept_one(d, fd);
+			continue;
 		}
-		accept_one(d, fd);
+		err = -errno;
+		if (err == -EAGAIN || err == -EINTR || err == -ECONNABORTED)
+			return;
+		if (err == -EMFILE || err == -ENFILE) {
+			err = fdbudget_accept_spare(&d->fds, d->listen_fd, refuse_spare, NULL);
+			if (err == 0)
+				continue;
+			if (err == -EAGAIN)
+				return;
+		}
+		log_warning_errno_ratelimited(err, "accept on control socket; retrying in %.0f ms",
+					      ACCEPT_BACKOFF_S * 1000);
+		accept_back_off(d);
+		return;
 	}
 }
 
@@ -394,8 +494,10 @@ int ctl_listen(struct zbd *d)
 			return r;
 		log_info("listening on %s", d->socket_path);
 	}
+	fdbudget_init(&d->fds);
 	ev_io_init(&d->listen_watcher, listen_cb, d->listen_fd, EV_READ);
 	ev_io_start(d->loop, &d->listen_watcher);
+	ev_timer_init(&d->accept_backoff, accept_backoff_cb, 0, 0);
 	return 0;
 }
 
@@ -403,9 +505,12 @@ void ctl_shutdown(struct zbd *d)
 {
 	struct ctl_client *c, *tmp;
 
-	list_for_each_safe(c, tmp, &d->clients, struct ctl_client, link) client_free(c);
+	list_for_each_safe(c, tmp, &d->clients, struct ctl_client, link)
+		client_free(c);
 	if (d->listen_fd >= 0) {
 		ev_io_stop(d->loop, &d->listen_watcher);
+		ev_timer_stop(d->loop, &d->accept_backoff);
+		fdbudget_close(&d->fds);
 		close(d->listen_fd);
 		d->listen_fd = -1;
 	}

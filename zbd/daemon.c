@@ -15,11 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_server.h"
 #include "daemon.h"
 #include "health.h"
 #include "log.h"
 #include "notify.h"
+#include "ratelimit.h"
 #include "reaper.h"
 #include "registry.h"
 
@@ -36,16 +38,18 @@ static void scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct zbd *d = container_of(w, struct zbd, scan_timer);
 	struct zbd_buffer *b, *tmp;
-	ev_tstamp now = ev_now(loop);
+	ev_tstamp now = mono_now();
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-	{
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
 		health_sample(b, now);
 		/* A block that fails validation is reported, not repaired: its pids
 		 * may be garbage, and reaping would write into it. */
 		if (health_block_ok(b))
 			reaper_scan(b);
+		else if (mapguard_hit(&b->guard))
+			reaper_abandon(b);
 	}
+	ratelimit_flush();
 }
 
 static void scan_start(struct zbd *d)
@@ -163,7 +167,7 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d->loop)
 		return log_error_errno(-ENOMEM, "cannot create the event loop");
-	d->started = ev_now(d->loop);
+	d->started = mono_now();
 	ev_timer_init(&d->scan_timer, scan_cb, 0, 0);
 	ev_signal_init(&d->sig_term, stop_cb, SIGTERM);
 	ev_signal_init(&d->sig_int, stop_cb, SIGINT);
@@ -192,6 +196,10 @@ int daemon_run(const struct zbd_options *opts)
 	/* Modes of the objects we create are exactly the configured ones. */
 	umask(0);
 	signal(SIGPIPE, SIG_IGN);
+	/* Any member of a buffer's group can truncate its files under our mappings. */
+	r = mapguard_install();
+	if (r < 0)
+		log_warning_errno(r, "cannot catch SIGBUS: a truncated buffer will stop zbd");
 	raise_fd_limit();
 	r = daemon_init(&d, opts);
 	if (r < 0)

@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 
+#include "clock.h"
 #include "ctlkeys.h"
 #include "health.h"
 #include "ring.h"
@@ -38,23 +39,54 @@ static uint64_t moved_bytes(uint64_t from, uint64_t to, uint64_t frames, uint64_
 	return dist > frames * ZB_FRAME_HEADER_SIZE ? dist - frames * ZB_FRAME_HEADER_SIZE : 0;
 }
 
+/*
+ * Entries published and not yet taken are in the ring, and each takes at least
+ * a header (a marker is one); a short tail that a writer counts as an entry
+ * (the Python writer does) takes less, but there is at most one per lap. So
+ * more than P / 16 + 1 of them is impossible. The read count is loaded before
+ * and after the written count: the first proves read <= written at the moment
+ * written was loaded, the second bounds what was unread then from above, so a
+ * stream moving between the loads is never taken for corruption.
+ */
+static bool counts_possible(const struct zb_oieb *o, uint64_t p)
+{
+	uint64_t read_before = zb_load(&o->payload_read_count);
+	uint64_t written = zb_load(&o->payload_written_count);
+	uint64_t read_after = zb_load(&o->payload_read_count);
+
+	if (read_before > written)
+		return false;
+	return read_after >= written || written - read_after <= p / ZB_FRAME_HEADER_SIZE + 1;
+}
+
 bool health_block_ok(const struct zbd_buffer *b)
 {
 	const struct zb_oieb *o = b->seg.oieb;
 	uint64_t m, p;
 
-	if (segment_validate(o, b->seg.map_size, &m, &p) < 0)
+	if (mapguard_hit(&b->guard) || segment_validate(o, b->seg.map_size, &m, &p) < 0)
 		return false;
 	/* Sizes are fixed at creation; positions and counts must make sense. */
 	return m == b->seg.metadata_size && p == b->seg.payload_size &&
 	       zb_load(&o->payload_write_pos) <= p && zb_load(&o->payload_read_pos) <= p &&
-	       zb_load(&o->payload_free_bytes) <= p &&
-	       zb_load(&o->payload_read_count) <= zb_load(&o->payload_written_count);
+	       zb_load(&o->payload_free_bytes) <= p && counts_possible(o, p);
 }
 
 void health_reset(struct zbd_buffer *b, ev_tstamp now)
 {
 	b->stats = (struct buffer_stats){ .read_moved_at = now };
+}
+
+/* Touch the far end of the segment and both semaphores: a file shrunk by
+ * anyone allowed to write it faults here, the fault is absorbed (mapguard.h)
+ * and the buffer turns corrupt at once, not when a repair walks the ring. */
+static void probe_mappings(struct zbd_buffer *b)
+{
+	int value;
+
+	(void)zb_load_relaxed(b->seg.base + b->seg.map_size - 1);
+	sem_getvalue(b->seg.sem_w, &value);
+	sem_getvalue(b->seg.sem_r, &value);
 }
 
 void health_sample(struct zbd_buffer *b, ev_tstamp now)
@@ -65,6 +97,8 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 	uint64_t wc = zb_load(&o->payload_written_count), rc = zb_load(&o->payload_read_count);
 	uint64_t wp = zb_load(&o->payload_write_pos) % p, rp = zb_load(&o->payload_read_pos) % p;
 	double dt = now - s->sampled_at;
+
+	probe_mappings(b);
 
 	if (s->primed && dt > 0 && wc >= s->written_count && rc >= s->read_count) {
 		uint64_t dwc = wc - s->written_count, drc = rc - s->read_count;
@@ -104,7 +138,7 @@ static void write_record(struct reply *r, enum ctlkey_record kind, const void *r
 
 void health_write_daemon(struct reply *r, struct zbd *d)
 {
-	ev_tstamp up = ev_now(d->loop) - d->started;
+	ev_tstamp up = mono_now() - d->started;
 	struct health_daemon h = {
 		.daemon = "zbd",
 		.pub = { .version = ZBD_VERSION,
@@ -137,7 +171,7 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 {
 	const struct zb_oieb *o = b->seg.oieb;
 	const struct buffer_stats *s = &b->stats;
-	ev_tstamp now = ev_now(b->daemon->loop);
+	ev_tstamp now = mono_now();
 	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
 	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);

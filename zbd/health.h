@@ -17,5 +17,6 @@ void health_write_daemon(struct reply *r, struct zbd *d);
 /* One buffer record (buffer=NAME ...) of a health reply. */
 void health_write_buffer(struct reply *r, struct zbd_buffer *b);
 
-/* Whether the control block still passes validation against our mapping. */
+/* Whether the control block still passes validation against our mapping,
+ * and the mapping still shows the buffer (no fault was absorbed in it). */
 bool health_block_ok(const struct zbd_buffer *b);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging on stderr with sd-daemon.h priority prefixes: journald keeps the
- * priority when zbd runs under systemd, and a terminal shows plain lines.
+ * Logging on stderr with sd-daemon.h priority prefixes when stderr is the
+ * journal (JOURNAL_STREAM), so journald keeps the priority; a terminal or a
+ * file shows plain lines.
  * The *_errno helpers log and return the (negative) error in one step:
  *	return log_error_errno(r, "cannot bind %s", path);
  */

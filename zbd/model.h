@@ -25,7 +25,9 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "fdbudget.h"
 #include "list.h"
+#include "mapguard.h"
 #include "segment.h"
 #include "zbclient-version.h"
 
@@ -41,7 +43,8 @@ struct zbd_peer {
 	ev_io watcher;
 };
 
-/* What the scans learned about one buffer, for health. */
+/* What the scans learned about one buffer, for health. Times are mono_now()'s
+ * (clock.h), never the wall clock's. */
 struct buffer_stats {
 	bool primed; /* one sample taken: deltas are meaningful */
 	ev_tstamp sampled_at;
@@ -61,6 +64,10 @@ struct zbd_buffer {
 	mode_t mode;
 	gid_t gid;
 	bool adopted; /* taken over from an earlier zbd rather than created */
+	/* SIGBUS in its mappings is absorbed (mapguard.h); once one was, the
+	 * buffer is corrupt for good and zbd lets its peers go (abandoned). */
+	struct mapguard_set guard;
+	bool abandoned;
 	struct zbd_peer reader, writer;
 	uint64_t readers_reaped, writers_reaped;
 	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */
@@ -73,12 +80,14 @@ struct zbd {
 	const char *config_path; /* NULL: built-in defaults */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char state_path[PATH_MAX];
-	uint64_t pid; /* ours: the fence value while we repair a reader's death */
-	ev_tstamp started;
+	uint64_t pid;	   /* ours: the fence value while we repair a reader's death */
+	ev_tstamp started; /* mono_now() */
 
 	int listen_fd;
 	bool socket_ours; /* we bound it (not socket activation): we unlink it */
 	ev_io listen_watcher;
+	ev_timer accept_backoff; /* accept() failed for want of resources: retry later */
+	struct fdbudget fds;
 	struct list clients;
 	size_t n_clients;
 

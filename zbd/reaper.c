@@ -48,7 +48,7 @@
  * Both repairs touch only the control block and the semaphores, exactly the
  * state the protocol defines, so they work for peers of every implementation.
  * Posts use sem_post_once(): one token wakes a sleeper, and tokens that
- * nobody takes must not accumulate (PROTOCOL.md section 10).
+ * nobody takes must not accumulate (doc/protocol.md section 10).
  *
  * Limits: a pid recycled between a peer's death and our pidfd_open would be
  * watched as if it were the peer (a window of at most one scan interval, and
@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ratelimit.h"
 #include "reaper.h"
 #include "ring.h"
 #include "wait.h"
@@ -90,13 +91,15 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 		if (!ring_slot_fence(slot, pid, self))
 			return;
 		if (ring_undo_unfinished_commit(&b->seg))
-			log_notice("%s: writer %llu died inside its commit; the frame dropped",
-				   b->name, (unsigned long long)pid);
+			log_notice_ratelimited("%s: writer %llu died inside its commit; the frame "
+					       "dropped",
+					       b->name, (unsigned long long)pid);
 		ring_slot_release(slot, self);
 	}
 	sem_post_once(b->seg.sem_w);
 	b->writers_reaped++;
-	log_info("%s: writer %llu died; cleared, reader woken", b->name, (unsigned long long)pid);
+	log_info_ratelimited("%s: writer %llu died; cleared, reader woken", b->name,
+			     (unsigned long long)pid);
 }
 
 static void reap_reader(struct zbd_buffer *b, uint64_t pid)
@@ -114,12 +117,13 @@ static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 	b->readers_reaped++;
 	b->frames_lost += lost;
 	if (counted)
-		log_info("%s: reader %llu died holding %llu frames; space recovered, writer woken",
-			 b->name, (unsigned long long)pid, (unsigned long long)lost);
+		log_info_ratelimited("%s: reader %llu died holding %llu frames; space recovered, "
+				     "writer woken",
+				     b->name, (unsigned long long)pid, (unsigned long long)lost);
 	else
-		log_warning("%s: reader %llu died; frames it held not countable (ring "
-			    "inconsistent); space recovered, writer woken",
-			    b->name, (unsigned long long)pid);
+		log_warning_ratelimited("%s: reader %llu died; frames it held not countable (ring "
+					"inconsistent); space recovered, writer woken",
+					b->name, (unsigned long long)pid);
 }
 
 static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)
@@ -157,6 +161,16 @@ static void peer_watch(struct zbd_buffer *b, struct zbd_peer *p, uint64_t pid)
 			peer_died(b, p->is_reader, pid);
 		return;
 	}
+	/* Short of descriptors (fdbudget.h): the scan watches it instead, by kill(). */
+	if (!fdbudget_allows(&b->daemon->fds, fd, FD_USE_BUFFER)) {
+		close(fd);
+		log_notice_ratelimited("%s: zbd is short of file descriptors: pid %llu is watched "
+				       "every scan instead of through a pidfd",
+				       b->name, (unsigned long long)pid);
+		if (!pid_alive(pid))
+			peer_died(b, p->is_reader, pid);
+		return;
+	}
 	p->pid = pid;
 	p->pidfd = fd;
 	ev_io_init(&p->watcher, peer_exited_cb, fd, EV_READ);
@@ -189,4 +203,19 @@ void reaper_forget(struct zbd_buffer *b)
 {
 	peer_unwatch(&b->reader);
 	peer_unwatch(&b->writer);
+}
+
+void reaper_abandon(struct zbd_buffer *b)
+{
+	if (b->abandoned)
+		return;
+	b->abandoned = true;
+	reaper_forget(b);
+	/* Sleepers wake, look, and fail instead of waiting for a slice; a post
+	 * on a semaphore that was itself truncated lands in our own copy. */
+	sem_post_once(b->seg.sem_w);
+	sem_post_once(b->seg.sem_r);
+	log_error("%s: its segment or a semaphore shrank under zbd (truncated by a process "
+		  "allowed to write it): reported corrupt until destroyed, peers woken",
+		  b->name);
 }

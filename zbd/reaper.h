@@ -14,3 +14,7 @@ void reaper_scan(struct zbd_buffer *b);
 
 /* Stop watching the buffer's peers (before it is destroyed or released). */
 void reaper_forget(struct zbd_buffer *b);
+
+/* The buffer's mappings were taken from under zbd (mapguard.h): stop watching
+ * its peers and wake both sides, once, so that they look and fail. */
+void reaper_abandon(struct zbd_buffer *b);

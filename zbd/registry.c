@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "health.h"
 #include "lockfile.h"
 #include "log.h"
@@ -30,8 +31,9 @@ struct zbd_buffer *registry_find(struct zbd *d, const char *name)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer,
-			   link) if (strcmp(b->name, name) == 0) return b;
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		if (strcmp(b->name, name) == 0)
+			return b;
 	return NULL;
 }
 
@@ -54,10 +56,12 @@ static struct zbd_buffer *buffer_new(struct zbd *d, const char *name, mode_t mod
 /* Start owning a buffer whose objects are in place: watch, report, persist. */
 static void buffer_add(struct zbd *d, struct zbd_buffer *b)
 {
+	if (mapguard_watch(&b->guard, &b->seg) < 0)
+		log_warning("%s: out of memory: a truncation of its files would stop zbd", b->name);
 	list_append(&d->buffers, &b->link);
 	d->n_buffers++;
-	health_reset(b, ev_now(d->loop));
-	health_sample(b, ev_now(d->loop));
+	health_reset(b, mono_now());
+	health_sample(b, mono_now());
 	reaper_scan(b);
 }
 
@@ -79,6 +83,7 @@ static int buffer_lock(struct zbd_buffer *b)
 static void buffer_free(struct zbd_buffer *b)
 {
 	reaper_forget(b);
+	mapguard_forget(&b->guard);
 	segment_detach(&b->seg);
 	if (b->lock_fd >= 0)
 		close(b->lock_fd);
@@ -97,8 +102,9 @@ static void save_with(struct zbd *d, const struct zbd_buffer *creating)
 		log_error("state file not written: out of memory");
 		return;
 	}
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) e[n++] =
-		(struct statefile_entry){ .name = b->name, .mode = b->mode, .gid = b->gid };
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		e[n++] =
+			(struct statefile_entry){ .name = b->name, .mode = b->mode, .gid = b->gid };
 	if (creating)
 		e[n++] = (struct statefile_entry){ .name = creating->name,
 						   .mode = creating->mode,
@@ -173,6 +179,24 @@ static int create_lock(struct zbd_buffer *b, const char *lock_path, enum registr
 	return not_created(b->name, err, "cannot take or set up lock %s", lock_path);
 }
 
+/* segment_create, with faults on its mapping absorbed until buffer_add guards
+ * it (mapguard.h): a member of the group may truncate the files as soon as
+ * they have their mode. Then the create fails, and what it made goes. */
+static int segment_create_guarded(struct zbd_buffer *b, const struct zbd_buffer_spec *s)
+{
+	int err;
+
+	mapguard_window_open();
+	err = segment_create(&b->seg, b->name, s->metadata_size, s->payload_size, b->mode, b->gid,
+			     0);
+	if (mapguard_window_close() && err == 0) {
+		segment_detach(&b->seg);
+		segment_unlink(b->name);
+		err = ZB_ECORRUPT;
+	}
+	return err;
+}
+
 /*
  * The steps of a create that touch the file system, in order. On failure
  * *step says which step failed, the reason is logged, and what this call made
@@ -198,8 +222,7 @@ static int create_objects(struct zbd *d, struct zbd_buffer *b, const struct zbd_
 	if (err < 0)
 		goto fail;
 	*step = REGISTRY_STEP_OBJECTS;
-	err = segment_create(&b->seg, b->name, s->metadata_size, s->payload_size, b->mode, b->gid,
-			     0);
+	err = segment_create_guarded(b, s);
 	if (err == -EEXIST)
 		not_created(b->name, err, "objects of %s exist already and are not zbd's to adopt",
 			    b->name);
@@ -274,6 +297,7 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 		sem_post_once(b->seg.sem_w);
 		sem_post_once(b->seg.sem_r);
 	}
+	mapguard_forget(&b->guard);
 	segment_detach(&b->seg);
 	segment_unlink(b->name);
 	lockfile_release(b->name, b->lock_fd);
@@ -364,7 +388,7 @@ static bool objects_ours(const char *name)
 }
 
 /* A segment that was never initialised: shorter than a control block, or
- * with oieb_size still 0 (the creator stores it last, PROTOCOL.md 9). */
+ * with oieb_size still 0 (the creator stores it last, doc/protocol.md 12). */
 static bool creation_unfinished(const char *name)
 {
 	char shm[ZB_OBJ_NAME_MAX];
@@ -418,7 +442,13 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		goto fail;
 	}
 	/* Map it as it is: a live stream goes on through the adoption untouched. */
+	mapguard_window_open();
 	err = segment_attach(&b->seg, e->name);
+	if (mapguard_window_close() && err == 0) {
+		/* Truncated while we mapped it: what we saw was not the buffer. */
+		segment_detach(&b->seg);
+		err = ZB_ECORRUPT;
+	}
 	if (err < 0 && creation_unfinished(e->name)) {
 		/* Never initialised (oieb_size is stored last): a zbd was killed
 		 * creating it, and the objects are ours (objects_ours). */
@@ -466,8 +496,7 @@ void registry_release_all(struct zbd *d)
 {
 	struct zbd_buffer *b, *tmp;
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
-	{
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
 		list_remove(&b->link);
 		buffer_free(b);
 	}

@@ -30,6 +30,10 @@ extern "C" {
 /* Largest payload or metadata size a buffer may be created with (1 TiB). */
 #define ZB_SIZE_MAX (UINT64_C(1) << 40)
 
+/* Payload and metadata sizes are rounded up to a multiple of this, as the
+ * wire protocol demands. */
+#define ZB_SIZE_ALIGN 64
+
 /*
  * Default spin before a reader (or a writer short of space) sleeps, in
  * microseconds. Chosen by measurement (zbbench scenario 3, 2-core machine,
@@ -86,6 +90,30 @@ enum {
 const char *zb_strerror(int code);
 
 /*
+ * The symbolic name of a code, as a program would spell it: "ENOENT",
+ * "ZB_EWRITER_GONE". NULL for 0, positive numbers and codes without a name.
+ * Static storage; never to be freed.
+ */
+const char *zb_error_name(int code);
+
+/*
+ * The version of the library actually loaded, "MAJOR.MINOR.PATCH" (static
+ * storage). ZB_VERSION_STRING is the version of the header a program was
+ * compiled against; the two differ when the library was upgraded under it.
+ */
+const char *zb_version(void);
+
+/*
+ * A buffer size as zbd.conf, the control protocol and zbctl write it: decimal
+ * digits with an optional K, M or G suffix (powers of 1024, either case), so
+ * "1024", "4K", "64M", "1G". No sign, space, fraction or other suffix ("64MB"
+ * is refused). Returns 0 and sets *ret; -EINVAL for anything else or 0;
+ * -EMSGSIZE above ZB_SIZE_MAX (numbers too large for 64 bits included).
+ * The value is not rounded: creating a buffer rounds it up to ZB_SIZE_ALIGN.
+ */
+int zb_size_parse(const char *text, uint64_t *ret);
+
+/*
  * 0 if `name` can name a buffer that zbd creates and the control protocol
  * carries: 1 to ZB_NAME_MAX bytes of printable ASCII, without space, '/' or
  * '=', and neither "." nor "..". -EINVAL otherwise. (zb_reader_open and
@@ -93,6 +121,36 @@ const char *zb_strerror(int code);
  * single path component, which this rule narrows.)
  */
 int zb_name_check(const char *name);
+
+/* zb_name_check()'s rule in words, for error messages. */
+#define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
+
+/*
+ * Optional: outlive a buffer whose files are shrunk under this process. Any
+ * process allowed to write a buffer (its mode and group say who) can
+ * truncate its segment or semaphore files in /dev/shm; the next access to a
+ * lost page raises SIGBUS, which ends the process. After this call, such a
+ * fault in the mappings of this process's readers and writers is caught:
+ * the access completes (it reads zeros, and what it writes goes nowhere),
+ * and zb_reader_read(), zb_reader_metadata(), zb_writer_acquire(),
+ * zb_writer_commit(), zb_writer_write(), zb_writer_set_metadata() and
+ * zb_writer_metadata() on that handle return ZB_ECORRUPT from then on; close
+ * it. Covered: the library's own accesses, and the application's to a
+ * frame's data or to acquired memory while the handle is open (a frame read
+ * when the fault hits may hold zeros; the next call says so). Not covered: a handle that another
+ * thread closes while the fault happens.
+ *
+ * It installs a process-wide SIGBUS handler (sigaction, SA_SIGINFO), which
+ * is why the library does not do it unasked. Faults outside libzbclient's
+ * mappings go to the handler that was in place when this was called, or end
+ * the process as SIGBUS does. A SIGBUS handler installed after this call
+ * replaces ours: install yours first if you need both. Call it once, from any
+ * thread, before or after opening handles; later calls do nothing. (Under
+ * valgrind, going on after the fault needs
+ * --vex-iropt-register-updates=allregs-at-mem-access.)
+ * Returns 0, or a negated errno if sigaction failed.
+ */
+int zb_sigbus_guard_install(void);
 
 /* Counters of one handle (frames and payload bytes it moved since it opened). */
 struct zb_stats {
@@ -131,7 +189,7 @@ int zb_reader_open(struct zb_reader **ret, const char *name);
 
 /*
  * Create the buffer and become its reader and owner with no daemon, exactly as
- * upstream ZeroBuffer readers do (PROTOCOL.md section 9): take the lock file,
+ * upstream ZeroBuffer readers do (doc/protocol.md sections 12, 13): take the lock file,
  * clean up abandoned buffers, create semaphores then segment. `config` may be
  * NULL for defaults. Returns -EEXIST if a live owner holds the buffer.
  * zb_reader_close() removes everything this call created.
@@ -188,6 +246,11 @@ int zb_writer_open(struct zb_writer **ret, const char *name);
 
 /* Set the buffer's metadata, once. -EALREADY if set, -EMSGSIZE if too large. */
 int zb_writer_set_metadata(struct zb_writer *w, const void *data, size_t size);
+
+/* The buffer's metadata as set (by this or an earlier writer), in place in
+ * shared memory, valid while the handle is open. -ENODATA while none was set,
+ * ZB_ECORRUPT for a malformed block. */
+int zb_writer_metadata(struct zb_writer *w, const void **ret_data, size_t *ret_size);
 
 /*
  * Copy one frame of `size` (> 0) bytes into the ring, waiting up to timeout_ms

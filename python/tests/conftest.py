@@ -148,22 +148,6 @@ class Peer:
 
 
 @pytest.fixture
-def peers():
-    """Start C peers (zbpy-peer ARGS...); all are killed when the test ends."""
-    started = []
-    exe = tool("ZBPY_PEER")
-
-    def start(*args, ready=True, **kw):
-        p = Peer([exe, *map(str, args)], ready=ready, **kw)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.kill()
-
-
-@pytest.fixture
 def spawn():
     """Start other processes (argv) as Peers; killed when the test ends."""
     started = []
@@ -176,6 +160,32 @@ def spawn():
     yield start
     for p in started:
         p.kill()
+
+
+@pytest.fixture
+def peers(spawn):
+    """Start C peers (zbpy-peer ARGS...); all are killed when the test ends."""
+    exe = tool("ZBPY_PEER")
+
+    def start(*args, ready=True, **kw):
+        return spawn([exe, *args], ready=ready, **kw)
+
+    return start
+
+
+@pytest.fixture
+def ring_sizes():
+    """Reader.create()'s sizes for `ring`; a test module overrides this."""
+    return {"payload_size": 64 * 1024}
+
+
+@pytest.fixture
+def ring(name, ring_sizes):
+    """A buffer this process created and owns (no daemon), and its writer:
+    (reader, writer), both closed when the test ends."""
+    with zbclient.Reader.create(name, **ring_sizes) as r:
+        with zbclient.Writer.open(name) as w:
+            yield r, w
 
 
 def pattern(seq, size):
@@ -295,6 +305,7 @@ def run_python(code, args=(), env=None, timeout=60, **kw):
     return r.stdout
 
 
-def python_peer(spawn, code, env=None, ready=True):
-    """A Python child running `code` (which prints "ready" when attached)."""
-    return spawn([sys.executable, "-u", "-c", code], ready=ready, env=env)
+def python_peer(spawn, code, *args, env=None, ready=True):
+    """A Python child running `code` with `args` (which prints "ready" when
+    attached)."""
+    return spawn([sys.executable, "-u", "-c", code, *args], ready=ready, env=env)

@@ -65,10 +65,8 @@ def test_the_hierarchy():
 
 
 @pytest.fixture
-def ring(name):
-    with zbclient.Reader.create(name, payload_size=4096, metadata_size=64) as r:
-        with zbclient.Writer.open(name) as w:
-            yield r, w
+def ring_sizes():
+    return {"payload_size": 4096, "metadata_size": 64}
 
 
 def test_invalid_argument(ring, zbd, name):
@@ -177,16 +175,31 @@ def test_permission_denied(name):
     if os.geteuid() != 0:
         pytest.skip("needs root, to try as another user (nobody)")
     with zbclient.Reader.create(name, mode=0o600):
-        code = ("import sys, zbclient\n"
-                "try:\n"
-                "    zbclient.Writer.open(sys.argv[1])\n"
-                "except zbclient.PermissionDenied as e:\n"
-                "    assert isinstance(e, PermissionError) and e.name == sys.argv[1], e\n"
-                "    print(e.code, e)\n")
-        r = subprocess.run([sys.executable, "-c", code, name], user=65534, group=65534,
-                           capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        assert r.stdout.startswith(f"{-errno.EACCES} {name}: permission denied")
+        # A forked child drops to nobody with the module already imported: a
+        # new interpreter could not import it from a build tree under /root.
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(rfd)
+            try:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+                zbclient.Writer.open(name)
+                text = "opened"
+            except zbclient.PermissionDenied as e:
+                ok = isinstance(e, PermissionError) and e.name == name
+                text = f"{e.code} {e}" if ok else f"wrong: {e!r}"
+            except BaseException as e:  # report anything else to the parent
+                text = f"unexpected: {e!r}"
+            os.write(wfd, text.encode())
+            os._exit(0)
+        os.close(wfd)
+        with os.fdopen(rfd, "rb") as f:
+            out = f.read().decode()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert out.startswith(f"{-errno.EACCES} {name}: permission denied"), out
 
 
 def test_writer_gone(name):
@@ -300,58 +313,57 @@ class FakeDaemon:
             c.close()
 
 
-def test_connection_lost(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: None)
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.ConnectionLost) as e:
-            d.list()
-        check(e, zbclient.ConnectionLost, fake.path)
-    finally:
+@pytest.fixture
+def fake_daemon(sock_dir):
+    """Start a FakeDaemon(reply) in sock_dir; closed when the test ends."""
+    started = []
+
+    def start(reply):
+        fake = FakeDaemon(str(sock_dir / f"s{len(started)}"), reply)
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
         fake.close()
 
 
-def test_protocol_error(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"this is not key=value\n\n")
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.ProtocolError) as e:
-            d.list()
-        check(e, zbclient.ProtocolError, fake.path)
-    finally:
-        fake.close()
+def test_connection_lost(fake_daemon):
+    fake = fake_daemon(lambda line: None)
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.ConnectionLost) as e:
+        d.list()
+    check(e, zbclient.ConnectionLost, fake.path)
 
 
-def test_daemon_timeout(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"")  # never answers
-    try:
-        d = zbclient.Daemon(fake.path, timeout=0.2)
-        with pytest.raises(zbclient.Timeout) as e:
-            d.health()
-        check(e, zbclient.Timeout, fake.path)
-    finally:
-        fake.close()
+def test_protocol_error(fake_daemon):
+    fake = fake_daemon(lambda line: b"this is not key=value\n\n")
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.ProtocolError) as e:
+        d.list()
+    check(e, zbclient.ProtocolError, fake.path)
 
 
-def test_daemon_error_text_is_in_the_message(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"),
-                      lambda line: b"error=not allowed for uid 1000\nstatus=-1\n\n")
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.PermissionDenied) as e:
-            d.destroy("somebuffer")
-        assert e.value.code == -errno.EPERM and e.value.name == "somebuffer"
-        assert "not allowed for uid 1000" in str(e.value)
-    finally:
-        fake.close()
+def test_daemon_timeout(fake_daemon):
+    fake = fake_daemon(lambda line: b"")  # never answers
+    d = zbclient.Daemon(fake.path, timeout=0.2)
+    with pytest.raises(zbclient.Timeout) as e:
+        d.health()
+    check(e, zbclient.Timeout, fake.path)
 
 
-def test_unknown_codes_raise_the_base_class(sock_dir):
-    fake = FakeDaemon(str(sock_dir / "s"), lambda line: b"status=-28\n\n")
-    try:
-        d = zbclient.Daemon(fake.path)
-        with pytest.raises(zbclient.Error) as e:
-            d.create("abc")
-        assert type(e.value) is zbclient.Error and e.value.errno == errno.ENOSPC
-    finally:
-        fake.close()
+def test_daemon_error_text_is_in_the_message(fake_daemon):
+    fake = fake_daemon(lambda line: b"error=not allowed for uid 1000\nstatus=-1\n\n")
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.PermissionDenied) as e:
+        d.destroy("somebuffer")
+    assert e.value.code == -errno.EPERM and e.value.name == "somebuffer"
+    assert "not allowed for uid 1000" in str(e.value)
+
+
+def test_unknown_codes_raise_the_base_class(fake_daemon):
+    fake = fake_daemon(lambda line: b"status=-28\n\n")
+    d = zbclient.Daemon(fake.path)
+    with pytest.raises(zbclient.Error) as e:
+        d.create("abc")
+    assert type(e.value) is zbclient.Error and e.value.errno == errno.ENOSPC

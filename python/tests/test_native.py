@@ -11,14 +11,6 @@ import zbclient
 from conftest import objects_left
 
 
-@pytest.fixture
-def ring(name):
-    """A buffer this process created and owns (no daemon), and its writer."""
-    with zbclient.Reader.create(name, payload_size=64 * 1024) as r:
-        with zbclient.Writer.open(name) as w:
-            yield r, w
-
-
 def test_create_open_and_close_remove_everything(name):
     r = zbclient.Reader.create(name, payload_size=4096, metadata_size=128, mode=0o640)
     assert r.owner and not r.closed and r.name == name

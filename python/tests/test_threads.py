@@ -44,10 +44,8 @@ def run_while(blocked, call):
 
 
 @pytest.fixture
-def ring(name):
-    with zbclient.Reader.create(name, payload_size=8192) as r:
-        with zbclient.Writer.open(name) as w:
-            yield r, w
+def ring_sizes():
+    return {"payload_size": 8192}
 
 
 def test_blocked_read_releases_the_gil(ring):

@@ -14,14 +14,10 @@ import sys
 import pytest
 
 import zbclient
-from conftest import pattern
+from conftest import pattern, python_peer
 
 RING = 65536
 
-
-def spawn_upstream(spawn, code, env, *args):
-    """A child with the upstream package importable, running `code`."""
-    return spawn([sys.executable, "-u", "-c", code, *map(str, args)], env=env)
 
 PATTERN_PY = """
 def pattern(seq, size):
@@ -29,11 +25,17 @@ def pattern(seq, size):
     return (bytes(range(256)) * ((size + start) // 256 + 1))[start:start + size]
 """
 
-UPSTREAM_READER = PATTERN_PY + """
+
+def reader_script(package, then=""):
+    """A reader on the upstream API of `package` (zerobuffer, or
+    zbclient.zerobuffer) that creates the buffer, checks `count` frames of
+    `size` bytes and the metadata, then runs `then` (lines indented as in a
+    with block) before it reports."""
+    return PATTERN_PY + f"""
 import sys
-from zerobuffer import Reader, BufferConfig
+from {package} import Reader, BufferConfig, WriterDeadException
 name, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-with Reader(name, BufferConfig(metadata_size=1024, payload_size=%d)) as reader:
+with Reader(name, BufferConfig(metadata_size=1024, payload_size={RING})) as reader:
     print("ready", flush=True)
     for seq in range(1, count + 1):
         frame = reader.read_frame(timeout=30)
@@ -42,8 +44,12 @@ with Reader(name, BufferConfig(metadata_size=1024, payload_size=%d)) as reader:
         assert bytes(frame.data) == pattern(seq, size), seq
         reader.release_frame(frame)
     print("metadata=" + bytes(reader.get_metadata()).decode(), flush=True)
-    print("frames=%%d bytes=%%d seconds=0" %% (count, count * size), flush=True)
-""" % RING
+{then}
+    print("frames=%d bytes=%d seconds=0" % (count, count * size), flush=True)
+"""
+
+
+UPSTREAM_READER = reader_script("zerobuffer")
 
 UPSTREAM_WRITER = PATTERN_PY + """
 import sys
@@ -65,7 +71,7 @@ with Writer(name) as writer:
 
 def test_upstream_reader_zbclient_writer(spawn, upstream_env, name):
     count, size = 3000, 1008
-    p = spawn_upstream(spawn, UPSTREAM_READER, upstream_env, name, count, size)
+    p = python_peer(spawn, UPSTREAM_READER, name, count, size, env=upstream_env)
     with zbclient.Writer.open(name) as w:
         w.set_metadata(b"from zbclient")
         for seq in range(1, count + 1):
@@ -83,7 +89,7 @@ def test_upstream_reader_zbclient_writer(spawn, upstream_env, name):
 def test_zbclient_reader_upstream_writer(spawn, upstream_env, name):
     count, size = 3000, 1008
     with zbclient.Reader.create(name, payload_size=RING) as r:
-        p = spawn_upstream(spawn, UPSTREAM_WRITER, upstream_env, name, count, size)
+        p = python_peer(spawn, UPSTREAM_WRITER, name, count, size, env=upstream_env)
         for seq in range(1, count + 1):
             with r.read(30) as f:
                 assert f.sequence == seq
@@ -94,30 +100,17 @@ def test_zbclient_reader_upstream_writer(spawn, upstream_env, name):
             r.read(30)
 
 
-COMPAT_READER = PATTERN_PY + """
-import sys
-from zbclient.zerobuffer import Reader, BufferConfig, WriterDeadException
-name, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-with Reader(name, BufferConfig(metadata_size=1024, payload_size=%d)) as reader:
-    print("ready", flush=True)
-    for seq in range(1, count + 1):
-        frame = reader.read_frame(timeout=30)
-        assert frame is not None and frame.sequence == seq, seq
-        assert bytes(frame.data) == pattern(seq, size), seq
-        reader.release_frame(frame)
-    print("metadata=" + bytes(reader.get_metadata()).decode(), flush=True)
+COMPAT_READER = reader_script("zbclient.zerobuffer", """\
     try:
         reader.read_frame(timeout=30)
     except WriterDeadException:
-        print("writer gone", flush=True)
-    print("frames=%%d bytes=%%d seconds=0" %% (count, count * size), flush=True)
-""" % RING
+        print("writer gone", flush=True)""")
 
 
 def test_compat_reader_upstream_writer(spawn, upstream_env, name):
     count, size = 2000, 2032
-    r = spawn_upstream(spawn, COMPAT_READER, upstream_env, name, count, size)
-    w = spawn_upstream(spawn, UPSTREAM_WRITER, upstream_env, name, count, size)
+    r = python_peer(spawn, COMPAT_READER, name, count, size, env=upstream_env)
+    w = python_peer(spawn, UPSTREAM_WRITER, name, count, size, env=upstream_env)
     assert w.result()["frames"] == count
     assert r.result()["frames"] == count
     assert "metadata=from upstream" in r.stdout and "writer gone" in r.stdout
@@ -126,8 +119,8 @@ def test_compat_reader_upstream_writer(spawn, upstream_env, name):
 def test_upstream_reader_compat_writer(spawn, upstream_env, name):
     count, size = 2000, 2032
     compat_writer = UPSTREAM_WRITER.replace("from zerobuffer import", "from zbclient.zerobuffer import")
-    r = spawn_upstream(spawn, UPSTREAM_READER, upstream_env, name, count, size)
-    w = spawn_upstream(spawn, compat_writer, upstream_env, name, count, size)
+    r = python_peer(spawn, UPSTREAM_READER, name, count, size, env=upstream_env)
+    w = python_peer(spawn, compat_writer, name, count, size, env=upstream_env)
     assert w.result()["frames"] == count
     assert r.result()["frames"] == count
     assert "metadata=from upstream" in r.stdout

@@ -17,10 +17,8 @@ PAYLOAD = 4096
 
 
 @pytest.fixture
-def ring(name):
-    with zbclient.Reader.create(name, payload_size=PAYLOAD) as r:
-        with zbclient.Writer.open(name) as w:
-            yield r, w
+def ring_sizes():
+    return {"payload_size": PAYLOAD}
 
 
 def test_release_refused_while_a_memoryview_is_exported(ring):

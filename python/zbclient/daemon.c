@@ -370,14 +370,59 @@ daemon_run(DaemonObject *self, ctl_call call, void *arg, int idempotent,
     return 0;
 }
 
+/* Daemon()'s `timeout` as milliseconds (0: None, the library's default);
+ * -1 with an exception. */
+static int
+timeout_ms_arg(PyObject *timeout)
+{
+    double s;
+    int ms;
+
+    if (timeout == Py_None) {
+        return 0;
+    }
+    s = PyFloat_AsDouble(timeout);
+    if (s == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (!(s > 0) || s > 2e6) {
+        PyErr_SetString(PyExc_ValueError,
+                        "timeout must be None or seconds > 0");
+        return -1;
+    }
+    ms = (int)(s * 1000);
+    return ms == 0 ? 1 : ms;
+}
+
+/* Daemon()'s `socket` (None: the default) as a str; NULL with an
+ * exception. */
+static PyObject *
+socket_arg(PyObject *socket)
+{
+    char buf[4096];
+    PyObject *fs;
+    int err;
+
+    if (socket == Py_None) {
+        err = zb_ctl_default_socket(buf, sizeof(buf));
+        if (err < 0) {
+            return zbpy_raise(err, NULL, "default socket path");
+        }
+        return PyUnicode_DecodeFSDefault(buf);
+    }
+    fs = PyOS_FSPath(socket);
+    if (fs != NULL && PyBytes_Check(fs)) {
+        Py_SETREF(fs, PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(fs)));
+    }
+    return fs;
+}
+
 static int
 daemon_init(DaemonObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"socket", "timeout", NULL};
     PyObject *socket = Py_None, *timeout = Py_None;
     PyObject *path_bytes;
-    const char *path;
-    char buf[4096];
     int err;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:Daemon", kwlist, &socket,
@@ -393,53 +438,17 @@ daemon_init(DaemonObject *self, PyObject *args, PyObject *kwds)
         PyErr_NoMemory();
         return -1;
     }
-    if (timeout != Py_None) {
-        double s = PyFloat_AsDouble(timeout);
-
-        if (s == -1.0 && PyErr_Occurred()) {
-            return -1;
-        }
-        if (!(s > 0) || s > 2e6) {
-            PyErr_SetString(PyExc_ValueError,
-                            "timeout must be None or seconds > 0");
-            return -1;
-        }
-        self->timeout_ms = (int)(s * 1000);
-        if (self->timeout_ms == 0) {
-            self->timeout_ms = 1;
-        }
-    }
-    if (socket == Py_None) {
-        err = zb_ctl_default_socket(buf, sizeof(buf));
-        if (err < 0) {
-            zbpy_raise(err, NULL, "default socket path");
-            return -1;
-        }
-        self->socket = PyUnicode_DecodeFSDefault(buf);
-    }
-    else {
-        PyObject *fs = PyOS_FSPath(socket);
-
-        if (fs == NULL) {
-            return -1;
-        }
-        if (PyBytes_Check(fs)) {
-            self->socket = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(fs));
-            Py_DECREF(fs);
-        }
-        else {
-            self->socket = fs;
-        }
-    }
-    if (self->socket == NULL) {
+    self->timeout_ms = timeout_ms_arg(timeout);
+    if (self->timeout_ms < 0) {
         return -1;
     }
-    if (!PyUnicode_FSConverter(self->socket, &path_bytes)) {
+    self->socket = socket_arg(socket);
+    if (self->socket == NULL ||
+        !PyUnicode_FSConverter(self->socket, &path_bytes)) {
         return -1;
     }
-    path = PyBytes_AS_STRING(path_bytes);
     Py_BEGIN_ALLOW_THREADS
-    err = ensure_connected(self, path);
+    err = ensure_connected(self, PyBytes_AS_STRING(path_bytes));
     Py_END_ALLOW_THREADS
     Py_DECREF(path_bytes);
     if (err < 0) {
@@ -494,21 +503,14 @@ daemon_create(DaemonObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"name", "payload_size", "metadata_size",
                              "mode", "group",        NULL};
     struct create_args a = {0};
-    unsigned int mode = 0;
     PyObject *name, *group = Py_None;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$O&O&IO:create", kwlist,
-                                     &name, zbpy_size_converter,
-                                     &a.cfg.payload_size, zbpy_size_converter,
-                                     &a.cfg.metadata_size, &mode, &group)) {
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwds, "U|$O&O&O&O:create", kwlist, &name,
+            zbpy_size_converter, &a.cfg.payload_size, zbpy_size_converter,
+            &a.cfg.metadata_size, zbpy_mode_converter, &a.cfg.mode, &group)) {
         return NULL;
     }
-    if (mode > 07777) {
-        PyErr_SetString(PyExc_ValueError,
-                        "mode must be a permission mode, 0 to 0o7777");
-        return NULL;
-    }
-    a.cfg.mode = (mode_t)mode;
     a.name = request_name(name);
     if (a.name == NULL) {
         return NULL;

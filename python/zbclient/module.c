@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zbclient._zbclient: the module, its exceptions (one class per library
- * error code, all under zbclient.Error), and the helpers every handle type
- * shares: timeouts, handle locks, sizes.
+ * error code, all under zbclient.Error), and the helpers every type uses:
+ * timeouts, locks, argument converters.
  */
 #include "zbpy.h"
 
@@ -13,68 +13,65 @@
 
 PyObject *zbpy_Error;
 
-/* One exception class per code the library returns. `builtin` is a second
- * base, so that `except TimeoutError` or `except ValueError` also work. */
+/*
+ * One exception class per code the library returns: a row here (and a
+ * line in _zbclient.pyi) is all a new one needs. `builtin` is a second base,
+ * so that `except TimeoutError` or `except ValueError` also work.
+ */
 struct error_class {
     int code;
     const char *name;
     PyObject **builtin;
     const char *doc;
-    PyObject *type;
 };
 
-static struct error_class error_classes[] = {
+static const struct error_class error_classes[] = {
     {-EINVAL, "InvalidArgument", &PyExc_ValueError,
-     "An argument the library refused (bad name, size 0, unknown frame...).",
-     NULL},
+     "An argument the library refused (bad name, size 0, unknown frame...)."},
     {-ENOENT, "NotFound", &PyExc_FileNotFoundError,
-     "No buffer of that name (-ENOENT).", NULL},
+     "No buffer of that name (-ENOENT)."},
     {-EEXIST, "AlreadyExists", &PyExc_FileExistsError,
-     "The buffer already exists and a live process owns it (-EEXIST).", NULL},
+     "The buffer already exists and a live process owns it (-EEXIST)."},
     {-EBUSY, "Busy", NULL,
      "A live reader or writer is already attached (-EBUSY); or zbd refused "
-     "to destroy a buffer in use.",
-     NULL},
+     "to destroy a buffer in use."},
     {-ETIMEDOUT, "Timeout", &PyExc_TimeoutError,
-     "Nothing arrived within the timeout (-ETIMEDOUT).", NULL},
+     "Nothing arrived within the timeout (-ETIMEDOUT)."},
     {-ENOBUFS, "BufferFull", NULL,
-     "The writer found no space in the ring within its timeout (-ENOBUFS).",
-     NULL},
+     "The writer found no space in the ring within its timeout (-ENOBUFS)."},
     {-EALREADY, "MetadataAlreadySet", NULL,
-     "The buffer's metadata was already set; it is set once (-EALREADY).",
-     NULL},
+     "The buffer's metadata was already set; it is set once (-EALREADY)."},
     {-EMSGSIZE, "TooLarge", NULL,
-     "A frame or metadata that can never fit the buffer (-EMSGSIZE).", NULL},
-    {-ENODATA, "NoMetadata", NULL, "No metadata has been set (-ENODATA).",
-     NULL},
+     "A frame or metadata that can never fit the buffer (-EMSGSIZE)."},
+    {-ENODATA, "NoMetadata", NULL, "No metadata has been set (-ENODATA)."},
     {-EACCES, "PermissionDenied", &PyExc_PermissionError,
-     "Permission denied (-EACCES, -EPERM).", NULL},
+     "Permission denied (-EACCES, -EPERM)."},
     {ZB_EWRITER_GONE, "WriterGone", NULL,
      "The writer left or died and every frame it wrote was read "
      "(ZB_EWRITER_GONE). Reported once; the next read waits for a new "
-     "writer, whose frames restart at sequence 1.",
-     NULL},
+     "writer, whose frames restart at sequence 1."},
     {ZB_EREADER_GONE, "ReaderGone", NULL,
-     "The reader left or died (ZB_EREADER_GONE).", NULL},
+     "The reader left or died (ZB_EREADER_GONE)."},
     {ZB_EVERSION, "VersionMismatch", NULL,
-     "The segment speaks another protocol version (ZB_EVERSION).", NULL},
+     "The segment speaks another protocol version (ZB_EVERSION)."},
     {ZB_ECORRUPT, "Corrupt", NULL,
-     "The segment or a frame fails validation (ZB_ECORRUPT).", NULL},
+     "The segment or a frame fails validation (ZB_ECORRUPT)."},
     {-ECONNREFUSED, "DaemonUnavailable", &PyExc_ConnectionRefusedError,
      "No zbd listens on the control socket (-ENOENT, -ECONNREFUSED at "
-     "connect).",
-     NULL},
+     "connect)."},
     {-ECONNRESET, "ConnectionLost", &PyExc_ConnectionResetError,
-     "zbd closed the control connection (-ECONNRESET).", NULL},
+     "zbd closed the control connection (-ECONNRESET)."},
     {-EPROTO, "ProtocolError", NULL,
-     "zbd's reply was malformed or too large (-EPROTO).", NULL},
+     "zbd's reply was malformed or too large (-EPROTO)."},
     {-EINTR, "Interrupted", &PyExc_InterruptedError,
      "A signal interrupted a control request that is not safe to repeat "
-     "(-EINTR); whether zbd carried it out is unknown.",
-     NULL},
+     "(-EINTR); whether zbd carried it out is unknown."},
 };
 
 #define N_ERROR_CLASSES (sizeof(error_classes) / sizeof(error_classes[0]))
+
+/* The classes made from error_classes[], in its order. */
+static PyObject *error_types[N_ERROR_CLASSES];
 
 PyObject *
 zbpy_error_class(int code)
@@ -84,7 +81,7 @@ zbpy_error_class(int code)
     }
     for (size_t i = 0; i < N_ERROR_CLASSES; i++) {
         if (error_classes[i].code == code) {
-            return error_classes[i].type;
+            return error_types[i];
         }
     }
     return zbpy_Error;
@@ -156,13 +153,13 @@ now_ns(void)
 }
 
 int
-zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns, int *poll_only)
+zbpy_deadline_init(PyObject *timeout, struct zbpy_deadline *deadline)
 {
     double seconds;
 
-    *poll_only = 0;
+    deadline->poll_only = 0;
     if (timeout == NULL || timeout == Py_None) {
-        *deadline_ns = -1;
+        deadline->ns = -1;
         return 0;
     }
     seconds = PyFloat_AsDouble(timeout);
@@ -175,16 +172,16 @@ zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns, int *poll_only)
         return -1;
     }
     if (seconds == 0) {
-        *poll_only = 1;
-        *deadline_ns = now_ns();
+        deadline->poll_only = 1;
+        deadline->ns = now_ns();
         return 0;
     }
     /* Anything beyond a few centuries waits forever. */
     if (seconds > 1e10) {
-        *deadline_ns = -1;
+        deadline->ns = -1;
         return 0;
     }
-    *deadline_ns = now_ns() + (int64_t)ceil(seconds * 1e9);
+    deadline->ns = now_ns() + (int64_t)ceil(seconds * 1e9);
     return 0;
 }
 
@@ -247,6 +244,24 @@ zbpy_size_converter(PyObject *obj, void *ret)
         return 0;
     }
     *(uint64_t *)ret = v;
+    return 1;
+}
+
+int
+zbpy_mode_converter(PyObject *obj, void *ret)
+{
+    /* As PyArg's "I" would: any int, masked to an unsigned int. */
+    unsigned long v = PyLong_AsUnsignedLongMask(obj);
+
+    if (v == (unsigned long)-1 && PyErr_Occurred()) {
+        return 0;
+    }
+    if ((unsigned int)v > 07777) {
+        PyErr_SetString(PyExc_ValueError,
+                        "mode must be a permission mode, 0 to 0o7777");
+        return 0;
+    }
+    *(mode_t *)ret = (mode_t)(unsigned int)v;
     return 1;
 }
 
@@ -436,7 +451,7 @@ add_errors(PyObject *m)
         return -1;
     }
     for (size_t i = 0; i < N_ERROR_CLASSES; i++) {
-        struct error_class *ec = &error_classes[i];
+        const struct error_class *ec = &error_classes[i];
         char qualname[64];
         PyObject *bases;
 
@@ -450,10 +465,11 @@ add_errors(PyObject *m)
             return -1;
         }
         PyOS_snprintf(qualname, sizeof(qualname), "zbclient.%s", ec->name);
-        ec->type = PyErr_NewExceptionWithDoc(qualname, ec->doc, bases, NULL);
+        error_types[i] =
+            PyErr_NewExceptionWithDoc(qualname, ec->doc, bases, NULL);
         Py_DECREF(bases);
-        if (ec->type == NULL ||
-            PyModule_AddObjectRef(m, ec->name, ec->type) < 0) {
+        if (error_types[i] == NULL ||
+            PyModule_AddObjectRef(m, ec->name, error_types[i]) < 0) {
             return -1;
         }
     }
@@ -486,8 +502,8 @@ PyInit__zbclient(void)
     if (PyModule_AddObjectRef(m, "Stats", (PyObject *)&ZbpyStats_Type) < 0) {
         goto fail;
     }
-    if (zbpy_reader_init_types(m) < 0 || zbpy_writer_init_types(m) < 0 ||
-        zbpy_daemon_init_types(m) < 0) {
+    if (zbpy_handle_init_types(m) < 0 || zbpy_reader_init_types(m) < 0 ||
+        zbpy_writer_init_types(m) < 0 || zbpy_daemon_init_types(m) < 0) {
         goto fail;
     }
     if (PyModule_AddStringConstant(m, "__version__", ZBPY_VERSION) < 0 ||

@@ -15,28 +15,22 @@
  * (blocked in read(), which holds it for at most one slice), the release is
  * queued and carried out by whichever thread unlocks the handle next.
  */
-#include "zbpy.h"
+#include "handle.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <string.h>
 
 typedef struct {
-    PyObject_HEAD
-    struct zb_reader *rd; /* NULL once closed */
-    PyObject *name;
-    PyThread_type_lock lock; /* serialises the library calls on rd */
-    Py_ssize_t exports;      /* views exported by this reader's frames */
-    int creator;
-    int attached; /* recorded by zbpy_attach() */
-    /* Releases queued while another thread held `lock`; `pending_mu` guards
-     * them and is taken without the GIL. n_pending is also read unlocked. */
+    ZbpyHandle h;       /* h.lib is the struct zb_reader * */
+    Py_ssize_t exports; /* views exported by this reader's frames */
+    /* Releases queued while another thread held the handle lock;
+     * `pending_mu` guards them and is taken without the GIL. n_pending is
+     * also read unlocked. */
     pthread_mutex_t pending_mu;
     struct zb_frame *pending;
     size_t n_pending;
     size_t cap_pending;
-    PyObject *weakreflist;
 } ReaderObject;
 
 typedef struct {
@@ -47,37 +41,40 @@ typedef struct {
     int released;
 } FrameObject;
 
-/* ------------------------------------------------------- handle locking */
+/* ------------------------------------------------------ queued releases */
 
-/* Carry out queued releases; `lock` held, GIL not needed. */
+/* Carry out queued releases; the handle lock held, GIL not needed. */
 static void
 drain_pending(ReaderObject *self)
 {
     pthread_mutex_lock(&self->pending_mu);
     for (size_t i = 0; i < self->n_pending; i++) {
-        if (self->rd != NULL) {
-            (void)zb_reader_release(self->rd, &self->pending[i]);
+        if (self->h.lib != NULL) {
+            (void)zb_reader_release(self->h.lib, &self->pending[i]);
         }
     }
     __atomic_store_n(&self->n_pending, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&self->pending_mu);
 }
 
-/* Release `lock`, first carrying out the releases queued meanwhile; a
- * release queued just as we let go is taken care of by retaking the lock
- * (its pusher tried the lock after queueing, and found it ours). */
+/* The reader's kind->unlock: release the handle lock, first carrying out
+ * the releases queued meanwhile; a release queued just as we let go is taken
+ * care of by retaking the lock (its pusher tried the lock after queueing,
+ * and found it ours). */
 static void
-reader_unlock(ReaderObject *self)
+reader_unlock(ZbpyHandle *h)
 {
+    ReaderObject *self = (ReaderObject *)h;
+
     for (;;) {
         if (__atomic_load_n(&self->n_pending, __ATOMIC_SEQ_CST) != 0) {
             drain_pending(self);
         }
-        PyThread_release_lock(self->lock);
+        PyThread_release_lock(h->lock);
         if (__atomic_load_n(&self->n_pending, __ATOMIC_SEQ_CST) == 0) {
             return;
         }
-        if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
+        if (!PyThread_acquire_lock(h->lock, NOWAIT_LOCK)) {
             return;
         }
     }
@@ -115,57 +112,30 @@ push_pending(ReaderObject *self, const struct zb_frame *f)
 static void
 give_back(ReaderObject *self, const struct zb_frame *f)
 {
-    if (self->rd == NULL) {
+    if (self->h.lib == NULL) {
         return; /* closed: the library took everything back */
     }
-    if (PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
-        if (self->rd != NULL) {
-            (void)zb_reader_release(self->rd, f);
+    if (PyThread_acquire_lock(self->h.lock, NOWAIT_LOCK)) {
+        if (self->h.lib != NULL) {
+            (void)zb_reader_release(self->h.lib, f);
         }
-        reader_unlock(self);
+        reader_unlock(&self->h);
         return;
     }
     if (push_pending(self, f)) {
         /* The holder may have let go before we queued: then it is ours. */
-        if (PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
-            reader_unlock(self);
+        if (PyThread_acquire_lock(self->h.lock, NOWAIT_LOCK)) {
+            reader_unlock(&self->h);
         }
         return;
     }
     /* Out of memory for the queue: wait for the holder. It never waits for
      * the GIL while it holds the lock, so waiting with the GIL is safe. */
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
-    if (self->rd != NULL) {
-        (void)zb_reader_release(self->rd, f);
+    PyThread_acquire_lock(self->h.lock, WAIT_LOCK);
+    if (self->h.lib != NULL) {
+        (void)zb_reader_release(self->h.lib, f);
     }
-    reader_unlock(self);
-}
-
-static PyObject *
-err_closed(ReaderObject *self)
-{
-    PyErr_Format(PyExc_ValueError, "%U: reader is closed", self->name);
-    return NULL;
-}
-
-/* Take the handle lock for a quick call (GIL held); -1 with ValueError if
- * the reader is closed, or with the exception a signal handler raised. */
-static int
-reader_lock(ReaderObject *self)
-{
-    if (self->rd == NULL) {
-        err_closed(self);
-        return -1;
-    }
-    if (zbpy_lock(self->lock) < 0) {
-        return -1;
-    }
-    if (self->rd == NULL) {
-        reader_unlock(self);
-        err_closed(self);
-        return -1;
-    }
-    return 0;
+    reader_unlock(&self->h);
 }
 
 /* ------------------------------------------------------------------ Frame */
@@ -189,7 +159,7 @@ frame_new_from(ReaderObject *reader, const struct zb_frame *f)
 static int
 frame_live(FrameObject *self)
 {
-    return !self->released && self->reader->rd != NULL;
+    return !self->released && self->reader->h.lib != NULL;
 }
 
 static void
@@ -208,7 +178,8 @@ frame_getbuffer(FrameObject *self, Py_buffer *view, int flags)
 {
     if (!frame_live(self)) {
         PyErr_Format(PyExc_ValueError, "%U: frame %llu was released",
-                     self->reader->name, (unsigned long long)self->f.sequence);
+                     self->reader->h.name,
+                     (unsigned long long)self->f.sequence);
         return -1;
     }
     if (PyBuffer_FillInfo(view, (PyObject *)self, (void *)self->f.data,
@@ -239,7 +210,7 @@ frame_do_release(FrameObject *self)
             "%U: cannot release frame %llu while %zd view(s) of it are "
             "exported (release the memoryviews and delete the arrays made "
             "from it first)",
-            self->reader->name, (unsigned long long)self->f.sequence,
+            self->reader->h.name, (unsigned long long)self->f.sequence,
             self->exports);
         return NULL;
     }
@@ -311,7 +282,7 @@ static PyObject *
 frame_repr(FrameObject *self)
 {
     return PyUnicode_FromFormat(
-        "<zbclient.Frame %U sequence=%llu size=%zu%s>", self->reader->name,
+        "<zbclient.Frame %U sequence=%llu size=%zu%s>", self->reader->h.name,
         (unsigned long long)self->f.sequence, self->f.size,
         frame_live(self) ? "" : " released");
 }
@@ -372,71 +343,40 @@ PyTypeObject ZbpyFrame_Type = {
 
 /* ----------------------------------------------------------------- Reader */
 
-static ReaderObject *
-reader_alloc(PyTypeObject *type, PyObject *name)
+static PyObject *reader_close(ZbpyHandle *h, PyObject *unused);
+
+static const struct zbpy_handle_kind reader_kind = {
+    .what = "reader",
+    .writer = 0,
+    .unlock = reader_unlock,
+    .close = reader_close,
+};
+
+/* Open or (`create` non-NULL) create buffer `name`. */
+static PyObject *
+reader_attach(PyTypeObject *type, PyObject *name,
+              const struct zb_buffer_config *create)
 {
-    ReaderObject *self = (ReaderObject *)type->tp_alloc(type, 0);
+    ReaderObject *self =
+        (ReaderObject *)zbpy_handle_new(type, &reader_kind, name);
 
     if (self == NULL) {
         return NULL;
     }
-    self->lock = PyThread_allocate_lock();
-    if (self->lock == NULL) {
-        Py_DECREF(self);
-        PyErr_NoMemory();
-        return NULL;
-    }
     pthread_mutex_init(&self->pending_mu, NULL);
-    self->name = Py_NewRef(name);
-    return self;
+    return zbpy_handle_open(&self->h, create);
 }
 
 static void
 reader_dealloc(ReaderObject *self)
 {
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
-    /* No frame is left (each holds a reference), so nothing is exported. */
-    if (self->rd != NULL) {
-        struct zb_reader *rd = self->rd;
-
-        self->rd = NULL;
-        zb_reader_close(rd);
-    }
-    if (self->attached) {
-        zbpy_detach(0, self->name);
-    }
-    if (self->lock != NULL) {
+    /* No frame is left (each holds a reference), so nothing is exported
+     * and nothing is queued. The mutex exists once the lock does. */
+    if (self->h.lock != NULL) {
         pthread_mutex_destroy(&self->pending_mu);
-        PyThread_free_lock(self->lock);
     }
     PyMem_RawFree(self->pending);
-    Py_XDECREF(self->name);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-/* The name as the library wants it: str, no NUL. */
-static const char *
-name_arg(PyObject *name)
-{
-    Py_ssize_t len;
-    const char *s;
-
-    if (!PyUnicode_Check(name)) {
-        PyErr_Format(PyExc_TypeError, "name must be str, not %.100s",
-                     Py_TYPE(name)->tp_name);
-        return NULL;
-    }
-    s = PyUnicode_AsUTF8AndSize(name, &len);
-    if (s == NULL) {
-        return NULL;
-    }
-    if ((size_t)len != strlen(s)) {
-        zbpy_raise(-EINVAL, name, "embedded NUL character");
-        return NULL;
-    }
-    return s;
+    zbpy_handle_dealloc(&self->h);
 }
 
 PyDoc_STRVAR(
@@ -451,37 +391,12 @@ static PyObject *
 reader_open(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"name", NULL};
-    ReaderObject *self;
-    struct zb_reader *rd;
-    const char *cname;
     PyObject *name;
-    int err;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "U:open", kwlist, &name)) {
         return NULL;
     }
-    cname = name_arg(name);
-    if (cname == NULL) {
-        return NULL;
-    }
-    self = reader_alloc(type, name);
-    if (self == NULL) {
-        return NULL;
-    }
-    if (zbpy_attach(0, name) < 0) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    self->attached = 1;
-    Py_BEGIN_ALLOW_THREADS
-    err = zb_reader_open(&rd, cname);
-    Py_END_ALLOW_THREADS
-    if (err < 0) {
-        Py_DECREF(self);
-        return zbpy_raise(err, name, NULL);
-    }
-    self->rd = rd;
-    return (PyObject *)self;
+    return reader_attach(type, name, NULL);
 }
 
 PyDoc_STRVAR(
@@ -500,49 +415,16 @@ reader_create(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"name", "payload_size", "metadata_size", "mode",
                              NULL};
-    struct zb_buffer_config cfg = {0};
-    unsigned int mode = 0600;
-    ReaderObject *self;
-    struct zb_reader *rd;
-    const char *cname;
+    struct zb_buffer_config cfg = {.mode = 0600};
     PyObject *name;
-    int err;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|$O&O&I:create", kwlist,
-                                     &name, zbpy_size_converter,
-                                     &cfg.payload_size, zbpy_size_converter,
-                                     &cfg.metadata_size, &mode)) {
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwds, "U|$O&O&O&:create", kwlist, &name, zbpy_size_converter,
+            &cfg.payload_size, zbpy_size_converter, &cfg.metadata_size,
+            zbpy_mode_converter, &cfg.mode)) {
         return NULL;
     }
-    if (mode > 07777) {
-        PyErr_SetString(PyExc_ValueError,
-                        "mode must be a permission mode, 0 to 0o7777");
-        return NULL;
-    }
-    cfg.mode = (mode_t)mode;
-    cname = name_arg(name);
-    if (cname == NULL) {
-        return NULL;
-    }
-    self = reader_alloc(type, name);
-    if (self == NULL) {
-        return NULL;
-    }
-    if (zbpy_attach(0, name) < 0) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    self->attached = 1;
-    Py_BEGIN_ALLOW_THREADS
-    err = zb_reader_create(&rd, cname, &cfg);
-    Py_END_ALLOW_THREADS
-    if (err < 0) {
-        Py_DECREF(self);
-        return zbpy_raise(err, name, NULL);
-    }
-    self->rd = rd;
-    self->creator = 1;
-    return (PyObject *)self;
+    return reader_attach(type, name, &cfg);
 }
 
 static PyObject *
@@ -554,54 +436,24 @@ reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return NULL;
 }
 
-/*
- * One frame: a poll with the GIL held first (the fast path: the frame is
- * there, no system call), then slices with the GIL released until the
- * deadline, checking for signals between slices.
- */
+static int
+read_attempt(ZbpyHandle *h, void *frame, int timeout_ms)
+{
+    return zb_reader_read(h->lib, frame, timeout_ms);
+}
+
 static PyObject *
 reader_read_impl(ReaderObject *self, PyObject *timeout)
 {
+    struct zbpy_deadline deadline;
     struct zb_frame f;
-    int64_t deadline;
-    int poll_only, err, closed = 0;
 
-    if (self->rd == NULL) {
-        return err_closed(self);
+    if (self->h.lib == NULL) {
+        return zbpy_handle_closed_error(&self->h);
     }
-    if (zbpy_deadline_init(timeout, &deadline, &poll_only) < 0) {
+    if (zbpy_deadline_init(timeout, &deadline) < 0 ||
+        zbpy_handle_wait(&self->h, &deadline, 1, read_attempt, &f) < 0) {
         return NULL;
-    }
-    if (reader_lock(self) < 0) {
-        return NULL;
-    }
-    err = zb_reader_read(self->rd, &f, 0);
-    reader_unlock(self);
-    while (err == -ETIMEDOUT && !poll_only) {
-        int slice = zbpy_slice_ms(deadline);
-
-        if (slice == 0) {
-            break;
-        }
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(self->lock, WAIT_LOCK);
-        if (self->rd == NULL) {
-            closed = 1;
-        }
-        else {
-            err = zb_reader_read(self->rd, &f, slice);
-        }
-        reader_unlock(self);
-        Py_END_ALLOW_THREADS
-        if (closed) {
-            return err_closed(self);
-        }
-        if (err == -ETIMEDOUT && PyErr_CheckSignals() < 0) {
-            return NULL;
-        }
-    }
-    if (err < 0) {
-        return zbpy_raise(err, self->name, NULL);
     }
     return frame_new_from(self, &f);
 }
@@ -664,10 +516,39 @@ reader_release(ReaderObject *self, PyObject *frame)
         return NULL;
     }
     if (((FrameObject *)frame)->reader != self) {
-        return zbpy_raise(-EINVAL, self->name,
+        return zbpy_raise(-EINVAL, self->h.name,
                           "the frame belongs to another reader");
     }
     return frame_do_release((FrameObject *)frame);
+}
+
+/* Refuse to close while a view of a frame is exported. */
+static int
+reader_may_close(ReaderObject *self)
+{
+    if (self->exports > 0) {
+        PyErr_Format(
+            PyExc_BufferError,
+            "%U: cannot close the reader while %zd view(s) of its frames are "
+            "exported",
+            self->h.name, self->exports);
+        return -1;
+    }
+    return 0;
+}
+
+/* zbpy_handle_close()'s `closing`: look again under the handle lock, then
+ * carry out the releases queued meanwhile. */
+static int
+reader_closing(ZbpyHandle *h)
+{
+    ReaderObject *self = (ReaderObject *)h;
+
+    if (reader_may_close(self) < 0) {
+        return -1;
+    }
+    drain_pending(self);
+    return 0;
 }
 
 PyDoc_STRVAR(
@@ -679,61 +560,14 @@ PyDoc_STRVAR(
     "any of its frames is exported. Closing twice does nothing.");
 
 static PyObject *
-reader_close(ReaderObject *self, PyObject *unused)
+reader_close(ZbpyHandle *h, PyObject *unused)
 {
-    struct zb_reader *rd;
+    ReaderObject *self = (ReaderObject *)h;
 
-    if (self->rd == NULL) {
-        Py_RETURN_NONE;
-    }
-    if (self->exports > 0) {
-        goto exported;
-    }
-    if (zbpy_lock(self->lock) < 0) {
+    if (self->h.lib != NULL && reader_may_close(self) < 0) {
         return NULL;
     }
-    /* The GIL may have been released while we waited: look again. */
-    if (self->rd == NULL) {
-        reader_unlock(self);
-        Py_RETURN_NONE;
-    }
-    if (self->exports > 0) {
-        reader_unlock(self);
-        goto exported;
-    }
-    drain_pending(self);
-    rd = self->rd;
-    self->rd = NULL;
-    PyThread_release_lock(self->lock);
-    Py_BEGIN_ALLOW_THREADS
-    zb_reader_close(rd);
-    Py_END_ALLOW_THREADS
-    zbpy_detach(0, self->name);
-    self->attached = 0;
-    Py_RETURN_NONE;
-
-exported:
-    PyErr_Format(
-        PyExc_BufferError,
-        "%U: cannot close the reader while %zd view(s) of its frames are "
-        "exported",
-        self->name, self->exports);
-    return NULL;
-}
-
-static PyObject *
-reader_enter(ReaderObject *self, PyObject *unused)
-{
-    if (self->rd == NULL) {
-        return err_closed(self);
-    }
-    return Py_NewRef(self);
-}
-
-static PyObject *
-reader_exit(ReaderObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    return reader_close(self, NULL);
+    return zbpy_handle_close(&self->h, reader_closing);
 }
 
 static PyObject *
@@ -754,34 +588,6 @@ reader_iternext(ReaderObject *self)
     return f;
 }
 
-PyDoc_STRVAR(
-    reader_set_spin_doc,
-    "set_spin(microseconds)\n"
-    "--\n\n"
-    "How long read() watches the ring before it sleeps; 0 sleeps at once,\n"
-    "SPIN_FOREVER never sleeps (a busy poll that keeps a CPU at 100 %% while\n"
-    "it waits). Default DEFAULT_SPIN_US (20).");
-
-static PyObject *
-reader_set_spin(ReaderObject *self, PyObject *arg)
-{
-    unsigned long us = PyLong_AsUnsignedLong(arg);
-
-    if (us == (unsigned long)-1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (us > 10 * 1000 * 1000 && us != ZB_SPIN_FOREVER) {
-        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s, or SPIN_FOREVER");
-        return NULL;
-    }
-    if (reader_lock(self) < 0) {
-        return NULL;
-    }
-    (void)zb_reader_set_spin(self->rd, (unsigned)us);
-    reader_unlock(self);
-    Py_RETURN_NONE;
-}
-
 static PyObject *
 reader_get_metadata(ReaderObject *self, void *closure)
 {
@@ -793,10 +599,10 @@ reader_get_metadata(ReaderObject *self, void *closure)
 
     /* Copied under the lock into raw memory: allocating Python objects
      * there could run arbitrary code (the GC) while we hold the lock. */
-    if (reader_lock(self) < 0) {
+    if (zbpy_handle_lock(&self->h) < 0) {
         return NULL;
     }
-    err = zb_reader_metadata(self->rd, &data, &size);
+    err = zb_reader_metadata(self->h.lib, &data, &size);
     if (err == 0) {
         copy = PyMem_RawMalloc(size ? size : 1);
         if (copy == NULL) {
@@ -806,12 +612,12 @@ reader_get_metadata(ReaderObject *self, void *closure)
             memcpy(copy, data, size);
         }
     }
-    reader_unlock(self);
+    zbpy_handle_unlock(&self->h);
     if (err == -ENODATA) {
         Py_RETURN_NONE;
     }
     if (err < 0) {
-        return zbpy_raise(err, self->name, "metadata");
+        return zbpy_raise(err, self->h.name, "metadata");
     }
     ret = PyBytes_FromStringAndSize(copy, (Py_ssize_t)size);
     PyMem_RawFree(copy);
@@ -819,62 +625,9 @@ reader_get_metadata(ReaderObject *self, void *closure)
 }
 
 static PyObject *
-reader_get_writer_connected(ReaderObject *self, void *closure)
-{
-    int r;
-
-    if (reader_lock(self) < 0) {
-        return NULL;
-    }
-    r = zb_reader_writer_connected(self->rd);
-    reader_unlock(self);
-    if (r < 0) {
-        return zbpy_raise(r, self->name, NULL);
-    }
-    return PyBool_FromLong(r);
-}
-
-static PyObject *
-reader_get_stats(ReaderObject *self, void *closure)
-{
-    struct zb_stats st;
-    int r;
-
-    if (reader_lock(self) < 0) {
-        return NULL;
-    }
-    r = zb_reader_stats(self->rd, &st);
-    reader_unlock(self);
-    if (r < 0) {
-        return zbpy_raise(r, self->name, NULL);
-    }
-    return zbpy_stats_new(&st);
-}
-
-static PyObject *
-reader_get_name(ReaderObject *self, void *closure)
-{
-    return Py_NewRef(self->name);
-}
-
-static PyObject *
-reader_get_closed(ReaderObject *self, void *closure)
-{
-    return PyBool_FromLong(self->rd == NULL);
-}
-
-static PyObject *
 reader_get_owner(ReaderObject *self, void *closure)
 {
-    return PyBool_FromLong(self->creator);
-}
-
-static PyObject *
-reader_repr(ReaderObject *self)
-{
-    return PyUnicode_FromFormat("<zbclient.Reader %R%s%s>", self->name,
-                                self->creator ? " owner" : "",
-                                self->rd ? "" : " closed");
+    return PyBool_FromLong(self->h.owner);
 }
 
 static PyMethodDef reader_methods[] = {
@@ -885,18 +638,11 @@ static PyMethodDef reader_methods[] = {
     {"read", (PyCFunction)(void (*)(void))reader_read,
      METH_FASTCALL | METH_KEYWORDS, reader_read_doc},
     {"release", (PyCFunction)reader_release, METH_O, reader_release_doc},
-    {"set_spin", (PyCFunction)reader_set_spin, METH_O, reader_set_spin_doc},
     {"close", (PyCFunction)reader_close, METH_NOARGS, reader_close_doc},
-    {"__enter__", (PyCFunction)reader_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))reader_exit, METH_FASTCALL,
-     "close() the reader."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef reader_getset[] = {
-    {"name", (getter)reader_get_name, NULL, "The buffer's name.", NULL},
-    {"closed", (getter)reader_get_closed, NULL, "True once close() ran.",
-     NULL},
     {"owner", (getter)reader_get_owner, NULL,
      "True if this reader created the buffer (create()) and removes it "
      "on close.",
@@ -905,10 +651,8 @@ static PyGetSetDef reader_getset[] = {
      "The metadata the writer set, as bytes (a copy), or None while none "
      "is set.",
      NULL},
-    {"writer_connected", (getter)reader_get_writer_connected, NULL,
+    {"writer_connected", (getter)zbpy_handle_get_peer_connected, NULL,
      "True if a live writer is attached.", NULL},
-    {"stats", (getter)reader_get_stats, NULL,
-     "Stats(frames, bytes) this reader read since it opened.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -924,12 +668,11 @@ PyDoc_STRVAR(
 /* clang-format off: PyVarObject_HEAD_INIT takes no comma */
 PyTypeObject ZbpyReader_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "zbclient.Reader",
+    .tp_base = &ZbpyHandle_Type,
     .tp_basicsize = sizeof(ReaderObject),
     .tp_dealloc = (destructor)reader_dealloc,
-    .tp_repr = (reprfunc)reader_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = reader_doc,
-    .tp_weaklistoffset = offsetof(ReaderObject, weakreflist),
     .tp_iter = (getiterfunc)reader_iter,
     .tp_iternext = (iternextfunc)reader_iternext,
     .tp_methods = reader_methods,

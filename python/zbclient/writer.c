@@ -12,26 +12,20 @@
  * outlives every view); the writer keeps only a borrowed pointer to it and a
  * weak reference to the memoryview, so no reference cycle forms.
  */
-#include "zbpy.h"
+#include "handle.h"
 
 #include <errno.h>
-#include <string.h>
 
 typedef struct SlotObject SlotObject;
 
 typedef struct {
-    PyObject_HEAD
-    struct zb_writer *w; /* NULL once closed */
-    PyObject *name;
-    PyThread_type_lock lock; /* serialises the library calls on w */
-    int acquired;            /* the library holds an acquired frame */
-    int attached;            /* recorded by zbpy_attach() */
+    ZbpyHandle h; /* h.lib is the struct zb_writer * */
+    int acquired; /* the library holds an acquired frame */
     size_t acq_size;
     /* Borrowed: the exporter of the acquired frame's view, or NULL. */
     SlotObject *slot;
     /* A weak reference to the memoryview acquire() returned, or NULL. */
     PyObject *view_ref;
-    PyObject *weakreflist;
 } WriterObject;
 
 struct SlotObject {
@@ -44,13 +38,6 @@ struct SlotObject {
 
 /* Frames from this size up are copied with the GIL released. */
 #define COPY_WITHOUT_GIL 65536
-
-static PyObject *
-err_closed(WriterObject *self)
-{
-    PyErr_Format(PyExc_ValueError, "%U: writer is closed", self->name);
-    return NULL;
-}
 
 /* --------------------------------------------------------- _AcquiredFrame */
 
@@ -70,7 +57,7 @@ slot_getbuffer(SlotObject *self, Py_buffer *view, int flags)
     if (self->data == NULL) {
         PyErr_Format(PyExc_ValueError,
                      "%U: the acquired frame was committed or dropped",
-                     self->writer->name);
+                     self->writer->h.name);
         return -1;
     }
     if (PyBuffer_FillInfo(view, (PyObject *)self, self->data, self->size, 0,
@@ -149,34 +136,27 @@ exported:
         PyExc_BufferError,
         "%U: cannot %s while a view of the acquired frame is exported "
         "(delete the arrays and slices made from it first)",
-        self->name, what);
+        self->h.name, what);
     return -1;
 }
 
 /* ----------------------------------------------------------------- Writer */
 
+static PyObject *writer_close(ZbpyHandle *h, PyObject *unused);
+
+static const struct zbpy_handle_kind writer_kind = {
+    .what = "writer",
+    .writer = 1,
+    .unlock = NULL,
+    .close = writer_close,
+};
+
 static void
 writer_dealloc(WriterObject *self)
 {
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
-    }
     /* No acquired-frame exporter is left: each holds a reference to us. */
     Py_CLEAR(self->view_ref);
-    if (self->w != NULL) {
-        struct zb_writer *w = self->w;
-
-        self->w = NULL;
-        zb_writer_close(w);
-    }
-    if (self->attached) {
-        zbpy_detach(1, self->name);
-    }
-    if (self->lock != NULL) {
-        PyThread_free_lock(self->lock);
-    }
-    Py_XDECREF(self->name);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    zbpy_handle_dealloc(&self->h);
 }
 
 PyDoc_STRVAR(
@@ -191,47 +171,17 @@ static PyObject *
 writer_open(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"name", NULL};
-    WriterObject *self;
-    struct zb_writer *w;
-    const char *cname;
-    Py_ssize_t len;
+    ZbpyHandle *self;
     PyObject *name;
-    int err;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "U:open", kwlist, &name)) {
         return NULL;
     }
-    cname = PyUnicode_AsUTF8AndSize(name, &len);
-    if (cname == NULL) {
-        return NULL;
-    }
-    if ((size_t)len != strlen(cname)) {
-        return zbpy_raise(-EINVAL, name, "embedded NUL character");
-    }
-    self = (WriterObject *)type->tp_alloc(type, 0);
+    self = zbpy_handle_new(type, &writer_kind, name);
     if (self == NULL) {
         return NULL;
     }
-    self->name = Py_NewRef(name);
-    self->lock = PyThread_allocate_lock();
-    if (self->lock == NULL) {
-        Py_DECREF(self);
-        return PyErr_NoMemory();
-    }
-    if (zbpy_attach(1, name) < 0) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    self->attached = 1;
-    Py_BEGIN_ALLOW_THREADS
-    err = zb_writer_open(&w, cname);
-    Py_END_ALLOW_THREADS
-    if (err < 0) {
-        Py_DECREF(self);
-        return zbpy_raise(err, name, NULL);
-    }
-    self->w = w;
-    return (PyObject *)self;
+    return zbpy_handle_open(self, NULL);
 }
 
 static PyObject *
@@ -241,34 +191,27 @@ writer_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return NULL;
 }
 
-/* Take the handle lock for a quick call; -1 (exception set) if closed. */
+/* The checks write() and acquire() start with. */
 static int
-writer_lock(WriterObject *self)
+writer_may_start(WriterObject *self, const char *already)
 {
-    if (self->w == NULL) {
-        err_closed(self);
+    if (self->h.lib == NULL) {
+        zbpy_handle_closed_error(&self->h);
         return -1;
     }
-    if (zbpy_lock(self->lock) < 0) {
-        return -1;
-    }
-    if (self->w == NULL) {
-        PyThread_release_lock(self->lock);
-        err_closed(self);
+    if (self->acquired) {
+        zbpy_raise(-EINVAL, self->h.name, already);
         return -1;
     }
     return 0;
 }
 
 static int
-parse_size_timeout(const char *fname, PyObject *args, PyObject *kwds,
-                   char *const *kwlist, Py_ssize_t *size, PyObject **timeout)
+write_attempt(ZbpyHandle *h, void *buf, int timeout_ms)
 {
-    char fmt[32];
+    const Py_buffer *b = buf;
 
-    PyOS_snprintf(fmt, sizeof(fmt), "n|O:%s", fname);
-    return PyArg_ParseTupleAndKeywords(args, kwds, fmt, (char **)kwlist, size,
-                                       timeout);
+    return zb_writer_write(h->lib, b->buf, (size_t)b->len, timeout_ms);
 }
 
 PyDoc_STRVAR(
@@ -288,141 +231,51 @@ writer_write(WriterObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"data", "timeout", NULL};
     PyObject *data, *timeout = Py_None;
-    int64_t deadline;
-    int poll_only, err = -ENOBUFS, closed = 0, tried = 0;
+    struct zbpy_deadline deadline;
     Py_buffer buf;
+    int err;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:write", kwlist, &data,
                                      &timeout)) {
         return NULL;
     }
-    if (self->w == NULL) {
-        return err_closed(self);
-    }
-    if (self->acquired) {
-        return zbpy_raise(-EINVAL, self->name,
-                          "a frame is acquired: commit() it first");
-    }
-    if (zbpy_deadline_init(timeout, &deadline, &poll_only) < 0) {
-        return NULL;
-    }
-    if (PyObject_GetBuffer(data, &buf, PyBUF_SIMPLE) < 0) {
+    if (writer_may_start(self, "a frame is acquired: commit() it first") < 0 ||
+        zbpy_deadline_init(timeout, &deadline) < 0 ||
+        PyObject_GetBuffer(data, &buf, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
     /* Small frames: one try with the GIL held, no system call when there
      * is room. Large ones are copied with the GIL released. */
-    if (buf.len < COPY_WITHOUT_GIL) {
-        if (writer_lock(self) < 0) {
-            goto fail;
-        }
-        err = zb_writer_write(self->w, buf.buf, (size_t)buf.len, 0);
-        PyThread_release_lock(self->lock);
-        tried = 1;
-    }
-    while (err == -ENOBUFS) {
-        int slice = poll_only ? 0 : zbpy_slice_ms(deadline);
-
-        if (slice == 0 && tried) {
-            break;
-        }
-        tried = 1;
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(self->lock, WAIT_LOCK);
-        if (self->w == NULL) {
-            closed = 1;
-        }
-        else {
-            err = zb_writer_write(self->w, buf.buf, (size_t)buf.len, slice);
-        }
-        PyThread_release_lock(self->lock);
-        Py_END_ALLOW_THREADS
-        if (closed) {
-            err_closed(self);
-            goto fail;
-        }
-        if (err == -ENOBUFS && PyErr_CheckSignals() < 0) {
-            goto fail;
-        }
-    }
+    err = zbpy_handle_wait(&self->h, &deadline, buf.len < COPY_WITHOUT_GIL,
+                           write_attempt, &buf);
     PyBuffer_Release(&buf);
     if (err < 0) {
-        return zbpy_raise(err, self->name, NULL);
+        return NULL;
     }
     Py_RETURN_NONE;
-
-fail:
-    PyBuffer_Release(&buf);
-    return NULL;
 }
 
-PyDoc_STRVAR(
-    writer_acquire_doc,
-    "acquire(size, timeout=None)\n"
-    "--\n\n"
-    "Zero-copy: reserve a frame of `size` bytes in the ring and return a\n"
-    "writable memoryview of it. Fill it (e.g. numpy.frombuffer(view,\n"
-    "dtype)), then commit(). Waits up to `timeout` seconds for space, GIL\n"
-    "released. Errors as write(); InvalidArgument while a frame is\n"
-    "already acquired.");
-
-static PyObject *
-writer_acquire(WriterObject *self, PyObject *args, PyObject *kwds)
-{
-    static char *const kwlist[] = {"size", "timeout", NULL};
-    PyObject *timeout = Py_None, *view;
-    Py_ssize_t size;
-    int64_t deadline;
-    int poll_only, err, closed = 0;
-    SlotObject *slot;
+struct acquire_args {
+    size_t size;
     void *data;
+};
 
-    if (!parse_size_timeout("acquire", args, kwds, kwlist, &size, &timeout)) {
-        return NULL;
-    }
-    if (self->w == NULL) {
-        return err_closed(self);
-    }
-    if (self->acquired) {
-        return zbpy_raise(-EINVAL, self->name,
-                          "a frame is already acquired: commit() it first");
-    }
-    if (size <= 0) {
-        return zbpy_raise(-EINVAL, self->name, "a frame has at least 1 byte");
-    }
-    if (zbpy_deadline_init(timeout, &deadline, &poll_only) < 0) {
-        return NULL;
-    }
-    if (writer_lock(self) < 0) {
-        return NULL;
-    }
-    err = zb_writer_acquire(self->w, (size_t)size, &data, 0);
-    PyThread_release_lock(self->lock);
-    while (err == -ENOBUFS && !poll_only) {
-        int slice = zbpy_slice_ms(deadline);
+static int
+acquire_attempt(ZbpyHandle *h, void *arg, int timeout_ms)
+{
+    struct acquire_args *a = arg;
 
-        if (slice == 0) {
-            break;
-        }
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(self->lock, WAIT_LOCK);
-        if (self->w == NULL) {
-            closed = 1;
-        }
-        else {
-            err = zb_writer_acquire(self->w, (size_t)size, &data, slice);
-        }
-        PyThread_release_lock(self->lock);
-        Py_END_ALLOW_THREADS
-        if (closed) {
-            return err_closed(self);
-        }
-        if (err == -ENOBUFS && PyErr_CheckSignals() < 0) {
-            return NULL;
-        }
-    }
-    if (err < 0) {
-        return zbpy_raise(err, self->name, NULL);
-    }
+    return zb_writer_acquire(h->lib, a->size, &a->data, timeout_ms);
+}
+
+/* The exporter of the memoryview acquire() returns, for the frame the
+ * library just acquired. */
+static PyObject *
+acquired_view(WriterObject *self, void *data, Py_ssize_t size)
+{
+    SlotObject *slot;
+    PyObject *view;
+
     self->acquired = 1;
     self->acq_size = (size_t)size;
     slot = PyObject_New(SlotObject, &ZbpySlot_Type);
@@ -448,6 +301,45 @@ writer_acquire(WriterObject *self, PyObject *args, PyObject *kwds)
 }
 
 PyDoc_STRVAR(
+    writer_acquire_doc,
+    "acquire(size, timeout=None)\n"
+    "--\n\n"
+    "Zero-copy: reserve a frame of `size` bytes in the ring and return a\n"
+    "writable memoryview of it. Fill it (e.g. numpy.frombuffer(view,\n"
+    "dtype)), then commit(). Waits up to `timeout` seconds for space, GIL\n"
+    "released. Errors as write(); InvalidArgument while a frame is\n"
+    "already acquired.");
+
+static PyObject *
+writer_acquire(WriterObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"size", "timeout", NULL};
+    PyObject *timeout = Py_None;
+    struct zbpy_deadline deadline;
+    struct acquire_args a = {0};
+    Py_ssize_t size;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "n|O:acquire", kwlist, &size,
+                                     &timeout)) {
+        return NULL;
+    }
+    if (writer_may_start(
+            self, "a frame is already acquired: commit() it first") < 0) {
+        return NULL;
+    }
+    if (size <= 0) {
+        return zbpy_raise(-EINVAL, self->h.name,
+                          "a frame has at least 1 byte");
+    }
+    a.size = (size_t)size;
+    if (zbpy_deadline_init(timeout, &deadline) < 0 ||
+        zbpy_handle_wait(&self->h, &deadline, 1, acquire_attempt, &a) < 0) {
+        return NULL;
+    }
+    return acquired_view(self, a.data, size);
+}
+
+PyDoc_STRVAR(
     writer_commit_doc,
     "commit(size=None)\n"
     "--\n\n"
@@ -469,11 +361,11 @@ writer_commit(WriterObject *self, PyObject *args, PyObject *kwds)
                                      &size_obj)) {
         return NULL;
     }
-    if (self->w == NULL) {
-        return err_closed(self);
+    if (self->h.lib == NULL) {
+        return zbpy_handle_closed_error(&self->h);
     }
     if (!self->acquired) {
-        return zbpy_raise(-EINVAL, self->name, "no frame is acquired");
+        return zbpy_raise(-EINVAL, self->h.name, "no frame is acquired");
     }
     if (size_obj == Py_None) {
         size = self->acq_size;
@@ -485,21 +377,18 @@ writer_commit(WriterObject *self, PyObject *args, PyObject *kwds)
             return NULL;
         }
         if (n <= 0 || (size_t)n > self->acq_size) {
-            return zbpy_raise(-EINVAL, self->name,
+            return zbpy_raise(-EINVAL, self->h.name,
                               "commit size must be 1 to the size acquired");
         }
         size = (size_t)n;
     }
-    if (withdraw_views(self, "commit") < 0) {
+    if (withdraw_views(self, "commit") < 0 || zbpy_handle_lock(&self->h) < 0) {
         return NULL;
     }
-    if (writer_lock(self) < 0) {
-        return NULL;
-    }
-    err = zb_writer_commit(self->w, size);
-    PyThread_release_lock(self->lock);
+    err = zb_writer_commit(self->h.lib, size);
+    zbpy_handle_unlock(&self->h);
     if (err < 0) {
-        return zbpy_raise(err, self->name, NULL);
+        return zbpy_raise(err, self->h.name, NULL);
     }
     self->acquired = 0;
     Py_RETURN_NONE;
@@ -522,45 +411,26 @@ writer_set_metadata(WriterObject *self, PyObject *data)
     if (PyObject_GetBuffer(data, &buf, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    if (writer_lock(self) < 0) {
+    if (zbpy_handle_lock(&self->h) < 0) {
         PyBuffer_Release(&buf);
         return NULL;
     }
-    err = zb_writer_set_metadata(self->w, buf.buf, (size_t)buf.len);
-    PyThread_release_lock(self->lock);
+    err = zb_writer_set_metadata(self->h.lib, buf.buf, (size_t)buf.len);
+    zbpy_handle_unlock(&self->h);
     PyBuffer_Release(&buf);
     if (err < 0) {
-        return zbpy_raise(err, self->name, "metadata");
+        return zbpy_raise(err, self->h.name, "metadata");
     }
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(
-    writer_set_spin_doc,
-    "set_spin(microseconds)\n"
-    "--\n\n"
-    "How long a writer short of space watches the ring before it sleeps;\n"
-    "0 sleeps at once, SPIN_FOREVER never sleeps (a busy poll that keeps a\n"
-    "CPU at 100 %% while it waits). Default DEFAULT_SPIN_US (20).");
-
-static PyObject *
-writer_set_spin(WriterObject *self, PyObject *arg)
+/* zbpy_handle_close()'s `closing`: the acquired frame goes with the
+ * library handle. */
+static int
+writer_closing(ZbpyHandle *h)
 {
-    unsigned long us = PyLong_AsUnsignedLong(arg);
-
-    if (us == (unsigned long)-1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (us > 10 * 1000 * 1000 && us != ZB_SPIN_FOREVER) {
-        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s, or SPIN_FOREVER");
-        return NULL;
-    }
-    if (writer_lock(self) < 0) {
-        return NULL;
-    }
-    (void)zb_writer_set_spin(self->w, (unsigned)us);
-    PyThread_release_lock(self->lock);
-    Py_RETURN_NONE;
+    ((WriterObject *)h)->acquired = 0;
+    return 0;
 }
 
 PyDoc_STRVAR(
@@ -572,104 +442,21 @@ PyDoc_STRVAR(
     "it live). Closing twice does nothing.");
 
 static PyObject *
-writer_close(WriterObject *self, PyObject *unused)
+writer_close(ZbpyHandle *h, PyObject *unused)
 {
-    struct zb_writer *w;
+    WriterObject *self = (WriterObject *)h;
 
-    if (self->w == NULL) {
-        Py_RETURN_NONE;
-    }
-    if (self->acquired && withdraw_views(self, "close the writer") < 0) {
+    if (h->lib != NULL && self->acquired &&
+        withdraw_views(self, "close the writer") < 0) {
         return NULL;
     }
-    if (zbpy_lock(self->lock) < 0) {
-        return NULL;
-    }
-    w = self->w;
-    self->w = NULL;
-    self->acquired = 0;
-    PyThread_release_lock(self->lock);
-    if (w != NULL) {
-        Py_BEGIN_ALLOW_THREADS
-        zb_writer_close(w);
-        Py_END_ALLOW_THREADS
-    }
-    zbpy_detach(1, self->name);
-    self->attached = 0;
-    Py_RETURN_NONE;
-}
-
-static PyObject *
-writer_enter(WriterObject *self, PyObject *unused)
-{
-    if (self->w == NULL) {
-        return err_closed(self);
-    }
-    return Py_NewRef(self);
-}
-
-static PyObject *
-writer_exit(WriterObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    return writer_close(self, NULL);
-}
-
-static PyObject *
-writer_get_reader_connected(WriterObject *self, void *closure)
-{
-    int r;
-
-    if (writer_lock(self) < 0) {
-        return NULL;
-    }
-    r = zb_writer_reader_connected(self->w);
-    PyThread_release_lock(self->lock);
-    if (r < 0) {
-        return zbpy_raise(r, self->name, NULL);
-    }
-    return PyBool_FromLong(r);
-}
-
-static PyObject *
-writer_get_stats(WriterObject *self, void *closure)
-{
-    struct zb_stats st;
-    int r;
-
-    if (writer_lock(self) < 0) {
-        return NULL;
-    }
-    r = zb_writer_stats(self->w, &st);
-    PyThread_release_lock(self->lock);
-    if (r < 0) {
-        return zbpy_raise(r, self->name, NULL);
-    }
-    return zbpy_stats_new(&st);
-}
-
-static PyObject *
-writer_get_name(WriterObject *self, void *closure)
-{
-    return Py_NewRef(self->name);
-}
-
-static PyObject *
-writer_get_closed(WriterObject *self, void *closure)
-{
-    return PyBool_FromLong(self->w == NULL);
+    return zbpy_handle_close(h, writer_closing);
 }
 
 static PyObject *
 writer_get_acquired(WriterObject *self, void *closure)
 {
     return PyBool_FromLong(self->acquired);
-}
-
-static PyObject *
-writer_repr(WriterObject *self)
-{
-    return PyUnicode_FromFormat("<zbclient.Writer %R%s>", self->name,
-                                self->w ? "" : " closed");
 }
 
 static PyMethodDef writer_methods[] = {
@@ -683,24 +470,15 @@ static PyMethodDef writer_methods[] = {
      METH_VARARGS | METH_KEYWORDS, writer_commit_doc},
     {"set_metadata", (PyCFunction)writer_set_metadata, METH_O,
      writer_set_metadata_doc},
-    {"set_spin", (PyCFunction)writer_set_spin, METH_O, writer_set_spin_doc},
     {"close", (PyCFunction)writer_close, METH_NOARGS, writer_close_doc},
-    {"__enter__", (PyCFunction)writer_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))writer_exit, METH_FASTCALL,
-     "close() the writer."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef writer_getset[] = {
-    {"name", (getter)writer_get_name, NULL, "The buffer's name.", NULL},
-    {"closed", (getter)writer_get_closed, NULL, "True once close() ran.",
-     NULL},
     {"acquired", (getter)writer_get_acquired, NULL,
      "True between acquire() and commit().", NULL},
-    {"reader_connected", (getter)writer_get_reader_connected, NULL,
+    {"reader_connected", (getter)zbpy_handle_get_peer_connected, NULL,
      "True if a live reader is attached.", NULL},
-    {"stats", (getter)writer_get_stats, NULL,
-     "Stats(frames, bytes) this writer wrote since it opened.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -714,12 +492,11 @@ PyDoc_STRVAR(
 /* clang-format off: PyVarObject_HEAD_INIT takes no comma */
 PyTypeObject ZbpyWriter_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "zbclient.Writer",
+    .tp_base = &ZbpyHandle_Type,
     .tp_basicsize = sizeof(WriterObject),
     .tp_dealloc = (destructor)writer_dealloc,
-    .tp_repr = (reprfunc)writer_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = writer_doc,
-    .tp_weaklistoffset = offsetof(WriterObject, weakreflist),
     .tp_methods = writer_methods,
     .tp_getset = writer_getset,
     .tp_new = writer_new,

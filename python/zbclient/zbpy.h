@@ -42,12 +42,15 @@ PyObject *zbpy_error_class(int code);
 
 /*
  * Timeouts from Python: None waits forever, a number is seconds (>= 0).
- * zbpy_deadline_init() parses one into *deadline_ns (-1: forever, else an
- * absolute CLOCK_MONOTONIC time); zbpy_slice_ms() gives the next slice to
- * wait, 0 once the deadline has passed.
+ * zbpy_deadline_init() parses one (-1 with an exception); zbpy_slice_ms()
+ * gives the next slice to wait, 0 once the deadline has passed.
  */
-int zbpy_deadline_init(PyObject *timeout, int64_t *deadline_ns,
-                       int *poll_only);
+struct zbpy_deadline {
+    int64_t ns;    /* -1: forever, else an absolute CLOCK_MONOTONIC time */
+    int poll_only; /* the timeout was 0 */
+};
+
+int zbpy_deadline_init(PyObject *timeout, struct zbpy_deadline *deadline);
 int zbpy_slice_ms(int64_t deadline_ns);
 
 /*
@@ -65,9 +68,11 @@ int zbpy_lock(PyThread_type_lock lock);
 int zbpy_attach(int writer, PyObject *name);
 void zbpy_detach(int writer, PyObject *name);
 
-/* Parse a size in bytes (a non-negative int) into *ret; -1 with an exception.
- */
+/* PyArg "O&" converters (1 done, 0 with an exception): a size in bytes (a
+ * non-negative int) into a uint64_t; a permission mode (0 to 0o7777, as
+ * "I" parses it) into a mode_t. */
 int zbpy_size_converter(PyObject *obj, void *ret);
+int zbpy_mode_converter(PyObject *obj, void *ret);
 
 /* Types and their set-up, called once by the module's init. */
 extern PyTypeObject ZbpyReader_Type;
@@ -76,6 +81,7 @@ extern PyTypeObject ZbpyWriter_Type;
 extern PyTypeObject ZbpyDaemon_Type;
 extern PyTypeObject ZbpyStats_Type;
 
+int zbpy_handle_init_types(PyObject *module);
 int zbpy_reader_init_types(PyObject *module);
 int zbpy_writer_init_types(PyObject *module);
 int zbpy_daemon_init_types(PyObject *module);

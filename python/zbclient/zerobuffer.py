@@ -31,11 +31,12 @@ Not provided: the duplex channel (DuplexChannelFactory and the rest).
 """
 
 import datetime as _dt
+import functools as _functools
 import struct as _struct
 import time as _time
 import weakref as _weakref
 from dataclasses import dataclass as _dataclass
-from typing import Optional, Tuple, Union
+from typing import Any, Callable, Generic, Optional, Tuple, TypeVar, Union
 
 from . import _zbclient as _zb
 
@@ -71,53 +72,56 @@ class ZeroBufferException(Exception):
     """Base of every error this module raises (upstream's base class)."""
 
 
-class WriterDeadException(ZeroBufferException):
+class _DefaultMessage(ZeroBufferException):
+    """An error whose message, when none is given, is its class's `default`
+    (upstream's texts)."""
+
+    default = ""
+
+    def __init__(self, message: Optional[str] = None) -> None:
+        super().__init__(self.default if message is None else message)
+
+
+class WriterDeadException(_DefaultMessage):
     """The writer died or left, and every frame it wrote was read."""
 
-    def __init__(self, message: str = "Writer process is dead") -> None:
-        super().__init__(message)
+    default = "Writer process is dead"
 
 
-class ReaderDeadException(ZeroBufferException):
+class ReaderDeadException(_DefaultMessage):
     """The reader died or left."""
 
-    def __init__(self, message: str = "Reader process is dead") -> None:
-        super().__init__(message)
+    default = "Reader process is dead"
 
 
-class WriterAlreadyConnectedException(ZeroBufferException):
+class WriterAlreadyConnectedException(_DefaultMessage):
     """A live writer is already attached to the buffer."""
 
-    def __init__(self, message: str = "Another writer is already connected") -> None:
-        super().__init__(message)
+    default = "Another writer is already connected"
 
 
-class ReaderAlreadyConnectedException(ZeroBufferException):
+class ReaderAlreadyConnectedException(_DefaultMessage):
     """A live reader already owns the buffer."""
 
-    def __init__(self, message: str = "Another reader is already connected") -> None:
-        super().__init__(message)
+    default = "Another reader is already connected"
 
 
-class BufferFullException(ZeroBufferException):
+class BufferFullException(_DefaultMessage):
     """The ring stayed full for the writer's write_timeout."""
 
-    def __init__(self, message: str = "Buffer is full") -> None:
-        super().__init__(message)
+    default = "Buffer is full"
 
 
-class FrameTooLargeException(ZeroBufferException):
+class FrameTooLargeException(_DefaultMessage):
     """The frame can never fit the ring."""
 
-    def __init__(self, message: str = "Frame size exceeds buffer capacity") -> None:
-        super().__init__(message)
+    default = "Frame size exceeds buffer capacity"
 
 
-class InvalidFrameSizeException(ZeroBufferException):
+class InvalidFrameSizeException(_DefaultMessage):
     """A frame of 0 bytes."""
 
-    def __init__(self, message: str = "Invalid frame size (zero or too large)") -> None:
-        super().__init__(message)
+    default = "Invalid frame size (zero or too large)"
 
 
 class SequenceError(ZeroBufferException):
@@ -129,11 +133,10 @@ class SequenceError(ZeroBufferException):
         self.got = got
 
 
-class MetadataAlreadyWrittenException(ZeroBufferException):
+class MetadataAlreadyWrittenException(_DefaultMessage):
     """The buffer's metadata was already written; it is written once."""
 
-    def __init__(self, message: str = "Metadata has already been written") -> None:
-        super().__init__(message)
+    default = "Metadata has already been written"
 
 
 class ErrorEventArgs:
@@ -173,6 +176,22 @@ def _translate(err: "_zb.Error", busy=None) -> ZeroBufferException:
         if isinstance(err, native):
             return upstream()
     return ZeroBufferException(str(err))
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _upstream_errors(method: _F) -> _F:
+    """`method` raises the library's errors as upstream's exceptions."""
+
+    @_functools.wraps(method)
+    def translating(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except _zb.Error as e:
+            raise _translate(e) from e
+
+    return translating  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------- wire types
@@ -347,38 +366,81 @@ def _seconds(timeout: Optional[float]) -> Optional[float]:
     return max(0.0, float(timeout))
 
 
+# ----------------------------------------------------------------- handles
+
+_Native = TypeVar("_Native", _zb.Reader, _zb.Writer)
+_Self = TypeVar("_Self", bound="_Handle")
+
+
+class _Handle(Generic[_Native]):
+    """What Reader and Writer share: the native handle, close() (also at
+    the end of a with block, and when collected), and refusing calls once
+    closed."""
+
+    _what = ""  # "Reader" or "Writer", in messages
+    _native: _Native
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._closed = True  # until the native handle is there
+
+    def _check(self) -> _Native:
+        if self._closed:
+            raise ZeroBufferException(f"{self._what} is closed")
+        return self._native
+
+    def _stats(self) -> Tuple[int, int]:
+        """(frames, bytes) the handle moved; (0, 0) once closed."""
+        if self._closed:
+            return (0, 0)
+        stats = self._native.stats
+        return (stats.frames, stats.bytes)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._native.close()
+        self._closed = True
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
 # ------------------------------------------------------------------ reader
 
 
-class Reader:
+class Reader(_Handle[_zb.Reader]):
     """Creates and owns a buffer, and reads its frames in place."""
 
+    _what = "Reader"
+
     def __init__(self, name: str, config: Optional[BufferConfig] = None) -> None:
-        self.name = name
+        super().__init__(name)
         self._config = config or BufferConfig()
-        self._closed = True
         self._frames: "_weakref.WeakSet[Frame]" = _weakref.WeakSet()
         try:
-            self._reader = _zb.Reader.create(name, payload_size=self._config.payload_size,
+            self._native = _zb.Reader.create(name, payload_size=self._config.payload_size,
                                              metadata_size=self._config.metadata_size)
         except _zb.Error as e:
             raise _translate(e, busy=ReaderAlreadyConnectedException) from e
         self._closed = False
 
-    def _check(self) -> "_zb.Reader":
-        if self._closed:
-            raise ZeroBufferException("Reader is closed")
-        return self._reader
-
+    @_upstream_errors
     def get_metadata(self) -> Optional[memoryview]:
         """The writer's metadata (a read-only memoryview), or None."""
-        r = self._check()
-        try:
-            data = r.metadata
-        except _zb.Error as e:
-            raise _translate(e) from e
+        data = self._check().metadata
         return None if data is None else memoryview(data)
 
+    @_upstream_errors
     def read_frame(self, timeout: Optional[float] = 5.0) -> Optional[Frame]:
         """The next frame, or None if none came within `timeout` seconds
         (None: wait forever). Raises WriterDeadException once the writer
@@ -390,10 +452,6 @@ class Reader:
             if not r.writer_connected:
                 raise WriterDeadException() from None
             return None
-        except _zb.WriterGone as e:
-            raise WriterDeadException() from e
-        except _zb.Error as e:
-            raise _translate(e) from e
         frame = Frame(f)
         self._frames.add(frame)
         return frame
@@ -408,10 +466,10 @@ class Reader:
         if self._closed:
             return False
         if timeout_ms is None:
-            return self._reader.writer_connected
+            return self._native.writer_connected
         end = _time.monotonic() + timeout_ms / 1000
         while True:
-            if self._reader.writer_connected:
+            if self._native.writer_connected:
                 return True
             left = end - _time.monotonic()
             if left <= 0:
@@ -420,46 +478,33 @@ class Reader:
 
     @property
     def frames_read(self) -> int:
-        return 0 if self._closed else self._reader.stats.frames
+        return self._stats()[0]
 
     @property
     def bytes_read(self) -> int:
-        return 0 if self._closed else self._reader.stats.bytes
+        return self._stats()[1]
 
     def close(self) -> None:
         """Dispose the frames still held, detach, and remove the buffer."""
-        if self._closed:
-            return
-        for frame in list(self._frames):
-            frame.dispose()
-        self._reader.close()
-        self._closed = True
-
-    def __enter__(self) -> "Reader":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
+        if not self._closed:
+            for frame in list(self._frames):
+                frame.dispose()
+        super().close()
 
 
 # ------------------------------------------------------------------ writer
 
 
-class Writer:
+class Writer(_Handle[_zb.Writer]):
     """Attaches to an existing buffer and writes frames into it."""
 
+    _what = "Writer"
+
     def __init__(self, name: str) -> None:
-        self.name = name
-        self._closed = True
+        super().__init__(name)
         self._write_timeout = _dt.timedelta(seconds=5)
         try:
-            self._writer = _zb.Writer.open(name)
+            self._native = _zb.Writer.open(name)
         except _zb.NotFound as e:
             raise ZeroBufferException(
                 f"No shared memory found for buffer '{name}' - reader must be created first"
@@ -468,11 +513,7 @@ class Writer:
             raise _translate(e, busy=WriterAlreadyConnectedException) from e
         self._closed = False
 
-    def _check(self) -> "_zb.Writer":
-        if self._closed:
-            raise ZeroBufferException("Writer is closed")
-        return self._writer
-
+    @_upstream_errors
     def set_metadata(self, data: BytesLike) -> None:
         """Write the buffer's metadata, once."""
         w = self._check()
@@ -480,28 +521,28 @@ class Writer:
             w.set_metadata(data)
         except _zb.TooLarge as e:
             raise ZeroBufferException("Metadata too large for buffer") from e
-        except _zb.Error as e:
-            raise _translate(e) from e
 
-    def _reader_alive(self, w: "_zb.Writer") -> None:
+    @_upstream_errors
+    def _wait_for_space(self, call: Callable[..., Any], *args: Any) -> Any:
+        """call(writer, *args, timeout): write() or acquire(), waiting up to
+        write_timeout for space, with upstream's exceptions for a reader
+        that is gone and a ring that stayed full."""
+        w = self._check()
         if not w.reader_connected:
             raise ReaderDeadException()
+        try:
+            return call(w, *args, self._write_timeout.total_seconds())
+        except _zb.BufferFull as e:
+            if not w.reader_connected:
+                raise ReaderDeadException() from e
+            raise BufferFullException() from e
 
     def write_frame(self, data: BytesLike) -> None:
         """Copy one frame into the ring, waiting up to write_timeout for
         space."""
         if len(data) == 0:
             raise InvalidFrameSizeException()
-        w = self._check()
-        self._reader_alive(w)
-        try:
-            w.write(data, self._write_timeout.total_seconds())
-        except _zb.BufferFull as e:
-            if not w.reader_connected:
-                raise ReaderDeadException() from e
-            raise BufferFullException() from e
-        except _zb.Error as e:
-            raise _translate(e) from e
+        self._wait_for_space(_zb.Writer.write, data)
 
     def write_frame_zero_copy(self, data: BytesLike) -> None:
         """write_frame() (the frame is copied into the ring once either way)."""
@@ -512,37 +553,26 @@ class Writer:
         memoryview of it; fill it, then commit_frame()."""
         if size == 0:
             raise InvalidFrameSizeException()
-        w = self._check()
-        self._reader_alive(w)
-        try:
-            return w.acquire(size, self._write_timeout.total_seconds())
-        except _zb.BufferFull as e:
-            if not w.reader_connected:
-                raise ReaderDeadException() from e
-            raise BufferFullException() from e
-        except _zb.Error as e:
-            raise _translate(e) from e
+        return self._wait_for_space(_zb.Writer.acquire, size)
 
+    @_upstream_errors
     def commit_frame(self) -> None:
         """Publish the frame get_frame_buffer() reserved."""
         w = self._check()
         if not w.acquired:
             raise ZeroBufferException("No pending frame to commit")
-        try:
-            w.commit()
-        except _zb.Error as e:
-            raise _translate(e) from e
+        w.commit()
 
     def is_reader_connected(self) -> bool:
-        return False if self._closed else self._writer.reader_connected
+        return False if self._closed else self._native.reader_connected
 
     @property
     def frames_written(self) -> int:
-        return 0 if self._closed else self._writer.stats.frames
+        return self._stats()[0]
 
     @property
     def bytes_written(self) -> int:
-        return 0 if self._closed else self._writer.stats.bytes
+        return self._stats()[1]
 
     @property
     def write_timeout(self) -> _dt.timedelta:
@@ -554,21 +584,3 @@ class Writer:
         if value <= _dt.timedelta():
             raise ValueError("Write timeout must be positive")
         self._write_timeout = value
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._writer.close()
-        self._closed = True
-
-    def __enter__(self) -> "Writer":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass

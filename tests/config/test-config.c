@@ -403,7 +403,7 @@ START_TEST(parse_size)
 {
 	const struct size_case *s = &sizes[_i];
 	uint64_t v = 12345;
-	int r = config_parse_size(s->text, &v);
+	int r = zb_size_parse(s->text, &v); /* the grammar zbd.conf reads */
 
 	ck_assert_msg(r == s->r, "'%s': got %d, want %d", s->text, r, s->r);
 	/* Written only on success. */

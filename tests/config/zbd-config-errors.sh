@@ -46,7 +46,7 @@ check_start() { # LINE TEXT...
 	timeout 10 "$zbd" -c "$conf" -s "$sock" -r "$dir" >"$log" 2>&1
 	rc=$?
 	[ $rc -eq 1 ] || fail "zbd exited $rc on: $*"
-	grep -q "^<3>$conf:$line: " "$log" || fail "no '$conf:$line:' error for: $*"
+	grep -q "^$conf:$line: " "$log" || fail "no '$conf:$line:' error for: $*"
 	[ ! -e "$sock" ] || fail "zbd left a socket behind after a bad configuration"
 }
 check_start 2 '[zbd]\nbogus = 1\n'

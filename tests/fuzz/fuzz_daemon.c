@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_server.h"
 #include "daemon.h"
 #include "fuzz.h"
@@ -40,7 +41,7 @@ void fuzz_daemon_setup(struct zbd *d, const char *tag)
 	snprintf(d->state_path, sizeof(d->state_path), "%s/state", state_dir);
 	snprintf(d->socket_path, sizeof(d->socket_path), "%s/sock", state_dir);
 	d->pid = (uint64_t)getpid();
-	d->started = ev_now(d->loop);
+	d->started = mono_now();
 	d->listen_fd = -1;
 	list_init(&d->clients);
 	registry_init(d, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fuzz.h"
 #include "health.h"
 #include "reaper.h"
@@ -50,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	b = registry_find(&daemon_, spec.name);
-	now = ev_now(daemon_.loop);
+	now = mono_now();
 
 	off = 1;
 	for (int i = 0; i < MAX_STATES && off < size; i++) {

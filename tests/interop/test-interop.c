@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libzbclient against `upstream`, a model of the C++/C#/Python ZeroBuffer
- * peers written from PROTOCOL.md alone, run as a separate process: our writer
+ * peers written from doc/protocol.md alone, run as a separate process: our writer
  * into an upstream reader's buffer, an upstream writer into ours (copy and
  * zero-copy), the upstream writer's refusal without a live reader, a new
  * upstream writer session, and upstream's stale-buffer sweep next to ours.
@@ -344,7 +344,7 @@ END_TEST
 
 /*
  * A wrapping writer takes the skipped tail from payload_free_bytes before it
- * stores write_pos = 0 (PROTOCOL.md 5; upstream's C++ and Python writers do
+ * stores write_pos = 0 (doc/protocol.md section 8; upstream's C++ and Python writers do
  * the same). Our reader's periodic ring_resync_free() recomputes free space
  * from the positions: inside that window it once counted the tail as free
  * again and gave it back, so the writer overwrote frames not yet read. The
@@ -374,7 +374,7 @@ END_TEST
 
 /*
  * A zbd-owned buffer has no reader until one attaches: upstream writers refuse
- * it (PROTOCOL.md 8), so with upstream writers a reader must attach first.
+ * it (doc/protocol.md section 11), so with upstream writers a reader must attach first.
  */
 START_TEST(upstream_writer_needs_live_reader)
 {

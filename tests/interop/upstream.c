@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * upstream: a behavioural model of an upstream (C++/C#/Python) ZeroBuffer v1
- * peer, written from PROTOCOL.md alone, so libzbclient can be checked against
+ * peer, written from doc/protocol.md alone, so libzbclient can be checked against
  * a foreign implementation in both directions where the real ones cannot be
  * installed. It deliberately does NOT use libzbclient: only wire.h (the byte
  * layout and the atomics) and the tests' deterministic frame pattern.
  *
  * Where upstream behaviour differs from ours, the model does what upstream
- * does (PROTOCOL.md): the reader waits on sem-w once per frame and posts sem-r
+ * does (doc/protocol.md section 15): the reader waits on sem-w once per frame and posts sem-r
  * on every release; the writer refuses to attach without a live reader and
  * notices a dead peer only when a wait times out.
  *
@@ -51,7 +51,7 @@
 #include "util.h"
 #include "wire.h"
 
-/* Upstream defaults (PROTOCOL.md 7, 8). */
+/* Upstream defaults (doc/protocol.md sections 10, 11). */
 #define READ_TIMEOUT_MS 5000
 #define WRITE_TIMEOUT_MS 5000
 #define SLICE_MS 100
@@ -181,7 +181,7 @@ static void unlink_objects(const char *name)
 
 /* ------------------------------------------------------------ reader (creator) */
 
-/* PROTOCOL.md 9: every lock we can flock marks an abandoned buffer; its lock
+/* doc/protocol.md section 13: every lock we can flock marks an abandoned buffer; its lock
  * goes, and its objects too when neither recorded process lives. */
 static void cleanup_stale(void)
 {
@@ -258,7 +258,7 @@ static void reader_create(struct buf *b, const char *name, uint64_t payload)
 	if (b->lock_fd < 0 || flock(b->lock_fd, LOCK_EX | LOCK_NB) < 0)
 		die(50, "lock %s: %s", path, strerror(errno));
 
-	/* Semaphores first, then the segment, oieb_size last (PROTOCOL.md 9). */
+	/* Semaphores first, then the segment, oieb_size last (doc/protocol.md section 12). */
 	b->sem_w = sem_make("sem-w-", name);
 	b->sem_r = sem_make("sem-r-", name);
 	b->m = zb_align_block(ZB_DEFAULT_METADATA_SIZE);
@@ -326,7 +326,7 @@ static void wait_frame(struct buf *b)
 		uint64_t pid;
 
 		if (timed_wait(b->sem_w, READ_TIMEOUT_MS) == 0) {
-			/* A token with no frame behind it: wait again (PROTOCOL.md 8). */
+			/* A token with no frame behind it: wait again (protocol.md section 9). */
 			if (zb_load(&b->o->payload_written_count) ==
 			    zb_load(&b->o->payload_read_count))
 				continue;
@@ -399,7 +399,7 @@ static int do_read(const char *name, uint64_t count, const struct pattern *pat, 
 		zb_store(&b.o->payload_read_pos, pos);
 		zb_store(&b.o->payload_read_count, zb_load(&b.o->payload_read_count) + 1);
 		/* Release: space back, then one post per frame, as upstream does
-		 * (PROTOCOL.md 10: nothing bounds this count but the writer). */
+		 * (doc/protocol.md section 10: nothing bounds this count but the writer). */
 		zb_fetch_add(&b.o->payload_free_bytes, ZB_FRAME_HEADER_SIZE + size);
 		sem_post(b.sem_r);
 		if (sem_getvalue(b.sem_r, &v) == 0 && v > c.semr_max)
@@ -451,7 +451,7 @@ static void writer_attach(struct buf *b, const char *name)
 		die(33, "segment smaller than its sizes");
 	b->meta = b->base + ZB_OIEB_SIZE;
 	b->ring = b->meta + b->m;
-	/* Upstream refuses to attach without a live reader (PROTOCOL.md 8). */
+	/* Upstream refuses to attach without a live reader (doc/protocol.md section 11). */
 	if (!alive(zb_load(&b->o->reader_pid)))
 		die(41, "no live reader (reader_pid %llu)",
 		    (unsigned long long)zb_load(&b->o->reader_pid));
@@ -468,7 +468,7 @@ static void writer_attach(struct buf *b, const char *name)
 		die(30, "sem_open: %s", strerror(errno));
 }
 
-/* -EALREADY-like refusal when set, as PROTOCOL.md 4 demands. */
+/* -EALREADY-like refusal when set, as doc/protocol.md section 5 demands. */
 static int set_metadata(struct buf *b, const char *text)
 {
 	uint64_t len = strlen(text);
@@ -506,7 +506,7 @@ static uint8_t *reserve(struct buf *b, struct wstate *w, uint64_t size, struct c
 		if (timed_wait(b->sem_r, SLICE_MS) < 0 && !alive(zb_load(&b->o->reader_pid)))
 			die(26, "reader gone");
 	}
-	/* Wrap in the order of PROTOCOL.md 5 (upstream's order too): marker and its
+	/* Wrap in the order of doc/protocol.md section 8 (upstream's order too): marker and its
 	 * count, the skipped tail out of free space, write_pos = 0, all published
 	 * before the frame at 0 is written. */
 	if (wrap) {
@@ -588,7 +588,7 @@ static int do_write(const char *name, uint64_t count, const struct pattern *pat,
 		c.frames++;
 		maybe_pause();
 	}
-	/* Clean detach (PROTOCOL.md 8). */
+	/* Clean detach (doc/protocol.md section 11). */
 	zb_store(&b.o->writer_pid, 0);
 	report_counts(&c);
 	munmap(b.base, b.map_size);

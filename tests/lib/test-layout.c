@@ -20,7 +20,7 @@
 
 START_TEST(oieb_offsets)
 {
-	/* PROTOCOL.md section 3, field by field: offset and width. */
+	/* doc/protocol.md section 4, field by field: offset and width. */
 	static const struct {
 		const char *name;
 		size_t offset, size, want_offset, want_size;
@@ -93,7 +93,7 @@ END_TEST
  * frame 2 (150 B at 0), read it, frame 3 (90 B): 90 bytes are left at 166, so a
  * wrap marker goes there (over frame 1's old bytes) and frame 3 at 0. Frame k's
  * byte i is (k*31 + i) & 0xff. Pid fields zeroed. Worked out by hand from
- * PROTOCOL.md: free = 256 - 166 (frame 2) - 90 (tail) - 106 (frame 3) + 166
+ * doc/protocol.md 7: free = 256 - 166 (frame 2) - 90 (tail) - 106 (frame 3) + 166
  * (frame 2 released) = 60; counts 5 written (marker included), 3 read.
  */
 static const uint8_t golden[128 + 64 + 256] = {

@@ -219,7 +219,7 @@ START_TEST(resync_free_returns_what_a_dead_reader_held)
 END_TEST
 
 /*
- * PROTOCOL.md 5: a writer counts its wrap marker and takes the tail from free
+ * doc/protocol.md section 8: a writer counts its wrap marker and takes the tail from free
  * before it moves write_pos to 0. In that window the tail looks free from the
  * positions, and must not be given back.
  */

@@ -377,7 +377,7 @@ START_TEST(wakeup_without_frame)
 END_TEST
 
 /*
- * PROTOCOL.md section 10: a reader of another implementation posts sem-r on
+ * doc/protocol.md section 10: a reader of another implementation posts sem-r on
  * every release, and a writer that never runs short of space never waits on
  * it. Our writer must take the surplus back, or the count climbs to
  * SEM_VALUE_MAX and the foreign reader's sem_post starts failing.

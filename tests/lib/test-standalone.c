@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Standalone mode (PROTOCOL.md section 9): a reader that creates the buffer
+ * Standalone mode (doc/protocol.md sections 12, 13): a reader that creates the buffer
  * itself makes every object with the mode asked for, holds the lock file for
  * the buffer's life, removes everything on close, and cleans up buffers whose
  * lock nobody holds and whose processes are gone.
@@ -155,7 +155,7 @@ static void *finish_creation(void *arg)
 	return arg;
 }
 
-/* A creator between shm_open and storing oieb_size (PROTOCOL.md section 9):
+/* A creator between shm_open and storing oieb_size (doc/protocol.md section 12):
  * an attaching writer waits for it a little instead of failing. */
 START_TEST(attach_waits_for_creator)
 {

@@ -93,7 +93,7 @@ START_TEST(million_frames_by_copy)
 		" ms; sem-w %d, sem-r %d left\n",
 		count, bytes >> 20, bytes / RING, (int64_t)(tu_now_ms() - t0), sem_value(name, 'w'),
 		sem_value(name, 'r'));
-	/* Neither count grows with the stream (PROTOCOL.md section 10). */
+	/* Neither count grows with the stream (doc/protocol.md section 10). */
 	ck_assert_int_lt(sem_value(name, 'w'), 4096);
 	ck_assert_int_le(sem_value(name, 'r'), 1);
 	zb_reader_close(r);

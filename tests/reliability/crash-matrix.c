@@ -469,7 +469,7 @@ END_TEST
 
 /*
  * zbd killed after making a segment and before storing its oieb_size (the
- * last store of a create, PROTOCOL.md 9): a window too short for random kills
+ * last store of a create, doc/protocol.md section 12): a window too short for random kills
  * to hit, so it is staged. The next zbd finds the name in its state file and
  * a segment never initialised, and removes it all; the name can be created.
  */

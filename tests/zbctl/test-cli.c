@@ -6,11 +6,15 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +78,49 @@ static void run_in(struct run *r, const char *input, size_t input_len, char *con
 	r->status = tu_exit_status(tu_wait(tu_spawn_io(zbctl, args, in, out, err), 10000));
 	read_file(out, r->out, sizeof(r->out));
 	read_file(err, r->err, sizeof(r->err));
+}
+
+/* True if `s` begins with the printf-formatted text. */
+__attribute__((format(printf, 2, 3))) static bool starts_with(const char *s, const char *fmt, ...)
+{
+	char want[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	return strncmp(s, want, strlen(want)) == 0;
+}
+
+/* `out` is JSON Lines: exactly `n` lines, each one JSON object (json-c's
+ * strict parser, the whole line consumed) with a "status" number. */
+static void assert_json_lines(const char *out, int n)
+{
+	const char *line = out;
+	int lines = 0;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		struct json_tokener *tok = json_tokener_new();
+		struct json_object *doc, *status;
+		size_t len;
+
+		ck_assert_msg(nl, "an unterminated line: %s", line);
+		len = (size_t)(nl - line);
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		doc = json_tokener_parse_ex(tok, line, (int)len);
+		ck_assert_msg(doc && json_tokener_get_parse_end(tok) == len,
+			      "line %d is not one JSON document: %.*s", lines + 1, (int)len, line);
+		ck_assert_msg(json_object_is_type(doc, json_type_object) &&
+				      json_object_object_get_ex(doc, "status", &status) &&
+				      json_object_is_type(status, json_type_int),
+			      "line %d has no status: %.*s", lines + 1, (int)len, line);
+		json_object_put(doc);
+		json_tokener_free(tok);
+		lines++;
+		line = nl + 1;
+	}
+	ck_assert_int_eq(lines, n);
 }
 
 #define RUN(r, ...) run_in((r), NULL, 0, (char *const[]){ __VA_ARGS__, NULL })
@@ -215,10 +262,21 @@ START_TEST(write_into_library_created_buffer)
 	zb_reader_release(rd, &f);
 	ck_assert_int_eq(zb_reader_read(rd, &f, 1000), ZB_EWRITER_GONE);
 
-	/* Metadata is set once per buffer: a second writer asking again fails. */
+	/* Metadata is set once per buffer: a second writer giving the same is
+	 * fine (a writer restarting with its format), other metadata fails. */
+	RUN_IN(&r, "z\n", "write", (char *)name, "--lines", "--metadata", "fmt=text");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_int_eq(zb_reader_read(rd, &f, 1000), 0);
+	ck_assert_uint_eq(f.size, 1);
+	zb_reader_release(rd, &f);
 	RUN_IN(&r, "z\n", "write", (char *)name, "--lines", "--metadata", "again");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.err, "zbctl: write: metadata already set\n");
+	ck_assert_msg(starts_with(r.err,
+				  "zbctl: write: %s: metadata already set\n"
+				  "zbctl: hint: metadata is set once per buffer",
+				  name),
+		      "%s", r.err);
 	zb_reader_close(rd);
 }
 END_TEST
@@ -237,18 +295,29 @@ START_TEST(write_full_ring_times_out)
 	big[sizeof(big) - 1] = '\0';
 	RUN_IN(&r, big, "write", (char *)name, "--frame-size", "100", "--timeout", "200");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.err, "zbctl: write: buffer full\n");
+	ck_assert_msg(starts_with(r.err, "zbctl: write: %s: buffer full\n", name), "%s", r.err);
 	zb_reader_close(rd);
 }
 END_TEST
 
 START_TEST(write_no_buffer)
 {
+	const char *name = tu_unique_name("none");
 	struct run r;
 
-	RUN_IN(&r, "a\n", "write", (char *)tu_unique_name("none"), "--lines");
+	/* The buffer's name, and how to make one. */
+	RUN_IN(&r, "a\n", "write", (char *)name, "--lines");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.err, "zbctl: write: no such buffer\n");
+	ck_assert_msg(starts_with(r.err,
+				  "zbctl: write: %s: no such buffer\n"
+				  "zbctl: hint: make it first: 'zbctl create %s' (zbd owns it), "
+				  "or 'zbctl read %s --create'",
+				  name, name, name),
+		      "%s", r.err);
+	RUN(&r, "read", (char *)name);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(starts_with(r.err, "zbctl: read: %s: no such buffer\nzbctl: hint: ", name),
+		      "%s", r.err);
 }
 END_TEST
 
@@ -273,8 +342,9 @@ START_TEST(read_follow_two_writers_then_sigint)
 		usleep(10000);
 	}
 	ck_assert_str_eq(got, "first\nsecond\n");
+	/* Interrupted: 130, as shells expect of Ctrl-C, and everything removed. */
 	ck_assert_int_eq(kill(reader, SIGINT), 0);
-	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 130);
 	ck_assert(!tu_any_object_exists(name));
 }
 END_TEST
@@ -286,7 +356,7 @@ START_TEST(read_timeout)
 
 	RUN(&r, "read", "--create", (char *)name, "--timeout", "150");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.err, "zbctl: read: timed out\n");
+	ck_assert_msg(starts_with(r.err, "zbctl: read: %s: timed out\n", name), "%s", r.err);
 	ck_assert(!tu_any_object_exists(name));
 }
 END_TEST
@@ -341,9 +411,14 @@ START_TEST(usage_errors_exit_2)
 		{ { "create", NULL }, "zbctl: create: missing buffer NAME\n" },
 		{ { "create", "x", "--payload", "12Q", NULL }, "create: invalid size '12Q'" },
 		{ { "create", "x", "payload=0", NULL }, "zbctl: create: invalid size '0'" },
+		/* One size grammar: zbd.conf never took "64MB", nor does zbctl now. */
+		{ { "create", "x", "--payload", "64MB", NULL }, "create: invalid size '64MB'" },
+		{ { "create", "x", "--payload", "64MiB", NULL }, "create: invalid size '64MiB'" },
+		{ { "create", "x", "--payload", "1025G", NULL }, "'1025G' (at most 1 TiB: 1024G)" },
 		{ { "create", "x", "--mode", "999", NULL }, "zbctl: create: invalid mode '999'" },
 		{ { "create", "x", "y", NULL }, "zbctl: create: unexpected argument 'y'" },
-		{ { "create", "a/b", NULL }, "zbctl: create: invalid buffer name 'a/b'" },
+		{ { "create", "a/b", NULL },
+		  "zbctl: create: invalid buffer name 'a/b' (1 to 200 " },
 		{ { "destroy", NULL }, "zbctl: destroy: missing buffer NAME\n" },
 		{ { "list", "extra", NULL }, "zbctl: list: unexpected argument 'extra'" },
 		{ { "watch", "5", NULL }, "zbctl: watch: invalid interval '5'" },
@@ -352,6 +427,8 @@ START_TEST(usage_errors_exit_2)
 		{ { "write", "x", "--frame-size", "0", NULL }, "invalid frame size '0'" },
 		{ { "read", "x", "--payload", "1M", NULL }, "need --create" },
 		{ { "read", "x", "--bogus", NULL }, "zbctl: read: unrecognized option '--bogus'" },
+		{ { "read", "x", "--lines", "--json", NULL }, "--lines and --json exclude" },
+		{ { "version", "x", NULL }, "zbctl: version: unexpected argument 'x'" },
 		{ { "help", "nope", NULL }, "zbctl: help: unknown verb 'nope'" },
 	};
 	char *argv[8];
@@ -371,8 +448,8 @@ START_TEST(usage_errors_exit_2)
 }
 END_TEST
 
-static const char *const all_verbs[] = { "create", "destroy", "list", "health",
-					 "watch",  "write",   "read", "help" };
+static const char *const all_verbs[] = { "create", "destroy", "list",	 "health", "watch",
+					 "write",  "read",    "version", "help" };
 
 START_TEST(help_lists_every_verb)
 {
@@ -387,14 +464,15 @@ START_TEST(help_lists_every_verb)
 		snprintf(want, sizeof(want), "\n  %s", all_verbs[i]);
 		ck_assert_msg(strstr(r.out, want), "--help lacks %s", all_verbs[i]);
 	}
-	ck_assert(strstr(r.out, "Exit status: 0 ok, 1 failed, 2 misused"));
+	ck_assert(strstr(r.out, "Exit status: 0 ok, 1 failed, 2 misused, 130 interrupted"));
 }
 END_TEST
 
 START_TEST(verb_help)
 {
-	static const char *const options[] = { "--payload",   "--force",      "",	  "NAME",
-					       "INTERVAL_MS", "--frame-size", "--follow", "VERB" };
+	static const char *const options[] = { "--payload", "--force",	   "",
+					       "NAME",	    "INTERVAL_MS", "--frame-size",
+					       "--follow",  "libzbclient", "VERB" };
 	char want[64];
 	struct run r, r2;
 
@@ -494,21 +572,46 @@ END_TEST
 
 START_TEST(daemon_error_exit_1)
 {
-	const char *replies[] = { "error=cam0 has a reader; use force\nstatus=-16\n\n" };
+	const char *replies[] = { "error=buffer cam0 has a live reader (pid 7)\nstatus=-16\n\n" };
 	struct run r;
 
+	/* The daemon's words, then the way out in zbctl's own terms. */
 	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
 	RUN(&r, "-s", fk.path, "destroy", "cam0");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.err, "zbctl: destroy: a live peer is already attached: "
-				"cam0 has a reader; use force\n");
+	ck_assert_str_eq(r.err, "zbctl: destroy: buffer cam0 has a live reader (pid 7)\n"
+				"zbctl: hint: 'zbctl destroy cam0 --force' removes it anyway: its "
+				"reader and writer are told the other side is gone\n");
 	ck_assert_str_eq(r.out, "");
 	fake_stop(&fk);
 
 	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
 	RUN(&r, "-s", fk.path, "--json", "destroy", "cam0");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "{\"status\":-16,\"error\":\"cam0 has a reader; use force\"}\n");
+	ck_assert_str_eq(r.out, "{\"status\":-16,\"error\":\"buffer cam0 has a live reader (pid "
+				"7)\",\"error_name\":\"EBUSY\",\"hint\":\"'zbctl destroy cam0 "
+				"--force' removes it anyway: its reader and writer are told the "
+				"other side is gone\"}\n");
+	assert_json_lines(r.out, 1);
+}
+END_TEST
+
+/* The daemon's text begins with our word for the code: said once, not twice. */
+START_TEST(daemon_error_said_once)
+{
+	const char *replies[] = {
+		"error=permission denied: create needs root or the admin group\nstatus=-13\n\n"
+	};
+	struct run r;
+
+	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
+	RUN(&r, "-s", fk.path, "create", "cam0");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(starts_with(r.err, "zbctl: create: permission denied: create needs root or "
+					 "the admin group\nzbctl: hint: "),
+		      "%s", r.err);
+	ck_assert_msg(strstr(r.err, "admin_group"), "%s", r.err);
+	ck_assert_ptr_null(strstr(r.err, "denied: permission denied"));
 }
 END_TEST
 
@@ -542,15 +645,33 @@ START_TEST(health_table_detail_json)
 	ck_assert_str_eq(fake_request(&fk), "health");
 	ck_assert_msg(strncmp(r.out, "zbd 0.1.0, up 1h02m, 1 buffer\n\nNAME ", 36) == 0, "%s",
 		      r.out);
-	ck_assert_msg(strstr(r.out, "\ncam0 healthy     1.0M    2.0K   0.2%        10      (11)"),
+	/* Sizes as the size grammar writes them: 1M, not 1.0M. */
+	ck_assert_msg(strstr(r.out, "\ncam0 healthy       1M      2K   0.2%        10      (11)"),
 		      "%s", r.out);
+	ck_assert_msg(strstr(r.out, " REAPED(R/W)\n"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "0/0\n"), "%s", r.out);
 	fake_stop(&fk);
 
+	/* One buffer: labelled lines, the same sizes, keys zbctl does not know
+	 * shown as they came; not a dump of the reply. */
 	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
 	RUN(&r, "-s", fk.path, "health", "cam0");
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(fake_request(&fk), "health cam0");
-	ck_assert(strstr(r.out, "buffer           cam0\nstate            healthy\n"));
+	ck_assert_str_eq(r.out, "zbd 0.1.0, up 1h02m, 1 buffer\n"
+				"\n"
+				"buffer    cam0\n"
+				"state     healthy\n"
+				"size      payload 1M, metadata 1K\n"
+				"used      2K of 1M (0.2%)\n"
+				"reader    pid 10 (alive)\n"
+				"writer    pid 11 (dead)\n"
+				"frames    7 written, 5 read, 0 lost with dead readers\n"
+				"bytes     0B written, 0B read while zbd watched\n"
+				"rates     writing 0 frames/s (0B/s), reading 0 frames/s (0B/s)\n"
+				"reaped    0 dead readers, 0 dead writers cleared by zbd\n"
+				"mode      0660\n"
+				"note      say \"hi\"\\\tthere\n");
 	fake_stop(&fk);
 
 	/* Numbers stay numbers, names and look-alikes ("0660") stay strings, text
@@ -566,6 +687,7 @@ START_TEST(health_table_detail_json)
 			 "\"reader_alive\":1,\"writer_pid\":11,\"writer_alive\":0,"
 			 "\"frames_written\":7,\"frames_read\":5,"
 			 "\"note\":\"say \\\"hi\\\"\\\\\\tthere\",\"mode\":\"0660\"}]}\n");
+	assert_json_lines(r.out, 1);
 }
 END_TEST
 
@@ -595,12 +717,16 @@ START_TEST(watch_plain_and_json_until_hangup)
 	ck_assert_ptr_nonnull(second);
 	ck_assert(strncmp(r.out, "{\"status\":0,", 12) == 0);
 	ck_assert(strncmp(second + 1, "{\"status\":0,", 12) == 0);
-	ck_assert_ptr_null(strchr(second + 1, '\n') ? strchr(strchr(second + 1, '\n') + 1, '{')
-						    : NULL);
+	/* Two reports, then zbd hanging up, said as a document too. */
+	second = strchr(second + 1, '\n');
+	ck_assert_ptr_nonnull(second);
+	ck_assert_msg(strncmp(second + 1, "{\"status\":-104,", 15) == 0, "%s", r.out);
+	ck_assert_msg(strstr(second, "\"error_name\":\"ECONNRESET\""), "%s", r.out);
+	assert_json_lines(r.out, 3);
 }
 END_TEST
 
-START_TEST(watch_sigint_exits_0)
+START_TEST(watch_sigint_exits_130)
 {
 	const char *replies[] = { HEALTH };
 	char out[128], got[OUT_MAX];
@@ -619,7 +745,200 @@ START_TEST(watch_sigint_exits_0)
 	}
 	ck_assert(strstr(got, "cam0"));
 	kill(pid, SIGINT);
-	ck_assert_int_eq(tu_exit_status(tu_wait(pid, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(pid, 5000)), 130);
+}
+END_TEST
+
+/* ------------------------------------------------------- JSON, versions */
+
+START_TEST(read_write_json)
+{
+	const char *name = tu_unique_name("json");
+	char out[128], got[OUT_MAX];
+	struct run r;
+	pid_t reader;
+
+	/* Frames as documents with their bytes in base64, then the counters. */
+	tmp_path(out, sizeof(out), "reader.out");
+	reader = start_reader(name, out, (char *const[]){ "--json", NULL });
+	RUN_IN(&r, "a\nbb\nccc\n", "--json", "write", (char *)name, "--lines");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	ck_assert_str_eq(r.out, "{\"status\":0,\"frames\":3,\"bytes\":6}\n");
+	assert_json_lines(r.out, 1);
+	ck_assert_int_eq(tu_exit_status(tu_wait(reader, 5000)), 0);
+	read_file(out, got, sizeof(got));
+	ck_assert_str_eq(got, "{\"sequence\":1,\"size\":1,\"data\":\"YQ==\"}\n"
+			      "{\"sequence\":2,\"size\":2,\"data\":\"YmI=\"}\n"
+			      "{\"sequence\":3,\"size\":3,\"data\":\"Y2Nj\"}\n"
+			      "{\"status\":0,\"frames\":3,\"bytes\":6}\n");
+	/* Frame documents carry no status: only the last line is checked as one. */
+	assert_json_lines(strrchr(got, '{'), 1);
+}
+END_TEST
+
+/* With --json every failure is a document on stdout with the code's name:
+ * no daemon, no buffer. */
+START_TEST(json_on_every_failure)
+{
+	const char *name = tu_unique_name("jsonfail");
+	struct run r;
+
+	fake_dead_path(&fk);
+	RUN(&r, "-s", fk.path, "--json", "list");
+	ck_assert_int_eq(r.status, 1);
+	assert_json_lines(r.out, 1);
+	ck_assert_msg(
+		starts_with(r.out, "{\"status\":-2,\"error\":\"no zbd listening at %s (", fk.path),
+		"%s", r.out);
+	ck_assert_msg(strstr(r.out, "\"error_name\":\"ENOENT\",\"hint\":\"is zbd running?"), "%s",
+		      r.out);
+	ck_assert(strstr(r.err, "no zbd listening at"));
+
+	RUN_IN(&r, "a\n", "--json", "write", (char *)name);
+	ck_assert_int_eq(r.status, 1);
+	assert_json_lines(r.out, 1);
+	ck_assert_msg(starts_with(r.out,
+				  "{\"status\":-2,\"error\":\"%s: no such buffer\","
+				  "\"error_name\":\"ENOENT\",\"hint\":\"make it first",
+				  name),
+		      "%s", r.out);
+
+	RUN(&r, "read", (char *)name, "--json");
+	ck_assert_int_eq(r.status, 1);
+	assert_json_lines(r.out, 1);
+	ck_assert_msg(strstr(r.out, "\"error_name\":\"ENOENT\""), "%s", r.out);
+}
+END_TEST
+
+START_TEST(version_both_ends)
+{
+	const char *replies[] = { "version=9.9.9\nstatus=0\n\n" };
+	char want[256];
+	struct run r;
+
+	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
+	RUN(&r, "-s", fk.path, "version");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(fake_request(&fk), "version");
+	snprintf(want, sizeof(want), "zbctl %s\nlibzbclient %s\nzbd 9.9.9\n", ZB_VERSION_STRING,
+		 zb_version());
+	ck_assert_str_eq(r.out, want);
+	fake_stop(&fk);
+
+	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
+	RUN(&r, "-s", fk.path, "--json", "version");
+	ck_assert_int_eq(r.status, 0);
+	snprintf(want, sizeof(want),
+		 "{\"status\":0,\"zbctl\":\"%s\",\"libzbclient\":\"%s\",\"zbd\":"
+		 "\"9.9.9\"}\n",
+		 ZB_VERSION_STRING, zb_version());
+	ck_assert_str_eq(r.out, want);
+	assert_json_lines(r.out, 1);
+	fake_stop(&fk);
+
+	/* No daemon: this end is still shown, and the status says what is missing. */
+	fake_dead_path(&fk);
+	RUN(&r, "-s", fk.path, "version");
+	ck_assert_int_eq(r.status, 1);
+	snprintf(want, sizeof(want), "zbctl %s\nlibzbclient %s\n", ZB_VERSION_STRING, zb_version());
+	ck_assert_str_eq(r.out, want);
+	ck_assert(strstr(r.err, "zbctl: version: no zbd listening at "));
+	RUN(&r, "-s", fk.path, "--json", "version");
+	ck_assert_int_eq(r.status, 1);
+	assert_json_lines(r.out, 1);
+	snprintf(want, sizeof(want), "\"zbctl\":\"%s\",\"libzbclient\":\"%s\"}\n",
+		 ZB_VERSION_STRING, zb_version());
+	ck_assert_msg(strstr(r.out, want), "%s", r.out);
+
+	RUN(&r, "--version");
+	ck_assert_int_eq(r.status, 0);
+	snprintf(want, sizeof(want), "zbctl %s\n", ZB_VERSION_STRING);
+	ck_assert_str_eq(r.out, want);
+	RUN(&r, "list", "--version");
+	ck_assert_str_eq(r.out, want);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ sizes */
+
+START_TEST(sizes_rounding_said)
+{
+	const char *replies[] = { "status=0\n\n" };
+	struct run r;
+
+	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
+	RUN(&r, "-s", fk.path, "create", "cam0", "--payload", "10", "--metadata", "100");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(fake_request(&fk), "create cam0 payload=10 metadata=100");
+	ck_assert_msg(strstr(r.err, "zbctl: create: note: payload size 10 is rounded up to 64 "
+				    "bytes"),
+		      "%s", r.err);
+	ck_assert_msg(strstr(r.err, "metadata size 100 is rounded up to 128 bytes"), "%s", r.err);
+	fake_stop(&fk);
+
+	/* Whole multiples of 64 need no note. */
+	fake_start(&fk, replies, 1, 0, FAKE_CLOSE);
+	RUN(&r, "-s", fk.path, "create", "cam0", "--payload", "64K");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.err, "");
+}
+END_TEST
+
+/* A buffer larger than the whole of /dev/shm is refused before anything is
+ * asked of zbd or made in /dev/shm (test-sizes.c tries the warning, on a
+ * tmpfs of its own). */
+START_TEST(sizes_beyond_dev_shm_refused)
+{
+	const char *name = tu_unique_name("huge");
+	struct statvfs st;
+	struct run r;
+
+	ck_assert_int_eq(statvfs("/dev/shm", &st), 0);
+	if ((uint64_t)st.f_blocks * st.f_frsize >= ZB_SIZE_MAX) {
+		fprintf(stderr, "sizes_beyond_dev_shm_refused: /dev/shm holds 1 TiB; not tried\n");
+		return;
+	}
+	fake_dead_path(&fk);
+	RUN(&r, "-s", fk.path, "create", (char *)name, "--payload", "1024G");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.err, "zbctl: create: a buffer of 1.0T cannot fit in /dev/shm ("),
+		      "%s", r.err);
+	ck_assert_msg(!strstr(r.err, "no zbd listening"), "%s", r.err);
+	RUN(&r, "--json", "read", (char *)name, "--create", "--payload", "1024G");
+	ck_assert_int_eq(r.status, 1);
+	assert_json_lines(r.out, 1);
+	ck_assert_msg(strstr(r.out, "\"error_name\":\"ENOSPC\""), "%s", r.out);
+	ck_assert(!tu_any_object_exists(name));
+}
+END_TEST
+
+/* Ctrl-C in the middle of a write: 130, and with --json a document saying so. */
+START_TEST(write_sigint_exits_130)
+{
+	struct zb_buffer_config cfg = { .payload_size = 4096 };
+	const char *name = tu_unique_name("wsigint");
+	char fifo[128], out[128], got[1024];
+	struct zb_reader *rd;
+	pid_t writer;
+	int fd;
+
+	ck_assert_int_eq(zb_reader_create(&rd, name, &cfg), 0);
+	tmp_path(fifo, sizeof(fifo), "stdin.fifo");
+	tmp_path(out, sizeof(out), "writer.out");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	writer = tu_spawn_io(zbctl, (char *const[]){ "--json", "write", (char *)name, NULL }, fifo,
+			     out, NULL);
+	fd = open(fifo, O_WRONLY); /* meets the writer's open of its stdin */
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(TU_UNTIL(zb_reader_writer_connected(rd) == 1, 5000, 2000),
+		      "the writer did not attach");
+	ck_assert_int_eq(kill(writer, SIGINT), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(writer, 5000)), 130);
+	close(fd);
+	read_file(out, got, sizeof(got));
+	ck_assert_str_eq(got, "{\"status\":-4,\"error\":\"interrupted\",\"error_name\":\"EINTR\","
+			      "\"frames\":0,\"bytes\":0}\n");
+	zb_reader_close(rd);
 }
 END_TEST
 
@@ -648,6 +967,8 @@ TU_SUITE(zbctl_cli_suite, "zbctl-cli", .skip = no_zbctl)
 	tcase_add_test(pipe, read_follow_two_writers_then_sigint);
 	tcase_add_test(pipe, read_timeout);
 	tcase_add_test(pipe, read_closed_stdout_is_quiet);
+	tcase_add_test(pipe, read_write_json);
+	tcase_add_test(pipe, write_sigint_exits_130);
 
 	tcase_add_test(use, usage_errors_exit_2);
 	tcase_add_test(use, help_lists_every_verb);
@@ -657,8 +978,13 @@ TU_SUITE(zbctl_cli_suite, "zbctl-cli", .skip = no_zbctl)
 	tcase_add_test(ctl, list_human_and_json);
 	tcase_add_test(ctl, create_and_destroy_words);
 	tcase_add_test(ctl, daemon_error_exit_1);
+	tcase_add_test(ctl, daemon_error_said_once);
 	tcase_add_test(ctl, malformed_reply_exit_1);
 	tcase_add_test(ctl, health_table_detail_json);
 	tcase_add_test(ctl, watch_plain_and_json_until_hangup);
-	tcase_add_test(ctl, watch_sigint_exits_0);
+	tcase_add_test(ctl, watch_sigint_exits_130);
+	tcase_add_test(ctl, json_on_every_failure);
+	tcase_add_test(ctl, version_both_ends);
+	tcase_add_test(ctl, sizes_rounding_said);
+	tcase_add_test(ctl, sizes_beyond_dev_shm_refused);
 }

@@ -165,7 +165,9 @@ START_TEST(watch_reports_then_sigint)
 	/* A report per interval: wait for three, then interrupt. */
 	for (int i = 0; i < 500 && reports < 3; i++) {
 		usleep(10000);
-		read_file(wout, out, sizeof(out));
+		/* The watcher may not have opened its output yet: nothing to count. */
+		if (tu_read_file(wout, out, sizeof(out)) < 0)
+			continue;
 		reports = 0;
 		for (char *p = out; (p = strstr(p, "{\"status\":0,")); p++)
 			reports++;
@@ -173,8 +175,37 @@ START_TEST(watch_reports_then_sigint)
 	ck_assert_int_ge(reports, 3);
 	ck_assert(strstr(out, name));
 	kill(watcher, SIGINT);
-	ck_assert_int_eq(tu_exit_status(tu_wait(watcher, 5000)), 0);
+	ck_assert_int_eq(tu_exit_status(tu_wait(watcher, 5000)), 130);
 	ck_assert_int_eq(ZBCTL(NULL, out, "destroy", (char *)name), 0);
+}
+END_TEST
+
+/* What a refused destroy and `version` say with the real daemon on the
+ * other end: its words once, the fix in zbctl's terms, both versions. */
+START_TEST(errors_and_version_from_zbd)
+{
+	const char *name = tu_unique_name("busy");
+	char out[OUT_MAX], err[2048], want[512], errp[128];
+	struct zb_reader *rd;
+
+	ck_assert_int_eq(ZBCTL(NULL, out, "create", (char *)name, "--payload", "64K"), 0);
+	ck_assert_int_eq(zb_reader_open(&rd, name), 0);
+	ck_assert_int_eq(ZBCTL(NULL, out, "destroy", (char *)name), 1);
+	snprintf(errp, sizeof(errp), "%s/err", dir);
+	read_file(errp, err, sizeof(err));
+	snprintf(want, sizeof(want),
+		 "zbctl: destroy: buffer %s has a live reader (pid %d)\n"
+		 "zbctl: hint: 'zbctl destroy %s --force' removes it anyway",
+		 name, (int)getpid(), name);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+	ck_assert_ptr_null(strstr(err, "use force"));
+	ck_assert_int_eq(ZBCTL(NULL, out, "destroy", (char *)name, "--force"), 0);
+	zb_reader_close(rd);
+
+	ck_assert_int_eq(ZBCTL(NULL, out, "version"), 0);
+	snprintf(want, sizeof(want), "zbctl %s\nlibzbclient %s\nzbd %s\n", ZB_VERSION_STRING,
+		 zb_version(), ZB_VERSION_STRING);
+	ck_assert_str_eq(out, want);
 }
 END_TEST
 
@@ -197,4 +228,5 @@ TU_SUITE(zbctl_e2e_suite, "zbctl-e2e", .skip = no_zbctl_or_zbd)
 
 	tcase_add_test(tc, create_write_read_health_destroy);
 	tcase_add_test(tc, watch_reports_then_sigint);
+	tcase_add_test(tc, errors_and_version_from_zbd);
 }
