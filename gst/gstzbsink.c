@@ -603,16 +603,6 @@ static void sink_error(GstZbSink *self, int code, const gchar *fmt, ...)
 	g_free(what);
 }
 
-static void counter_add(guint64 *c)
-{
-	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
-}
-
-static guint64 counter_get(guint64 *c)
-{
-	return __atomic_load_n(c, __ATOMIC_RELAXED);
-}
-
 /* With the lock: set the buffer's metadata to the caps string, once per
  * segment. Returns 0 or the library's error. */
 static int sink_write_metadata(GstZbSink *self)
@@ -937,26 +927,13 @@ static gboolean sink_copy(GstZbSink *self, GstBuffer *buf, guint8 *dst, gsize fr
 static void sink_maybe_post_health(GstZbSink *self)
 {
 	guint interval;
-	struct zb_health h;
-	gboolean have;
-	gint64 now;
 
 	GST_OBJECT_LOCK(self);
 	interval = self->health_interval_ms;
 	GST_OBJECT_UNLOCK(self);
-	if (!interval)
-		return;
-	now = g_get_monotonic_time();
-	if (now < self->next_health)
-		return;
-	self->next_health = now + (gint64)interval * 1000;
-	have = zbgst_health_query(&self->health, self->running_name, &h);
-	gst_element_post_message(
-		GST_ELEMENT(self),
-		gst_message_new_element(
-			GST_OBJECT(self),
-			zbgst_health_structure(self->running_name, counter_get(&self->frames),
-					       counter_get(&self->dropped), have ? &h : NULL)));
+	zbgst_health_maybe_post(&self->health, GST_ELEMENT(self), interval, &self->next_health,
+				self->running_name, zbgst_counter_get(&self->frames),
+				zbgst_counter_get(&self->dropped));
 }
 
 /*
@@ -976,7 +953,7 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 
 	if (gst_mini_object_get_qdata(GST_MINI_OBJECT(buf), slot_timeout_quark())) {
 		GST_DEBUG_OBJECT(self, "ring full for the whole timeout: frame dropped");
-		counter_add(&self->dropped);
+		zbgst_counter_add(&self->dropped);
 		return GST_FLOW_OK;
 	}
 	relayout = sink_needs_relayout(self, buf);
@@ -1116,7 +1093,7 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 				if (expired || g_get_monotonic_time() >= deadline) {
 					GST_DEBUG_OBJECT(self, "ring full for the whole timeout: "
 							       "frame dropped");
-					counter_add(&self->dropped);
+					zbgst_counter_add(&self->dropped);
 					break;
 				}
 				g_mutex_unlock(&sh->lock);
@@ -1157,7 +1134,7 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 		/* Nothing tells a writer that a reader arrived: look again soon. */
 		if (expired) {
 			GST_DEBUG_OBJECT(self, "no reader within the timeout: frame dropped");
-			counter_add(&self->dropped);
+			zbgst_counter_add(&self->dropped);
 			break;
 		}
 		g_cond_wait_until(&sh->cond, &sh->lock, MIN(deadline, now + READER_POLL_MS * 1000));
@@ -1165,9 +1142,9 @@ static GstFlowReturn gst_zb_sink_render(GstBaseSink *bsink, GstBuffer *buf)
 	g_mutex_unlock(&sh->lock);
 
 	if (committed)
-		counter_add(&self->frames);
+		zbgst_counter_add(&self->frames);
 	if (copied)
-		counter_add(&self->copied);
+		zbgst_counter_add(&self->copied);
 	if (flow == GST_FLOW_OK)
 		sink_maybe_post_health(self);
 	return flow;
@@ -1240,13 +1217,13 @@ static void gst_zb_sink_get_property(GObject *object, guint prop_id, GValue *val
 		g_value_set_uint(value, self->health_interval_ms);
 		break;
 	case PROP_FRAMES:
-		g_value_set_uint64(value, counter_get(&self->frames));
+		g_value_set_uint64(value, zbgst_counter_get(&self->frames));
 		break;
 	case PROP_COPIED:
-		g_value_set_uint64(value, counter_get(&self->copied));
+		g_value_set_uint64(value, zbgst_counter_get(&self->copied));
 		break;
 	case PROP_DROPPED:
-		g_value_set_uint64(value, counter_get(&self->dropped));
+		g_value_set_uint64(value, zbgst_counter_get(&self->dropped));
 		break;
 	case PROP_UTILISATION:
 		GST_OBJECT_LOCK(self);

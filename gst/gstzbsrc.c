@@ -220,16 +220,6 @@ static void src_error(GstZbSrc *self, int code, const gchar *what)
 	g_free(text);
 }
 
-static void counter_add(guint64 *c)
-{
-	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
-}
-
-static guint64 counter_get(guint64 *c)
-{
-	return __atomic_load_n(c, __ATOMIC_RELAXED);
-}
-
 /*
  * Caps for a metadata blob: a caps string (what zbsink writes); or
  * "WIDTHxHEIGHT FORMAT" (as in libzbclient's own example, "1920x1080 I420")
@@ -433,26 +423,13 @@ static void src_release_now(Reader *rd, const struct zb_frame *f)
 static void src_maybe_post_health(GstZbSrc *self)
 {
 	guint interval;
-	struct zb_health h;
-	gboolean have;
-	gint64 now;
 
 	GST_OBJECT_LOCK(self);
 	interval = self->health_interval_ms;
 	GST_OBJECT_UNLOCK(self);
-	if (!interval)
-		return;
-	now = g_get_monotonic_time();
-	if (now < self->next_health)
-		return;
-	self->next_health = now + (gint64)interval * 1000;
-	have = zbgst_health_query(&self->health, self->running_name, &h);
-	gst_element_post_message(
-		GST_ELEMENT(self),
-		gst_message_new_element(
-			GST_OBJECT(self),
-			zbgst_health_structure(self->running_name, counter_get(&self->frames),
-					       counter_get(&self->dropped), have ? &h : NULL)));
+	zbgst_health_maybe_post(&self->health, GST_ELEMENT(self), interval, &self->next_health,
+				self->running_name, zbgst_counter_get(&self->frames),
+				zbgst_counter_get(&self->dropped));
 }
 
 /* Announce caps before the first frame if negotiation could not (no metadata
@@ -532,13 +509,13 @@ static GstFlowReturn gst_zb_src_create(GstPushSrc *psrc, GstBuffer **ret)
 
 	if (g_atomic_int_get(&self->unlocked)) {
 		src_release_now(rd, &f);
-		counter_add(&self->dropped);
+		zbgst_counter_add(&self->dropped);
 		return GST_FLOW_FLUSHING;
 	}
 	flow = src_ensure_caps(self);
 	if (flow != GST_FLOW_OK) {
 		src_release_now(rd, &f);
-		counter_add(&self->dropped);
+		zbgst_counter_add(&self->dropped);
 		return flow;
 	}
 
@@ -551,7 +528,7 @@ static GstFlowReturn gst_zb_src_create(GstPushSrc *psrc, GstBuffer **ret)
 							f.size, 0, f.size, loan, frame_loan_end));
 	GST_BUFFER_OFFSET(buf) = f.sequence;
 	GST_BUFFER_OFFSET_END(buf) = f.sequence + 1;
-	counter_add(&self->frames);
+	zbgst_counter_add(&self->frames);
 	src_maybe_post_health(self);
 	*ret = buf;
 	return GST_FLOW_OK;
@@ -629,10 +606,10 @@ static void gst_zb_src_get_property(GObject *object, guint prop_id, GValue *valu
 		g_value_set_uint(value, self->health_interval_ms);
 		break;
 	case PROP_FRAMES:
-		g_value_set_uint64(value, counter_get(&self->frames));
+		g_value_set_uint64(value, zbgst_counter_get(&self->frames));
 		break;
 	case PROP_DROPPED:
-		g_value_set_uint64(value, counter_get(&self->dropped));
+		g_value_set_uint64(value, zbgst_counter_get(&self->dropped));
 		break;
 	case PROP_UTILISATION:
 		name = g_strdup(self->name);

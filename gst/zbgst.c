@@ -163,3 +163,23 @@ static gboolean plugin_init(GstPlugin *plugin)
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, zerobuffer,
 		  "ZeroBuffer v1 shared-memory ring buffers (zbd, libzbclient)", plugin_init,
 		  ZB_VERSION_STRING, "MIT/X11", "zbd", "Unknown package origin")
+
+void zbgst_health_maybe_post(ZbgstHealth *h, GstElement *element, guint interval_ms,
+			     gint64 *next_post, const gchar *name, guint64 frames, guint64 dropped)
+{
+	struct zb_health health;
+	gboolean have;
+	gint64 now;
+
+	if (!interval_ms)
+		return;
+	now = g_get_monotonic_time();
+	if (now < *next_post)
+		return;
+	*next_post = now + (gint64)interval_ms * 1000;
+	have = zbgst_health_query(h, name, &health);
+	gst_element_post_message(
+		element, gst_message_new_element(GST_OBJECT(element),
+						 zbgst_health_structure(name, frames, dropped,
+									have ? &health : NULL)));
+}

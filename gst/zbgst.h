@@ -43,6 +43,26 @@ GstStructure *zbgst_health_structure(const gchar *name, guint64 frames, guint64 
 				     const struct zb_health *health);
 
 /*
+ * Post that message from the streaming thread when `interval_ms` (0: never)
+ * has passed since *next_post was set; *next_post is the element's, reset to
+ * 0 when it starts.
+ */
+void zbgst_health_maybe_post(ZbgstHealth *h, GstElement *element, guint interval_ms,
+			     gint64 *next_post, const gchar *name, guint64 frames, guint64 dropped);
+
+/* The elements' counters (frames, dropped...): written by the streaming
+ * thread, read by property getters in any thread. */
+static inline void zbgst_counter_add(guint64 *c)
+{
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+static inline guint64 zbgst_counter_get(guint64 *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/*
  * Post an element error for libzbclient code `code` (a negative errno or a
  * ZB_E* code): the text says what failed, in the library's words
  * (zb_strerror) unless `text` already does; the GStreamer error code follows

@@ -38,6 +38,7 @@ static const struct ctlkey keys[] = {
 	{ CTLKEY_STATUS, CTLKEY_REPLY, CTLKEY_INT, 0, 0, 0 },
 	{ CTLKEY_ERROR, CTLKEY_REPLY, CTLKEY_TEXT, 0, 0, 0 },
 	{ "command", CTLKEY_REPLY, CTLKEY_TEXT, 0, 0, 0 }, /* help */
+	{ "metrics", CTLKEY_REPLY, CTLKEY_TEXT, 0, 0, 0 }, /* metrics: a line of Prometheus text */
 
 	/* `version` replies with this record's version= line alone. */
 	DAEMON(CTLKEY_DAEMON_NAME, CTLKEY_TEXT, daemon, char *),
@@ -72,6 +73,7 @@ static const struct ctlkey keys[] = {
 	/* zbd's own, not in struct zb_health */
 	BUFFER("mode", CTLKEY_OCTAL, mode, unsigned),
 	BUFFER("adopted", CTLKEY_FLAG, adopted, int),
+	BUFFER("owner", CTLKEY_TEXT, owner, char *),
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

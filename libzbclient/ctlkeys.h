@@ -33,6 +33,7 @@ struct health_buffer {
 	struct zb_health pub;
 	unsigned mode; /* of the buffer's objects */
 	int adopted;   /* 1: taken over from an earlier zbd */
+	char owner[8]; /* "zbd", or "foreign": observed, not owned (zbd/foreign.c) */
 };
 
 enum ctlkey_record {

@@ -29,6 +29,7 @@ static const struct own_error own[] = {
 	OWN(ZB_EREADER_GONE, "reader gone"),
 	OWN(ZB_EVERSION, "incompatible protocol version"),
 	OWN(ZB_ECORRUPT, "corrupt segment or frame"),
+	OWN(ZB_EDESTROYED, "buffer destroyed while attached"),
 };
 
 /* What an errno means for a caller of this library (zbd logs strerror's words). */
@@ -46,6 +47,7 @@ static const struct error_text library[] = {
 	{ -EACCES, "permission denied" },
 	{ -EPERM, "operation not permitted" },
 	{ -ENOMEM, "out of memory" },
+	{ -ENOSPC, "no room in /dev/shm for the buffer" },
 };
 
 static const char *lookup(const struct error_text *table, size_t n, int code)

@@ -124,6 +124,22 @@ int lockfile_take(const char *name, mode_t mode, int *ret_fd)
 	return -EAGAIN;
 }
 
+int lockfile_retake(const char *name, int fd)
+{
+	char path[PATH_MAX];
+	int r = names_lock(path, sizeof(path), name);
+
+	if (r < 0)
+		return r;
+	r = fd_is_our_file(fd);
+	if (r < 0)
+		return r;
+	/* Held already through this open file description: flock only confirms. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EEXIST : -errno;
+	return fd_is_path(fd, path) ? 0 : -ESTALE;
+}
+
 void lockfile_release(const char *name, int fd)
 {
 	char path[PATH_MAX];
@@ -133,24 +149,6 @@ void lockfile_release(const char *name, int fd)
 	if (names_lock(path, sizeof(path), name) == 0 && fd_is_path(fd, path))
 		unlink(path);
 	close(fd);
-}
-
-/* A segment whose recorded reader and writer are both dead or absent. */
-static bool segment_abandoned(const char *name)
-{
-	char shm[ZB_OBJ_NAME_MAX];
-	struct zb_oieb oieb;
-	bool abandoned = true;
-	int fd;
-
-	names_shm(shm, name);
-	fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return true;
-	if (pread(fd, &oieb, sizeof(oieb), 0) == (ssize_t)sizeof(oieb))
-		abandoned = !pid_alive(oieb.reader_pid) && !pid_alive(oieb.writer_pid);
-	close(fd);
-	return abandoned;
 }
 
 void lockfile_cleanup_stale(void)
@@ -179,10 +177,12 @@ void lockfile_cleanup_stale(void)
 		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fd_is_path(fd, path)) {
+		/* Only our own locks, and only what is provably our buffer: a lock
+		 * another user planted would name our buffers for us to remove. */
+		if (fd_is_our_file(fd) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    fd_is_path(fd, path)) {
 			unlink(path);
-			if (segment_abandoned(name))
-				segment_unlink(name);
+			segment_unlink_abandoned(name, true);
 		}
 		close(fd);
 	}

@@ -30,6 +30,7 @@ struct zb_reader {
 	int lock_fd; /* >= 0 when we created the buffer and own it */
 	uint64_t read_pos;
 	uint64_t read_count;
+	uint64_t fence;	    /* write_pos as last loaded: the writer has been up to there */
 	uint64_t next_seq;  /* 0: accept any, as at the start of a writer's session */
 	bool writer_active; /* a writer or its frames seen since the last "gone" */
 	struct pending *queue;
@@ -53,6 +54,7 @@ struct zb_reader {
 	int64_t owed;	       /* frames taken minus tokens taken; < 0 after stray posts */
 	unsigned unpublished;  /* frames taken since read_pos/read_count were stored */
 	int64_t last_probe_ns; /* last kill(writer, 0) */
+	struct removal_watch removal;
 	unsigned spin_us;
 	struct spin_state spin;
 	struct zb_stats stats;
@@ -158,6 +160,7 @@ static int reader_init(struct zb_reader *r)
 	if (zb_load(&o->payload_free_bytes) > p || zb_load(&o->payload_write_pos) > p)
 		return ZB_ECORRUPT;
 	r->known_written = r->read_count;
+	r->fence = r->read_pos; /* loaded before the first entry is taken */
 	r->return_batch = p >> RETURN_BATCH_SHIFT;
 	r->spin_us = ZB_DEFAULT_SPIN_US;
 	r->queue_cap = QUEUE_INITIAL;
@@ -195,7 +198,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	err = mapguard_watch(&r->guard, &r->seg);
 	if (err < 0)
 		goto fail;
-	err = ring_slot_claim(&r->seg.oieb->reader_pid, r->pid);
+	err = ring_reader_claim(&r->seg, r->pid);
 	if (err < 0)
 		goto fail;
 	err = reader_init(r);
@@ -207,7 +210,7 @@ ZB_EXPORT int zb_reader_open(struct zb_reader **ret, const char *name)
 	return 0;
 
 fail_release:
-	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
+	ring_reader_release(&r->seg, r->pid);
 fail:
 	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
@@ -240,10 +243,13 @@ ZB_EXPORT int zb_reader_create(struct zb_reader **ret, const char *name,
 	err = segment_create(&r->seg, name, config->metadata_size, config->payload_size, mode,
 			     (gid_t)-1, r->pid);
 	if (err == -EEXIST) {
-		/* We hold the lock: whatever is there has no owner (doc/protocol.md section 12). */
-		segment_unlink(name);
-		err = segment_create(&r->seg, name, config->metadata_size, config->payload_size,
-				     mode, (gid_t)-1, r->pid);
+		/* We hold the lock: whatever is there has no owner (doc/protocol.md
+		 * section 12). But only what is provably our buffer's goes: another
+		 * program's or user's file of that name stays, and so does -EEXIST. */
+		err = segment_unlink_abandoned(name, false);
+		if (err == 0)
+			err = segment_create(&r->seg, name, config->metadata_size,
+					     config->payload_size, mode, (gid_t)-1, r->pid);
 	}
 	if (err < 0)
 		goto fail;
@@ -281,12 +287,43 @@ static bool writer_gone(struct zb_reader *r, bool probe, int64_t now)
 	return false;
 }
 
+/*
+ * The written count can run ahead of the ring: the upstream Python writer
+ * counts a wrap it did not mark (a tail under 16 bytes, PROTOCOL.md section
+ * 15) before it writes the frame at 0, and the C++ writer counts a marker
+ * before it moves write_pos past it. So the count alone does not place an
+ * entry: the entry at read_pos is taken only once the writer has been past it
+ * (read_pos differs from write_pos, which every writer stores after the bytes
+ * it covers), or on a full ring (equal positions, nothing free, nothing held).
+ * write_pos is loaded after the count, and again only when the reader reaches
+ * the value last loaded, so a reader with a backlog does not load it per frame.
+ */
+static bool entry_placed(struct zb_reader *r)
+{
+	struct zb_oieb *o = r->seg.oieb;
+
+	if (r->read_pos != r->fence)
+		return true;
+	r->fence = zb_load(&o->payload_write_pos) % r->seg.payload_size;
+	if (r->read_pos != r->fence)
+		return true;
+	return r->held == 0 && zb_load(&o->payload_free_bytes) == 0;
+}
+
+/* Counts with nothing in the ring behind them are no entries: taken as read,
+ * so the shared counts say again what the ring holds. */
+static void skip_phantoms(struct zb_reader *r)
+{
+	r->read_count = r->known_written;
+	publish_read(r);
+}
+
 static bool frame_ready(void *arg)
 {
 	struct zb_reader *r = arg;
 
 	r->known_written = zb_load(&r->seg.oieb->payload_written_count);
-	return r->known_written != r->read_count;
+	return r->known_written != r->read_count && entry_placed(r);
 }
 
 static void publish_read(struct zb_reader *r)
@@ -309,7 +346,11 @@ static int skip_tail(struct zb_reader *r)
 	return 0;
 }
 
-/* 1: a frame is in *ret; 0: a wrap was consumed, look again; < 0: error. */
+/* What take_frame() found, or < 0 for an error. */
+enum { TAKE_AGAIN, TAKE_FRAME, TAKE_AHEAD };
+
+/* TAKE_FRAME: a frame is in *ret; TAKE_AGAIN: a wrap was consumed, look again;
+ * TAKE_AHEAD: the count is ahead of the ring (entry_placed), wait. */
 static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 {
 	uint64_t p = r->seg.payload_size, pos = r->read_pos;
@@ -317,8 +358,15 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 	uint64_t ticket;
 	int err;
 
+	if (pos == r->fence && !entry_placed(r)) {
+		/* The writer stands at 0 or in a short tail: no writer counts a
+		 * marker there, so what the count says beyond it is no entry. */
+		if (pos == 0 || p - pos < ZB_FRAME_HEADER_SIZE)
+			skip_phantoms(r);
+		return TAKE_AHEAD;
+	}
 	if (p - pos < ZB_FRAME_HEADER_SIZE) /* wrap without a marker */
-		return skip_tail(r) ?: 0;
+		return skip_tail(r) ?: TAKE_AGAIN;
 	/* Copied once: a writer rewriting the header must not change what we checked. */
 	memcpy(&hdr, r->seg.ring + pos, sizeof(hdr));
 	if (hdr.payload_size == 0) { /* wrap marker, counted like a frame */
@@ -330,7 +378,7 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 		r->read_count++;
 		err = skip_tail(r);
 		publish_read(r);
-		return err;
+		return err ?: TAKE_AGAIN;
 	}
 	if (hdr.payload_size > p - pos - ZB_FRAME_HEADER_SIZE)
 		return ZB_ECORRUPT;
@@ -376,7 +424,7 @@ static int take_frame(struct zb_reader *r, struct zb_frame *ret)
 		.sequence = hdr.sequence_number,
 		.ticket = ticket,
 	};
-	return 1;
+	return TAKE_FRAME;
 }
 
 static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
@@ -386,7 +434,7 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 
 	for (;;) {
 		int64_t now;
-		bool probe;
+		bool probe, gone, owed;
 
 		/* Our mapping is not the buffer any more: stop before sleeping on it. */
 		if (mapguard_hit(&r->guard))
@@ -401,10 +449,17 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 
 			if (r->known_written < r->read_count)
 				return ZB_ECORRUPT;
+			/* A writer that has not noticed yet may still stream into it. */
+			if (segment_removed_streaming(&r->seg, &r->removal, r->stats.frames,
+						      r->stats.bytes))
+				return ZB_EDESTROYED;
 			err = take_frame(r, ret);
-			if (err != 0)
-				return err > 0 ? 0 : err;
-			continue;
+			if (err < 0)
+				return err;
+			if (err == TAKE_FRAME)
+				return 0;
+			if (err == TAKE_AGAIN)
+				continue;
 		}
 		/* Nothing to read: whatever the writer may be waiting for goes now. */
 		if (r->unpublished)
@@ -415,12 +470,21 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 		 * ~20 ns each they were a measurable part of a blocking round trip. */
 		now = clock_now_ns();
 		probe = timeout_ms == 0 || slept || now - r->last_probe_ns >= PROBE_EVERY_NS;
-		if (writer_gone(r, probe, now) && !frame_ready(r)) {
-			if (r->writer_active) {
-				r->writer_active = false;
-				r->next_seq = 0;
-				return ZB_EWRITER_GONE;
-			}
+		gone = writer_gone(r, probe, now) && !frame_ready(r);
+		/* What the count still announces, a writer that has left will
+		 * never place (a Python writer's last unmarked wrap). */
+		if (gone && r->known_written > r->read_count)
+			skip_phantoms(r);
+		gone = gone && r->writer_active;
+		/* Asked before "writer gone" is told: zbd clears the pids of a buffer
+		 * it destroys (once its names are gone), and the end of the buffer
+		 * must not pass for the end of a stream. */
+		if ((probe || gone) && segment_removed(&r->seg))
+			return ZB_EDESTROYED;
+		if (gone) {
+			r->writer_active = false;
+			r->next_seq = 0;
+			return ZB_EWRITER_GONE;
 		}
 		if (timeout_ms == 0)
 			return -ETIMEDOUT;
@@ -434,11 +498,18 @@ static int read_frame(struct zb_reader *r, struct zb_frame *ret, int timeout_ms)
 			return -ETIMEDOUT;
 		if (spin_forever(r->spin_us))
 			continue; /* busy poll: look at the writer, then spin again */
-		/* A token is a frame's (owed) or a wake-up; a slice without one
-		 * makes the next round ask whether the writer still lives. */
+		/* A token is a frame's (owed) or a wake-up (zbd's, after a death or
+		 * a destroy). A slice without one, or a token nobody owed us, makes
+		 * the next round ask whether the writer and the buffer still live. */
+		owed = r->owed > 0;
 		slept = sem_wait_slice_from(r->seg.sem_w, deadline, now) < 0;
-		if (!slept)
+		if (!slept) {
 			r->owed--;
+			slept = !owed;
+		}
+		/* Whatever woke us, the next frame costs a coarse clock read: after
+		 * REMOVAL_EVERY_NS asleep, nothing is handed out of a removed segment. */
+		r->removal.frames = 0;
 	}
 }
 
@@ -503,6 +574,8 @@ ZB_EXPORT int zb_reader_stats(struct zb_reader *r, struct zb_stats *ret)
 
 ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 {
+	bool removed;
+
 	if (!r)
 		return;
 	/* Frames still held die with the handle: their space goes back now. */
@@ -512,11 +585,16 @@ ZB_EXPORT void zb_reader_close(struct zb_reader *r)
 	return_flush(r);
 	if (r->unpublished)
 		publish_read(r);
-	ring_slot_release(&r->seg.oieb->reader_pid, r->pid);
+	/* Destroyed by someone else: the name may be another buffer's by now. */
+	removed = segment_removed(&r->seg);
+	ring_reader_release(&r->seg, r->pid);
+	/* A writer asleep on sem-r (a full ring) learns at once that we left. */
+	sem_post(r->seg.sem_r);
 	mapguard_forget(&r->guard);
 	segment_detach(&r->seg);
 	if (r->lock_fd >= 0) {
-		segment_unlink(r->seg.name);
+		if (!removed)
+			segment_unlink(r->seg.name);
 		lockfile_release(r->seg.name, r->lock_fd);
 	}
 	free(r->queue);

@@ -35,6 +35,66 @@ bool ring_slot_fence(uint64_t *slot, uint64_t dead, uint64_t self)
 					   __ATOMIC_ACQUIRE);
 }
 
+/* ------------------------------------------------------------ zbd's stand-in */
+
+int ring_reader_claim(struct zb_segment *s, uint64_t self)
+{
+	struct zb_oieb *o = s->oieb;
+
+	for (;;) {
+		uint64_t cur = zb_load(&o->reader_pid);
+
+		if (cur == self)
+			return 0;
+		if (cur != 0 && cur != zb_load(&o->reader_standin) && pid_alive(cur))
+			return -EBUSY;
+		if (!__atomic_compare_exchange_n(&o->reader_pid, &cur, self, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			continue;
+		/* Taken from a stand-in that became a fence meanwhile (it stood in,
+		 * a reader came and died, zbd fenced its slot): the repair is zbd's. */
+		if (cur != 0 && cur != zb_load(&o->reader_standin) && pid_alive(cur)) {
+			ring_slot_fence(&o->reader_pid, self, cur);
+			return -EBUSY;
+		}
+		return 0;
+	}
+}
+
+void ring_reader_release(struct zb_segment *s, uint64_t self)
+{
+	struct zb_oieb *o = s->oieb;
+	uint64_t standin = zb_load(&o->reader_standin), to = pid_alive(standin) ? standin : 0;
+
+	__atomic_compare_exchange_n(&o->reader_pid, &self, to, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+}
+
+uint64_t ring_reader_pid(const struct zb_segment *s)
+{
+	uint64_t pid = zb_load(&s->oieb->reader_pid);
+
+	return pid == zb_load(&s->oieb->reader_standin) ? 0 : pid;
+}
+
+bool ring_standin_take(struct zb_segment *s, uint64_t self)
+{
+	struct zb_oieb *o = s->oieb;
+	uint64_t cur = 0;
+
+	/* The mark first: a slot holding `self` is then never read as a fence. */
+	zb_store(&o->reader_standin, self);
+	return __atomic_compare_exchange_n(&o->reader_pid, &cur, self, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE) ||
+	       cur == self;
+}
+
+void ring_standin_drop(struct zb_segment *s, uint64_t self)
+{
+	zb_store(&s->oieb->reader_standin, 0);
+	ring_slot_release(&s->oieb->reader_pid, self);
+}
+
 /* ------------------------------------------------------------ used bytes */
 
 /*
@@ -85,6 +145,64 @@ bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *c
 		return false;
 	*next = (pos + ZB_FRAME_HEADER_SIZE + size) % p;
 	return true;
+}
+
+bool ring_span_walk(const struct zb_segment *s, uint64_t from, uint64_t to, uint64_t entries,
+		    struct ring_span *ret)
+{
+	uint64_t p = s->payload_size, pos = from % p, unmarked = 0, size;
+	struct ring_span span = { 0 };
+
+	to %= p;
+	for (;;) {
+		bool any = entries == RING_SPAN_ANY;
+
+		/* A count left over may be an unmarked wrap's: the Python writer's. */
+		if (pos == to && (span.ring_bytes > 0 || entries == 0 || any) &&
+		    (any || entries <= unmarked)) {
+			if (any)
+				entries = 0;
+			span.wraps += entries;
+			if (entries)
+				span.last_wrap_counted = true;
+			*ret = span;
+			return true;
+		}
+		if (span.ring_bytes >= p)
+			return false;
+		if (p - pos < ZB_FRAME_HEADER_SIZE) { /* a short tail: no marker */
+			span.ring_bytes += p - pos;
+			span.last_wrap_counted = false;
+			unmarked++;
+			pos = 0;
+			continue;
+		}
+		if (entries == 0)
+			return false;
+		memcpy(&size, s->ring + pos, sizeof(size));
+		if (size == 0) { /* a marker */
+			if (pos == 0)
+				return false;
+			span.ring_bytes += p - pos;
+			span.wraps++;
+			span.last_wrap_counted = true;
+			pos = 0;
+		} else {
+			if (size > p - pos - ZB_FRAME_HEADER_SIZE)
+				return false;
+			span.ring_bytes += ZB_FRAME_HEADER_SIZE + size;
+			span.frames++;
+			span.payload += size;
+			pos += ZB_FRAME_HEADER_SIZE + size;
+			if (pos == p) { /* ends at the end: a tail of 0 bytes */
+				span.last_wrap_counted = false;
+				unmarked++;
+				pos = 0;
+			}
+		}
+		if (!any)
+			entries--;
+	}
 }
 
 /* ------------------------------------------------------------ free space */

@@ -49,6 +49,37 @@ bool ring_slot_release(uint64_t *slot, uint64_t holder);
  * `dead`: a new peer has claimed it, and what is left to repair is its job. */
 bool ring_slot_fence(uint64_t *slot, uint64_t dead, uint64_t self);
 
+/*
+ * zbd's stand-in for an absent reader. Upstream writers refuse a buffer whose
+ * reader_pid is 0 or dead, and leave it when reader_pid becomes 0; on a buffer
+ * zbd owns they should attach and fill the ring before a reader comes, as ours
+ * can. So while no reader is attached, zbd records its own pid in reader_pid
+ * and, to say that this pid stands in and reads nothing, in reader_standin
+ * too (wire.h). Our readers take the slot from the stand-in and give it back
+ * when they leave; our writers do not count it as a reader. zbd also fences a
+ * dead reader's slot with its pid while it repairs (ring_slot_fence): it clears
+ * reader_standin first, so a fence is never mistaken for a stand-in.
+ */
+
+/* Attach as the reader: claim reader_pid as ring_slot_claim() does, or from
+ * the stand-in. -EBUSY if a live reader (or a repair in progress) holds it. */
+int ring_reader_claim(struct zb_segment *s, uint64_t self);
+
+/* Leave as the reader: the slot goes back to the stand-in if one is recorded
+ * and alive, else to 0 (unless a successor already holds it). */
+void ring_reader_release(struct zb_segment *s, uint64_t self);
+
+/* The pid of the attached reader: reader_pid, or 0 when that is the stand-in. */
+uint64_t ring_reader_pid(const struct zb_segment *s);
+
+/* zbd: stand in (as `self`) if the reader slot is empty, or holds `self` (the
+ * fence of a repair just done); true if it does. */
+bool ring_standin_take(struct zb_segment *s, uint64_t self);
+
+/* zbd: stop standing in: the mark goes first, then a slot still holding `self`
+ * goes back to 0. Before a fence (the slot holds a dead reader), only the mark. */
+void ring_standin_drop(struct zb_segment *s, uint64_t self);
+
 /* Distance the writer is ahead of the reader, wrap waste included: 0 for an
  * empty ring, the whole ring for a full one (equal positions, unequal counts). */
 uint64_t ring_used_bytes(const struct zb_segment *s);
@@ -57,6 +88,26 @@ uint64_t ring_used_bytes(const struct zb_segment *s);
  * whether the step consumed a count (a frame or a marker; a short tail does
  * not). False for a header that cannot be valid. */
 bool ring_step(const struct zb_segment *s, uint64_t pos, uint64_t *next, bool *counted);
+
+/* What a stretch of the ring held (ring_span_walk). */
+struct ring_span {
+	uint64_t frames;	/* frames, markers not included */
+	uint64_t payload;	/* their payload bytes */
+	uint64_t ring_bytes;	/* ring bytes walked: headers, payload and skipped tails */
+	uint64_t wraps;		/* wraps that took a count: markers, and the unmarked
+				 * ones the upstream Python writer counts */
+	bool last_wrap_counted; /* of the last wrap passed, if any */
+};
+
+/* Walk the `entries` counted entries from ring offset `from` to `to` (a
+ * position the writer or the reader held at two looks, and the count's growth
+ * between them). True with what they held if the walk lands on `to` within a
+ * lap through valid headers; false if it cannot (the writer has since gone
+ * round the ring over them, or a look was torn by a commit). Only reads. */
+bool ring_span_walk(const struct zb_segment *s, uint64_t from, uint64_t to, uint64_t entries,
+		    struct ring_span *ret);
+/* As `entries`: however many lie between the two positions. */
+#define RING_SPAN_ANY UINT64_MAX
 
 /* Give back space a dead reader held (see ring.c for who may call it);
  * `held` is what the caller holds itself and has not returned. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "segment.h"
+#include "shmfile.h"
 
 /* A creator may be between shm_open and storing oieb_size: give it this long. */
 #define ATTACH_RETRIES 20
@@ -85,6 +86,7 @@ int segment_attach(struct zb_segment *s, const char *name)
 	int fd, r = -EAGAIN;
 
 	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 	r = names_check(name);
 	if (r < 0)
 		return r;
@@ -122,11 +124,16 @@ int segment_attach(struct zb_segment *s, const char *name)
 		r = ZB_ECORRUPT;
 	if (r < 0)
 		goto fail;
+	/* A creator that did not reserve the memory (upstream's): a page that
+	 * /dev/shm cannot give would SIGBUS whoever touches it first. */
+	r = shmfile_reserve(fd, s->map_size);
+	if (r < 0)
+		goto fail;
 	segment_set_layout(s, m, p);
 	r = sems_open(s, name);
 	if (r < 0)
 		goto fail;
-	close(fd);
+	s->fd = fd;
 	return 0;
 
 fail:
@@ -135,33 +142,11 @@ fail:
 	return r;
 }
 
-static int sem_create(sem_t **ret, const char *sem_name, mode_t mode, gid_t gid)
+/* M and P of a buffer asked for these sizes (0: the default), as created. */
+static void block_sizes(uint64_t metadata_size, uint64_t payload_size, uint64_t *m, uint64_t *p)
 {
-	char path[ZB_OBJ_NAME_MAX + 16];
-	struct stat st;
-	sem_t *sem;
-	int fd, r = 0;
-
-	/* Created owner-only, then given its group and mode: never wider than asked. */
-	sem = sem_open(sem_name, O_CREAT | O_EXCL, 0600, 0);
-	if (sem == SEM_FAILED)
-		return -errno;
-	*ret = sem;
-	snprintf(path, sizeof(path), "/dev/shm/sem.%s", sem_name + 1);
-	/* Through a descriptor, without following links, and only the file we
-	 * made: should /dev/shm lack its sticky bit, another user could swap the
-	 * name for a link to a file of theirs (or ours) between sem_open and here. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
-		r = -EPERM;
-	else if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) || fchmod(fd, mode) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	*m = zb_align_block(metadata_size ? metadata_size : ZB_DEFAULT_METADATA_SIZE);
+	*p = zb_align_block(payload_size ? payload_size : ZB_DEFAULT_PAYLOAD_SIZE);
 }
 
 /* The control block of a new, zeroed segment (doc/protocol.md section 4). */
@@ -183,46 +168,38 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 		   uint64_t payload_size, mode_t mode, gid_t gid, uint64_t reader_pid)
 {
 	char obj[ZB_OBJ_NAME_MAX];
-	bool made_w = false, made_r = false, made_shm = false;
+	bool made_w = false, made_r = false;
 	uint64_t m, p;
 	size_t total;
 	int fd = -1, r;
 
 	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 	r = names_check(name);
 	if (r < 0)
 		return r;
-	m = zb_align_block(metadata_size ? metadata_size : ZB_DEFAULT_METADATA_SIZE);
-	p = zb_align_block(payload_size ? payload_size : ZB_DEFAULT_PAYLOAD_SIZE);
+	block_sizes(metadata_size, payload_size, &m, &p);
 	if (payload_size > ZB_SIZE_MAX || metadata_size > ZB_SIZE_MAX)
 		return -EMSGSIZE;
 	total = ZB_OIEB_SIZE + m + p;
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->sems_made = true;
 
 	names_sem_w(obj, name);
-	r = sem_create(&s->sem_w, obj, mode, gid);
+	r = shmfile_make_sem(obj, mode, gid, &s->sem_w);
 	made_w = s->sem_w != NULL;
 	if (r < 0)
 		goto fail;
 	names_sem_r(obj, name);
-	r = sem_create(&s->sem_r, obj, mode, gid);
+	r = shmfile_make_sem(obj, mode, gid, &s->sem_r);
 	made_r = s->sem_r != NULL;
 	if (r < 0)
 		goto fail;
 
-	names_shm(obj, name);
-	fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Filled in before it has a name: nobody ever sees oieb_size 0 from us. */
+	fd = shmfile_make(total, mode, gid);
 	if (fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	made_shm = true;
-	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)total) < 0) {
-		r = -errno;
+		r = fd;
 		goto fail;
 	}
 	s->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -232,20 +209,19 @@ int segment_create(struct zb_segment *s, const char *name, uint64_t metadata_siz
 		goto fail;
 	}
 	s->map_size = total;
-	close(fd);
 	segment_set_layout(s, m, p);
 	oieb_init(s->oieb, m, p, reader_pid);
+	r = shmfile_link(fd, name);
+	if (r < 0)
+		goto fail;
+	s->fd = fd;
 	return 0;
 
 fail:
 	/* Remove only what this call made: an existing buffer is not ours to touch. */
+	segment_detach(s);
 	if (fd >= 0)
 		close(fd);
-	segment_detach(s);
-	if (made_shm) {
-		names_shm(obj, name);
-		shm_unlink(obj);
-	}
 	if (made_w) {
 		names_sem_w(obj, name);
 		sem_unlink(obj);
@@ -275,12 +251,19 @@ int segment_metadata(const struct zb_segment *s, const void **ret_data, size_t *
 
 void segment_detach(struct zb_segment *s)
 {
+	/* Our own mappings where we made the semaphores; sem_open's where we
+	 * opened them (sem_close finds only those). */
 	if (s->sem_w)
-		sem_close(s->sem_w);
+		s->sems_made ? munmap(s->sem_w, sizeof(sem_t)) : sem_close(s->sem_w);
 	if (s->sem_r)
-		sem_close(s->sem_r);
-	if (s->base)
+		s->sems_made ? munmap(s->sem_r, sizeof(sem_t)) : sem_close(s->sem_r);
+	s->sems_made = false;
+	if (s->base) {
 		munmap(s->base, s->map_size);
+		if (s->fd >= 0)
+			close(s->fd);
+	}
+	s->fd = -1;
 	s->sem_w = s->sem_r = NULL;
 	s->base = NULL;
 	s->oieb = NULL;
@@ -296,4 +279,132 @@ void segment_unlink(const char *name)
 	sem_unlink(obj);
 	names_sem_r(obj, name);
 	sem_unlink(obj);
+}
+
+/* A plain file of our uid with no other name, whose descriptor is in *ret_fd. */
+static bool file_ours(const char *path, struct stat *st, int *ret_fd)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+	    st->st_nlink == 1) {
+		*ret_fd = fd;
+		return true;
+	}
+	close(fd);
+	return false;
+}
+
+/* /dev/shm/NAME is a ZeroBuffer segment of ours: its control block validates
+ * against its size. *ret_in_use: it records a live reader or writer. */
+static bool segment_file_ours(const char *name, bool *ret_in_use)
+{
+	char path[ZB_OBJ_NAME_MAX + 16];
+	struct zb_oieb oieb = { 0 }; /* no pid recorded, should pread fail */
+	struct stat st;
+	uint64_t m, p;
+	bool ours;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", SHM_DIR, name);
+	if (!file_ours(path, &st, &fd))
+		return false;
+	ours = pread(fd, &oieb, sizeof(oieb), 0) == (ssize_t)sizeof(oieb) &&
+	       segment_validate(&oieb, (size_t)st.st_size, &m, &p) == 0;
+	*ret_in_use = pid_alive(oieb.reader_pid) || pid_alive(oieb.writer_pid);
+	close(fd);
+	return ours;
+}
+
+/* The file of semaphore `obj` ("/sem-w-NAME") is one of ours: a sem_t alone. */
+static bool sem_file_ours(const char *obj)
+{
+	char path[ZB_OBJ_NAME_MAX + 16];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/sem.%s", SHM_DIR, obj + 1);
+	if (!file_ours(path, &st, &fd))
+		return false;
+	close(fd);
+	return st.st_size == (off_t)sizeof(sem_t);
+}
+
+int segment_unlink_abandoned(const char *name, bool unless_in_use)
+{
+	void (*const sem_names[])(char[ZB_OBJ_NAME_MAX], const char *) = { names_sem_w,
+									   names_sem_r };
+	char obj[ZB_OBJ_NAME_MAX], path[ZB_OBJ_NAME_MAX + 16];
+	bool in_use = false;
+	struct stat st;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", SHM_DIR, name);
+	if (segment_file_ours(name, &in_use)) {
+		if (unless_in_use && in_use)
+			return -EBUSY;
+		names_shm(obj, name);
+		shm_unlink(obj);
+	} else if (lstat(path, &st) == 0) {
+		r = -EEXIST;
+	}
+	for (size_t i = 0; i < sizeof(sem_names) / sizeof(sem_names[0]); i++) {
+		sem_names[i](obj, name);
+		snprintf(path, sizeof(path), "%s/sem.%s", SHM_DIR, obj + 1);
+		if (sem_file_ours(obj))
+			sem_unlink(obj);
+		else if (lstat(path, &st) == 0)
+			r = -EEXIST;
+	}
+	return r;
+}
+
+void segment_close_fd(struct zb_segment *s)
+{
+	if (s->base && s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+bool segment_removed(struct zb_segment *s)
+{
+	struct stat st;
+
+	if (!s->removed && s->base && s->fd >= 0 && fstat(s->fd, &st) == 0)
+		s->removed = st.st_nlink == 0;
+	return s->removed;
+}
+
+bool segment_removed_due(struct zb_segment *s, struct removal_watch *w, uint64_t frames,
+			 uint64_t bytes)
+{
+	struct timespec ts;
+	int64_t now;
+
+	if (s->removed) {
+		w->frames = w->bytes = 0; /* due from now on: every call answers at once */
+		return true;
+	}
+	w->frames = frames + REMOVAL_EVERY_FRAMES;
+	w->bytes = bytes + REMOVAL_EVERY_BYTES;
+	/* The coarse clock is a load from the vDSO page, without a TSC read. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (now < w->ns)
+		return false;
+	w->ns = now + REMOVAL_EVERY_NS;
+	if (!segment_removed(s))
+		return false;
+	w->frames = w->bytes = 0;
+	return true;
+}
+
+uint64_t segment_footprint(uint64_t metadata_size, uint64_t payload_size)
+{
+	uint64_t m, p;
+
+	block_sizes(metadata_size, payload_size, &m, &p);
+	return ZB_OIEB_SIZE + m + p;
 }

@@ -35,7 +35,12 @@ struct zb_oieb {
 	uint64_t payload_read_count;
 	uint64_t writer_pid;
 	uint64_t reader_pid;
-	uint64_t reserved[4];
+	/* Ours, in the first reserved word (upstream peers never look there): the
+	 * pid of the zbd that stands in for an absent reader, or 0. While
+	 * reader_pid holds that value it means "no reader yet", and a reader may
+	 * take the slot from it (ring.h). doc/protocol.md section 14. */
+	uint64_t reader_standin;
+	uint64_t reserved[3];
 };
 
 struct zb_frame_header {
@@ -58,7 +63,8 @@ static_assert(offsetof(struct zb_oieb, payload_written_count) == 0x40, "payload_
 static_assert(offsetof(struct zb_oieb, payload_read_count) == 0x48, "payload_read_count");
 static_assert(offsetof(struct zb_oieb, writer_pid) == 0x50, "writer_pid");
 static_assert(offsetof(struct zb_oieb, reader_pid) == 0x58, "reader_pid");
-static_assert(offsetof(struct zb_oieb, reserved) == 0x60, "reserved");
+static_assert(offsetof(struct zb_oieb, reader_standin) == 0x60, "reader_standin");
+static_assert(offsetof(struct zb_oieb, reserved) == 0x68, "reserved");
 static_assert(sizeof(struct zb_frame_header) == 16, "frame header is 16 bytes");
 static_assert(offsetof(struct zb_frame_header, payload_size) == 0, "frame payload_size");
 static_assert(offsetof(struct zb_frame_header, sequence_number) == 8, "frame sequence_number");

@@ -16,13 +16,22 @@
 #include "segment.h"
 #include "wait.h"
 
-/* Readers of other implementations post sem-r on every release; we take the
- * surplus back every so often so the count never reaches SEM_VALUE_MAX. */
-#define SEM_R_DRAIN_EVERY 1024
+/*
+ * Readers of other implementations post sem-r on every release, and nobody
+ * takes those tokens while space suffices (PROTOCOL.md 10). We take the surplus
+ * above SEM_R_DRAIN_ABOVE back in bounded batches, so no frame pays more than a
+ * few microseconds (a token is one sem_trywait): every SEM_R_DRAIN_EVERY frames
+ * at most SEM_R_DRAIN_BATCH tokens, twice what such a reader posts meanwhile.
+ * The count then falls by at least one per frame while it is high, and one found
+ * near SEM_VALUE_MAX (a long stream before us) is worked down from attach on,
+ * before the reader's posts can overflow it.
+ */
+#define SEM_R_DRAIN_EVERY 32
+#define SEM_R_DRAIN_BATCH 64
 #define SEM_R_DRAIN_ABOVE 1024
 
 /*
- * Early wrap (doc/protocol.md section 14, item 16). Once the write position is
+ * Early wrap (doc/protocol.md section 14, item 20). Once the write position is
  * HOT_FRAMES frames into the ring, and everything the reader has not given
  * back lies in the second half of that stretch, the next frame goes back to 0
  * behind a wrap marker. A stream that keeps up then cycles through the first
@@ -61,7 +70,20 @@ struct zb_writer {
 	struct spin_state spin;
 	struct zb_stats stats;
 	struct mapguard_set guard; /* zb_sigbus_guard_install(): faults absorbed */
+	struct removal_watch removal;
 };
+
+static void drain_sem_r(struct zb_writer *w)
+{
+	int value;
+
+	if (sem_getvalue(w->seg.sem_r, &value) < 0 || value <= SEM_R_DRAIN_ABOVE)
+		return;
+	/* Safe at any time: we re-check free space before every sleep. */
+	for (int n = 0; n < SEM_R_DRAIN_BATCH && value-- > SEM_R_DRAIN_ABOVE; n++)
+		if (!sem_take_token(w->seg.sem_r))
+			break;
+}
 
 ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 {
@@ -97,7 +119,8 @@ ZB_EXPORT int zb_writer_open(struct zb_writer **ret, const char *name)
 		w->write_pos = 0;
 	w->next_seq = 1;
 	w->spin_us = ZB_DEFAULT_SPIN_US;
-	w->reader_active = pid_alive(zb_load(&o->reader_pid));
+	w->reader_active = pid_alive(ring_reader_pid(&w->seg));
+	drain_sem_r(w);
 	*ret = w;
 	return 0;
 
@@ -115,7 +138,7 @@ ZB_EXPORT int zb_writer_set_metadata(struct zb_writer *w, const void *data, size
 	struct zb_oieb *o;
 	uint64_t len = size;
 
-	if (!w || (!data && size))
+	if (!w || !data || size == 0)
 		return -EINVAL;
 	if (mapguard_hit(&w->guard))
 		return ZB_ECORRUPT;
@@ -143,7 +166,7 @@ ZB_EXPORT int zb_writer_metadata(struct zb_writer *w, const void **ret_data, siz
 
 static bool reader_gone(struct zb_writer *w)
 {
-	uint64_t pid = zb_load(&w->seg.oieb->reader_pid);
+	uint64_t pid = ring_reader_pid(&w->seg); /* zbd standing in is no reader */
 	uint64_t read_count = zb_load(&w->seg.oieb->payload_read_count);
 
 	if (read_count != w->seen_read_count) {
@@ -174,13 +197,22 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 {
 	struct space_wait sw = { w, need };
 	int64_t deadline = 0;
+	bool slept = false;
 
 	for (;;) {
+		bool gone;
+
 		if (mapguard_hit(&w->guard))
 			return ZB_ECORRUPT;
 		if (space_ready(&sw))
 			return 0;
-		if (reader_gone(w) && w->reader_active) {
+		gone = reader_gone(w) && w->reader_active;
+		/* Asked where we would sleep or give up, never on a stream's way,
+		 * and before "reader gone" (zbd clears the pids of a buffer it
+		 * destroys, once its names are gone). */
+		if ((slept || gone || timeout_ms == 0) && segment_removed(&w->seg))
+			return ZB_EDESTROYED;
+		if (gone) {
 			w->reader_active = false;
 			return ZB_EREADER_GONE;
 		}
@@ -195,6 +227,7 @@ static int wait_space(struct zb_writer *w, uint64_t need, int timeout_ms)
 		if (spin_forever(w->spin_us))
 			continue; /* busy poll: look at the reader, then spin again */
 		sem_wait_slice(w->seg.sem_r, deadline);
+		slept = true;
 	}
 }
 
@@ -228,6 +261,9 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 		return -EINVAL;
 	if (mapguard_hit(&w->guard))
 		return ZB_ECORRUPT;
+	/* Nothing goes into a segment that was removed (zb_reader_read likewise). */
+	if (segment_removed_streaming(&w->seg, &w->removal, w->stats.frames, w->stats.bytes))
+		return ZB_EDESTROYED;
 	p = w->seg.payload_size;
 	if (size > p - ZB_FRAME_HEADER_SIZE)
 		return -EMSGSIZE;
@@ -250,17 +286,6 @@ ZB_EXPORT int zb_writer_acquire(struct zb_writer *w, size_t size, void **ret_dat
 	w->acq_waste = waste;
 	*ret_data = w->seg.ring + (waste ? 0 : w->write_pos) + ZB_FRAME_HEADER_SIZE;
 	return 0;
-}
-
-static void drain_sem_r(struct zb_writer *w)
-{
-	int value;
-
-	if (sem_getvalue(w->seg.sem_r, &value) < 0 || value <= SEM_R_DRAIN_ABOVE)
-		return;
-	/* Safe at any time: we re-check free space before every sleep. */
-	while (value-- > 0 && sem_take_token(w->seg.sem_r))
-		;
 }
 
 ZB_EXPORT int zb_writer_commit(struct zb_writer *w, size_t size)
@@ -328,7 +353,7 @@ ZB_EXPORT int zb_writer_reader_connected(struct zb_writer *w)
 {
 	if (!w)
 		return -EINVAL;
-	return pid_alive(zb_load(&w->seg.oieb->reader_pid));
+	return pid_alive(ring_reader_pid(&w->seg));
 }
 
 ZB_EXPORT int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us)
@@ -352,6 +377,9 @@ ZB_EXPORT void zb_writer_close(struct zb_writer *w)
 	if (!w)
 		return;
 	ring_slot_release(&w->seg.oieb->writer_pid, w->pid);
+	/* A reader asleep on sem-w learns at once that we left: a token of its
+	 * own, as upstream readers take one per frame (reaper.c). */
+	sem_post(w->seg.sem_w);
 	mapguard_forget(&w->guard);
 	segment_detach(&w->seg);
 	free(w);

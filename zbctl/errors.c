@@ -30,12 +30,15 @@ static const struct hint hints[] = {
 	{ "destroy", -EACCES,
 	  "destroying takes root, zbd's admin group, or write access through the buffer's group" },
 	{ "destroy", -EBUSY,
-	  "'zbctl destroy %1$s --force' removes it anyway: its reader and writer are told the "
-	  "other side is gone" },
+	  "'zbctl destroy %1$s --force' removes it anyway: its reader and writer are told it "
+	  "was destroyed" },
 	{ "destroy health", -ENOENT, "'zbctl list' shows the buffers zbd owns" },
 	{ "read write", -ENOENT,
 	  "make it first: 'zbctl create %1$s' (zbd owns it), or 'zbctl read %1$s --create' "
 	  "(that reader owns it, no zbd needed)" },
+	{ "read write", ZB_EDESTROYED,
+	  "it was removed while attached (a forced destroy, say); 'zbctl list' shows whether "
+	  "it exists again" },
 	{ "read", -EBUSY, "a buffer has one reader at a time; 'zbctl health %1$s' shows its pid" },
 	{ "write", -EBUSY, "a buffer has one writer at a time; 'zbctl health %1$s' shows its pid" },
 	{ "read write", -EACCES,

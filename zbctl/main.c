@@ -94,8 +94,8 @@ static const struct verb verbs[] = {
 	  SIZE_HELP "  --group GROUP     group of the buffer's objects\n" },
 	{ "destroy", cmd_destroy, OPERAND_NAME, destroy_options, destroy_words, "NAME [--force]",
 	  "remove a buffer; refused while a peer is attached unless forced",
-	  "  --force           remove it anyway; attached peers are told the other side\n"
-	  "                    is gone\n" },
+	  "  --force           remove it anyway; attached peers are told the buffer was\n"
+	  "                    destroyed\n" },
 	{ "list", cmd_list, OPERAND_NONE, NULL, NULL, "", "list the buffers zbd owns", NULL },
 	{ "health", cmd_health, OPERAND_NAME_OPTIONAL, NULL, NULL, "[NAME]",
 	  "show every buffer's health as a table, or every detail of one buffer", HEALTH_LEGEND },
@@ -104,6 +104,10 @@ static const struct verb verbs[] = {
 	  "  On a terminal the view refreshes in place; otherwise a report follows\n"
 	  "  another, and with --json each report is one JSON document on one line.\n"
 	  "  Ends on SIGINT (exit 130) or when zbd hangs up (exit 1).\n" HEALTH_LEGEND },
+	{ "metrics", cmd_metrics, OPERAND_NONE, NULL, NULL, "",
+	  "print zbd's health as Prometheus text (for node_exporter's textfile collector)",
+	  "  Write it to a temporary file and rename it into the collector's directory,\n"
+	  "  so the collector never reads half a file.\n" },
 	{ "write", cmd_write, OPERAND_NAME, write_options, NULL,
 	  "NAME [--lines | --frame-size N] [--metadata TEXT] [--timeout MS]",
 	  "write stdin into buffer NAME as frames (any ZeroBuffer buffer)",

@@ -60,15 +60,15 @@ static int show_health(const struct args *a, const struct zb_ctl_reply *reply, b
 	return EXIT_OK;
 }
 
-int cmd_health(const struct args *a)
+/* Connect and send one request: 0 with the successful reply and the open
+ * connection (the caller frees and closes both), else the exit code. */
+static int ask(const struct args *a, const char *line, struct zb_ctl **ret_ctl,
+	       struct zb_ctl_reply **ret_reply)
 {
-	char line[ZB_CTL_LINE_MAX + 1] = "health";
 	struct zb_ctl_reply *reply;
 	struct zb_ctl *ctl;
 	int code, err;
 
-	if (a->operand)
-		snprintf(line, sizeof(line), "health %s", a->operand);
 	if (connect_or_fail(a, &ctl))
 		return EXIT_FAIL;
 	err = zb_ctl_request(ctl, line, &reply);
@@ -81,7 +81,47 @@ int cmd_health(const struct args *a)
 		zb_ctl_close(ctl);
 		return code;
 	}
+	*ret_ctl = ctl;
+	*ret_reply = reply;
+	return EXIT_OK;
+}
+
+int cmd_health(const struct args *a)
+{
+	char line[ZB_CTL_LINE_MAX + 1] = "health";
+	struct zb_ctl_reply *reply;
+	struct zb_ctl *ctl;
+	int code;
+
+	if (a->operand)
+		snprintf(line, sizeof(line), "health %s", a->operand);
+	code = ask(a, line, &ctl, &reply);
+	if (code)
+		return code;
 	code = show_health(a, reply, a->operand != NULL, "\n");
+	zb_ctl_reply_free(reply);
+	zb_ctl_close(ctl);
+	return code ? code : finish_stdout(a);
+}
+
+/* The Prometheus text as it is (node_exporter's textfile collector reads it),
+ * or with --json the reply as every verb gives it. */
+int cmd_metrics(const struct args *a)
+{
+	struct zb_ctl_reply *reply;
+	struct zb_ctl *ctl;
+	int code = ask(a, "metrics", &ctl, &reply);
+
+	if (code)
+		return code;
+	if (a->json) {
+		if (json_print_reply(reply) < 0)
+			code = fail(a, -ENOMEM, NULL);
+	} else {
+		for (size_t i = 0; i < reply->n_fields; i++)
+			if (strcmp(reply->fields[i].key, "metrics") == 0)
+				printf("%s\n", reply->fields[i].value);
+	}
 	zb_ctl_reply_free(reply);
 	zb_ctl_close(ctl);
 	return code ? code : finish_stdout(a);

@@ -3,11 +3,10 @@
  * A buffer's sizes, looked at before it is made (create, read --create).
  * Sizes are rounded up to ZB_SIZE_ALIGN by the wire protocol: say so rather
  * than let "10" become 64 bytes silently. Shared memory on Linux lives in
- * /dev/shm, a tmpfs: a segment larger than its free space is still created
- * (the file is sparse), and a writer that fills it later dies of SIGBUS.
- * So a buffer larger than the whole of /dev/shm is refused (it can never
- * work), and one larger than what is free now is made with a warning (memory
- * may be freed before the ring fills). The check is the client's view of
+ * /dev/shm, a tmpfs: a buffer larger than the whole of it is refused here (it
+ * can never work). One larger than what is free now is refused by zbd or the
+ * library, which reserve a buffer's memory when they make it (-ENOSPC, with
+ * the bytes asked and the bytes left). The check is the client's view of
  * /dev/shm; zbd shares it unless it runs in a mount namespace of its own.
  */
 #include <errno.h>
@@ -38,12 +37,25 @@ static void note_rounding(const struct args *a, const char *what, uint64_t size)
 		a->verb->name, what, size, rounded(size), ZB_SIZE_ALIGN);
 }
 
-int check_buffer_sizes(const struct args *a)
+uint64_t buffer_bytes(const struct args *a)
 {
 	uint64_t payload = a->cfg.payload_size ? a->cfg.payload_size : DEFAULT_PAYLOAD;
 	uint64_t metadata = a->cfg.metadata_size ? a->cfg.metadata_size : DEFAULT_METADATA;
-	uint64_t need = CONTROL_BLOCK + rounded(metadata) + rounded(payload), total, avail;
-	char need_s[32], total_s[32], avail_s[32];
+
+	return CONTROL_BLOCK + rounded(metadata) + rounded(payload);
+}
+
+uint64_t shm_bytes_left(void)
+{
+	struct statvfs st;
+
+	return statvfs(SHM_DIR, &st) == 0 ? (uint64_t)st.f_bavail * st.f_frsize : 0;
+}
+
+int check_buffer_sizes(const struct args *a)
+{
+	uint64_t need = buffer_bytes(a), total;
+	char need_s[32], total_s[32];
 	struct statvfs st;
 
 	note_rounding(a, "payload", a->cfg.payload_size);
@@ -51,21 +63,13 @@ int check_buffer_sizes(const struct args *a)
 	if (statvfs(SHM_DIR, &st) < 0)
 		return EXIT_OK; /* nothing to compare with: zbd or the library will say */
 	total = (uint64_t)st.f_blocks * st.f_frsize;
-	avail = (uint64_t)st.f_bavail * st.f_frsize;
 	format_size(need_s, sizeof(need_s), need);
 	format_size(total_s, sizeof(total_s), total);
-	format_size(avail_s, sizeof(avail_s), avail);
 	if (total && need > total)
 		return fail_text(a, -ENOSPC,
 				 "choose a smaller --payload, or enlarge " SHM_DIR
 				 " (a tmpfs: 'mount -o remount,size=...')",
 				 "a buffer of %s cannot fit in " SHM_DIR " (%s in all)", need_s,
 				 total_s);
-	if (need > avail)
-		fprintf(stderr,
-			"zbctl: %s: warning: " SHM_DIR " has %s free, less than the %s this buffer "
-			"needs: a writer filling it may be killed (SIGBUS) unless memory is freed "
-			"first\n",
-			a->verb->name, avail_s, need_s);
 	return EXIT_OK;
 }

@@ -190,6 +190,9 @@ int cmd_write(const struct args *a)
 
 	if (a->lines && a->frame_size)
 		return misuse(a, "--lines and --frame-size exclude each other");
+	/* Set once per buffer, and upstream readers refuse an empty one for good. */
+	if (a->metadata && !a->metadata[0])
+		return misuse(a, "--metadata TEXT must not be empty");
 	catch_stop_signals();
 	err = zb_writer_open(&w, a->operand);
 	if (err < 0)
@@ -261,6 +264,15 @@ static int drain(const struct args *a, struct zb_reader *r)
 	return err;
 }
 
+/* A /dev/shm that cannot hold the buffer: what was asked, and what is left. */
+static int no_room(const struct args *a)
+{
+	return fail_text(a, -ENOSPC, "choose a smaller --payload, or free memory in /dev/shm",
+			 "no room in /dev/shm for %s: %" PRIu64 " bytes asked, %" PRIu64
+			 " bytes left",
+			 a->operand, buffer_bytes(a), shm_bytes_left());
+}
+
 int cmd_read(const struct args *a)
 {
 	struct zb_stats st = { 0 };
@@ -277,8 +289,17 @@ int cmd_read(const struct args *a)
 	if (a->create)
 		err = zb_reader_create(&r, a->operand, &a->cfg);
 	/* With a live owner already there (zbd), --create just reads from its buffer. */
-	if (!a->create || err == -EEXIST)
+	if (!a->create || err == -EEXIST) {
 		err = zb_reader_open(&r, a->operand);
+		/* Nothing live to read from: the name is someone else's. */
+		if (a->create && err < 0 && err != -EBUSY && err != -ENOSPC)
+			return fail_text(a, -EEXIST, NULL,
+					 "/dev/shm holds objects named %s that are not a "
+					 "ZeroBuffer buffer of yours; left untouched (%s)",
+					 a->operand, zb_strerror(err));
+	}
+	if (err == -ENOSPC)
+		return no_room(a);
 	if (err < 0)
 		return fail(a, err, NULL);
 	err = drain(a, r);

@@ -131,9 +131,12 @@ int connect_or_fail_with(const struct args *a, struct zb_ctl **ret,
 int interrupted(const struct args *a, const struct zb_ctl_field *extra, size_t n_extra);
 
 /* sizes.c: before a buffer is made (create, read --create): a note when a
- * size will be rounded up, a warning when /dev/shm has less free space than
- * the buffer needs, a refusal (EXIT_FAIL) when it could never hold it. */
+ * size will be rounded up, a refusal (EXIT_FAIL) when /dev/shm could never
+ * hold it (less free space than it needs is zbd's and the library's -ENOSPC). */
 int check_buffer_sizes(const struct args *a);
+/* The bytes of the segment a buffer of a's sizes has; what /dev/shm has free. */
+uint64_t buffer_bytes(const struct args *a);
+uint64_t shm_bytes_left(void);
 
 /* output.c: text */
 int finish_stdout(const struct args *a);
@@ -160,6 +163,7 @@ int cmd_create(const struct args *a);
 int cmd_destroy(const struct args *a);
 int cmd_list(const struct args *a);
 int cmd_health(const struct args *a);
+int cmd_metrics(const struct args *a);
 int cmd_watch(const struct args *a);
 int cmd_write(const struct args *a);
 int cmd_read(const struct args *a);

@@ -12,6 +12,7 @@
  * parses every key = value line and its comments, and reports the lines it
  * cannot parse.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -48,6 +50,8 @@ enum {
 	KEY_METADATA = 1u << 8,
 	KEY_MODE = 1u << 9,
 	KEY_GROUP = 1u << 10,
+	KEY_METRICS_LISTEN = 1u << 11,
+	KEY_FOREIGN_SCAN = 1u << 12,
 };
 
 /* Every key a section may set, and the bit that marks it set. */
@@ -63,6 +67,8 @@ static const struct key_name {
 	{ SECTION_ZBD, "scan_interval_ms", KEY_SCAN_INTERVAL },
 	{ SECTION_ZBD, "stall_ms", KEY_STALL },
 	{ SECTION_ZBD, "client_idle_s", KEY_CLIENT_IDLE },
+	{ SECTION_ZBD, "metrics_listen", KEY_METRICS_LISTEN },
+	{ SECTION_ZBD, "foreign_scan_ms", KEY_FOREIGN_SCAN },
 	{ SECTION_BUFFER, "payload", KEY_PAYLOAD },
 	{ SECTION_BUFFER, "metadata", KEY_METADATA },
 	{ SECTION_BUFFER, "mode", KEY_MODE },
@@ -97,6 +103,7 @@ void config_defaults(struct zbd_config *cfg)
 		.scan_interval_ms = 50,
 		.stall_ms = 2000,
 		.client_idle_s = 300,
+		.foreign_scan_ms = 1000,
 	};
 }
 
@@ -106,6 +113,8 @@ void config_free(struct zbd_config *cfg)
 		return;
 	free(cfg->socket_path);
 	cfg->socket_path = NULL;
+	free(cfg->metrics_listen);
+	cfg->metrics_listen = NULL;
 	free(cfg->buffers);
 	cfg->buffers = NULL;
 	cfg->n_buffers = 0;
@@ -209,6 +218,43 @@ int config_parse_group(const char *text, gid_t *ret)
 fail:
 	free(buf);
 	return r;
+}
+
+int config_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	unsigned long long port;
+	size_t n;
+
+	if (!text || !ret || !ret_len)
+		return -EINVAL;
+	colon = strrchr(text, ':');
+	n = colon ? (size_t)(colon - text) : 0;
+	if (!colon || n == 0 || n >= sizeof(host) || parse_uint(colon + 1, 65535, &port) < 0)
+		return -EINVAL;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	memset(ret, 0, sizeof(*ret));
+	if (host[0] == '[' && host[n - 1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
+
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*ret_len = sizeof(*a);
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ret;
+
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return -EINVAL;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	*ret_len = sizeof(*a);
+	return 0;
 }
 
 /* Record the first error as "PATH:LINE: what" and return it. */
@@ -397,6 +443,25 @@ static int set_size(struct load *l, const char *key, const char *value, uint64_t
 	return 0;
 }
 
+static int set_listen(struct load *l, const char *key, const char *value, char **out)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char *copy;
+
+	if (config_parse_listen(value, &sa, &len) < 0)
+		return load_error(l, -EINVAL,
+				  "%s: '%s' is not ADDRESS:PORT with a numeric address "
+				  "(127.0.0.1:9464, [::1]:9464)",
+				  key, value);
+	copy = strdup(value);
+	if (!copy)
+		return load_error(l, -ENOMEM, "out of memory");
+	free(*out);
+	*out = copy;
+	return 0;
+}
+
 /* The bit of `key` in the current section, marked in *seen; an unknown key or
  * one set twice is an error naming the section (`where`). */
 static int take_key(struct load *l, const char *key, unsigned *seen, const char *where)
@@ -448,6 +513,10 @@ static int set_zbd(struct load *l, const char *key, const char *value)
 		return set_unsigned(l, key, value, 1, 60000, &c->scan_interval_ms);
 	case KEY_STALL:
 		return set_unsigned(l, key, value, 1, 86400000, &c->stall_ms);
+	case KEY_METRICS_LISTEN:
+		return set_listen(l, key, value, &c->metrics_listen);
+	case KEY_FOREIGN_SCAN:
+		return set_unsigned(l, key, value, 0, 3600000, &c->foreign_scan_ms);
 	default:
 		return set_unsigned(l, key, value, 1, 86400, &c->client_idle_s);
 	}

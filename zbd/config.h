@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "zbclient.h"
@@ -30,6 +31,8 @@ struct zbd_config {
 	unsigned scan_interval_ms; /* control-block scan; default 50 */
 	unsigned stall_ms;	   /* full and unread this long is "stalled"; default 2000 */
 	unsigned client_idle_s;	   /* idle control clients are closed; default 300 */
+	char *metrics_listen;	   /* "ADDRESS:PORT" of the metrics HTTP listener; NULL: off */
+	unsigned foreign_scan_ms;  /* looking for buffers zbd does not own; 0: never; 1000 */
 	struct zbd_buffer_spec *buffers;
 	size_t n_buffers;
 };
@@ -71,6 +74,13 @@ int config_parse_mode(const char *text, mode_t *ret);
  * taken as is (chown accepts any gid); -EINVAL for "" or an out-of-range number.
  */
 int config_parse_group(const char *text, gid_t *ret);
+
+/*
+ * "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464", "[::]:9464": a numeric
+ * address and a port (0 picks a free one) into *ret and *ret_len. -EINVAL for
+ * anything else (host names are not looked up).
+ */
+int config_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len);
 
 /* The spec of buffer `name` in cfg, or NULL. */
 const struct zbd_buffer_spec *config_buffer(const struct zbd_config *cfg, const char *name);

@@ -16,10 +16,13 @@
 #include <sys/stat.h>
 
 #include "ctl_commands.h"
+#include "foreign.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "registry.h"
+#include "shmfile.h"
 
 #define MAX_WORDS 16
 #define WATCH_MIN_MS 10
@@ -59,6 +62,7 @@ static int cmd_list(struct ctl_request *q, int argc, char **argv, struct reply *
 static int cmd_health(struct ctl_request *q, int argc, char **argv, struct reply *r);
 static int cmd_watch(struct ctl_request *q, int argc, char **argv, struct reply *r);
 static int cmd_version(struct ctl_request *q, int argc, char **argv, struct reply *r);
+static int cmd_metrics(struct ctl_request *q, int argc, char **argv, struct reply *r);
 static int cmd_help(struct ctl_request *q, int argc, char **argv, struct reply *r);
 
 static const struct ctl_command commands[] = {
@@ -69,6 +73,7 @@ static const struct ctl_command commands[] = {
 	{ "health", "[NAME]", ACCESS_ANYONE, cmd_health },
 	{ "watch", "[INTERVAL_MS]", ACCESS_ANYONE, cmd_watch },
 	{ "version", "", ACCESS_ANYONE, cmd_version },
+	{ "metrics", "", ACCESS_ANYONE, cmd_metrics },
 	{ "help", "", ACCESS_ANYONE, cmd_help },
 };
 
@@ -165,8 +170,10 @@ static int create_option(char *arg, struct zbd_buffer_spec *s, bool seen[4], str
 
 /* What a client reads when the registry could not create NAME: which object
  * refused and why (the registry has logged the details). */
-static int create_failed(struct reply *r, const char *name, enum registry_step step, int err)
+static int create_failed(struct reply *r, const struct zbd_buffer_spec *s, enum registry_step step,
+			 int err)
 {
+	const char *name = s->name;
 	char lock[PATH_MAX];
 
 	names_lock(lock, sizeof(lock), name);
@@ -202,6 +209,13 @@ static int create_failed(struct reply *r, const char *name, enum registry_step s
 			return reply_fail(r, err,
 					  "objects of %s exist already and are not zbd's to adopt",
 					  name);
+		if (err == -ENOSPC)
+			return reply_fail(r, err,
+					  "no room in %s for %s: %llu bytes asked, %llu left",
+					  SHM_DIR, name,
+					  (unsigned long long)segment_footprint(s->metadata_size,
+										s->payload_size),
+					  (unsigned long long)shmfile_space_left());
 		return reply_fail(r, err, "cannot create %s: %s", name, log_strerror(err));
 	}
 	return err;
@@ -234,7 +248,7 @@ static int cmd_create(struct ctl_request *q, int argc, char **argv, struct reply
 				  fdbudget_limit());
 	}
 	err = registry_create(q->d, &s, &step);
-	return err < 0 ? create_failed(r, s.name, step, err) : 0;
+	return err < 0 ? create_failed(r, &s, step, err) : 0;
 }
 
 static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct reply *r)
@@ -263,6 +277,11 @@ static int cmd_destroy(struct ctl_request *q, int argc, char **argv, struct repl
 		return refuse(q, r, what,
 			      "root, the admin group, or the buffer's group with write access");
 	}
+	if (!b && foreign_find(q->d, argv[1]))
+		return reply_fail(r, -EPERM,
+				  "buffer %s is not zbd's (owner=foreign): zbd only "
+				  "observes it",
+				  argv[1]);
 	if (!b)
 		return reply_fail(r, -ENOENT, "no buffer %s", argv[1]);
 	err = registry_destroy(q->d, b, force);
@@ -281,7 +300,9 @@ static int cmd_list(struct ctl_request *q, int argc, char **argv, struct reply *
 	if (argc != 1)
 		return too_many(r, "list");
 	list_for_each_safe(b, tmp, &q->d->buffers, struct zbd_buffer, link)
-		reply_printf(r, "buffer=%s\n", b->name);
+		reply_printf(r, "buffer=%s\nowner=zbd\n", b->name);
+	list_for_each_safe(b, tmp, &q->d->foreign, struct zbd_buffer, link)
+		reply_printf(r, "buffer=%s\nowner=foreign\n", b->name);
 	return 0;
 }
 
@@ -289,10 +310,13 @@ int ctl_write_health(struct zbd *d, struct reply *r, const char *only)
 {
 	struct zbd_buffer *b, *tmp;
 
-	if (only && !registry_find(d, only))
+	if (only && !registry_find(d, only) && !foreign_find(d, only))
 		return reply_fail(r, -ENOENT, "no buffer %s", only);
 	health_write_daemon(r, d);
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		if (!only || strcmp(b->name, only) == 0)
+			health_write_buffer(r, b);
+	list_for_each_safe(b, tmp, &d->foreign, struct zbd_buffer, link)
 		if (!only || strcmp(b->name, only) == 0)
 			health_write_buffer(r, b);
 	return 0;
@@ -336,6 +360,25 @@ static int cmd_version(struct ctl_request *q, int argc, char **argv, struct repl
 	if (argc != 1)
 		return too_many(r, "version");
 	reply_printf(r, "version=%s\n", ZBD_VERSION);
+	return 0;
+}
+
+/* The Prometheus text, one metrics= line per line of it. */
+static int cmd_metrics(struct ctl_request *q, int argc, char **argv, struct reply *r)
+{
+	char *text, *line, *rest;
+	size_t len;
+	int err;
+
+	if (argc != 1)
+		return too_many(r, "metrics");
+	err = metrics_text(q->d, &text, &len);
+	if (err < 0)
+		return reply_fail(r, err, "out of memory");
+	rest = text;
+	while ((line = strsep(&rest, "\n")) && rest)
+		reply_printf(r, "metrics=%s\n", line);
+	free(text);
 	return 0;
 }
 

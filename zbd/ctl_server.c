@@ -471,22 +471,18 @@ fail:
 
 int ctl_listen(struct zbd *d)
 {
-	int n = sd_listen_fds(1), r;
+	int r;
 
-	if (n < 0)
-		return log_error_errno(n, "sd_listen_fds");
-	if (n > 1)
-		return log_error_errno(-EINVAL, "expected one socket from systemd, got %d", n);
-	if (n == 1) {
-		int fd = SD_LISTEN_FDS_START;
+	if (d->activation_fd >= 0) {
+		int fd = d->activation_fd;
 
 		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
 			return log_error_errno(-EINVAL, "the socket from systemd is not a "
 							"listening Unix stream socket");
-		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-		    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 			return log_error_errno(-errno, "socket from systemd");
 		d->listen_fd = fd;
+		d->activation_fd = -1;
 		log_info("listening on the socket systemd passed");
 	} else {
 		r = bind_socket(d);

@@ -18,8 +18,11 @@
 #include "clock.h"
 #include "ctl_server.h"
 #include "daemon.h"
+#include "fdstore.h"
+#include "foreign.h"
 #include "health.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "ratelimit.h"
 #include "reaper.h"
@@ -34,22 +37,45 @@ static void buffers_changed(void *ctx)
 	notify_status(ctx);
 }
 
+static void scan_buffer(struct zbd_buffer *b, ev_tstamp now)
+{
+	health_sample(b, now);
+	/* A block that fails validation is reported, not repaired: its pids
+	 * may be garbage, and reaping would write into it. */
+	if (health_block_ok(b))
+		reaper_scan(b);
+	else if (mapguard_hit(&b->guard))
+		reaper_abandon(b);
+}
+
 static void scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct zbd *d = container_of(w, struct zbd, scan_timer);
 	struct zbd_buffer *b, *tmp;
 	ev_tstamp now = mono_now();
 
-	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
-		health_sample(b, now);
-		/* A block that fails validation is reported, not repaired: its pids
-		 * may be garbage, and reaping would write into it. */
-		if (health_block_ok(b))
-			reaper_scan(b);
-		else if (mapguard_hit(&b->guard))
-			reaper_abandon(b);
-	}
+	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link)
+		scan_buffer(b, now);
+	list_for_each_safe(b, tmp, &d->foreign, struct zbd_buffer, link)
+		scan_buffer(b, now);
 	ratelimit_flush();
+}
+
+static void foreign_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	foreign_discover(container_of(w, struct zbd, foreign_timer));
+}
+
+/* Foreign buffers are looked for every foreign_scan_ms, the first time at once. */
+static void foreign_start(struct zbd *d)
+{
+	ev_timer_stop(d->loop, &d->foreign_timer);
+	if (d->cfg.foreign_scan_ms == 0) {
+		foreign_release_all(d);
+		return;
+	}
+	ev_timer_set(&d->foreign_timer, 0, d->cfg.foreign_scan_ms / 1000.0);
+	ev_timer_start(d->loop, &d->foreign_timer);
 }
 
 static void scan_start(struct zbd *d)
@@ -84,12 +110,16 @@ static void reload(struct zbd *d)
 			  err[0] ? err : log_strerror(r));
 		return;
 	}
+	if ((cfg.metrics_listen == NULL) != (d->cfg.metrics_listen == NULL) ||
+	    (cfg.metrics_listen && strcmp(cfg.metrics_listen, d->cfg.metrics_listen) != 0))
+		log_notice("SIGHUP: a new metrics_listen takes effect at the next start");
 	if ((cfg.socket_path == NULL) != (d->cfg.socket_path == NULL) ||
 	    (cfg.socket_path && strcmp(cfg.socket_path, d->cfg.socket_path) != 0))
 		log_notice("SIGHUP: a new socket path takes effect at the next start");
 	config_free(&d->cfg);
 	d->cfg = cfg;
 	scan_start(d);
+	foreign_start(d);
 	/* New buffers are created; those in use are left exactly as they are. */
 	registry_create_configured(d);
 	log_info("SIGHUP: configuration reloaded from %s", d->config_path);
@@ -149,10 +179,12 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 	int r;
 
 	d->listen_fd = -1;
+	d->activation_fd = -1;
 	d->pid = (uint64_t)getpid();
 	d->config_path = opts->config_path;
 	list_init(&d->clients);
 	registry_init(d, buffers_changed, d);
+	foreign_init(d);
 	config_defaults(&d->cfg);
 	if (opts->config_path) {
 		r = config_load(&d->cfg, opts->config_path, err, sizeof(err));
@@ -169,6 +201,7 @@ static int daemon_init(struct zbd *d, const struct zbd_options *opts)
 		return log_error_errno(-ENOMEM, "cannot create the event loop");
 	d->started = mono_now();
 	ev_timer_init(&d->scan_timer, scan_cb, 0, 0);
+	ev_timer_init(&d->foreign_timer, foreign_cb, 0, 0);
 	ev_signal_init(&d->sig_term, stop_cb, SIGTERM);
 	ev_signal_init(&d->sig_int, stop_cb, SIGINT);
 	ev_signal_init(&d->sig_hup, hup_cb, SIGHUP);
@@ -204,12 +237,20 @@ int daemon_run(const struct zbd_options *opts)
 	r = daemon_init(&d, opts);
 	if (r < 0)
 		goto fail;
+	r = fdstore_receive(&d);
+	if (r < 0)
+		goto fail;
 	r = ctl_listen(&d);
 	if (r < 0)
 		goto fail;
 	registry_adopt_all(&d);
 	registry_create_configured(&d);
+	fdstore_release_unclaimed(&d);
+	r = metrics_http_start(&d);
+	if (r < 0)
+		goto fail;
 	scan_start(&d);
+	foreign_start(&d);
 	watchdog_start(&d);
 	ev_signal_start(d.loop, &d.sig_term);
 	ev_signal_start(d.loop, &d.sig_int);
@@ -229,11 +270,15 @@ fail:
 		ev_signal_stop(d.loop, &d.sig_int);
 		ev_signal_stop(d.loop, &d.sig_hup);
 		ev_timer_stop(d.loop, &d.scan_timer);
+		ev_timer_stop(d.loop, &d.foreign_timer);
+		foreign_release_all(&d);
 		watchdog_stop(&d);
+		metrics_http_stop(&d);
 		ctl_shutdown(&d);
 		registry_release_all(&d);
 		ev_loop_destroy(d.loop);
 	}
+	fdstore_forget(&d);
 	config_free(&d.cfg);
 	return r;
 }

@@ -1,27 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Health. Frame counts come straight from the control block (wrap markers
- * included, as the protocol counts them). Byte counts are not in the control
- * block, so they are estimated from the movement of the write and read
- * positions between two scans: the distance moved, modulo the ring, is the
- * bytes of the frames written (headers and any skipped ring tail included),
- * unless the writer went round the ring more than once between two scans. We
- * correct for that when the frame count proves it (every frame takes at least
- * 17 bytes: whole laps are added until the distance covers 17 per frame) and
- * then subtract the 16-byte headers. So bytes_* are exact for streams that do
- * not lap the ring within one scan interval and a lower bound otherwise, and
- * count only what moved while this zbd was watching. Rates are over the last
- * scan interval.
+ * Health. The control block counts entries (frames and the wraps that take a
+ * count: markers, and the unmarked wraps the upstream Python writer counts)
+ * and holds no byte counts. So every scan walks the frame headers between the
+ * positions the last scan saw and the current ones (ring_span_walk), on the
+ * writer's side and on the reader's: frames, their payload bytes, and the
+ * counted wraps among the entries. frames_written and frames_read are the
+ * control block's counts less the counted wraps seen; bytes_* the payload
+ * walked. That is exact while a stream does not go round the whole ring
+ * between two scans (the headers walked are then all still there). When it
+ * did, the walk fails and the interval is estimated: the frames since the
+ * writer's last wrap, at the start of the ring, are intact and give the mean
+ * frame (else the mean of earlier walks); each lap of the ring takes one wrap,
+ * counted as the last wrap seen was. Without any frame seen yet, bytes fall
+ * back to a lower bound (every frame at least 17 ring bytes). Counts of wraps
+ * and bytes cover what this zbd watched; rates are over the last scan interval.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "clock.h"
 #include "ctlkeys.h"
+#include "events.h"
 #include "health.h"
 #include "ring.h"
 
 #define DEGRADED_PERCENT 80.0
 #define CRITICAL_PERCENT 95.0
+
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
 
 static uint64_t moved_bytes(uint64_t from, uint64_t to, uint64_t frames, uint64_t p)
 {
@@ -59,6 +69,50 @@ static bool counts_possible(const struct zb_oieb *o, uint64_t p)
 	return read_after >= written || written - read_after <= p / ZB_FRAME_HEADER_SIZE + 1;
 }
 
+/* Frames, payload and counted wraps of `entries` entries between two
+ * positions of one side, walked or, failing that, estimated (see above). */
+static struct ring_span side_moved(struct zbd_buffer *b, uint64_t from, uint64_t to,
+				   uint64_t entries)
+{
+	struct buffer_stats *s = &b->stats;
+	uint64_t p = b->seg.payload_size, laps;
+	struct ring_span span = { 0 }, recent;
+
+	if (entries == 0 && from == to)
+		return span;
+	if (ring_span_walk(&b->seg, from, to, entries, &span)) {
+		if (span.frames) {
+			s->frame_payload = (double)span.payload / span.frames;
+			s->frame_ring = (double)span.ring_bytes / span.frames;
+		}
+		if (span.wraps || span.ring_bytes >= p - ZB_FRAME_HEADER_SIZE) {
+			s->wrap_seen = true;
+			s->wrap_counted = span.wraps > 0;
+		}
+		return span;
+	}
+	/* Went round the ring: the frames from 0 to the writer are its latest. */
+	if (ring_span_walk(&b->seg, 0, zb_load(&b->seg.oieb->payload_write_pos), RING_SPAN_ANY,
+			   &recent) &&
+	    recent.frames) {
+		s->frame_payload = (double)recent.payload / recent.frames;
+		s->frame_ring = (double)recent.ring_bytes / recent.frames;
+	}
+	if (s->frame_ring == 0) {
+		span.frames = entries;
+		span.payload = moved_bytes(from, to, entries, p);
+		return span;
+	}
+	laps = (uint64_t)(entries * s->frame_ring / p);
+	/* No wrap seen yet: the tail frames of the mean size would leave. */
+	if (!s->wrap_seen)
+		s->wrap_counted = p % (uint64_t)(s->frame_ring + 0.5) >= ZB_FRAME_HEADER_SIZE;
+	span.wraps = s->wrap_counted ? (laps < entries ? laps : entries) : 0;
+	span.frames = entries - span.wraps;
+	span.payload = (uint64_t)(span.frames * s->frame_payload);
+	return span;
+}
+
 bool health_block_ok(const struct zbd_buffer *b)
 {
 	const struct zb_oieb *o = b->seg.oieb;
@@ -89,6 +143,44 @@ static void probe_mappings(struct zbd_buffer *b)
 	sem_getvalue(b->seg.sem_r, &value);
 }
 
+static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp now);
+
+/* At most one state event per buffer in this many seconds: a ring hovering
+ * at a threshold would otherwise flip its state, and log, at every scan. */
+#define STATE_EVENT_INTERVAL_S 0.5
+
+/*
+ * A state that differs from the last one logged is an event (events.c); so is
+ * a first one that is not healthy. Changes come at most once per interval,
+ * from the last state logged to the current one, with the count of changes
+ * in between (a change undone within the interval is only counted).
+ */
+static void track_state(struct zbd_buffer *b, ev_tstamp now)
+{
+	struct buffer_stats *s = &b->stats;
+	uint64_t p = b->seg.payload_size;
+	double percent = p && health_block_ok(b) ? 100.0 * ring_used_bytes(&b->seg) / p : 0;
+	const char *state = buffer_state(b, percent, now);
+
+	if (state != s->state)
+		s->state_changes++;
+	s->state = state;
+	if (state == s->logged_state)
+		return; /* flipped back: the changes are told with the next event */
+	if (!s->logged_state && strcmp(state, "healthy") == 0) {
+		s->logged_state = state; /* the usual start: nothing to say */
+		s->state_changes = 0;
+		return;
+	}
+	if (s->logged_state && now - s->logged_at < STATE_EVENT_INTERVAL_S)
+		return;
+	events_state(b, s->logged_state, state, percent,
+		     s->state_changes > 1 ? s->state_changes - 1 : 0);
+	s->logged_state = state;
+	s->logged_at = now;
+	s->state_changes = 0;
+}
+
 void health_sample(struct zbd_buffer *b, ev_tstamp now)
 {
 	struct buffer_stats *s = &b->stats;
@@ -102,15 +194,17 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 
 	if (s->primed && dt > 0 && wc >= s->written_count && rc >= s->read_count) {
 		uint64_t dwc = wc - s->written_count, drc = rc - s->read_count;
-		uint64_t dwb = moved_bytes(s->write_pos, wp, dwc, p);
-		uint64_t drb = moved_bytes(s->read_pos, rp, drc, p);
+		struct ring_span wr = side_moved(b, s->write_pos, wp, dwc);
+		struct ring_span rd = side_moved(b, s->read_pos, rp, drc);
 
-		s->bytes_written += dwb;
-		s->bytes_read += drb;
-		s->write_fps = dwc / dt;
-		s->read_fps = drc / dt;
-		s->write_bps = dwb / dt;
-		s->read_bps = drb / dt;
+		s->bytes_written += wr.payload;
+		s->bytes_read += rd.payload;
+		s->wraps_written += wr.wraps;
+		s->wraps_read += rd.wraps;
+		s->write_fps = wr.frames / dt;
+		s->read_fps = rd.frames / dt;
+		s->write_bps = wr.payload / dt;
+		s->read_bps = rd.payload / dt;
 	} else if (s->primed) {
 		/* Counters went backwards: the block was reset or is corrupt. */
 		s->write_fps = s->read_fps = s->write_bps = s->read_bps = 0;
@@ -123,6 +217,7 @@ void health_sample(struct zbd_buffer *b, ev_tstamp now)
 	s->read_count = rc;
 	s->write_pos = wp;
 	s->read_pos = rp;
+	track_state(b, now);
 }
 
 /* One record, every key of its kind in the table's order (libzbclient/ctlkeys.c). */
@@ -136,10 +231,11 @@ static void write_record(struct reply *r, enum ctlkey_record kind, const void *r
 		reply_printf(r, "%s=%s\n", k[i].key, ctlkey_format(&k[i], rec, buf, sizeof(buf)));
 }
 
-void health_write_daemon(struct reply *r, struct zbd *d)
+void health_daemon_record(struct zbd *d, struct health_daemon *ret)
 {
 	ev_tstamp up = mono_now() - d->started;
-	struct health_daemon h = {
+
+	*ret = (struct health_daemon){
 		.daemon = "zbd",
 		.pub = { .version = ZBD_VERSION,
 			 .uptime_s = up > 0 ? (uint64_t)up : 0, /* the wall clock may step back */
@@ -147,7 +243,13 @@ void health_write_daemon(struct reply *r, struct zbd *d)
 		.pid = d->pid,
 		.clients = d->n_clients,
 	};
+}
 
+void health_write_daemon(struct reply *r, struct zbd *d)
+{
+	struct health_daemon h;
+
+	health_daemon_record(d, &h);
 	write_record(r, CTLKEY_DAEMON, &h);
 }
 
@@ -167,15 +269,17 @@ static const char *buffer_state(struct zbd_buffer *b, double percent, ev_tstamp 
 	return "healthy";
 }
 
-void health_write_buffer(struct reply *r, struct zbd_buffer *b)
+void health_buffer_record(struct zbd_buffer *b, struct health_buffer *ret)
 {
 	const struct zb_oieb *o = b->seg.oieb;
 	const struct buffer_stats *s = &b->stats;
 	ev_tstamp now = mono_now();
 	uint64_t used = ring_used_bytes(&b->seg);
 	double percent = b->seg.payload_size ? 100.0 * used / b->seg.payload_size : 0;
-	uint64_t rpid = zb_load(&o->reader_pid), wpid = zb_load(&o->writer_pid);
-	struct health_buffer h = {
+	/* zbd standing in for an absent reader is no reader (ring.h). */
+	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&o->writer_pid);
+
+	*ret = (struct health_buffer){
 		.pub = {
 			.payload_size = b->seg.payload_size,
 			.metadata_size = b->seg.metadata_size,
@@ -185,8 +289,8 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 			.reader_alive = pid_alive(rpid),
 			.writer_pid = (int64_t)wpid,
 			.writer_alive = pid_alive(wpid),
-			.frames_written = zb_load(&o->payload_written_count),
-			.frames_read = zb_load(&o->payload_read_count),
+			.frames_written = sub0(zb_load(&o->payload_written_count), s->wraps_written),
+			.frames_read = sub0(zb_load(&o->payload_read_count), s->wraps_read),
 			.bytes_written = s->bytes_written,
 			.bytes_read = s->bytes_read,
 			.write_rate_fps = s->write_fps,
@@ -199,9 +303,20 @@ void health_write_buffer(struct reply *r, struct zbd_buffer *b)
 		},
 		.mode = (unsigned)b->mode,
 		.adopted = b->adopted,
+		.owner = "zbd",
 	};
 
-	snprintf(h.pub.name, sizeof(h.pub.name), "%s", b->name);
-	snprintf(h.pub.state_text, sizeof(h.pub.state_text), "%s", buffer_state(b, percent, now));
+	if (b->foreign)
+		snprintf(ret->owner, sizeof(ret->owner), "foreign");
+	snprintf(ret->pub.name, sizeof(ret->pub.name), "%s", b->name);
+	snprintf(ret->pub.state_text, sizeof(ret->pub.state_text), "%s",
+		 buffer_state(b, percent, now));
+}
+
+void health_write_buffer(struct reply *r, struct zbd_buffer *b)
+{
+	struct health_buffer h;
+
+	health_buffer_record(b, &h);
 	write_record(r, CTLKEY_BUFFER, &h);
 }

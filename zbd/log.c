@@ -22,7 +22,7 @@ const char *log_strerror(int err)
 /* Whether stderr is a stream to the journal: systemd says so with
  * JOURNAL_STREAM=DEV:INODE of that stream (systemd.exec(5)); a terminal or a
  * file gets plain lines, without the "<6>" priority prefixes. */
-static bool stderr_is_journal(void)
+bool log_stderr_is_journal(void)
 {
 	static int known = -1;
 	const char *e;
@@ -42,7 +42,7 @@ static void log_v(const char *prefix, int err, const char *fmt, va_list ap)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (!stderr_is_journal())
+	if (!log_stderr_is_journal())
 		prefix = "";
 	/* One write per line, so lines of concurrent writers never interleave. */
 	if (err)

@@ -8,10 +8,15 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include <systemd/sd-daemon.h>
 
 /* Text for a negative errno or ZB_E* code. */
 const char *log_strerror(int err);
+
+/* Whether stderr is a stream to the journal (JOURNAL_STREAM, systemd.exec(5)). */
+bool log_stderr_is_journal(void);
 
 void log_line(const char *prefix, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

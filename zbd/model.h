@@ -8,7 +8,8 @@
  *
  *	main -> daemon -> ctl_server -> ctl_commands -> registry -> reaper, statefile
  *	                                             -> health   <- registry
- *	daemon -> registry, health, reaper (scan timer), notify (systemd)
+ *	                                             -> foreign -> registry, health, reaper
+ *	daemon -> registry, foreign, health, reaper (scan timer), notify (systemd)
  *	log, reply, config: called by any of them, call none of them
  *
  * A lower module that has news for a higher one reports it through a callback
@@ -34,6 +35,8 @@
 /* The project version, one number for the library and the daemon (meson.build). */
 #define ZBD_VERSION ZB_VERSION_STRING
 
+struct MHD_Daemon;
+
 /* A recorded reader or writer of a buffer, watched through a pidfd. */
 struct zbd_peer {
 	struct zbd_buffer *buffer;
@@ -50,9 +53,16 @@ struct buffer_stats {
 	ev_tstamp sampled_at;
 	uint64_t written_count, read_count;
 	uint64_t write_pos, read_pos;
-	uint64_t bytes_written, bytes_read; /* estimated, see health.c */
+	uint64_t bytes_written, bytes_read; /* payload; see health.c */
+	uint64_t wraps_written, wraps_read; /* counted wraps, left out of frames_* */
+	double frame_payload, frame_ring;   /* mean payload and ring bytes of a frame seen */
+	bool wrap_seen, wrap_counted;	    /* whether the last wrap seen took a count */
 	double write_fps, read_fps, write_bps, read_bps;
 	ev_tstamp read_moved_at; /* last time read_count changed */
+	const char *state;	 /* at the last sample (health.c); NULL before the first */
+	const char *logged_state; /* the last state an event said (events.c) */
+	ev_tstamp logged_at;
+	unsigned state_changes; /* since that event */
 };
 
 struct zbd_buffer {
@@ -68,10 +78,20 @@ struct zbd_buffer {
 	 * buffer is corrupt for good and zbd lets its peers go (abandoned). */
 	struct mapguard_set guard;
 	bool abandoned;
+	/* Not zbd's: a buffer of another owner that zbd observes (foreign.c). Never
+	 * in the state file, never adopted, destroyed, or stood in for. */
+	bool foreign;
+	ino_t seg_ino; /* foreign: the segment's inode, to tell when it is gone */
 	struct zbd_peer reader, writer;
 	uint64_t readers_reaped, writers_reaped;
 	uint64_t frames_lost; /* held by readers that died, counted at their reap (reaper.c) */
 	struct buffer_stats stats;
+};
+
+/* A buffer's lock descriptor that systemd kept while zbd was down (fdstore.c). */
+struct fdstore_fd {
+	char name[ZB_NAME_MAX + 1];
+	int fd; /* -1 once claimed */
 };
 
 struct zbd {
@@ -84,6 +104,9 @@ struct zbd {
 	ev_tstamp started; /* mono_now() */
 
 	int listen_fd;
+	int activation_fd;	   /* zbd.socket's socket from systemd, -1: none (fdstore.c) */
+	struct fdstore_fd *stored; /* locks from systemd's fd store, until adopted */
+	size_t n_stored;
 	bool socket_ours; /* we bound it (not socket activation): we unlink it */
 	ev_io listen_watcher;
 	ev_timer accept_backoff; /* accept() failed for want of resources: retry later */
@@ -93,12 +116,19 @@ struct zbd {
 
 	struct list buffers;
 	size_t n_buffers;
+	struct list foreign; /* buffers of others that zbd observes (foreign.c) */
+	size_t n_foreign;
 	/* Called (when set) after the set of buffers changed: how the registry
 	 * tells the daemon, which updates systemd's STATUS= (registry_init). */
 	void (*buffers_changed)(void *ctx);
 	void *buffers_changed_ctx;
 
+	struct MHD_Daemon *http; /* the metrics listener (metrics_http.c); NULL: off */
+	ev_io http_io;
+	ev_timer http_timer;
+
 	ev_timer scan_timer;
+	ev_timer foreign_timer; /* looking for foreign buffers, every foreign_scan_ms */
 	ev_timer watchdog_timer;
 	ev_signal sig_term, sig_int, sig_hup;
 };

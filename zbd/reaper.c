@@ -47,8 +47,11 @@
  * ring.c: this file decides only when to call what, and logs and counts it.
  * Both repairs touch only the control block and the semaphores, exactly the
  * state the protocol defines, so they work for peers of every implementation.
- * Posts use sem_post_once(): one token wakes a sleeper, and tokens that
- * nobody takes must not accumulate (doc/protocol.md section 10).
+ * One post per death or departure, on top of any token already there: an
+ * upstream reader takes one token per frame, so a wake-up merged into a
+ * frame's token would leave it asleep for its whole timeout after the last
+ * frame. One token per event cannot pile up (doc/protocol.md section 10); our
+ * readers and writers take strays in their next wait.
  *
  * Limits: a pid recycled between a peer's death and our pidfd_open would be
  * watched as if it were the peer (a window of at most one scan interval, and
@@ -59,6 +62,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "reaper.h"
@@ -77,6 +81,16 @@ static void peer_unwatch(struct zbd_peer *p)
 	p->pid = 0;
 }
 
+/*
+ * A peer that cleared its own slot has left cleanly, but its counterpart may be
+ * asleep on a semaphore nobody posts (upstream peers do not post when they
+ * leave): wake it, so that a clean exit is seen as fast as a crash.
+ */
+static void peer_left(struct zbd_buffer *b, bool is_reader)
+{
+	sem_post(is_reader ? b->seg.sem_r : b->seg.sem_w);
+}
+
 static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 {
 	uint64_t *slot = &b->seg.oieb->writer_pid, self = b->daemon->pid;
@@ -85,8 +99,11 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 	 * slot as for a reader (below), so that no new writer moves the ring
 	 * while we look again and undo the commit. */
 	if (!ring_unfinished_commit(&b->seg)) {
-		if (!ring_slot_release(slot, pid))
-			return; /* a new writer claimed the slot already */
+		if (!ring_slot_release(slot, pid)) {
+			if (zb_load(slot) == 0)
+				peer_left(b, false);
+			return; /* left cleanly, or a new writer claimed the slot */
+		}
 	} else {
 		if (!ring_slot_fence(slot, pid, self))
 			return;
@@ -96,34 +113,45 @@ static void reap_writer(struct zbd_buffer *b, uint64_t pid)
 					       b->name, (unsigned long long)pid);
 		ring_slot_release(slot, self);
 	}
-	sem_post_once(b->seg.sem_w);
+	sem_post(b->seg.sem_w);
 	b->writers_reaped++;
-	log_info_ratelimited("%s: writer %llu died; cleared, reader woken", b->name,
-			     (unsigned long long)pid);
+	events_reaped(b, false, pid, 0, true);
 }
 
 static void reap_reader(struct zbd_buffer *b, uint64_t pid)
 {
 	uint64_t *slot = &b->seg.oieb->reader_pid, self = b->daemon->pid, lost = 0;
+	/* An earlier zbd that died standing in: no reader died, but the slot
+	 * holds a dead pid all the same, and is fenced and repaired as one. */
+	bool standin = pid == zb_load(&b->seg.oieb->reader_standin);
 	bool counted;
 
+	if (zb_load(slot) != pid) {
+		if (zb_load(slot) == 0 || zb_load(slot) == self)
+			peer_left(b, true);
+		return; /* left cleanly, or a new reader claimed the slot (and resynced) */
+	}
+	/* Our stand-in mark goes before our pid fences the slot (ring.h). */
+	if (!b->foreign)
+		ring_standin_drop(&b->seg, self);
 	if (!ring_slot_fence(slot, pid, self))
-		return; /* a new reader claimed the slot (and resynced free space itself) */
+		return;
 	counted = ring_held_frames(&b->seg, &lost);
 	ring_resync_free(&b->seg, 0);
 	ring_resync_empty(&b->seg);
-	ring_slot_release(slot, self);
-	sem_post_once(b->seg.sem_r);
+	/* zbd's own buffer: the fence becomes the stand-in, so upstream writers
+	 * go on filling the ring for the next reader. */
+	if (b->foreign || !ring_standin_take(&b->seg, self))
+		ring_slot_release(slot, self); /* foreign: no stand-in */
+	sem_post(b->seg.sem_r);
+	if (standin) {
+		log_info("%s: replaced the stand-in of an earlier zbd (pid %llu)", b->name,
+			 (unsigned long long)pid);
+		return;
+	}
 	b->readers_reaped++;
 	b->frames_lost += lost;
-	if (counted)
-		log_info_ratelimited("%s: reader %llu died holding %llu frames; space recovered, "
-				     "writer woken",
-				     b->name, (unsigned long long)pid, (unsigned long long)lost);
-	else
-		log_warning_ratelimited("%s: reader %llu died; frames it held not countable (ring "
-					"inconsistent); space recovered, writer woken",
-					b->name, (unsigned long long)pid);
+	events_reaped(b, true, pid, lost, counted);
 }
 
 static void peer_died(struct zbd_buffer *b, bool is_reader, uint64_t pid)
@@ -185,12 +213,19 @@ void reaper_init(struct zbd_buffer *b)
 
 static void scan_slot(struct zbd_buffer *b, struct zbd_peer *p, uint64_t *slot)
 {
-	uint64_t pid = zb_load(slot);
+	uint64_t pid = zb_load(slot), self = b->daemon->pid;
 
-	/* Our own pid is the fence of a repair in progress, not a peer. */
-	if (pid == p->pid || pid == b->daemon->pid)
+	/* No reader in a buffer of ours: stand in for it (ring.h). */
+	if (pid == 0 && p->is_reader && !b->foreign && ring_standin_take(&b->seg, self))
+		pid = self;
+	if (pid == p->pid)
 		return;
-	peer_watch(b, p, pid);
+	/* The peer we watched cleared its slot, or gave it back to our stand-in:
+	 * it left cleanly. */
+	if ((pid == 0 || pid == self) && p->pid != 0)
+		peer_left(b, p->is_reader);
+	/* Our own pid is our stand-in (a fence lasts only while we repair). */
+	peer_watch(b, p, pid == self ? 0 : pid);
 }
 
 void reaper_scan(struct zbd_buffer *b)

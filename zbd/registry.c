@@ -11,11 +11,14 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdstore.h"
 #include "health.h"
 #include "lockfile.h"
 #include "log.h"
 #include "reaper.h"
+#include "shmfile.h"
 #include "registry.h"
+#include "ring.h"
 #include "statefile.h"
 #include "wait.h"
 
@@ -63,6 +66,7 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
 	health_reset(b, mono_now());
 	health_sample(b, mono_now());
 	reaper_scan(b);
+	fdstore_add(b);
 }
 
 /* Take the buffer's lock file: created owner-only, then given the buffer's
@@ -70,14 +74,33 @@ static void buffer_add(struct zbd *d, struct zbd_buffer *b)
  * b->lock_fd is still -1 when taking the lock failed, set when setting it up did. */
 static int buffer_lock(struct zbd_buffer *b)
 {
-	int err = lockfile_take(b->name, 0600, &b->lock_fd);
+	int stored = fdstore_take(b->daemon, b->name), err = -ENOENT;
 
+	/* The lock systemd kept for us while no zbd ran: still held, nobody swept it. */
+	if (stored >= 0 && (err = lockfile_retake(b->name, stored)) == 0)
+		b->lock_fd = stored;
+	else if (stored >= 0)
+		log_warning_errno(err, "%s: the lock systemd kept is not usable; taking it anew",
+				  b->name);
+	if (stored >= 0 && err < 0)
+		close(stored);
+	if (err < 0)
+		err = lockfile_take(b->name, 0600, &b->lock_fd);
 	if (err < 0)
 		return err;
 	if ((b->gid != (gid_t)-1 && fchown(b->lock_fd, (uid_t)-1, b->gid) < 0) ||
 	    fchmod(b->lock_fd, b->mode) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Give up the lock of a buffer that is going away: unlink, unlock, and out of
+ * systemd's descriptor store too. */
+static void buffer_unlock(struct zbd_buffer *b)
+{
+	fdstore_remove(b->name);
+	lockfile_release(b->name, b->lock_fd);
+	b->lock_fd = -1;
 }
 
 static void buffer_free(struct zbd_buffer *b)
@@ -226,15 +249,22 @@ static int create_objects(struct zbd *d, struct zbd_buffer *b, const struct zbd_
 	if (err == -EEXIST)
 		not_created(b->name, err, "objects of %s exist already and are not zbd's to adopt",
 			    b->name);
+	else if (err == -ENOSPC)
+		not_created(
+			b->name, err, "%s cannot hold it: %llu bytes asked, %llu left", SHM_DIR,
+			(unsigned long long)segment_footprint(s->metadata_size, s->payload_size),
+			(unsigned long long)shmfile_space_left());
 	else if (err < 0)
 		not_created(b->name, err, "cannot create %s", b->name);
-	if (err == 0)
+	if (err == 0) {
+		segment_close_fd(&b->seg); /* one descriptor per buffer is enough: the lock */
 		return 0;
+	}
 fail:
 	if (b->lock_fd >= 0 && lock_existed)
 		close(b->lock_fd);
 	else if (b->lock_fd >= 0)
-		lockfile_release(b->name, b->lock_fd);
+		buffer_unlock(b);
 	b->lock_fd = -1;
 	return err;
 }
@@ -273,7 +303,7 @@ int registry_create(struct zbd *d, const struct zbd_buffer_spec *s, enum registr
 
 uint64_t registry_live_peer(const struct zbd_buffer *b, bool *ret_is_reader)
 {
-	uint64_t rpid = zb_load(&b->seg.oieb->reader_pid), wpid = zb_load(&b->seg.oieb->writer_pid);
+	uint64_t rpid = ring_reader_pid(&b->seg), wpid = zb_load(&b->seg.oieb->writer_pid);
 
 	*ret_is_reader = pid_alive(rpid);
 	if (*ret_is_reader)
@@ -289,9 +319,14 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	if (!force && registry_live_peer(b, &is_reader))
 		return -EBUSY;
 	reaper_forget(b);
+	/* The names first: a peer of ours that wakes, or sees its peer's pid
+	 * cleared, then finds its segment without a name (ZB_EDESTROYED). */
+	segment_unlink(b->name);
+	ring_standin_drop(&b->seg, d->pid);
 	if (force) {
-		/* Peers keep their mappings: clearing the pids and waking both sides
-		 * makes a blocked reader return "writer gone" and a writer "reader gone". */
+		/* Peers keep their mappings. Waking both sides makes ours see the
+		 * removal at once; clearing the pids tells peers of other
+		 * implementations that the other side is gone. */
 		zb_store(&o->writer_pid, 0);
 		zb_store(&o->reader_pid, 0);
 		sem_post_once(b->seg.sem_w);
@@ -299,9 +334,7 @@ int registry_destroy(struct zbd *d, struct zbd_buffer *b, bool force)
 	}
 	mapguard_forget(&b->guard);
 	segment_detach(&b->seg);
-	segment_unlink(b->name);
-	lockfile_release(b->name, b->lock_fd);
-	b->lock_fd = -1;
+	buffer_unlock(b);
 	log_info("%s: destroyed%s", b->name, force ? " (forced)" : "");
 	list_remove(&b->link);
 	d->n_buffers--;
@@ -346,8 +379,7 @@ static void finish_destroy(struct zbd *d, const struct statefile_entry *e)
 		sem_unlink_ours(e->name, obj);
 		names_sem_r(obj, e->name);
 		sem_unlink_ours(e->name, obj);
-		lockfile_release(e->name, b->lock_fd);
-		b->lock_fd = -1;
+		buffer_unlock(b);
 	}
 	buffer_free(b);
 }
@@ -454,14 +486,14 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		 * creating it, and the objects are ours (objects_ours). */
 		log_notice("%s: its creation never finished; removed", e->name);
 		segment_unlink(e->name);
-		lockfile_release(e->name, b->lock_fd);
-		b->lock_fd = -1;
+		buffer_unlock(b);
 		goto fail;
 	}
 	if (err < 0) {
 		log_warning_errno(err, "%s: cannot map it; dropped", e->name);
 		goto fail;
 	}
+	segment_close_fd(&b->seg);
 	b->adopted = true;
 	buffer_add(a->d, b);
 	log_info("%s: adopted (reader %llu, writer %llu)", b->name,
@@ -497,6 +529,8 @@ void registry_release_all(struct zbd *d)
 	struct zbd_buffer *b, *tmp;
 
 	list_for_each_safe(b, tmp, &d->buffers, struct zbd_buffer, link) {
+		/* Upstream writers see no reader while no zbd stands in. */
+		ring_standin_drop(&b->seg, d->pid);
 		list_remove(&b->link);
 		buffer_free(b);
 	}

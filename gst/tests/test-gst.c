@@ -349,7 +349,9 @@ START_TEST(test_error_corrupt)
 	seg = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ck_assert_ptr_ne(seg, MAP_FAILED);
 	memcpy(seg + 128 + 1024, header, sizeof(header));
-	__atomic_store_n((uint64_t *)(seg + 0x40), 1, __ATOMIC_RELEASE); /* written count */
+	/* The writer has been past it (write position), and announced it (count). */
+	__atomic_store_n((uint64_t *)(seg + 0x30), 4096, __ATOMIC_RELEASE);
+	__atomic_store_n((uint64_t *)(seg + 0x40), 1, __ATOMIC_RELEASE);
 
 	bus = gst_element_get_bus(pipeline);
 	msg = gst_bus_timed_pop_filtered(bus, 20 * GST_SECOND, GST_MESSAGE_ERROR);

@@ -77,6 +77,8 @@ extern "C" {
  *   -EMSGSIZE   too large: frame or metadata does not fit the buffer
  *   -ENODATA    no metadata has been set
  *   -EACCES     permission denied
+ *   -ENOSPC     /dev/shm cannot hold the buffer's memory (it is reserved when
+ *               a buffer is made or attached, so touching it never SIGBUSes)
  * Conditions of our own get codes outside the errno range:
  */
 enum {
@@ -84,6 +86,7 @@ enum {
 	ZB_EREADER_GONE = -10002, /* the reader left or died */
 	ZB_EVERSION = -10003,	  /* the segment speaks another protocol version */
 	ZB_ECORRUPT = -10004,	  /* the segment or a frame fails validation */
+	ZB_EDESTROYED = -10005,	  /* the buffer was destroyed (removed) while attached */
 };
 
 /* Text for any code this library returns; never NULL, never to be freed. */
@@ -114,16 +117,19 @@ const char *zb_version(void);
 int zb_size_parse(const char *text, uint64_t *ret);
 
 /*
- * 0 if `name` can name a buffer that zbd creates and the control protocol
- * carries: 1 to ZB_NAME_MAX bytes of printable ASCII, without space, '/' or
- * '=', and neither "." nor "..". -EINVAL otherwise. (zb_reader_open and
- * zb_writer_open also attach to buffers other implementations named with any
- * single path component, which this rule narrows.)
+ * 0 if `name` can name a buffer, -EINVAL otherwise. One rule for every call
+ * that takes a name (zb_reader_open, zb_reader_create, zb_writer_open, the
+ * zb_ctl_* calls) and for zbd: 1 to ZB_NAME_MAX bytes of printable ASCII,
+ * without space, '/' or '=', not starting with '-' or "sem." (the prefix of
+ * semaphore files in /dev/shm), and neither "." nor "..". Buffers other
+ * implementations named outside this rule cannot be attached.
  */
 int zb_name_check(const char *name);
 
 /* zb_name_check()'s rule in words, for error messages. */
-#define ZB_NAME_RULE "1 to 200 bytes of printable ASCII without space, '/' or '=', not . or .."
+#define ZB_NAME_RULE                                                                               \
+	"1 to 200 bytes of printable ASCII without space, '/' or '=', not starting with '-' or "   \
+	"'sem.', not . or .."
 
 /*
  * Optional: outlive a buffer whose files are shrunk under this process. Any
@@ -182,7 +188,8 @@ struct zb_frame {
 /*
  * Attach as the reader of an existing buffer (one that zbd owns).
  * Returns -ENOENT if there is no such buffer, -EBUSY if a live reader is
- * attached, ZB_EVERSION / ZB_ECORRUPT if the segment fails validation.
+ * attached, ZB_EVERSION / ZB_ECORRUPT if the segment fails validation,
+ * -ENOSPC if /dev/shm cannot hold memory its creator did not reserve.
  * The caller owns *ret and frees it with zb_reader_close().
  */
 int zb_reader_open(struct zb_reader **ret, const char *name);
@@ -190,9 +197,13 @@ int zb_reader_open(struct zb_reader **ret, const char *name);
 /*
  * Create the buffer and become its reader and owner with no daemon, exactly as
  * upstream ZeroBuffer readers do (doc/protocol.md sections 12, 13): take the lock file,
- * clean up abandoned buffers, create semaphores then segment. `config` may be
- * NULL for defaults. Returns -EEXIST if a live owner holds the buffer.
- * zb_reader_close() removes everything this call created.
+ * clean up abandoned buffers of this user, create semaphores then segment, each
+ * made whole (memory reserved, mode set) before it has a name. `config` may be
+ * NULL for defaults. Returns -EEXIST if a live owner holds the buffer, or if
+ * /dev/shm holds objects of that name that are not provably an abandoned
+ * ZeroBuffer buffer of this user (they are left as they are); -ENOSPC if
+ * /dev/shm cannot hold it. zb_reader_close() removes everything this call
+ * created.
  */
 int zb_reader_create(struct zb_reader **ret, const char *name,
 		     const struct zb_buffer_config *config);
@@ -201,8 +212,11 @@ int zb_reader_create(struct zb_reader **ret, const char *name,
  * Wait up to `timeout_ms` for the next frame and hand it out without copying.
  * Returns 0 and fills *ret; -ETIMEDOUT; ZB_EWRITER_GONE once after the writer
  * left and every frame was read (later calls wait for a new writer, whose
- * frames restart at sequence 1); ZB_ECORRUPT for a frame that fails validation.
- * Several frames may be held at once.
+ * frames restart at sequence 1); ZB_ECORRUPT for a frame that fails validation;
+ * ZB_EDESTROYED, from then on, once the buffer was destroyed (removed from
+ * /dev/shm, e.g. by zbd's `destroy force`): noticed at every wake-up without a
+ * frame, and at least every 20 ms while frames stream. Several frames may be
+ * held at once.
  */
 int zb_reader_read(struct zb_reader *r, struct zb_frame *ret, int timeout_ms);
 
@@ -239,12 +253,15 @@ struct zb_writer;
 /*
  * Attach as the writer of an existing buffer, created by zbd or by a reader of
  * any ZeroBuffer implementation. Returns -ENOENT, -EBUSY if a live writer is
- * attached, ZB_EVERSION / ZB_ECORRUPT for a bad segment.
+ * attached, ZB_EVERSION / ZB_ECORRUPT for a bad segment, -ENOSPC if /dev/shm
+ * cannot hold memory its creator did not reserve.
  * The caller owns *ret and frees it with zb_writer_close().
  */
 int zb_writer_open(struct zb_writer **ret, const char *name);
 
-/* Set the buffer's metadata, once. -EALREADY if set, -EMSGSIZE if too large. */
+/* Set the buffer's metadata, once. -EALREADY if set, -EMSGSIZE if too large,
+ * -EINVAL if empty (upstream readers refuse empty metadata, and it cannot be
+ * set again). */
 int zb_writer_set_metadata(struct zb_writer *w, const void *data, size_t size);
 
 /* The buffer's metadata as set (by this or an earlier writer), in place in
@@ -255,7 +272,9 @@ int zb_writer_metadata(struct zb_writer *w, const void **ret_data, size_t *ret_s
 /*
  * Copy one frame of `size` (> 0) bytes into the ring, waiting up to timeout_ms
  * for space. Returns -ENOBUFS when the ring stayed full, ZB_EREADER_GONE when
- * the reader left, -EMSGSIZE when the frame can never fit.
+ * the reader left, -EMSGSIZE when the frame can never fit, ZB_EDESTROYED (from
+ * then on) once the buffer was destroyed: noticed at every wait for space, and
+ * while streaming within 16 frames (or 64 KiB) of 20 ms having passed.
  */
 int zb_writer_write(struct zb_writer *w, const void *data, size_t size, int timeout_ms);
 
@@ -411,8 +430,8 @@ int zb_ctl_create(struct zb_ctl *ctl, const char *name, const struct zb_buffer_c
 		  const char *group);
 
 /* Ask zbd to remove buffer `name`. Without `force` the daemon refuses with
- * -EBUSY while a peer is attached; with it, the peers are woken and told the
- * other side is gone. Returns 0 or the daemon's code (-ENOENT, -EPERM...). */
+ * -EBUSY while a peer is attached; with it, the peers are woken and told
+ * ZB_EDESTROYED. Returns 0 or the daemon's code (-ENOENT, -EPERM...). */
 int zb_ctl_destroy(struct zb_ctl *ctl, const char *name, int force);
 
 /*

@@ -207,7 +207,11 @@ class Zbd:
         self.dir = pathlib.Path(directory)
         self.socket = str(self.dir / "zbd.sock")
         self.log = open(self.dir / "zbd.log", "w+")
-        self.proc = subprocess.Popen([tool("ZBD"), "-s", self.socket, "-r", str(self.dir)],
+        # Buffers of other tests are not this zbd's business (zbd/foreign.c).
+        conf = self.dir / "zbd.conf"
+        conf.write_text("[zbd]\nforeign_scan_ms = 0\n")
+        self.proc = subprocess.Popen([tool("ZBD"), "-s", self.socket, "-r", str(self.dir),
+                                      "-c", str(conf)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while True:
@@ -216,8 +220,9 @@ class Zbd:
                 return
             except zbclient.DaemonUnavailable:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
+                    log = self.logtext()
                     self.stop()
-                    raise AssertionError(f"zbd did not start: {self.logtext()}")
+                    raise AssertionError(f"zbd did not start: {log}")
                 time.sleep(0.02)
 
     def logtext(self):
@@ -261,25 +266,18 @@ def zbd():
 
 
 def shared_dir():
-    """../shared beside the repository: ZB_SHARED if set; else the source
-    tree's parent's shared/; else, in a git worktree, the main checkout's."""
-    if os.environ.get("ZB_SHARED"):
-        return pathlib.Path(os.environ["ZB_SHARED"])
+    """../shared beside the repository, by the one rule of tests/find-shared.sh
+    (meson passes its answer as ZB_SHARED)."""
     root = pathlib.Path(os.environ.get("ZB_SOURCE_ROOT",
                                        pathlib.Path(__file__).resolve().parents[2]))
-    candidates = [root.parent / "shared"]
-    try:
-        common = subprocess.run(["git", "-C", str(root), "rev-parse", "--path-format=absolute",
-                                 "--git-common-dir"], capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-        if common:
-            candidates.append(pathlib.Path(common).parent.parent / "shared")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    for c in candidates:
-        if (c / "upstream-zerobuffer" / "python" / "zerobuffer").is_dir():
-            return c
-    return None
+    found = os.environ.get("ZB_SHARED")
+    if not found:
+        try:
+            found = subprocess.run([str(root / "tests" / "find-shared.sh"), str(root)],
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            found = ""
+    return pathlib.Path(found) if found else None
 
 
 @pytest.fixture(scope="session")

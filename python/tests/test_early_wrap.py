@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Early wraps (doc/protocol.md section 14, item 16) against the upstream
+"""Early wraps (doc/protocol.md section 14, item 20) against the upstream
 Python package's reader (../shared): four frames into a ring the reader keeps
 up with, zbclient's writer goes back to 0 behind a wrap marker although the
 frame would still fit. Frames of exactly 1 MiB in an 8 MiB ring: a writer that

@@ -33,6 +33,7 @@ ALL = {
     "ReaderGone": (-10002, None),
     "VersionMismatch": (-10003, None),
     "Corrupt": (-10004, None),
+    "Destroyed": (-10005, None),
     "DaemonUnavailable": (-errno.ECONNREFUSED, ConnectionRefusedError),
     "ConnectionLost": (-errno.ECONNRESET, ConnectionResetError),
     "ProtocolError": (-errno.EPROTO, None),
@@ -224,6 +225,37 @@ def test_reader_gone(zbd, name):
             for _ in range(100):
                 w.write(b"x" * 1000, timeout=5)
         check(e, zbclient.ReaderGone, name)
+
+
+def test_destroyed(zbd, name):
+    """A forced destroy reaches a blocked reader, a writer, and every later
+    call, as Destroyed: not as the end of a stream."""
+    with zbd.daemon() as d:
+        d.create(name, payload_size=4096)
+    with zbclient.Reader.open(name) as r, zbclient.Writer.open(name) as w:
+        w.write(b"a")
+        r.read(1).release()
+        def destroy():
+            with zbd.daemon() as d:
+                d.destroy(name, force=True)
+
+        killer = threading.Timer(0.2, destroy)
+        killer.start()
+        with pytest.raises(zbclient.Destroyed) as e:
+            r.read(30)  # blocked: no frame comes
+        killer.join()
+        check(e, zbclient.Destroyed, name)
+        # A writer checks every 16 frames (or 64 KiB) at most, and then only
+        # once 20 ms have passed since its last look: never per frame.
+        with pytest.raises(zbclient.Destroyed) as e:
+            for _ in range(17):
+                w.write(b"b", timeout=5)
+        check(e, zbclient.Destroyed, name)
+        assert not w.reader_connected
+        with pytest.raises(zbclient.Destroyed):
+            r.read(0)
+        with pytest.raises(zbclient.Destroyed):
+            list(r)  # not the end of a stream: iteration raises too
 
 
 def poke(name, offset, value, size=8):

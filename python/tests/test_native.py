@@ -343,7 +343,8 @@ def test_module_helpers():
     assert zbclient.strerror(0) == "success"
     assert zbclient.strerror(-10001) == "writer gone"
     assert zbclient.is_valid_name("camera0")
-    for bad in ("", ".", "..", "a/b", "a b", "a=b", "x" * 201, "a\0b", "é"):
+    for bad in ("", ".", "..", "a/b", "a b", "a=b", "x" * 201, "a\0b", "é", "-a", "sem.x",
+                "a\nb"):
         assert not zbclient.is_valid_name(bad), bad
     assert zbclient.NAME_MAX == 200 and zbclient.SIZE_MAX == 1 << 40
     assert zbclient.DEFAULT_SPIN_US == 20

@@ -52,10 +52,11 @@ static PyStructSequence_Field buffer_health_fields[] = {
      "frames dead readers took and did not give back (upper bound)"},
     {"mode", "permission mode of the buffer's objects, e.g. 0o660"},
     {"adopted", "1 when this zbd took the buffer over from an earlier one"},
+    {"owner", "zbd, or foreign for a buffer zbd observes but does not own"},
     {NULL, NULL},
 };
 
-#define N_BUFFER_HEALTH 23
+#define N_BUFFER_HEALTH 24
 
 static PyStructSequence_Desc buffer_health_desc = {
     "zbclient.BufferHealth",
@@ -109,6 +110,15 @@ field_ll(const struct zb_ctl_record *rec, const char *key, int base)
     return v ? strtoll(v, NULL, base) : 0;
 }
 
+/* A text field of the reply as a str ("" when absent). */
+static PyObject *
+field_text(const struct zb_ctl_record *rec, const char *key)
+{
+    const char *v = zb_ctl_record_get(rec, key);
+
+    return PyUnicode_DecodeUTF8(v ? v : "", v ? strlen(v) : 0, "replace");
+}
+
 /* Steals `v`; -1 if it is NULL. */
 static int
 set_item(PyObject *seq, Py_ssize_t i, PyObject *v)
@@ -156,7 +166,8 @@ buffer_health_new(const struct zb_health *h, const struct zb_ctl_record *rec)
         set_item(s, i++, U64(h->frames_lost)) < 0 ||
         /* Not in struct zb_health: taken from the reply as sent. */
         set_item(s, i++, I64(field_ll(rec, "mode", 8))) < 0 ||
-        set_item(s, i++, I64(field_ll(rec, "adopted", 10))) < 0) {
+        set_item(s, i++, I64(field_ll(rec, "adopted", 10))) < 0 ||
+        set_item(s, i++, field_text(rec, "owner")) < 0) {
         Py_DECREF(s);
         return NULL;
     }

@@ -56,6 +56,10 @@ static const struct error_class error_classes[] = {
      "The segment speaks another protocol version (ZB_EVERSION)."},
     {ZB_ECORRUPT, "Corrupt", NULL,
      "The segment or a frame fails validation (ZB_ECORRUPT)."},
+    {ZB_EDESTROYED, "Destroyed", NULL,
+     "The buffer was destroyed (removed, e.g. by zbd's destroy force) "
+     "while this handle was attached (ZB_EDESTROYED). Every later call "
+     "says so too; close the handle."},
     {-ECONNREFUSED, "DaemonUnavailable", &PyExc_ConnectionRefusedError,
      "No zbd listens on the control socket (-ENOENT, -ECONNREFUSED at "
      "connect)."},

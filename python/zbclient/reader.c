@@ -467,8 +467,8 @@ PyDoc_STRVAR(
     "Ctrl-C interrupts the wait. Several frames may be held at once.\n\n"
     "Raises Timeout; WriterGone once after the writer left and every\n"
     "frame was read (the next read waits for a new writer); Corrupt for a\n"
-    "frame that fails validation; ValueError if the reader is (or gets)\n"
-    "closed.");
+    "frame that fails validation; Destroyed once the buffer was removed;\n"
+    "ValueError if the reader is (or gets) closed.");
 
 static PyObject *
 reader_read(ReaderObject *self, PyObject *const *args, Py_ssize_t nargs,

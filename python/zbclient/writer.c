@@ -223,8 +223,9 @@ PyDoc_STRVAR(
     "waiting up to `timeout` seconds for space (None: forever). The GIL\n"
     "is released while waiting and while copying large frames.\n\n"
     "Raises BufferFull when the ring stayed full, ReaderGone when the\n"
-    "reader left, TooLarge when the frame can never fit, InvalidArgument\n"
-    "for an empty frame or while a frame is acquired.");
+    "reader left, Destroyed once the buffer was removed, TooLarge when the\n"
+    "frame can never fit, InvalidArgument for an empty frame or while a\n"
+    "frame is acquired.");
 
 static PyObject *
 writer_write(WriterObject *self, PyObject *args, PyObject *kwds)

@@ -169,9 +169,13 @@ _UPSTREAM_ERRORS = {
 }
 
 
-def _translate(err: "_zb.Error", busy=None) -> ZeroBufferException:
+def _translate(err: "_zb.Error", busy=None, gone=None) -> ZeroBufferException:
     if isinstance(err, (_zb.Busy, _zb.AlreadyExists)) and busy is not None:
         return busy()
+    # Upstream has no word for a removed buffer: to its peers the other side
+    # is gone (a creating reader's close removes the buffer).
+    if isinstance(err, _zb.Destroyed) and gone is not None:
+        return gone()
     for native, upstream in _UPSTREAM_ERRORS.items():
         if isinstance(err, native):
             return upstream()
@@ -189,7 +193,7 @@ def _upstream_errors(method: _F) -> _F:
         try:
             return method(*args, **kwargs)
         except _zb.Error as e:
-            raise _translate(e) from e
+            raise _translate(e, gone=getattr(args[0], "_peer_gone", None)) from e
 
     return translating  # type: ignore[return-value]
 
@@ -422,7 +426,7 @@ class Reader(_Handle[_zb.Reader]):
     """Creates and owns a buffer, and reads its frames in place."""
 
     _what = "Reader"
-
+    _peer_gone = WriterDeadException  # what a destroyed buffer is to upstream
     def __init__(self, name: str, config: Optional[BufferConfig] = None) -> None:
         super().__init__(name)
         self._config = config or BufferConfig()
@@ -499,6 +503,7 @@ class Writer(_Handle[_zb.Writer]):
     """Attaches to an existing buffer and writes frames into it."""
 
     _what = "Writer"
+    _peer_gone = ReaderDeadException  # what a destroyed buffer is to upstream
 
     def __init__(self, name: str) -> None:
         super().__init__(name)

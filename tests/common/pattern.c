@@ -32,6 +32,7 @@ void pattern_init(struct pattern *p, uint64_t seed, size_t min_size, size_t max_
 	uint64_t s = seed;
 
 	p->seed = seed;
+	p->unit = 0;
 	p->min_size = min_size ? min_size : 1;
 	p->max_size = max_size < p->min_size ? p->min_size : max_size;
 	p->table_len = p->max_size + TABLE_SLACK;
@@ -59,10 +60,15 @@ size_t pattern_size(const struct pattern *p, uint64_t seq)
 	uint64_t h = mix(p->seed, seq, 1);
 	size_t span = p->max_size - p->min_size + 1;
 	size_t cap = span >> (h % 16);
+	size_t size;
 
 	if (cap == 0)
 		cap = 1;
-	return p->min_size + (size_t)((h >> 8) % cap);
+	size = p->min_size + (size_t)((h >> 8) % cap);
+	/* 16: a frame header (wire.h), which this Check-free helper does not include. */
+	if (p->unit)
+		size = (size + 16 + p->unit - 1) / p->unit * p->unit - 16;
+	return size;
 }
 
 const uint8_t *pattern_data(const struct pattern *p, uint64_t seq, size_t size)

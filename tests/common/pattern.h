@@ -20,6 +20,10 @@ struct pattern {
 	size_t table_len;
 	uint64_t seed;
 	size_t min_size, max_size;
+	/* 0, or frames take a multiple of `unit` ring bytes (16-byte header
+	 * included): sizes are rounded up to it, which decides which wraps a
+	 * stream can make. Set after pattern_init(). */
+	size_t unit;
 };
 
 /* Sizes from min_size to max_size; any size up to max_size + 64 KiB can be

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +13,7 @@
 
 #include "segment.h"
 #include "segtest.h"
+#include "util.h"
 
 uint8_t *seg_map(const char *name, size_t *ret_size)
 {
@@ -145,4 +147,24 @@ void sem_post_n(const char *name, char which, unsigned n)
 	while (n--)
 		ck_assert_int_eq(sem_post(sem), 0);
 	sem_close(sem);
+}
+
+void sem_preset(const char *name, char which, int value)
+{
+	char path[ZB_OBJ_NAME_MAX + 16];
+	uint32_t *count;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s", tu_sem_path(name, which));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	count = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ck_assert_msg(count != MAP_FAILED, "mmap %s: %s", path, strerror(errno));
+	/* glibc's sem_t on 64-bit hosts: one u64 whose low half is the count and
+	 * high half the number of waiters (none here). sem_getvalue() checks it. */
+	__atomic_store_n(count, (uint32_t)value, __ATOMIC_SEQ_CST);
+	munmap(count, sizeof(uint64_t));
+	ck_assert_msg(sem_value(name, which) == value,
+		      "sem_t is not laid out as glibc's on 64-bit hosts: cannot preset %s", path);
 }

@@ -34,3 +34,7 @@ void seg_assert_equal(const uint8_t *got, size_t got_len, const uint8_t *want, s
 int sem_value(const char *name, char which);
 /* Post sem-w-NAME or sem-r-NAME `n` times, as a foreign peer would. */
 void sem_post_n(const char *name, char which, unsigned n);
+/* Set the count of sem-w-NAME or sem-r-NAME to `value` at once, as a stream of
+ * that many posts would (a count near SEM_VALUE_MAX takes minutes to post).
+ * Nobody may be waiting on it; glibc's layout is assumed and checked. */
+void sem_preset(const char *name, char which, int value);

@@ -3,16 +3,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
+#include "zbclient.h"
 
 /* ---------------------------------------------------------------- runner */
 
@@ -195,6 +199,37 @@ pid_t tu_fork(int (*fn)(void *arg), void *arg)
 	return pid;
 }
 
+/* The child of tu_reader_holding_frame(). */
+static const char *holding_name;
+static int holding_fd;
+
+static int hold_a_frame(void *arg)
+{
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	if (zb_reader_open(&r, holding_name) < 0 || zb_reader_read(r, &f, 5000) < 0)
+		return 1;
+	tu_say(holding_fd, 'r');
+	pause();
+	return 0;
+}
+
+pid_t tu_reader_holding_frame(const char *name)
+{
+	int p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	holding_name = name;
+	holding_fd = p[1];
+	pid = tu_fork(hold_a_frame, NULL);
+	close(p[1]);
+	ck_assert_msg(tu_read_byte(p[0], 5000) == 'r', "the reader took no frame of %s", name);
+	close(p[0]);
+	return pid;
+}
+
 pid_t tu_kill_later(pid_t pid, int delay_ms, volatile double *killed_at_ms)
 {
 	pid_t k = fork();
@@ -251,6 +286,63 @@ int tu_exit_status(int status)
 {
 	ck_assert_msg(status != -1, "the child did not exit in time");
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* --------------------------------------------------------- private mounts */
+
+/* $var names a program under the old /tmp: reach it through a descriptor of
+ * that directory (inherited, so valid at exec). */
+static void keep_reaching(const char *var, int old_tmp)
+{
+	static char paths[3][PATH_MAX];
+	static int used;
+	const char *path = getenv(var);
+
+	if (!path || strncmp(path, "/tmp/", 5) != 0 || used == 3)
+		return;
+	snprintf(paths[used], sizeof(paths[used]), "/proc/self/fd/%d/%s", old_tmp, path + 5);
+	setenv(var, paths[used++], 1);
+}
+
+bool tu_private_mounts(const char *shm_options)
+{
+	int old_tmp;
+
+	/* Private propagation first, or the mounts would show up in the host's. */
+	if (unshare(CLONE_NEWNS) < 0)
+		return false;
+	/* The kernel ignores source and type here; valgrind wants strings. */
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
+		return false;
+	old_tmp = open("/tmp", O_PATH | O_DIRECTORY);
+	if (old_tmp < 0)
+		return false;
+	if (mount("zbtest", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return false;
+	keep_reaching("ZBD", old_tmp);
+	keep_reaching("ZBCTL", old_tmp);
+	keep_reaching("ZBPEER", old_tmp);
+	if (shm_options) {
+		char opts[128];
+
+		snprintf(opts, sizeof(opts), "mode=1777,%s", shm_options);
+		if (mount("zbtest", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+			return false;
+	}
+	return true;
+}
+
+const char *tu_no_private_mounts(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0)
+		_exit(tu_private_mounts("size=1m") ? 0 : 1);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0)
+		return NULL;
+	return "no private mount namespace for /tmp and /dev/shm (unshare or mount refused)";
 }
 
 /* ------------------------------------------------------- objects and files */

@@ -108,6 +108,10 @@ pid_t tu_fork(int (*fn)(void *arg), void *arg);
 int tu_as_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, int (*fn)(void *arg),
 	       void *arg, pid_t *ret_pid);
 
+/* A reader of buffer `name` in a child that has taken one frame (it has
+ * said so) and holds it until killed; returns its pid. */
+pid_t tu_reader_holding_frame(const char *name);
+
 /* SIGKILL `pid` after delay_ms from a helper process, whose pid is returned
  * (reap it); the time of the kill (tu_now_ms()) lands in *killed_at_ms, which
  * must be shared (tu_shared()). The victim is not reaped: to its peers it
@@ -117,6 +121,21 @@ pid_t tu_kill_later(pid_t pid, int delay_ms, volatile double *killed_at_ms);
 /* A tu_wait() status as a shell would say it: the exit code, or 128 + the
  * signal. The test fails if tu_wait() timed out (-1: the child hung). */
 int tu_exit_status(int status);
+
+/* --------------------------------------------------------- private mounts */
+
+/*
+ * Give this process a mount namespace of its own with a fresh tmpfs on /tmp
+ * and, unless `shm_options` is NULL, one on /dev/shm with those tmpfs options
+ * ("size=2m"): the real ones are then never attacked, filled or swept, and
+ * nothing there outlives the test's processes. Programs named by $ZBD,
+ * $ZBCTL or $ZBPEER under the old /tmp stay reachable. False (errno set)
+ * where mount namespaces are not available.
+ */
+bool tu_private_mounts(const char *shm_options);
+/* For a suite's .skip: why private mounts cannot be had here (tried in a
+ * child, so nothing changes in the caller), or NULL. */
+const char *tu_no_private_mounts(void);
 
 /* ------------------------------------------------------- objects and files */
 

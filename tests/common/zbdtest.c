@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "zbclient.h"
 #include "zbdtest.h"
 
 void tz_setup(struct tz *t, const char *conf)
@@ -27,16 +28,91 @@ void tz_setup(struct tz *t, const char *conf)
 	/* 0755: others (the users a test plays) must reach the socket. */
 	ck_assert_int_eq(tu_mkdtemp(t->dir, sizeof(t->dir)), 0);
 	snprintf(t->sock, sizeof(t->sock), "%s/zbd.sock", t->dir);
-	if (conf) {
-		snprintf(t->conf, sizeof(t->conf), "%s/zbd.conf", t->dir);
-		ck_assert_int_eq(tu_write_file(t->conf, conf, strlen(conf)), 0);
-	}
+	/* Buffers of other tests are not this zbd's business: it would reap
+	 * their peers (zbd/foreign.c). A test that wants that says so. */
+	if (!conf)
+		conf = "[zbd]\nforeign_scan_ms = 0\n";
+	snprintf(t->conf, sizeof(t->conf), "%s/zbd.conf", t->dir);
+	ck_assert_int_eq(tu_write_file(t->conf, conf, strlen(conf)), 0);
 	t->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(t->notify_fd, 0);
 	ck_assert_uint_lt(
 		(size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", t->dir),
 		sizeof(sa.sun_path));
 	ck_assert_int_eq(bind(t->notify_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+}
+
+/* In the child: the stored descriptors at 3, 4, ... as systemd passes them. */
+static void pass_stored(struct tz *t)
+{
+	char names[TZ_FDSTORE_MAX * 257] = "", num[32];
+	int high[TZ_FDSTORE_MAX];
+
+	if (!t->fdstore || t->n_stored == 0)
+		return;
+	/* Out of the way first: a stored fd may sit where another must go. */
+	for (unsigned i = 0; i < t->n_stored; i++) {
+		high[i] = fcntl(t->stored[i].fd, F_DUPFD, 100);
+		if (high[i] < 0)
+			_exit(126);
+	}
+	for (unsigned i = 0; i < t->n_stored; i++) {
+		if (dup2(high[i], 3 + (int)i) < 0)
+			_exit(126);
+		close(high[i]);
+		if (i)
+			strcat(names, ":");
+		strcat(names, t->stored[i].name);
+	}
+	snprintf(num, sizeof(num), "%u", t->n_stored);
+	setenv("LISTEN_FDS", num, 1);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	setenv("LISTEN_PID", num, 1);
+	setenv("LISTEN_FDNAMES", names, 1);
+}
+
+int tz_stored_fd(const struct tz *t, const char *fdname)
+{
+	for (unsigned i = 0; i < t->n_stored; i++)
+		if (strcmp(t->stored[i].name, fdname) == 0)
+			return t->stored[i].fd;
+	return -1;
+}
+
+/* What systemd does with FDSTORE=1 and FDSTOREREMOVE=1 (t->fdstore). */
+static void fdstore_message(struct tz *t, const char *msg, int fd)
+{
+	const char *fn = strstr(msg, "FDNAME=");
+	char name[256] = "stored";
+	struct stat a, b;
+
+	if (fn)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(fn + 7, "\n"), fn + 7);
+	if (strstr(msg, "FDSTOREREMOVE=1")) {
+		for (unsigned i = 0; i < t->n_stored;) {
+			if (strcmp(t->stored[i].name, name) != 0) {
+				i++;
+				continue;
+			}
+			close(t->stored[i].fd);
+			t->stored[i] = t->stored[--t->n_stored];
+		}
+	}
+	if (fd < 0)
+		return;
+	if (!t->fdstore || !strstr(msg, "FDSTORE=1") || t->n_stored == TZ_FDSTORE_MAX ||
+	    fstat(fd, &a) < 0) {
+		close(fd);
+		return;
+	}
+	for (unsigned i = 0; i < t->n_stored; i++)
+		if (fstat(t->stored[i].fd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			close(fd); /* the same file again: kept once */
+			return;
+		}
+	snprintf(t->stored[t->n_stored].name, sizeof(t->stored[0].name), "%s", name);
+	t->stored[t->n_stored++].fd = fd;
 }
 
 pid_t tz_spawn(struct tz *t, char *const prefix[])
@@ -76,6 +152,8 @@ pid_t tz_spawn(struct tz *t, char *const prefix[])
 			if (fd < 0 || dup2(fd, 2) < 0)
 				_exit(126);
 		}
+		if (!prefix)
+			pass_stored(t);
 		setenv("NOTIFY_SOCKET", notify, 1);
 		if (t->sock_from_env)
 			setenv("ZBD_SOCKET", t->sock, 1);
@@ -95,14 +173,40 @@ static bool notify_take(struct tz *t, int timeout_ms, bool *ready)
 {
 	struct pollfd pfd = { .fd = t->notify_fd, .events = POLLIN };
 	char msg[4096], *st;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+	} ctl;
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	int fd = -1;
 	ssize_t n;
 
 	if (poll(&pfd, 1, timeout_ms) <= 0)
 		return false;
-	n = recv(t->notify_fd, msg, sizeof(msg) - 1, 0);
+	n = recvmsg(t->notify_fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n <= 0)
 		return false;
 	msg[n] = '\0';
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fd < 0)
+				fd = got;
+			else
+				close(got); /* zbd sends one per message */
+		}
+	}
+	if (fd >= 0 || strstr(msg, "FDSTOREREMOVE=1"))
+		fdstore_message(t, msg, fd);
 	st = strstr(msg, "STATUS=");
 	if (st) {
 		snprintf(t->status, sizeof(t->status), "%s", st + 7);
@@ -217,6 +321,9 @@ int tz_kill(struct tz *t, int sig)
 	ck_assert_int_eq(kill(t->pid, sig), 0);
 	status = tu_wait(t->pid, 5000);
 	t->pid = 0;
+	/* What zbd sent before it died, read as systemd reads it at once: a lock
+	 * descriptor (FDSTORE=1) left in the socket's queue would hold its flock. */
+	tz_notify_drain(t);
 	return status;
 }
 
@@ -232,6 +339,8 @@ void tz_teardown(struct tz *t)
 	if (t->notify_fd >= 0)
 		close(t->notify_fd);
 	t->notify_fd = -1;
+	while (t->n_stored)
+		close(t->stored[--t->n_stored].fd);
 	if (t->dir[0])
 		tu_rmtree(t->dir);
 	tu_cleanup_all();
@@ -385,6 +494,117 @@ bool tz_in_list(struct tz *t, const char *name)
 	char rec[256];
 
 	ck_assert_int_eq(tz_request(t, "list"), 0);
-	snprintf(rec, sizeof(rec), "buffer=%s\n", name);
+	snprintf(rec, sizeof(rec), "buffer=%s\nowner=zbd\n", name);
 	return strstr(t->reply, rec) != NULL;
+}
+
+#define STREAM_TIMEOUT_MS 20000
+
+static int stream_writer(void *arg)
+{
+	const struct tz_stream *s = arg;
+	uint8_t buf[TU_FRAME_MAX];
+	struct zb_writer *w;
+
+	if (zb_writer_open(&w, s->name) < 0)
+		return 10;
+	for (uint64_t seq = 1; seq <= s->frames; seq++) {
+		tu_frame_fill(buf, seq);
+		if (zb_writer_write(w, buf, tu_frame_size(seq), STREAM_TIMEOUT_MS) < 0)
+			return 11;
+	}
+	zb_writer_close(w);
+	return 0;
+}
+
+static int stream_reader(void *arg)
+{
+	const struct tz_stream *s = arg;
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	if (zb_reader_open(&r, s->name) < 0)
+		return 20;
+	for (uint64_t seq = 1; seq <= s->frames; seq++) {
+		if (zb_reader_read(r, &f, STREAM_TIMEOUT_MS) < 0)
+			return 21;
+		if (f.sequence != seq || !tu_frame_ok(f.data, f.size, seq))
+			return 22;
+		zb_reader_release(r, &f);
+	}
+	zb_reader_close(r);
+	return 0;
+}
+
+void tz_stream_start(struct tz *t, struct tz_stream *s, const char *name, unsigned frames)
+{
+	*s = (struct tz_stream){ .name = name, .frames = frames };
+	ck_assert_msg(tz_request(t, "create %s payload=4K", name) == 0, "create %s: %s", name,
+		      t->reply);
+	/* The reader first: a writer of ours waits for no one, but the frames
+	 * must not be mistaken for a finished stream. */
+	s->reader = tu_fork(stream_reader, s);
+	s->writer = tu_fork(stream_writer, s);
+}
+
+void tz_stream_finish(struct tz *t, struct tz_stream *s)
+{
+	int w = tu_wait_exit(s->writer, STREAM_TIMEOUT_MS);
+	int r = tu_wait_exit(s->reader, STREAM_TIMEOUT_MS);
+
+	ck_assert_msg(w == 0 && r == 0, "stream through %s: writer exit %d, reader exit %d",
+		      s->name, w, r);
+	ck_assert_msg(tz_request(t, "health %s", s->name) == 0, "health %s: %s", s->name, t->reply);
+	ck_assert_ptr_nonnull(tz_get(t->reply, NULL, "state"));
+	ck_assert_msg(tz_request(t, "destroy %s", s->name) == 0, "destroy %s: %s", s->name,
+		      t->reply);
+}
+
+void tz_serves_another(struct tz *t, const char *name)
+{
+	struct tz_stream s;
+
+	tz_stream_start(t, &s, name, 10000);
+	tz_stream_finish(t, &s);
+}
+
+void tz_still_serving(struct tz *t, struct tz_stream *during)
+{
+	tz_stream_finish(t, during);
+	tz_serves_another(t, tu_unique_name("after"));
+}
+
+pid_t tz_zbctl_start(struct tz *t, const char *in, const char *err, char *const args[])
+{
+	char *argv[30] = { "-s", t->sock };
+	const char *zbctl = getenv("ZBCTL");
+
+	ck_assert_msg(zbctl, "ZBCTL is not set (run through meson test)");
+	for (int i = 0; args[i]; i++) {
+		ck_assert_int_lt(i + 2, 29);
+		argv[i + 2] = args[i];
+	}
+	return tu_spawn_io(zbctl, argv, in, NULL, err);
+}
+
+int tz_zbctl(struct tz *t, const char *in, char *errbuf, size_t size, char *const args[])
+{
+	char path[sizeof(t->dir) + 16];
+	int code;
+
+	snprintf(path, sizeof(path), "%s/zbctl.err", t->dir);
+	code = tu_exit_status(tu_wait(tz_zbctl_start(t, in, path, args), 20000));
+	ck_assert_int_ge(tu_read_file(path, errbuf, size), 0);
+	return code;
+}
+
+const char *tz_state(struct tz *t, const char *name)
+{
+	static char state[32];
+	char rec[ZB_NAME_MAX + 16];
+
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	ck_assert_int_eq(tz_request(t, "health %s", name), 0);
+	snprintf(state, sizeof(state), "%s", tz_get(t->reply, rec, "state"));
+	return state;
 }

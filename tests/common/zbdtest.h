@@ -14,6 +14,8 @@
 
 #include "testutil.h"
 
+#define TZ_FDSTORE_MAX 32
+
 struct tz {
 	char dir[64];		   /* private: socket, state file, config, notify socket */
 	char sock[128];		   /* zbd's control socket */
@@ -27,11 +29,25 @@ struct tz {
 	const char *watchdog_usec; /* WATCHDOG_USEC for the next zbd, or NULL */
 	bool sock_from_env;	   /* pass the socket as $ZBD_SOCKET, not -s */
 	bool logged;		   /* zbd's stderr goes to dir/zbd.log (tz_start_logged) */
+	/* systemd's file-descriptor store, played: with `fdstore` set, descriptors
+	 * zbd sends with FDSTORE=1 are kept (one per file, as systemd does),
+	 * FDSTOREREMOVE=1 closes them, and tz_spawn passes them to the next zbd
+	 * as LISTEN_FDS with their names. Without it they are closed on arrival. */
+	bool fdstore;
+	unsigned n_stored;
+	struct {
+		char name[256];
+		int fd;
+	} stored[TZ_FDSTORE_MAX];
 	char reply[256 * 1024];
 };
 
-/* Make the private directory; write `conf` there as zbd.conf if not NULL. */
+/* Make the private directory; write `conf` there as zbd.conf. NULL: one that
+ * only turns off looking at foreign buffers (those of concurrent tests). */
 void tz_setup(struct tz *t, const char *conf);
+
+/* The descriptor stored as `fdname` (t->fdstore), or -1. */
+int tz_stored_fd(const struct tz *t, const char *fdname);
 
 /* Start zbd on t->dir and wait (up to 5 s) for READY=1. */
 void tz_start(struct tz *t);
@@ -85,5 +101,40 @@ int tz_read_reply(int fd, char *out, size_t size, int timeout_ms);
 const char *tz_get(const char *reply, const char *record, const char *key);
 long long tz_get_num(const char *reply, const char *record, const char *key);
 
-/* Whether `list` names the buffer. */
+/* Buffer NAME's health state, asked of zbd now (the request must succeed).
+ * Static storage. */
+const char *tz_state(struct tz *t, const char *name);
+
+/* Whether `list` names the buffer as zbd's own (not one it only observes,
+ * owner=foreign). */
 bool tz_in_list(struct tz *t, const char *name);
+
+/*
+ * zbd keeps serving other buffers, whatever happens to one: a create, a stream
+ * of frames between a forked writer and a forked reader (every frame checked:
+ * tu_frame_ok), a health request, a destroy. Start the stream before the
+ * trouble and finish it after, so that it runs around it.
+ */
+struct tz_stream {
+	const char *name;
+	unsigned frames;
+	pid_t writer, reader;
+};
+/* Create `name` (4 KiB payload) and start streaming `frames` frames through it. */
+void tz_stream_start(struct tz *t, struct tz_stream *s, const char *name, unsigned frames);
+/* Both peers exited 0 (every frame delivered intact), health of the buffer
+ * answers, and it is destroyed; the test fails otherwise. */
+void tz_stream_finish(struct tz *t, struct tz_stream *s);
+/* Start and finish at once: 10,000 frames through a new buffer `name`. */
+void tz_serves_another(struct tz *t, const char *name);
+/* After the trouble: finish the stream `during` that ran around it, then
+ * serve another new buffer (tz_serves_another). */
+void tz_still_serving(struct tz *t, struct tz_stream *during);
+
+/* Start zbctl ($ZBCTL) with `-s t->sock` and `args` (NULL-terminated), stdin
+ * from `in` (NULL: /dev/null), stdout discarded, stderr into the file `err`
+ * (in t->dir, say). Returns its pid. */
+pid_t tz_zbctl_start(struct tz *t, const char *in, const char *err, char *const args[]);
+/* Run zbctl as above to its end (20 s at most, or the test fails); its exit
+ * code, and its stderr in errbuf. */
+int tz_zbctl(struct tz *t, const char *in, char *errbuf, size_t size, char *const args[]);

@@ -4,6 +4,7 @@
  * "PATH:LINE:" and code (and the previous configuration left untouched), and
  * the size / mode / group parsers the control socket shares.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -243,6 +244,12 @@ static const struct bad {
 	{ "#\n[zbd]\nscan_interval_ms = 0\n", 3, -ERANGE, "from 1 to 60000" },
 	{ "#\n[zbd]\nscan_interval_ms = 60001\n", 3, -ERANGE, "scan_interval_ms" },
 	{ "#\n[zbd]\nclient_idle_s = 99999999999999999999\n", 3, -ERANGE, "client_idle_s" },
+	{ "#\n[zbd]\nmetrics_listen = localhost:9464\n", 3, -EINVAL, "numeric address" },
+	{ "#\n[zbd]\nmetrics_listen = 127.0.0.1\n", 3, -EINVAL, "metrics_listen" },
+	{ "#\n[zbd]\nmetrics_listen = 127.0.0.1:65536\n", 3, -EINVAL, "metrics_listen" },
+	{ "#\n[zbd]\nmetrics_listen = ::1:9464\n", 3, -EINVAL, "metrics_listen" },
+	{ "#\n[zbd]\nmetrics_listen = [::1]:9464\nmetrics_listen = [::1]:9465\n", 4, -EINVAL,
+	  "set twice" },
 	{ "#\n[zbd]\nstall_ms = 5s\n", 3, -EINVAL, "stall_ms: '5s'" },
 	{ "#\n[zbd]\nstall_ms =\n", 3, -EINVAL, "stall_ms: ''" },
 	{ "#\n[zbd]\nsocket = run/zbd.sock\n", 3, -EINVAL, "not an absolute path" },
@@ -476,6 +483,33 @@ START_TEST(parse_group)
 END_TEST
 
 /* The shipped file as installed (everything commented out) is the defaults. */
+START_TEST(parse_listen)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	struct zbd_config c;
+
+	ck_assert_int_eq(config_parse_listen("127.0.0.1:9464", &sa, &len), 0);
+	ck_assert_int_eq(sa.ss_family, AF_INET);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&sa)->sin_port), 9464);
+	ck_assert_int_eq(config_parse_listen("[::1]:0", &sa, &len), 0);
+	ck_assert_int_eq(sa.ss_family, AF_INET6);
+	ck_assert_uint_eq(len, sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(config_parse_listen("[::1]", &sa, &len), -EINVAL);
+	ck_assert_int_eq(config_parse_listen(":9464", &sa, &len), -EINVAL);
+	ck_assert_int_eq(config_parse_listen("1.2.3.4:-1", &sa, &len), -EINVAL);
+	ck_assert_int_eq(config_parse_listen("1.2.3.4:9464 ", &sa, &len), -EINVAL);
+
+	/* Off by default; set, it is kept as written. */
+	config_defaults(&c);
+	ck_assert_ptr_null(c.metrics_listen);
+	write_conf("[zbd]\nmetrics_listen = 0.0.0.0:9464\n");
+	ck_assert_int_eq(config_load(&c, path, NULL, 0), 0);
+	ck_assert_str_eq(c.metrics_listen, "0.0.0.0:9464");
+	config_free(&c);
+}
+END_TEST
+
 START_TEST(shipped_file_is_defaults)
 {
 	const char *shipped = getenv("ZBD_CONF");
@@ -530,8 +564,8 @@ START_TEST(shipped_file_documents_defaults)
 	}
 	fclose(in);
 	ck_assert_int_eq(fclose(out), 0);
-	/* 7 [zbd] keys, the [buffer] header and its 4 keys. */
-	ck_assert_uint_eq(settings, 12);
+	/* 8 [zbd] keys, the [buffer] header and its 4 keys. */
+	ck_assert_uint_eq(settings, 13);
 
 	config_defaults(&c);
 	config_defaults(&d);
@@ -543,6 +577,7 @@ START_TEST(shipped_file_documents_defaults)
 	ck_assert_uint_eq(c.scan_interval_ms, d.scan_interval_ms);
 	ck_assert_uint_eq(c.stall_ms, d.stall_ms);
 	ck_assert_uint_eq(c.client_idle_s, d.client_idle_s);
+	ck_assert_uint_eq(c.foreign_scan_ms, d.foreign_scan_ms);
 	ck_assert_uint_eq(c.n_buffers, 1);
 	ck_assert_str_eq(c.buffers[0].name, "camera0");
 	ck_assert_uint_eq(c.buffers[0].payload_size, 64u << 20);
@@ -558,6 +593,7 @@ TU_SUITE(config_suite, "config")
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, full_file);
+	tcase_add_test(tc, parse_listen);
 	tcase_add_test(tc, empty_file);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_loop_test(tc, bad_file, 0, (int)(sizeof(bads) / sizeof(bads[0])));

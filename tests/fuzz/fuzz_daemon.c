@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "ctl_server.h"
 #include "daemon.h"
+#include "foreign.h"
 #include "fuzz.h"
 #include "registry.h"
 
@@ -43,6 +44,8 @@ void fuzz_daemon_setup(struct zbd *d, const char *tag)
 	d->pid = (uint64_t)getpid();
 	d->started = mono_now();
 	d->listen_fd = -1;
+	d->activation_fd = -1; /* no socket from systemd */
 	list_init(&d->clients);
 	registry_init(d, NULL, NULL);
+	foreign_init(d);
 }

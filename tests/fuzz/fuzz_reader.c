@@ -274,7 +274,10 @@ static void op_set_metadata(struct run *run, unsigned arg)
 	if (size > SOURCE_MAX)
 		return;
 	rc = zb_writer_set_metadata(run->w, source, size);
-	check_rc(rc, "zb_writer_set_metadata", -EALREADY, -EMSGSIZE, 0, 0, 0);
+	/* Empty metadata is refused: upstream readers reject it. */
+	if (size == 0)
+		fuzz_assert(rc == -EINVAL, "empty metadata accepted (%d)", rc);
+	check_rc(rc, "zb_writer_set_metadata", -EALREADY, -EMSGSIZE, -EINVAL, 0, 0);
 	if (rc == 0) {
 		run->meta_set = true;
 		run->meta_size = size;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Early wraps (doc/protocol.md section 14, item 16): our writer, four frames
+ * Early wraps (doc/protocol.md section 14, item 20): our writer, four frames
  * into a ring the reader keeps up with, goes back to 0 behind a wrap marker
  * although the frame would still fit before the end. Every reader must follow
  * such a marker: the model of an upstream reader (`upstream`, written from the

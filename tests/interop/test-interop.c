@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "peer.h"
 #include "segment.h"
 #include "segtest.h"
 #include "testutil.h"
@@ -44,53 +46,14 @@ static void teardown(void)
 
 /* ------------------------------------------------------------ the model process */
 
-struct up {
-	pid_t pid;
-	int status_fd; /* read end: 'R', then 'D' and a counts line */
-	int ctl_fd;    /* write end: closing it lets a model reader close */
-};
-
 struct up_counts {
 	unsigned long long frames, markers, tails, exact;
 	int semr_max;
 };
 
-static void up_spawn(struct up *u, const char *const args[])
+static void up_start_model(struct up *u, const char *const args[])
 {
-	const char *path = getenv("ZB_UPSTREAM");
-
-	ck_assert_msg(path != NULL, "ZB_UPSTREAM is not set (run through meson test)");
-	u->pid = tu_spawn_reporter(path, args, &u->status_fd, &u->ctl_fd);
-}
-
-static int up_byte(struct up *u, int timeout_ms)
-{
-	return tu_read_byte(u->status_fd, timeout_ms);
-}
-
-/* Exit code of the model, or -1 if it was killed or did not end in time. */
-static int up_exit(struct up *u, int timeout_ms)
-{
-	int code;
-
-	if (u->ctl_fd >= 0)
-		close(u->ctl_fd);
-	u->ctl_fd = -1;
-	code = tu_wait_exit(u->pid, timeout_ms);
-	close(u->status_fd);
-	u->status_fd = -1;
-	return code;
-}
-
-static void up_start(struct up *u, const char *const args[])
-{
-	int c;
-
-	up_spawn(u, args);
-	c = up_byte(u, 20000);
-	if (c != 'R')
-		ck_abort_msg("upstream %s did not become ready (exit code %d)", args[0],
-			     up_exit(u, 5000));
+	up_start(u, getenv("ZB_UPSTREAM"), args);
 }
 
 /* 'D' and the counts line the model sends once its frames went through. */
@@ -98,13 +61,8 @@ static struct up_counts up_done(struct up *u, int timeout_ms)
 {
 	struct up_counts c = { 0 };
 	char line[160];
-	size_t n = 0;
-	int b = up_byte(u, timeout_ms);
 
-	ck_assert_msg(b == 'D', "upstream did not finish (got %d)", b);
-	while (n + 1 < sizeof(line) && (b = up_byte(u, 5000)) >= 0 && b != '\n')
-		line[n++] = (char)b;
-	line[n] = '\0';
+	up_done_line(u, timeout_ms, line, sizeof(line));
 	ck_assert_int_eq(sscanf(line, "frames=%llu markers=%llu tails=%llu semr_max=%d exact=%llu",
 				&c.frames, &c.markers, &c.tails, &c.semr_max, &c.exact),
 			 5);
@@ -229,7 +187,7 @@ static void our_writer_to_upstream_reader(bool zerocopy, const char *seed)
 	struct up u;
 
 	pattern_init(&pat, strtoull(seed, NULL, 0), 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(zb_writer_set_metadata(w, META, strlen(META)), 0);
 	ck_assert_int_eq(zb_writer_set_metadata(w, "x", 1), -EALREADY);
@@ -305,7 +263,7 @@ static void upstream_writer_to_our_reader(bool zerocopy, const char *seed, unsig
 	struct up u;
 
 	pattern_init(&pat, strtoull(seed, NULL, 0), 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	/* The model sets metadata before it reports ready. */
 	ck_assert_int_eq(zb_reader_metadata(r, &meta, &meta_size), 0);
 	ck_assert_uint_eq(meta_size, strlen(META));
@@ -361,7 +319,7 @@ START_TEST(upstream_writer_wrap_window_vs_resync)
 	struct up u;
 
 	pattern_init(&pat, 501, 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	read_stream(r, 1, 100000, 1);
 	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
 	(void)up_done(&u, 30000);
@@ -390,7 +348,7 @@ START_TEST(upstream_writer_needs_live_reader)
 	int st;
 
 	seg_create_unowned(name, 0, PAYLOAD);
-	up_spawn(&u, args);
+	up_spawn(&u, getenv("ZB_UPSTREAM"), args);
 	ck_assert_int_eq(up_exit(&u, 10000), 41);
 
 	/* A recorded reader that died is no better. */
@@ -402,7 +360,7 @@ START_TEST(upstream_writer_needs_live_reader)
 	base = seg_map(name, &size);
 	o = (struct zb_oieb *)base;
 	zb_store(&o->reader_pid, (uint64_t)dead);
-	up_spawn(&u, args);
+	up_spawn(&u, getenv("ZB_UPSTREAM"), args);
 	ck_assert_int_eq(up_exit(&u, 10000), 41);
 	/* Refused before it claimed anything. */
 	ck_assert_uint_eq(zb_load(&o->writer_pid), 0);
@@ -412,7 +370,7 @@ START_TEST(upstream_writer_needs_live_reader)
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_uint_eq(zb_load(&o->reader_pid), (uint64_t)getpid());
 	pattern_init(&pat, 301, 1, PAYLOAD / 3);
-	up_start(&u, args);
+	up_start_model(&u, args);
 	read_stream(r, 1, 2000, 1);
 	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
 	(void)up_done(&u, 10000);
@@ -436,10 +394,10 @@ START_TEST(upstream_new_writer_session)
 	struct zb_frame f;
 	struct up a, b;
 
-	up_start(&a, args_a);
+	up_start_model(&a, args_a);
 	(void)up_done(&a, 10000);
 	ck_assert_int_eq(up_exit(&a, 10000), 0);
-	up_start(&b, args_b);
+	up_start_model(&b, args_b);
 
 	pattern_init(&pat, 401, 1, 100);
 	read_stream(r, 1, 20, 1);
@@ -457,7 +415,7 @@ START_TEST(upstream_new_writer_session)
 		const char *const args_c[] = { "write", name, "1000", "403", "1", MAXF_S, NULL };
 		struct up c;
 
-		up_start(&c, args_c);
+		up_start_model(&c, args_c);
 		pattern_free(&pat);
 		pattern_init(&pat, 403, 1, PAYLOAD / 3);
 		read_stream(r, 1, 1000, 1);
@@ -492,7 +450,7 @@ START_TEST(upstream_stale_sweep_respects_our_lock)
 	ck_assert_int_eq(zb_writer_open(&w, wlive), 0);
 	kill_and_reap(owner);
 
-	up_start(&u, args);
+	up_start_model(&u, args);
 	(void)up_done(&u, 10000);
 
 	/* Our live, locked buffer is left alone. */
@@ -518,6 +476,112 @@ START_TEST(upstream_stale_sweep_respects_our_lock)
 }
 END_TEST
 
+/* ------------------------------------------------------------ 6: the Python writer's counting */
+
+/*
+ * The upstream Python writer adds one to payload_written_count for every wrap,
+ * also for a tail of 0 to 15 bytes where it writes no marker (PROTOCOL.md
+ * section 15). A reader that trusts the count reads a header that was never
+ * written there. Ours takes an entry only where the writer has been, and drops
+ * the counts with nothing behind them: every frame arrives, the stream ends
+ * with "writer gone", and the shared counts agree again.
+ */
+static void python_counting_writer(const char *tag, const char *count, const char *min,
+				   const char *max, bool paced)
+{
+	const char *name = tu_unique_name(tag);
+	const char *const args[] = { "write", name, count,    "601",
+				     min,     max,  "python", paced ? "pace" : NULL,
+				     NULL };
+	struct zb_reader *r = create(name, PAYLOAD);
+	struct zb_oieb *o;
+	struct zb_frame f;
+	struct up_counts c;
+	uint8_t *base;
+	size_t size;
+	struct up u;
+
+	pattern_init(&pat, 601, strtoul(min, NULL, 0), strtoul(max, NULL, 0));
+	up_start_model(&u, args);
+	read_stream(r, 1, strtoull(count, NULL, 0), 1);
+	ck_assert_int_eq(zb_reader_read(r, &f, 10000), ZB_EWRITER_GONE);
+	c = up_done(&u, 10000);
+	ck_assert_int_eq(up_exit(&u, 10000), 0);
+	ck_assert_uint_gt(c.tails + c.exact, 0);
+	base = seg_map(name, &size);
+	o = (struct zb_oieb *)base;
+	ck_assert_uint_eq(zb_load(&o->payload_read_count), zb_load(&o->payload_written_count));
+	/* A later reader finds the buffer readable, and nothing in it. */
+	zb_reader_close(r);
+	seg_unmap(base, size);
+}
+
+/* 1006-byte frames leave an 8-byte tail on every lap of a 4096-byte ring. */
+START_TEST(python_writer_short_tails)
+{
+	python_counting_writer("pyshort", "100", "1006", "1006", false);
+}
+END_TEST
+
+/* 1008-byte frames end exactly at the end of the ring: a tail of 0 bytes. */
+START_TEST(python_writer_exact_ends)
+{
+	python_counting_writer("pyexact", "100", "1008", "1008", false);
+}
+END_TEST
+
+/* Every kind of wrap, the ring both full and empty. */
+START_TEST(python_writer_volume)
+{
+	python_counting_writer("pyvol", VOLUME_S, "1", MAXF_S, true);
+}
+END_TEST
+
+/* ------------------------------------------------------------ 7: a saturated sem-r */
+
+/*
+ * A long stream from a reader that posts sem-r on every release leaves its
+ * count near SEM_VALUE_MAX. Our writer takes the surplus back; it once took
+ * all of it inside one commit, one sem_trywait at a time: some 20 s stuck at
+ * frame 1024. Now in bounded batches, fast enough that the reader's own posts
+ * never overflow the count, and without holding up a single frame long.
+ */
+START_TEST(saturated_sem_r)
+{
+	const char *name = tu_unique_name("semrmax");
+	const char *const args[] = { "read-create", name,  "20000",   "701",
+				     "1",	    "200", PAYLOAD_S, NULL };
+	struct zb_writer *w;
+	struct up_counts c;
+	double start, took;
+	struct up u;
+
+	pattern_init(&pat, 701, 1, 200);
+	up_start_model(&u, args);
+	sem_preset(name, 'r', SEM_VALUE_MAX - 50);
+	start = tu_now_ms();
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	for (uint64_t seq = 1; seq <= 20000; seq++) {
+		size_t size = pattern_size(&pat, seq);
+		int err = zb_writer_write(w, pattern_data(&pat, seq, size), size, 10000);
+
+		ck_assert_msg(err == 0, "frame %llu: %s", (unsigned long long)seq,
+			      zb_strerror(err));
+	}
+	took = tu_now_ms() - start;
+	c = up_done(&u, 30000);
+	fprintf(stderr, "interop: 20000 frames into a saturated sem-r: %.0f ms, sem-r now %d\n",
+		took, sem_value(name, 'r'));
+	/* Not a benchmark: ~60 ms here, 20 s when a commit drained it all. */
+	ck_assert_msg(took < 5000, "20000 frames took %.0f ms", took);
+	ck_assert_uint_eq(c.frames, 20000);
+	/* The reader posted 20000 times and never hit the ceiling; the count fell. */
+	ck_assert_int_le(sem_value(name, 'r'), SEM_VALUE_MAX - 50 - 10000);
+	zb_writer_close(w);
+	ck_assert_int_eq(up_exit(&u, 10000), 0);
+}
+END_TEST
+
 TU_SUITE(interop_suite, "interop")
 {
 	TCase *tc = tu_tcase(s, "upstream", NULL, teardown);
@@ -530,4 +594,8 @@ TU_SUITE(interop_suite, "interop")
 	tcase_add_test(tc, upstream_new_writer_session);
 	tcase_add_test(tc, upstream_stale_sweep_respects_our_lock);
 	tcase_add_test(tc, upstream_writer_wrap_window_vs_resync);
+	tcase_add_test(tc, python_writer_short_tails);
+	tcase_add_test(tc, python_writer_exact_ends);
+	tcase_add_test(tc, python_writer_volume);
+	tcase_add_test(tc, saturated_sem_r);
 }

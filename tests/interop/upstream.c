@@ -22,9 +22,14 @@
  * pace: random short pauses, so the ring both fills and drains.
  * slowwrap (writer): pause between taking a wrap's skipped tail from free
  * space and publishing the frame, a window upstream writers also have.
+ * python (writer): wrap as the upstream Python writer does: marker (if the
+ * tail has room), tail out of free space, write_pos = 0, and then one count
+ * whether a marker was written or not (a tail of 0 to 15 bytes is counted
+ * too, PROTOCOL.md section 15). Without it the model wraps as the C++ writer.
  *
  * Exit codes: 0 ok, 2 usage, 20 sequence, 21 bytes or size, 22 writer gone
- * early, 23 bad header, 24 timed out, 25 buffer full, 26 reader gone,
+ * early, 23 bad header, 24 timed out, 25 buffer full, 26 reader gone, 27 sem-r
+ * overflowed (a post failed, as upstream's at SEM_VALUE_MAX),
  * 30 attach failed, 31 live writer recorded, 32 no segment, 33 bad segment,
  * 41 no live reader (upstream refusal), 42 metadata differs, 43 metadata
  * accepted twice, 50 create failed.
@@ -81,6 +86,7 @@ static int status_fd = -1;
 static uint64_t pace_rng;
 static bool pace;
 static bool slow_wrap;
+static bool python_wrap;
 
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
 {
@@ -401,7 +407,9 @@ static int do_read(const char *name, uint64_t count, const struct pattern *pat, 
 		/* Release: space back, then one post per frame, as upstream does
 		 * (doc/protocol.md section 10: nothing bounds this count but the writer). */
 		zb_fetch_add(&b.o->payload_free_bytes, ZB_FRAME_HEADER_SIZE + size);
-		sem_post(b.sem_r);
+		/* At SEM_VALUE_MAX the C++ reader's post throws and it terminates. */
+		if (sem_post(b.sem_r) < 0)
+			die(27, "sem_post sem-r: %s", strerror(errno));
 		if (sem_getvalue(b.sem_r, &v) == 0 && v > c.semr_max)
 			c.semr_max = v;
 		c.frames++;
@@ -515,8 +523,9 @@ static uint8_t *reserve(struct buf *b, struct wstate *w, uint64_t size, struct c
 
 			memcpy(b->ring + w->write_pos, &marker, sizeof(marker));
 			__atomic_thread_fence(__ATOMIC_RELEASE);
-			zb_store(&b->o->payload_written_count,
-				 zb_load(&b->o->payload_written_count) + 1);
+			if (!python_wrap)
+				zb_store(&b->o->payload_written_count,
+					 zb_load(&b->o->payload_written_count) + 1);
 			c->markers++;
 		} else {
 			c->tails++;
@@ -528,6 +537,13 @@ static uint8_t *reserve(struct buf *b, struct wstate *w, uint64_t size, struct c
 			nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 }, NULL);
 		w->write_pos = 0;
 		zb_store(&b->o->payload_write_pos, 0);
+		/* The Python writer counts every wrap here, marked or not. */
+		if (python_wrap) {
+			zb_store(&b->o->payload_written_count,
+				 zb_load(&b->o->payload_written_count) + 1);
+			if (slow_wrap)
+				nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 }, NULL);
+		}
 	}
 	w->frame_pos = w->write_pos;
 	return b->ring + w->frame_pos + ZB_FRAME_HEADER_SIZE;
@@ -634,6 +650,7 @@ int main(int argc, char **argv)
 		     strtoul(argv[8], NULL, 0));
 	pace = has_word(argc, argv, 9, "pace");
 	slow_wrap = has_word(argc, argv, 9, "slowwrap");
+	python_wrap = has_word(argc, argv, 9, "python");
 	pace_rng = pat.seed ^ (uint64_t)getpid();
 	if (strcmp(argv[3], "read-create") == 0 && argc >= 10) {
 		r = do_read(argv[4], count, &pat, strtoull(argv[9], NULL, 0),

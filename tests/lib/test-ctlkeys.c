@@ -61,6 +61,7 @@ static struct health_buffer sample_buffer(void)
 			 .frames_lost = 2 },
 		.mode = 02660,
 		.adopted = 1,
+		.owner = "foreign",
 	};
 
 	return h;
@@ -82,7 +83,7 @@ START_TEST(buffer_record_text)
 		 "write_rate_fps=%.1f\nread_rate_fps=%.1f\nwrite_rate_bps=%.0f\n"
 		 "read_rate_bps=%.0f\n"
 		 "readers_reaped=%llu\nwriters_reaped=%llu\nframes_lost=%llu\n"
-		 "mode=%04o\nadopted=%d\n",
+		 "mode=%04o\nadopted=%d\nowner=%s\n",
 		 p->name, p->state_text, (unsigned long long)p->payload_size,
 		 (unsigned long long)p->metadata_size, (unsigned long long)p->used_bytes,
 		 p->utilisation, (unsigned long long)(uint64_t)p->reader_pid, p->reader_alive,
@@ -91,7 +92,7 @@ START_TEST(buffer_record_text)
 		 (unsigned long long)p->bytes_written, (unsigned long long)p->bytes_read,
 		 p->write_rate_fps, p->read_rate_fps, p->write_rate_bps, p->read_rate_bps,
 		 (unsigned long long)p->readers_reaped, (unsigned long long)p->writers_reaped,
-		 (unsigned long long)p->frames_lost, h.mode, h.adopted);
+		 (unsigned long long)p->frames_lost, h.mode, h.adopted, h.owner);
 	ck_assert_str_eq(got, want);
 	ck_assert(strstr(got, "\nreader_pid=18446744073709551614\n"));
 	ck_assert(strstr(got, "\nmode=2660\n"));
@@ -182,7 +183,7 @@ START_TEST(table_is_consistent)
 		}
 		total += n;
 	}
-	ck_assert_uint_eq(total, 3 + 6 + 23);
+	ck_assert_uint_eq(total, 4 + 6 + 24);
 	ck_assert_ptr_null(ctlkeys_find("note"));
 	/* The record-naming keys come first in their records. */
 	ck_assert_str_eq(ctlkeys_of(CTLKEY_DAEMON, &total)->key, CTLKEY_DAEMON_NAME);

@@ -38,7 +38,9 @@ START_TEST(oieb_offsets)
 		FIELD(payload_read_count, 0x48, 8),
 		FIELD(writer_pid, 0x50, 8),
 		FIELD(reader_pid, 0x58, 8),
-		FIELD(reserved, 0x60, 32),
+		/* Upstream's first reserved word: zbd's stand-in mark (ours, ring.h). */
+		FIELD(reader_standin, 0x60, 8),
+		FIELD(reserved, 0x68, 24),
 	};
 	size_t end = 0;
 

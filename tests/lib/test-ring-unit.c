@@ -466,6 +466,88 @@ START_TEST(slot_fence)
 }
 END_TEST
 
+/* zbd's stand-in for an absent reader: claimable by a reader, given back to,
+ * never taken for a reader; a fence (no mark) is not a stand-in. */
+START_TEST(reader_standin)
+{
+	uint64_t zbd = (uint64_t)getppid(), self = (uint64_t)getpid(), dead = dead_pid();
+
+	ring_new(256);
+	ck_assert(ring_standin_take(&seg, zbd));
+	ck_assert_uint_eq(o->reader_pid, zbd);
+	ck_assert_uint_eq(o->reader_standin, zbd);
+	ck_assert_uint_eq(ring_reader_pid(&seg), 0);
+	ck_assert_int_eq(ring_reader_claim(&seg, self), 0);
+	ck_assert_uint_eq(ring_reader_pid(&seg), self);
+	/* A reader holds the slot: no stand-in over it, and it is no fence. */
+	ck_assert(!ring_standin_take(&seg, zbd));
+	ck_assert_uint_eq(o->reader_pid, self);
+	ring_reader_release(&seg, self);
+	ck_assert_uint_eq(o->reader_pid, zbd);
+
+	/* zbd fencing a dead reader clears the mark first: then its pid is a
+	 * fence, which no reader may take. */
+	o->reader_pid = dead;
+	ring_standin_drop(&seg, zbd);
+	ck_assert_uint_eq(o->reader_pid, dead); /* not ours to clear */
+	ck_assert(ring_slot_fence(&o->reader_pid, dead, zbd));
+	ck_assert_int_eq(ring_reader_claim(&seg, self), -EBUSY);
+	ck_assert_uint_eq(o->reader_pid, zbd);
+	/* The repair done, the fence becomes the stand-in again. */
+	ck_assert(ring_standin_take(&seg, zbd));
+	ck_assert_int_eq(ring_reader_claim(&seg, self), 0);
+	/* A stand-in whose zbd is gone: the slot goes back to 0. */
+	o->reader_standin = dead;
+	ring_reader_release(&seg, self);
+	ck_assert_uint_eq(o->reader_pid, 0);
+	/* zbd stopping leaves neither. */
+	ck_assert(ring_standin_take(&seg, zbd));
+	ring_standin_drop(&seg, zbd);
+	ck_assert_uint_eq(o->reader_pid, 0);
+	ck_assert_uint_eq(o->reader_standin, 0);
+}
+END_TEST
+
+/* What lies between two positions: frames, payload, counted wraps. */
+START_TEST(span_walk)
+{
+	struct ring_span s;
+
+	ring_with_frames_1_2(256); /* [0, 116) [116, 232), 24 bytes left */
+	marker_at(232);
+	frame_at(0, 50, 3); /* over frame 1: the writer went on at 0 */
+	ck_assert(ring_span_walk(&seg, 116, 66, 3, &s));
+	ck_assert_uint_eq(s.frames, 2);
+	ck_assert_uint_eq(s.payload, 150);
+	ck_assert_uint_eq(s.wraps, 1);
+	ck_assert(s.last_wrap_counted);
+	ck_assert_uint_eq(s.ring_bytes, 116 + 24 + 66);
+	/* Not landing on `to` with the counts given: a lap, or a torn look. */
+	ck_assert(!ring_span_walk(&seg, 116, 66, 2, &s));
+	ck_assert(!ring_span_walk(&seg, 116, 60, 3, &s));
+	/* Nothing written: nothing to walk. */
+	ck_assert(ring_span_walk(&seg, 66, 66, 0, &s));
+	ck_assert_uint_eq(s.frames + s.wraps + s.ring_bytes, 0);
+
+	/* A tail of 8 bytes, no marker: the Python writer counts it, C++'s not. */
+	ring_new(256);
+	frame_at(0, 100, 1);
+	frame_at(116, 116, 2); /* [116, 248) */
+	frame_at(0, 10, 3);    /* [0, 26) after the wrap */
+	ck_assert(ring_span_walk(&seg, 116, 26, 2, &s));
+	ck_assert_uint_eq(s.frames, 2);
+	ck_assert_uint_eq(s.wraps, 0);
+	ck_assert(!s.last_wrap_counted);
+	ck_assert(ring_span_walk(&seg, 116, 26, 3, &s)); /* one count more: the wrap's */
+	ck_assert_uint_eq(s.frames, 2);
+	ck_assert_uint_eq(s.wraps, 1);
+	/* As many as there are, from 0 to a position. */
+	ck_assert(ring_span_walk(&seg, 0, 26, RING_SPAN_ANY, &s));
+	ck_assert_uint_eq(s.frames, 1);
+	ck_assert_uint_eq(s.payload, 10);
+}
+END_TEST
+
 TU_SUITE(ring_unit_suite, "ring-unit")
 {
 	TCase *tc = tu_tcase(s, "ring-unit", NULL, NULL);
@@ -484,4 +566,6 @@ TU_SUITE(ring_unit_suite, "ring-unit")
 	tcase_add_test(tc, held_frames_not_countable);
 	tcase_add_test(tc, slot_claim_and_release);
 	tcase_add_test(tc, slot_fence);
+	tcase_add_test(tc, reader_standin);
+	tcase_add_test(tc, span_walk);
 }

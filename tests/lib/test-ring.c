@@ -506,6 +506,8 @@ START_TEST(metadata)
 	ck_assert_int_eq(zb_writer_set_metadata(wr, big, 128), -EMSGSIZE);
 	ck_assert_int_eq(zb_writer_set_metadata(wr, big, SIZE_MAX), -EMSGSIZE);
 	ck_assert_int_eq(zb_writer_set_metadata(wr, NULL, 5), -EINVAL);
+	/* Empty metadata: upstream readers refuse it, and it is set only once. */
+	ck_assert_int_eq(zb_writer_set_metadata(wr, "", 0), -EINVAL);
 	ck_assert_int_eq(zb_writer_set_metadata(NULL, big, 5), -EINVAL);
 	ck_assert_int_eq(zb_reader_metadata(rd, &md, &len), -ENODATA);
 	memset(big, 'm', 56);

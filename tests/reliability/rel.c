@@ -186,6 +186,7 @@ int rel_writer(void *arg)
 			zb_strerror(r));
 		zb_writer_close(w);
 		return r == ZB_EREADER_GONE ? REL_EXIT_READER_GONE
+		       : r == ZB_EDESTROYED ? REL_EXIT_DESTROYED
 		       : r == -ENOBUFS	    ? REL_EXIT_TIMEOUT
 					    : REL_EXIT_ERROR;
 	}
@@ -265,6 +266,10 @@ int rel_reader(void *arg)
 				break;
 			}
 			continue;
+		}
+		if (err == ZB_EDESTROYED) {
+			ret = REL_EXIT_DESTROYED;
+			break;
 		}
 		if (err < 0) {
 			snprintf(l->why, sizeof(l->why), "read: %s", zb_strerror(err));

@@ -87,6 +87,7 @@ enum {
 	REL_EXIT_TIMEOUT = 12,	   /* a read or write timed out */
 	REL_EXIT_ERROR = 13,	   /* any other library error */
 	REL_EXIT_READER_GONE = 14, /* writer: the reader went away */
+	REL_EXIT_DESTROYED = 15,   /* the buffer was destroyed under the peer */
 };
 
 int rel_writer(void *arg);

@@ -262,6 +262,12 @@ START_TEST(write_into_library_created_buffer)
 	zb_reader_release(rd, &f);
 	ck_assert_int_eq(zb_reader_read(rd, &f, 1000), ZB_EWRITER_GONE);
 
+	/* Empty metadata is refused before anything is written: upstream readers
+	 * reject it, and metadata cannot be set a second time. */
+	RUN_IN(&r, "w\n", "write", (char *)name, "--lines", "--metadata", "");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_int_eq(zb_reader_read(rd, &f, 0), -ETIMEDOUT);
+
 	/* Metadata is set once per buffer: a second writer giving the same is
 	 * fine (a writer restarting with its format), other metadata fails. */
 	RUN_IN(&r, "z\n", "write", (char *)name, "--lines", "--metadata", "fmt=text");
@@ -581,7 +587,7 @@ START_TEST(daemon_error_exit_1)
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_str_eq(r.err, "zbctl: destroy: buffer cam0 has a live reader (pid 7)\n"
 				"zbctl: hint: 'zbctl destroy cam0 --force' removes it anyway: its "
-				"reader and writer are told the other side is gone\n");
+				"reader and writer are told it was destroyed\n");
 	ck_assert_str_eq(r.out, "");
 	fake_stop(&fk);
 
@@ -590,8 +596,8 @@ START_TEST(daemon_error_exit_1)
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_str_eq(r.out, "{\"status\":-16,\"error\":\"buffer cam0 has a live reader (pid "
 				"7)\",\"error_name\":\"EBUSY\",\"hint\":\"'zbctl destroy cam0 "
-				"--force' removes it anyway: its reader and writer are told the "
-				"other side is gone\"}\n");
+				"--force' removes it anyway: its reader and writer are told it "
+				"was destroyed\"}\n");
 	assert_json_lines(r.out, 1);
 }
 END_TEST

@@ -74,7 +74,7 @@ START_TEST(verbs)
 	char out[OUT_MAX];
 
 	COMPLETE(out, "");
-	ck_assert_str_eq(out, "create\ndestroy\nlist\nhealth\nwatch\nwrite\nread\nversion\nhelp\n");
+	ck_assert_str_eq(out, "create\ndestroy\nlist\nhealth\nwatch\nmetrics\nwrite\nread\nversion\nhelp\n");
 	COMPLETE(out, "de");
 	ck_assert_str_eq(out, "destroy\n");
 	/* After the common options too, -s's argument not taken for the verb. */

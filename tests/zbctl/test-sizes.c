@@ -2,8 +2,9 @@
 /*
  * zbctl's look at /dev/shm before a buffer is made, on a 1 MiB tmpfs of the
  * test's own (a private mount namespace): a buffer that fits says nothing,
- * one larger than the free space is made with a warning, one larger than the
- * whole of /dev/shm is refused before zbd is asked. Root only (mounts).
+ * one larger than the free space is asked of zbd as it is (zbd reserves a
+ * buffer's memory and answers -ENOSPC itself), one larger than the whole of
+ * /dev/shm is refused before zbd is asked. Root only (mounts).
  */
 #include <check.h>
 #include <errno.h>
@@ -75,7 +76,7 @@ START_TEST(fits_quietly)
 }
 END_TEST
 
-START_TEST(more_than_free_warns)
+START_TEST(more_than_free_asks_zbd)
 {
 	static char fill[768 * 1024];
 	char path[128], err[OUT_MAX];
@@ -84,11 +85,10 @@ START_TEST(more_than_free_warns)
 	snprintf(path, sizeof(path), "/dev/shm/%s", tu_unique_name("fill"));
 	memset(fill, 'f', sizeof(fill));
 	ck_assert_int_eq(tu_write_file(path, fill, sizeof(fill)), 0);
-	fake_start1(&fk, "status=0\n\n");
-	ck_assert_int_eq(create("512K", err), 0);
-	ck_assert_msg(strstr(err, "zbctl: create: warning: /dev/shm has 256K free, less than the "
-				  "513.1K this buffer needs"),
-		      "%s", err);
+	fake_start1(&fk, "error=no room in /dev/shm for cam0: 525440 bytes asked, 262144 left\n"
+			 "status=-28\n\n");
+	ck_assert_int_eq(create("512K", err), 1);
+	ck_assert_msg(strstr(err, "zbctl: create: no room in /dev/shm for cam0"), "%s", err);
 	ck_assert_str_eq(fake_request(&fk), "create cam0 payload=524288");
 	unlink(path);
 }
@@ -133,6 +133,6 @@ TU_SUITE(zbctl_sizes_suite, "zbctl-sizes", .root = true, .skip = cannot_run, .fo
 	TCase *tc = tu_tcase(s, "dev-shm", setup, teardown);
 
 	tcase_add_test(tc, fits_quietly);
-	tcase_add_test(tc, more_than_free_warns);
+	tcase_add_test(tc, more_than_free_asks_zbd);
 	tcase_add_test(tc, more_than_all_refused);
 }

@@ -23,14 +23,24 @@ static const volatile int64_t *shift;
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 static int (*real_gettimeofday)(struct timeval *, void *);
 
+/* Other libraries' constructors (gnutls, pulled in by libmicrohttpd) may ask
+ * the time before ours has run: the real calls are found on first use. */
+static void find_real(void)
+{
+	if (!real_clock_gettime)
+		real_clock_gettime =
+			(int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+	if (!real_gettimeofday)
+		real_gettimeofday =
+			(int (*)(struct timeval *, void *))dlsym(RTLD_NEXT, "gettimeofday");
+}
+
 __attribute__((constructor)) static void clockshift_init(void)
 {
 	const char *path = getenv("ZB_CLOCKSHIFT");
 	int fd;
 
-	real_clock_gettime =
-		(int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
-	real_gettimeofday = (int (*)(struct timeval *, void *))dlsym(RTLD_NEXT, "gettimeofday");
+	find_real();
 	if (!path)
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -55,7 +65,10 @@ static int is_wall(clockid_t clk)
 
 int clock_gettime(clockid_t clk, struct timespec *ts)
 {
-	int r = real_clock_gettime(clk, ts);
+	int r;
+
+	find_real();
+	r = real_clock_gettime(clk, ts);
 
 	if (r == 0 && is_wall(clk))
 		ts->tv_sec += shift_now();
@@ -66,7 +79,10 @@ int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
 	/* Declared nonnull, but NULL is allowed: the compiler may not assume it. */
 	struct timeval *volatile out = tv;
-	int r = real_gettimeofday(tv, tz);
+	int r;
+
+	find_real();
+	r = real_gettimeofday(tv, tz);
 
 	if (r == 0 && out)
 		out->tv_sec += shift_now();

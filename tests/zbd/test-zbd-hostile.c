@@ -78,23 +78,12 @@ static void cpu_assert_low(const struct cpu_watch *c)
 		      "zbd used %.0f ms of CPU in %.0f ms", cpu, wall);
 }
 
-static const char *health_state(const char *name)
-{
-	static char state[32];
-	char rec[256];
-
-	snprintf(rec, sizeof(rec), "buffer=%s", name);
-	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-	snprintf(state, sizeof(state), "%s", tz_get(t.reply, rec, "state"));
-	return state;
-}
-
 /* NAME's state stays `want` through health requests and scans for ms. */
 static void assert_state_stays(const char *name, const char *want, int ms)
 {
 	const char *state = "";
 
-	ck_assert_msg(!TU_UNTIL(strcmp(state = health_state(name), want) != 0, ms, 20000),
+	ck_assert_msg(!TU_UNTIL(strcmp(state = tz_state(&t, name), want) != 0, ms, 20000),
 		      "%s: state %s, want %s", name, state, want);
 }
 
@@ -121,10 +110,12 @@ static void serve_another_buffer(const char *tag)
 	}
 	snprintf(rec, sizeof(rec), "buffer=%s", name);
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-	/* Wrap markers count as frames too. */
-	ck_assert_int_ge(tz_get_num(t.reply, rec, "frames_read"), STREAM_FRAMES);
-	ck_assert_int_eq(tz_get_num(t.reply, rec, "frames_read"),
-			 tz_get_num(t.reply, rec, "frames_written"));
+	/* Counted without wraps; estimated (here within 1 %) when the stream
+	 * went round the ring between two scans, as this one does (health.c). */
+	ck_assert_int_ge(tz_get_num(t.reply, rec, "frames_read"), STREAM_FRAMES * 99 / 100);
+	ck_assert_int_le(tz_get_num(t.reply, rec, "frames_read"), STREAM_FRAMES * 101 / 100);
+	ck_assert_int_ge(tz_get_num(t.reply, rec, "frames_written"), STREAM_FRAMES * 99 / 100);
+	ck_assert_int_le(tz_get_num(t.reply, rec, "frames_written"), STREAM_FRAMES * 101 / 100);
 	ck_assert_str_eq(tz_get(t.reply, rec, "state"), "healthy");
 	zb_writer_close(w);
 	zb_reader_close(r);
@@ -150,16 +141,16 @@ START_TEST(impossible_count_is_corrupt)
 	ck_assert_int_eq(segment_attach(&seg, name), 0);
 	cpu_begin(&cpu);
 	zb_store(&seg.oieb->payload_written_count, UINT64_C(1) << 62);
-	ck_assert_str_eq(health_state(name), "corrupt");
+	ck_assert_str_eq(tz_state(&t, name), "corrupt");
 	serve_another_buffer("count-other");
 	/* Well past stall_ms, scans included: still corrupt, never stalled. */
 	assert_state_stays(name, "corrupt", 300);
 	cpu_assert_low(&cpu);
 	/* A count just past what the ring can hold is as impossible. */
 	zb_store(&seg.oieb->payload_written_count, 65536 / 16 + 2);
-	ck_assert_str_eq(health_state(name), "corrupt");
+	ck_assert_str_eq(tz_state(&t, name), "corrupt");
 	zb_store(&seg.oieb->payload_written_count, 0);
-	ck_assert_str_eq(health_state(name), "healthy");
+	ck_assert_str_eq(tz_state(&t, name), "healthy");
 	segment_detach(&seg);
 }
 END_TEST
@@ -230,7 +221,7 @@ START_TEST(wall_clock_steps_change_no_duration)
 	while ((err = zb_writer_write(w, buf, sizeof(buf), 0)) == 0)
 		;
 	ck_assert_int_eq(err, -ENOBUFS);
-	ck_assert_str_eq(health_state(name), "critical");
+	ck_assert_str_eq(tz_state(&t, name), "critical");
 	up = uptime_s();
 	up_at = tu_now_ms();
 	cpu_begin(&cpu);
@@ -475,7 +466,7 @@ static void assert_becomes(const char *name, const char *want)
 {
 	const char *state = "";
 
-	ck_assert_msg(TU_UNTIL(strcmp(state = health_state(name), want) == 0, 3000, 10000),
+	ck_assert_msg(TU_UNTIL(strcmp(state = tz_state(&t, name), want) == 0, 3000, 10000),
 		      "%s: state %s, want %s", name, state, want);
 }
 
@@ -504,7 +495,7 @@ START_TEST(segment_truncated_under_zbd)
 	tz_start_logged(&t);
 	create_group_buffer(name);
 	create_group_buffer(part);
-	ck_assert_str_eq(health_state(name), "healthy");
+	ck_assert_str_eq(tz_state(&t, name), "healthy");
 	cpu_begin(&cpu);
 	truncate_as_group_member(tu_shm_path(name), "0");
 	assert_becomes(name, "corrupt");

@@ -391,8 +391,8 @@ START_TEST(forced_destroy_wakes_reader)
 	d = tu_fork(destroy_later, (void *)name);
 	err = zb_reader_read(r, &f, 5000);
 	latency = tu_now_ms() - t0 - 100;
-	ck_assert_int_eq(err, ZB_EWRITER_GONE);
-	printf("forced destroy -> blocked reader ZB_EWRITER_GONE: %.2f ms after the request\n",
+	ck_assert_int_eq(err, ZB_EDESTROYED);
+	printf("forced destroy -> blocked reader ZB_EDESTROYED: %.2f ms after the request\n",
 	       latency);
 	ck_assert_int_eq(tu_exit_status(tu_wait(d, 20000)), 0);
 	ck_assert(!tu_any_object_exists(name));
@@ -450,15 +450,15 @@ START_TEST(foreign_peers_are_reaped_too)
 		 * and finds it dead then: still within the 100 ms promised. */
 		kill(pid, SIGKILL);
 		t0 = tu_now_ms();
-		while (zb_load(slot) != 0 && tu_now_ms() - t0 < 2000)
+		/* Repaired, then the peer it would have woken got its token. */
+		while ((sem_getvalue(sem, &value) < 0 || value < 1) && tu_now_ms() - t0 < 2000)
 			usleep(200);
 		printf("foreign %s SIGKILL -> pid cleared: %.2f ms\n", reader ? "reader" : "writer",
 		       tu_now_ms() - t0);
-		ck_assert_uint_eq(zb_load(slot), 0);
-		ck_assert_double_lt(tu_now_ms() - t0, 100);
-		/* The peer it would have woken got its token. */
-		ck_assert_int_eq(sem_getvalue(sem, &value), 0);
 		ck_assert_int_ge(value, 1);
+		ck_assert_double_lt(tu_now_ms() - t0, 100);
+		/* A reader's slot goes to zbd standing in for the next one (ring.h). */
+		ck_assert_uint_eq(zb_load(slot), reader ? (uint64_t)t.pid : 0);
 		tu_wait(pid, 1000);
 	}
 	ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
@@ -467,6 +467,113 @@ START_TEST(foreign_peers_are_reaped_too)
 	segment_detach(&seg);
 	close(p[0]);
 	close(p[1]);
+}
+END_TEST
+
+/* A foreign peer that leaves cleanly: records its pid, says ready, and on a
+ * byte from the test clears its slot as upstream peers do on close (no post),
+ * then exits, or stays (`stay`) until killed. */
+struct leaver_args {
+	const char *name;
+	bool reader, stay;
+	int ready_fd, cmd_fd;
+};
+
+static int foreign_leaver(void *arg)
+{
+	struct leaver_args *a = arg;
+	struct zb_segment seg;
+	uint64_t *slot;
+	char c;
+
+	if (segment_attach(&seg, a->name) < 0)
+		return 70;
+	slot = a->reader ? &seg.oieb->reader_pid : &seg.oieb->writer_pid;
+	zb_store(slot, (uint64_t)getpid());
+	tu_say(a->ready_fd, 1);
+	if (read(a->cmd_fd, &c, 1) != 1)
+		return 71;
+	zb_store(slot, 0);
+	if (a->stay)
+		pause();
+	return 0;
+}
+
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_ne(tu_wait(pid, 5000), -1);
+	return pid;
+}
+
+static bool sem_posted(sem_t *sem)
+{
+	int value;
+
+	return sem_getvalue(sem, &value) == 0 && value > 0;
+}
+
+/*
+ * A peer that clears its pid and leaves does not post the semaphore its
+ * counterpart sleeps on (upstream peers never do), so that one slept out its
+ * 100 ms slice, or upstream's whole timeout, even with zbd watching. zbd now
+ * posts for it, whether the peer's process exits at once (its pidfd fires on a
+ * cleared slot) or lives on (the next scan finds the slot cleared).
+ */
+START_TEST(clean_exit_wakes_counterpart)
+{
+	const char *name = tu_unique_name("cleanexit");
+	struct zb_segment seg;
+	int ready[2], cmd[2];
+	char rec[256];
+	long long reaped = 0;
+
+	tz_setup(&t, NULL);
+	tz_start(&t);
+	ck_assert_int_eq(tz_request(&t, "create %s payload=4K", name), 0);
+	ck_assert_int_eq(segment_attach(&seg, name), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(cmd), 0);
+	snprintf(rec, sizeof(rec), "buffer=%s", name);
+	for (int i = 0; i < 4; i++) {
+		struct leaver_args a = { name, i & 1, i & 2, ready[1], cmd[0] };
+		sem_t *wakes = a.reader ? seg.sem_r : seg.sem_w;
+		uint64_t *other = a.reader ? &seg.oieb->writer_pid : &seg.oieb->reader_pid;
+		pid_t pid;
+
+		while (sem_trywait(wakes) == 0)
+			;
+		pid = tu_fork(foreign_leaver, &a);
+		wait_ready(ready[0]);
+		/* A dead pid in the other slot: once zbd has reaped it, it has
+		 * scanned this buffer and watches the leaver too. */
+		zb_store(other, (uint64_t)dead_pid());
+		reaped++;
+		ck_assert(TU_UNTIL(
+			tz_request(&t, "health %s", name) == 0 &&
+				tz_get_num(t.reply, rec, "readers_reaped") +
+						tz_get_num(t.reply, rec, "writers_reaped") ==
+					reaped,
+			5000, 2000));
+		while (sem_trywait(wakes) == 0)
+			;
+		ck_assert_int_eq(write(cmd[1], "x", 1), 1);
+		ck_assert_msg(TU_UNTIL(sem_posted(wakes), 2000, 500),
+			      "%s left cleanly (%s) and its counterpart was not woken",
+			      a.reader ? "reader" : "writer", a.stay ? "process lives" : "exited");
+		if (a.stay)
+			kill(pid, SIGKILL);
+		tu_wait(pid, 5000);
+	}
+	segment_detach(&seg);
+	close(ready[0]);
+	close(ready[1]);
+	close(cmd[0]);
+	close(cmd[1]);
 }
 END_TEST
 
@@ -479,4 +586,5 @@ TU_SUITE(zbd_reap_suite, "zbd-reap")
 	tcase_add_test(tc, reader_killed_holding_every_frame);
 	tcase_add_test(tc, forced_destroy_wakes_reader);
 	tcase_add_test(tc, foreign_peers_are_reaped_too);
+	tcase_add_test(tc, clean_exit_wakes_counterpart);
 }
