@@ -7,7 +7,9 @@
  * protocol alone) and our own. The frames here take exactly 1 MiB of an 8 MiB
  * ring, so a writer that wraps only when it must never writes a marker (each
  * lap ends exactly at the end of the ring): every marker counted is an early
- * wrap. The upstream Python reader is covered in python/tests/test_early_wrap.py.
+ * wrap. The real upstream C++ and Python readers follow the same stream in
+ * test-upstream.c (early_wrap_to_upstream_reader), and the Python binding's
+ * writer into the upstream Python reader in python/tests/test_early_wrap.py.
  */
 #include <check.h>
 #include <stdio.h>
