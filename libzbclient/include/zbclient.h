@@ -47,7 +47,10 @@ extern "C" {
  * yields the CPU every round, and a spin during which other tasks ran on our
  * CPU counts as a miss: when both peers share one CPU, spinning only delays
  * the peer (measured: twice the blocking latency), so the library falls back
- * to blocking there. 0 sleeps at once.
+ * to blocking there. 0 sleeps at once. After a frame of 1 MiB or more a
+ * reader sleeps at once whatever its spin (but ZB_SPIN_FOREVER): a writer
+ * spends microseconds on such a frame, and where the two CPUs are
+ * hyperthreads of one core the spin would take that core from it.
  */
 #define ZB_DEFAULT_SPIN_US 20
 
