@@ -187,6 +187,51 @@ START_TEST(lapping_the_ring_between_scans_is_estimated)
 }
 END_TEST
 
+/*
+ * A writer that wraps early (doc/protocol.md section 14, item 20) laps a
+ * stretch of four frames, far short of the ring: 100 frames of 1 MiB with
+ * their header in a ring of 8 MiB take some 24 markers (none of them needed:
+ * the frames fit the ring exactly), all between two scans. The estimate once
+ * assumed one marker per 8 MiB and counted the rest as frames (109).
+ */
+START_TEST(lapping_with_early_wraps)
+{
+	const char *name = tu_unique_name("lapew");
+	size_t size = (1u << 20) - ZB_FRAME_HEADER_SIZE;
+	char *buf = calloc(1, size);
+	long long bytes, frames, want = 100 * (long long)size;
+	struct zb_writer *w;
+	struct zb_reader *r;
+	struct zb_frame f;
+
+	ck_assert_ptr_nonnull(buf);
+	start_pair("[zbd]\nscan_interval_ms = 300\n", name, "8M", &r, &w);
+	for (int i = 0; i < 100; i++) {
+		ck_assert_int_eq(zb_writer_write(w, buf, size, 1000), 0);
+		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
+		zb_reader_release(r, &f);
+	}
+	for (int i = 0; i < 200; i++) {
+		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+		bytes = tz_get_num(t.reply, rec, "bytes_written");
+		if (bytes > 0)
+			break;
+		usleep(10000);
+	}
+	frames = tz_get_num(t.reply, rec, "frames_written");
+	printf("100 frames of 1 MiB wrapping early between scans: frames_written=%lld "
+	       "bytes_written=%lld\n",
+	       frames, bytes);
+	ck_assert_int_ge(frames, 95);
+	ck_assert_int_le(frames, 105);
+	ck_assert_int_ge(bytes, want - want / 20);
+	ck_assert_int_le(bytes, want + want / 20);
+	free(buf);
+	zb_writer_close(w);
+	zb_reader_close(r);
+}
+END_TEST
+
 START_TEST(lapping_small_frames)
 {
 	const char *name = tu_unique_name("lap");
@@ -281,6 +326,7 @@ TU_SUITE(zbd_health_suite, "zbd-health")
 	tcase_add_test(tc, frames_and_bytes_leave_wraps_out);
 	tcase_add_test(tc, lapping_the_ring_between_scans_is_estimated);
 	tcase_add_test(tc, lapping_small_frames);
+	tcase_add_test(tc, lapping_with_early_wraps);
 	tcase_add_test(tc, corrupt_control_block);
 	tcase_add_test(tc, systemd_status_watchdog_stopping);
 }
