@@ -30,6 +30,8 @@
 
 #define DEGRADED_PERCENT 80.0
 #define CRITICAL_PERCENT 95.0
+/* Mean ring bytes per frame from which a lapped interval's lap is walked. */
+#define LAP_WALK_FRAME_MIN 65536.0
 
 static uint64_t sub0(uint64_t a, uint64_t b)
 {
@@ -101,9 +103,11 @@ static struct ring_span side_moved(struct zbd_buffer *b, uint64_t from, uint64_t
 		s->frame_ring = (double)recent.ring_bytes / recent.frames;
 		/* Beyond the writer lie the rest of its previous lap and the marker
 		 * that ended it: a lap's frames, where a writer that wraps early
-		 * (doc/protocol.md section 14, item 20) laps far short of P. */
-		if (write_pos && ring_span_walk(&b->seg, write_pos, 0, RING_SPAN_ANY, &rest) &&
-		    rest.wraps == 1)
+		 * (doc/protocol.md section 14, item 20) laps far short of P. Only
+		 * frames of 64 KiB or more wrap early, and a walk over them is
+		 * short: smaller ones keep one wrap per P. */
+		if (write_pos && s->frame_ring >= LAP_WALK_FRAME_MIN &&
+		    ring_span_walk(&b->seg, write_pos, 0, RING_SPAN_ANY, &rest) && rest.wraps == 1)
 			lap_frames = recent.frames + rest.frames;
 	}
 	if (s->frame_ring == 0) {

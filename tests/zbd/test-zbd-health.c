@@ -42,6 +42,21 @@ static long long wait_num(const char *name, const char *key, long long want)
 	return v;
 }
 
+/* bytes_written once a scan has moved it (frame counts are read live, bytes
+ * move at scans); t.reply then holds that health reply. */
+static long long wait_bytes_written(const char *name)
+{
+	long long bytes = 0;
+
+	for (int i = 0; i < 200 && bytes <= 0; i++) {
+		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+		bytes = tz_get_num(t.reply, rec, "bytes_written");
+		if (bytes <= 0)
+			usleep(10000);
+	}
+	return bytes;
+}
+
 static const char *wait_state(const char *name, const char *want)
 {
 	const char *s = "";
@@ -167,13 +182,7 @@ START_TEST(lapping_the_ring_between_scans_is_estimated)
 		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
 		zb_reader_release(r, &f);
 	}
-	for (int i = 0; i < 200; i++) {
-		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-		bytes = tz_get_num(t.reply, rec, "bytes_written");
-		if (bytes > 0)
-			break;
-		usleep(10000);
-	}
+	bytes = wait_bytes_written(name);
 	frames = tz_get_num(t.reply, rec, "frames_written");
 	printf("640 frames, 640,000 bytes lapping a 64 KiB ring between scans: "
 	       "frames_written=%lld bytes_written=%lld\n",
@@ -211,13 +220,7 @@ START_TEST(lapping_with_early_wraps)
 		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
 		zb_reader_release(r, &f);
 	}
-	for (int i = 0; i < 200; i++) {
-		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-		bytes = tz_get_num(t.reply, rec, "bytes_written");
-		if (bytes > 0)
-			break;
-		usleep(10000);
-	}
+	bytes = wait_bytes_written(name);
 	frames = tz_get_num(t.reply, rec, "frames_written");
 	printf("100 frames of 1 MiB wrapping early between scans: frames_written=%lld "
 	       "bytes_written=%lld\n",
@@ -252,13 +255,7 @@ START_TEST(lapping_small_frames)
 	ck_assert_int_eq(wait_num(name, "frames_read", 1000), 1000);
 	ck_assert_int_eq(wait_num(name, "frames_written", 1000), 1000);
 	/* Frame counts are read live; bytes move at the next scan. */
-	for (int i = 0; i < 200; i++) {
-		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-		bytes = tz_get_num(t.reply, rec, "bytes_written");
-		if (bytes > 0)
-			break;
-		usleep(10000);
-	}
+	bytes = wait_bytes_written(name);
 	ck_assert_int_eq(bytes, 48000);
 	zb_writer_close(w);
 	zb_reader_close(r);
