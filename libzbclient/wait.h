@@ -41,6 +41,8 @@ void sem_post_once(sem_t *sem);
  * thus stops paying for the spin after a few frames.
  */
 #define SPIN_MISSES_MAX 8
+/* A busy poll returns to its caller this often to probe the peer's pid. */
+#define BUSY_SLICE_US 1000
 #define SPIN_RETRY_EVERY 16
 
 struct spin_state {
@@ -49,6 +51,12 @@ struct spin_state {
 };
 
 /* Spin up to spin_us (bounded by the deadline) until ready(arg) is true; the
- * spin is skipped while it keeps missing (state in *st, zeroed to start). */
+ * spin is skipped while it keeps missing (state in *st, zeroed to start).
+ * ZB_SPIN_FOREVER (busy poll) spins for one BUSY_SLICE_US at most, never
+ * skipped and never yielding: the caller looks at its peer and spins again,
+ * never sleeping (spin_forever()). */
 bool spin_adaptive(struct spin_state *st, bool (*ready)(void *), void *arg, unsigned spin_us,
 		   int64_t deadline_ns);
+
+/* Whether spin_us asks for a busy poll that never sleeps (ZB_SPIN_FOREVER). */
+bool spin_forever(unsigned spin_us);

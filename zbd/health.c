@@ -12,7 +12,10 @@
  * did, the walk fails and the interval is estimated: the frames since the
  * writer's last wrap, at the start of the ring, are intact and give the mean
  * frame (else the mean of earlier walks); each lap of the ring takes one wrap,
- * counted as the last wrap seen was. Without any frame seen yet, bytes fall
+ * counted as the last wrap seen was. Where a marker ends the lap behind the
+ * writer (the headers from it to that marker are the previous lap's), a lap
+ * is that many frames and one wrap instead: a writer that wraps early laps
+ * a few frames, not the ring. Without any frame seen yet, bytes fall
  * back to a lower bound (every frame at least 17 ring bytes). Counts of wraps
  * and bytes cover what this zbd watched; rates are over the last scan interval.
  */
@@ -28,6 +31,8 @@
 
 #define DEGRADED_PERCENT 80.0
 #define CRITICAL_PERCENT 95.0
+/* Mean ring bytes per frame from which a lapped interval's lap is walked. */
+#define LAP_WALK_FRAME_MIN 65536.0
 
 static uint64_t sub0(uint64_t a, uint64_t b)
 {
@@ -85,8 +90,8 @@ static struct ring_span side_moved(struct zbd_buffer *b, uint64_t from, uint64_t
 				   uint64_t entries)
 {
 	struct buffer_stats *s = &b->stats;
-	uint64_t p = b->seg.payload_size, laps;
-	struct ring_span span = { 0 }, recent;
+	uint64_t p = b->seg.payload_size, laps, write_pos, lap_frames = 0;
+	struct ring_span span = { 0 }, recent, rest;
 
 	if (entries == 0 && from == to)
 		return span;
@@ -102,11 +107,18 @@ static struct ring_span side_moved(struct zbd_buffer *b, uint64_t from, uint64_t
 		return span;
 	}
 	/* Went round the ring: the frames from 0 to the writer are its latest. */
-	if (ring_span_walk(&b->seg, 0, zb_load(&b->seg.oieb->payload_write_pos), RING_SPAN_ANY,
-			   &recent) &&
-	    recent.frames) {
+	write_pos = zb_load(&b->seg.oieb->payload_write_pos);
+	if (ring_span_walk(&b->seg, 0, write_pos, RING_SPAN_ANY, &recent) && recent.frames) {
 		s->frame_payload = (double)recent.payload / recent.frames;
 		s->frame_ring = (double)recent.ring_bytes / recent.frames;
+		/* Beyond the writer lie the rest of its previous lap and the marker
+		 * that ended it: a lap's frames, where a writer that wraps early
+		 * (doc/protocol.md section 14, item 21) laps far short of P. Only
+		 * frames of 64 KiB or more wrap early, and a walk over them is
+		 * short: smaller ones keep one wrap per P. */
+		if (write_pos && s->frame_ring >= LAP_WALK_FRAME_MIN &&
+		    ring_span_walk(&b->seg, write_pos, 0, RING_SPAN_ANY, &rest) && rest.wraps == 1)
+			lap_frames = recent.frames + rest.frames;
 	}
 	if (s->frame_ring == 0) {
 		span.frames = entries;
@@ -117,6 +129,11 @@ static struct ring_span side_moved(struct zbd_buffer *b, uint64_t from, uint64_t
 	/* No wrap seen yet: the tail frames of the mean size would leave. */
 	if (!s->wrap_seen)
 		s->wrap_counted = p % (saturated(s->frame_ring + 0.5) ?: 1) >= ZB_FRAME_HEADER_SIZE;
+	if (lap_frames) {
+		laps = entries / (lap_frames + 1);
+		s->wrap_seen = true;
+		s->wrap_counted = true;
+	}
 	span.wraps = s->wrap_counted ? (laps < entries ? laps : entries) : 0;
 	span.frames = entries - span.wraps;
 	span.payload = saturated(span.frames * s->frame_payload);

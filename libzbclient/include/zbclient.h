@@ -47,9 +47,26 @@ extern "C" {
  * yields the CPU every round, and a spin during which other tasks ran on our
  * CPU counts as a miss: when both peers share one CPU, spinning only delays
  * the peer (measured: twice the blocking latency), so the library falls back
- * to blocking there. 0 sleeps at once.
+ * to blocking there. 0 sleeps at once. After a frame of 1 MiB or more a
+ * reader sleeps at once whatever its spin (but ZB_SPIN_FOREVER): a writer
+ * spends microseconds on such a frame, and where the two CPUs are
+ * hyperthreads of one core the spin would take that core from it.
  */
 #define ZB_DEFAULT_SPIN_US 20
+
+/*
+ * Busy poll: a spin of ZB_SPIN_FOREVER never sleeps. For latency-critical
+ * programs that give a CPU to each waiting side: read() (or a writer short of
+ * space) watches the ring until the frame (or the space) is there, the timeout
+ * passes, or the peer is gone (its pid is probed every millisecond), with no
+ * system call while it waits and no semaphore wake-up to pay for. The cost:
+ * a waiting side burns one CPU at 100 % for as long as it waits, also when
+ * nothing arrives for hours. The poll never yields its CPU: a peer that has
+ * to share that CPU with it waits for the scheduler to preempt the poll (a
+ * few ms), so give each side a CPU of its own, or keep the default spin
+ * (measured in tests/bench/PERFORMANCE.md, scenarios 2 and 3).
+ */
+#define ZB_SPIN_FOREVER (~0u)
 
 /*
  * Error codes. Conditions with a natural errno use it (negated):
@@ -221,8 +238,8 @@ int zb_reader_writer_connected(struct zb_reader *r);
 
 /*
  * How long read() spins (watching the ring, no system call) before it sleeps
- * on the semaphore, in microseconds; 0 sleeps at once. Default
- * ZB_DEFAULT_SPIN_US (see there for why).
+ * on the semaphore, in microseconds; 0 sleeps at once, ZB_SPIN_FOREVER never
+ * sleeps (busy poll, see there). Default ZB_DEFAULT_SPIN_US (see there for why).
  */
 int zb_reader_set_spin(struct zb_reader *r, unsigned spin_us);
 
@@ -276,8 +293,8 @@ int zb_writer_commit(struct zb_writer *w, size_t size);
 /* 1 if a live reader is attached, 0 if not. */
 int zb_writer_reader_connected(struct zb_writer *w);
 
-/* How long a writer short of space spins before it sleeps, in microseconds.
- * Default ZB_DEFAULT_SPIN_US. */
+/* How long a writer short of space spins before it sleeps, in microseconds;
+ * ZB_SPIN_FOREVER never sleeps (busy poll). Default ZB_DEFAULT_SPIN_US. */
 int zb_writer_set_spin(struct zb_writer *w, unsigned spin_us);
 
 int zb_writer_stats(struct zb_writer *w, struct zb_stats *ret);

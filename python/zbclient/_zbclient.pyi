@@ -22,6 +22,7 @@ NAME_MAX: int
 SIZE_MAX: int
 DEFAULT_SPIN_US: int
 WAIT_SLICE_MS: int
+SPIN_FOREVER: int
 
 def strerror(code: int, /) -> str: ...
 def is_valid_name(name: str, /) -> bool: ...

@@ -277,7 +277,8 @@ PyDoc_STRVAR(
     "set_spin(microseconds)\n"
     "--\n\n"
     "How long read(), or a writer short of space, watches the ring before\n"
-    "it sleeps; 0 sleeps at once. Default DEFAULT_SPIN_US (20).");
+    "it sleeps; 0 sleeps at once, SPIN_FOREVER never sleeps (a busy poll\n"
+    "that keeps a CPU at 100 %% while it waits). Default DEFAULT_SPIN_US (20).");
 
 static PyObject *
 handle_set_spin(ZbpyHandle *self, PyObject *arg)
@@ -287,8 +288,8 @@ handle_set_spin(ZbpyHandle *self, PyObject *arg)
     if (us == (unsigned long)-1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (us > 10 * 1000 * 1000) {
-        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s");
+    if (us > 10 * 1000 * 1000 && us != ZB_SPIN_FOREVER) {
+        PyErr_SetString(PyExc_ValueError, "spin is at most 10 s, or SPIN_FOREVER");
         return NULL;
     }
     if (zbpy_handle_lock(self) < 0) {

@@ -514,7 +514,8 @@ PyInit__zbclient(void)
         PyModule_AddIntConstant(m, "NAME_MAX", ZB_NAME_MAX) < 0 ||
         PyModule_AddIntConstant(m, "DEFAULT_SPIN_US", ZB_DEFAULT_SPIN_US) <
             0 ||
-        PyModule_AddIntConstant(m, "WAIT_SLICE_MS", ZBPY_SLICE_MS) < 0) {
+        PyModule_AddIntConstant(m, "WAIT_SLICE_MS", ZBPY_SLICE_MS) < 0 ||
+        PyModule_AddIntConstant(m, "SPIN_FOREVER", ZB_SPIN_FOREVER) < 0) {
         goto fail;
     }
     size_max = PyLong_FromUnsignedLongLong(ZB_SIZE_MAX);

@@ -42,6 +42,9 @@ extern struct bench_opts opt;
  * names and their cleanup, waiting for a flag: the tests' own helpers
  * (tests/common/util.h), Check-free. */
 
+/* The directory of the zbbench executable (its peers' programs are there). */
+bool bench_dir(char *buf, size_t size);
+
 /* Record a failure (the run then exits 1) and print it on stderr. */
 void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int bench_failures(void);
@@ -145,6 +148,20 @@ struct tp_owned {
 	double fps, gbs, wall_s, broker_cpu_ns;
 };
 bool tp_run_zbd_owned(size_t size, int64_t (*cpu_ns)(pid_t), struct tp_owned *ret);
+
+/* The external peers (peers.c, peer.h): other libraries' programs, run for
+ * the same cases. peers_start() finds them and starts iceoryx's RouDi with
+ * mempools for `sizes`; peer_absent() says why one cannot run, or NULL. */
+enum peer_id { PEER_ICEORYX, PEER_UPSTREAM, PEER_N };
+void peers_start(const size_t *sizes, int n);
+void peers_stop(void);
+const char *peer_absent(enum peer_id p);
+const char *peer_name(enum peer_id p);
+/* One throughput run (mode 'c' copy, 'f' fill every byte, 's' stamps only). */
+bool peer_tp(enum peer_id p, size_t size, double seconds, char mode, double *ret_fps);
+/* n round trips into ns[], busy-polling or blocking; CPU of both sides and wall time. */
+bool peer_rt(enum peer_id p, size_t size, unsigned n, bool busy, uint64_t *ns, int64_t *ret_cpu,
+	     int64_t *ret_wall);
 
 /* Percentiles of n samples (sorted in place), in microseconds. */
 struct pctl {

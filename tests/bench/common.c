@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "peer.h"
 #include "pattern.h"
 
 static int failures;
@@ -38,26 +39,8 @@ int bench_failures(void)
 
 void pin_slot(int slot)
 {
-	static cpu_set_t allowed;
-	static bool have;
-	cpu_set_t one;
-	int seen = 0;
-
-	if (!opt.pin)
-		return;
-	if (!have) {
-		if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-			return;
-		have = true;
-	}
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed) || seen++ != slot)
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(cpu, &one);
-		sched_setaffinity(0, sizeof(one), &one);
-		return;
-	}
+	if (opt.pin)
+		peer_pin_slot(slot);
 }
 
 int64_t cpu_self_ns(void)

@@ -16,9 +16,13 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "peer.h"
 #include "zbclient.h"
 
-enum lat_kind { LAT_FLOOR, LAT_PIPE, LAT_SOCK, LAT_ZB };
+enum lat_kind { LAT_FLOOR, LAT_PIPE, LAT_SOCK, LAT_ZB, LAT_IOX_BUSY, LAT_IOX_WS, LAT_UP };
+
+/* The spin used for "spin-then-block" rows: the library's default. */
+#define SPIN_DEFAULT (UINT32_MAX - 1)
 
 struct lctl {
 	uint64_t line[8] __attribute__((aligned(64))); /* the floor's cache line */
@@ -100,9 +104,10 @@ static void pong_fd(struct lctl *c, int in, int out, size_t size)
 	fdr_free(&fr);
 }
 
-static void pong_zb(struct lctl *c, const char *name_in, const char *name_out, unsigned spin)
+static void pong_zb(struct lctl *c, const char *name_in, const char *name_out, size_t size,
+		    unsigned spin)
 {
-	struct zb_buffer_config cfg = { .payload_size = 8u << 20 };
+	struct zb_buffer_config cfg = { .payload_size = peer_rt_ring(size) };
 	struct zb_reader *r;
 	struct zb_writer *w;
 	int err;
@@ -113,7 +118,7 @@ static void pong_zb(struct lctl *c, const char *name_in, const char *name_out, u
 	err = zb_writer_open(&w, name_out);
 	if (err < 0)
 		CHILD_FAIL(c, "pong: zb_writer_open: %s", zb_strerror(err));
-	if (spin != UINT32_MAX) {
+	if (spin != SPIN_DEFAULT) {
 		zb_reader_set_spin(r, spin);
 		zb_writer_set_spin(w, spin);
 	}
@@ -152,17 +157,18 @@ static bool wait_ready(struct lctl *c)
 /*
  * One ping-pong run of n timed round trips (after a warm-up) into ns[],
  * pinging every `pace_us` (0: back to back). `spin` is the zb spin in us,
- * UINT32_MAX for the library's default.
+ * SPIN_DEFAULT for the library's default. The external peers run their own
+ * ping-pong (peer.c), the same way, back to back.
  */
 static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, unsigned pace_us,
 		    uint64_t *ns, struct lat_cost *cost)
 {
 	struct lctl *c = tu_shared(sizeof(*c));
 	const char *name_a = tu_unique_name("la"), *name_b = tu_unique_name("lb");
-	unsigned warm = n / 10 < 1000 ? n / 10 : 1000;
+	unsigned warm = peer_rt_warm(size, n);
 	uint8_t *buf = aligned_alloc(64, (size + 16 + 63) & ~(size_t)63);
 	int to_pong[2] = { -1, -1 }, to_ping[2] = { -1, -1 }, status;
-	struct zb_buffer_config cfg = { .payload_size = 8u << 20 };
+	struct zb_buffer_config cfg = { .payload_size = peer_rt_ring(size) };
 	struct zb_reader *r = NULL;
 	struct zb_writer *w = NULL;
 	struct fd_reader fr = { .buf = NULL };
@@ -172,6 +178,12 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 	pid_t pid;
 	int err;
 
+	if (kind >= LAT_IOX_BUSY) {
+		tu_shared_free(c, sizeof(*c));
+		free(buf);
+		return peer_rt(kind == LAT_UP ? PEER_UPSTREAM : PEER_ICEORYX, size, n,
+			       kind == LAT_IOX_BUSY, ns, &cost->cpu_ns, &cost->wall_ns);
+	}
 	if (!buf)
 		goto out;
 	memset(buf, 0, size + 16);
@@ -212,7 +224,9 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			pong_fd(c, to_pong[0], to_ping[1], size);
 			break;
 		case LAT_ZB:
-			pong_zb(c, name_a, name_b, spin);
+			pong_zb(c, name_a, name_b, size, spin);
+			break;
+		default:
 			break;
 		}
 		_exit(0);
@@ -232,7 +246,7 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			bench_fail("latency: zb_writer_open: %s", zb_strerror(err));
 			goto reap;
 		}
-		if (spin != UINT32_MAX) {
+		if (spin != SPIN_DEFAULT) {
 			zb_reader_set_spin(r, spin);
 			zb_writer_set_spin(w, spin);
 		}
@@ -249,7 +263,7 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			pcpu0 = clock_ns(peer_clock);
 			wall0 = tu_now_ns();
 		}
-		if (pace_us)
+		if (pace_us && i >= warm) /* the warm-up lap goes back to back */
 			tu_sleep_us(pace_us);
 		t0 = tu_now_ns();
 		switch (kind) {
@@ -300,6 +314,8 @@ static bool lat_run(enum lat_kind kind, size_t size, unsigned n, unsigned spin, 
 			zb_reader_release(r, &f);
 			break;
 		}
+		default:
+			break;
 		}
 		t1 = tu_now_ns();
 		if (i >= warm)
@@ -350,7 +366,10 @@ static const struct col lat_cols[] = {
 	{ "p50_vs_floor", "p50 x floor", 11, 2 },
 	{ "p50_vs_pipe", "p50 x pipe", 10, 2 },
 	{ "cpu_pct", "cpu %", 6, 0 },
+	{ "p50_vs_iceoryx", "p50 x iox", 9, 2 },
+	{ "p99_vs_iceoryx", "p99 x iox", 9, 2 },
 };
+#define LAT_NCOLS 9
 
 /* One implementation of an interleaved group. */
 struct lat_impl {
@@ -358,6 +377,7 @@ struct lat_impl {
 	enum lat_kind kind;
 	size_t size;
 	unsigned spin, pace_us;
+	enum lat_kind ref; /* the iceoryx row it is compared with, or LAT_FLOOR for none */
 	/* results */
 	uint64_t *ns;
 	unsigned n;
@@ -366,14 +386,21 @@ struct lat_impl {
 	struct pctl p;
 };
 
-/* The spin used for "spin-then-block" rows: the library's default. */
-#define SPIN_DEFAULT UINT32_MAX
-
 /*
  * n round trips of every implementation, in `chunks` interleaved runs: the
  * floor and the figure it divides see the same spells of load from other
  * processes, and the same placement of our two processes on the CPUs.
  */
+/* Why an external peer's row cannot run, or NULL. */
+static const char *lat_absent(const struct lat_impl *im)
+{
+	if (im->kind == LAT_IOX_BUSY || im->kind == LAT_IOX_WS)
+		return peer_absent(PEER_ICEORYX);
+	if (im->kind == LAT_UP)
+		return peer_absent(PEER_UPSTREAM);
+	return NULL;
+}
+
 static void lat_group(struct lat_impl *im, int nimpl, unsigned n)
 {
 	int chunks = opt.smoke || n < 50 ? 1 : 5;
@@ -382,7 +409,7 @@ static void lat_group(struct lat_impl *im, int nimpl, unsigned n)
 		im[i].ns = calloc(n, sizeof(uint64_t));
 		im[i].n = 0;
 		im[i].cost = (struct lat_cost){ 0, 0 };
-		im[i].failed = !im[i].ns || !impl_wanted(im[i].impl);
+		im[i].failed = !im[i].ns || !impl_wanted(im[i].impl) || lat_absent(&im[i]);
 	}
 	for (int c = 0; c < chunks; c++) {
 		unsigned k = c == chunks - 1 ? n - (n / chunks) * (chunks - 1) : n / chunks;
@@ -410,12 +437,21 @@ static void lat_group(struct lat_impl *im, int nimpl, unsigned n)
 	}
 }
 
-static void lat_print(const struct lat_impl *im, double floor, double pipe)
+static void lat_print(const struct lat_impl *im, double floor, double pipe,
+		      const struct lat_impl *all, int nall)
 {
-	double v[7];
+	const struct lat_impl *ref = NULL;
+	double v[LAT_NCOLS];
 
 	if (!impl_wanted(im->impl))
 		return;
+	if (lat_absent(im)) {
+		out_skip(im->label, im->impl, lat_absent(im));
+		return;
+	}
+	for (int i = 0; i < nall; i++)
+		if (im->ref != LAT_FLOOR && all[i].kind == im->ref && !all[i].failed)
+			ref = &all[i];
 	if (im->failed) {
 		out_skip(im->label, im->impl, "failed (see stderr)");
 		return;
@@ -427,6 +463,8 @@ static void lat_print(const struct lat_impl *im, double floor, double pipe)
 	v[4] = im->kind == LAT_FLOOR ? NAN : im->p.p50 / floor;
 	v[5] = im->kind == LAT_PIPE || im->kind == LAT_FLOOR ? NAN : im->p.p50 / pipe;
 	v[6] = im->cost.wall_ns ? (double)im->cost.cpu_ns / (double)im->cost.wall_ns * 100 : NAN;
+	v[7] = ref ? im->p.p50 / ref->p.p50 : NAN;
+	v[8] = ref ? im->p.p99 / ref->p.p99 : NAN;
 	out_row(im->label, im->impl, v);
 }
 
@@ -438,9 +476,10 @@ static double p50_of(const struct lat_impl *im, int nimpl, enum lat_kind kind)
 	return NAN;
 }
 
-#define LAT_IMPL(l, name, k, sz, sp, pace)                                                         \
+#define LAT_IMPL(l, name, k, sz, sp, pace, r)                                                      \
 	{                                                                                          \
-		.label = l, .impl = name, .kind = k, .size = sz, .spin = sp, .pace_us = pace       \
+		.label = l, .impl = name, .kind = k, .size = sz, .spin = sp, .pace_us = pace,      \
+		.ref = r                                                                           \
 	}
 
 void scenario_latency(void)
@@ -450,36 +489,55 @@ void scenario_latency(void)
 
 	static const size_t sizes[] = { 64, 4096, FRAME_1080P };
 	static const char *const labels[] = { "64 B", "4 KiB", "1080p 3110400 B" };
-	static const unsigned spins[] = { 0, 5, 20, 50, 200 };
+	static const unsigned spins[] = { 0, 5, 20, 50, 200, ZB_SPIN_FOREVER };
 	static const char *const spin_names[] = { "zb spin 0 us (block)", "zb spin 5 us",
-						  "zb spin 20 us", "zb spin 50 us",
-						  "zb spin 200 us" };
+						  "zb spin 20 us",	  "zb spin 50 us",
+						  "zb spin 200 us",	  "zb busy poll" };
+	enum { NSPIN = sizeof(spins) / sizeof(spins[0]) };
 	double floor_p50 = NAN, pipe64 = NAN;
-	char title[200];
+	char title[200], other[32];
 
 	pin_slot(0); /* we ping; every peer we fork pins itself to the other CPU */
 
 	if (scenario_wanted(2)) {
+		bool custom = opt.size != 0;
+		size_t nsizes = custom ? 1 : sizeof(sizes) / sizeof(sizes[0]);
+
 		snprintf(title, sizeof(title),
 			 "2. Round-trip latency (%u round trips, %u for 1080p, in 5 interleaved "
 			 "runs; ratios of p50)",
 			 opt.rt_small, opt.rt_large);
-		out_section("latency", title, lat_cols, 7);
-		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-			unsigned n = sizes[i] > 65536 ? opt.rt_large : opt.rt_small;
+		out_section("latency", title, lat_cols, LAT_NCOLS);
+		snprintf(other, sizeof(other), "%llu B", (unsigned long long)opt.size);
+		for (size_t i = 0; i < nsizes; i++) {
+			size_t size = custom ? opt.size : sizes[i];
+			const char *label = custom ? other : labels[i];
+			unsigned n = size > 65536 ? opt.rt_large : opt.rt_small;
 			struct lat_impl im[] = {
-				LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0, 0),
-				LAT_IMPL(labels[i], "pipe", LAT_PIPE, sizes[i], 0, 0),
-				LAT_IMPL(labels[i], "socketpair", LAT_SOCK, sizes[i], 0, 0),
-				LAT_IMPL(labels[i], "zb blocking only", LAT_ZB, sizes[i], 0, 0),
-				LAT_IMPL(labels[i], "zb spin-then-block", LAT_ZB, sizes[i],
-					 SPIN_DEFAULT, 0),
+				LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0, 0,
+					 LAT_FLOOR),
+				LAT_IMPL(label, "pipe", LAT_PIPE, size, 0, 0, LAT_IOX_WS),
+				LAT_IMPL(label, "socketpair", LAT_SOCK, size, 0, 0, LAT_IOX_WS),
+				LAT_IMPL(label, "zb blocking only", LAT_ZB, size, 0, 0, LAT_IOX_WS),
+				LAT_IMPL(label, "zb spin-then-block", LAT_ZB, size, SPIN_DEFAULT, 0,
+					 LAT_IOX_BUSY),
+				LAT_IMPL(label, "zb busy poll", LAT_ZB, size, ZB_SPIN_FOREVER, 0,
+					 LAT_IOX_BUSY),
+				LAT_IMPL(label, "iceoryx WaitSet", LAT_IOX_WS, size, 0, 0,
+					 LAT_FLOOR),
+				LAT_IMPL(label, "iceoryx busy poll", LAT_IOX_BUSY, size, 0, 0,
+					 LAT_FLOOR),
+				LAT_IMPL(label, "upstream (blocking)", LAT_UP, size, 0, 0,
+					 LAT_IOX_WS),
 			};
-			int first = i == 0 ? 0 : 1, nimpl = 5;
+			int nimpl = sizeof(im) / sizeof(im[0]), first = i == 0 ? 0 : 1;
 			double pipe;
 
-			if (opt.size && opt.size != sizes[i])
+			if (size < 16 || size > (4u << 20)) {
+				out_skip(label, "every implementation",
+					 "frames of 16 B to 4 MiB only");
 				continue;
+			}
 			lat_group(im + first, nimpl - first, n);
 			if (i == 0)
 				floor_p50 = p50_of(im, nimpl, LAT_FLOOR);
@@ -487,38 +545,50 @@ void scenario_latency(void)
 			if (i == 0)
 				pipe64 = pipe;
 			for (int j = first; j < nimpl; j++)
-				lat_print(&im[j], floor_p50, pipe);
+				lat_print(&im[j], floor_p50, pipe, im, nimpl);
 		}
-		out_note("spin-then-block: the library's default spin (ZB_DEFAULT_SPIN_US); "
-			 "cpu %% is both processes together, in percent of one core.");
+		out_note("spin-then-block: the library's default spin (ZB_DEFAULT_SPIN_US); busy "
+			 "poll: ZB_SPIN_FOREVER; cpu %% is both processes together, in percent of "
+			 "one core.");
+		out_note("x iox: against iceoryx's busy poll for rows that spin, its WaitSet for "
+			 "rows that sleep.");
 	}
 	if (scenario_wanted(3)) {
 		unsigned paced_n = opt.smoke ? 50 : 2000;
-		struct lat_impl im[2 + 5], paced[5];
+		struct lat_impl im[2 + NSPIN + 2], paced[NSPIN];
+		int nim = 2 + NSPIN + 2;
 
 		out_section("wait_policy",
 			    "3. Wait policy: 64 B round trips by spin before sleeping (back to "
 			    "back, and paced at 1 kHz), interleaved",
-			    lat_cols, 7);
-		im[0] = (struct lat_impl)LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0,
-						  0);
-		im[1] = (struct lat_impl)LAT_IMPL("64 B back-to-back", "pipe", LAT_PIPE, 64, 0, 0);
-		for (int i = 0; i < 5; i++) {
+			    lat_cols, LAT_NCOLS);
+		im[0] = (struct lat_impl)LAT_IMPL("8 B", "spin on 1 cache line", LAT_FLOOR, 8, 0, 0,
+						  LAT_FLOOR);
+		im[1] = (struct lat_impl)LAT_IMPL("64 B back-to-back", "pipe", LAT_PIPE, 64, 0, 0,
+						  LAT_IOX_WS);
+		for (int i = 0; i < NSPIN; i++) {
+			enum lat_kind ref = spins[i] ? LAT_IOX_BUSY : LAT_IOX_WS;
+
 			im[2 + i] = (struct lat_impl)LAT_IMPL("64 B back-to-back", spin_names[i],
-							      LAT_ZB, 64, spins[i], 0);
+							      LAT_ZB, 64, spins[i], 0, ref);
 			paced[i] = (struct lat_impl)LAT_IMPL("64 B every 1 ms", spin_names[i],
-							     LAT_ZB, 64, spins[i], 1000);
+							     LAT_ZB, 64, spins[i], 1000, LAT_FLOOR);
 		}
-		lat_group(im, 7, opt.rt_small);
-		floor_p50 = p50_of(im, 7, LAT_FLOOR);
-		pipe64 = p50_of(im, 7, LAT_PIPE);
-		for (int i = 0; i < 7; i++)
-			lat_print(&im[i], floor_p50, pipe64);
-		lat_group(paced, 5, paced_n);
-		for (int i = 0; i < 5; i++)
-			lat_print(&paced[i], floor_p50, pipe64);
-		out_note("paced: a ping every 1 ms, so both sides sleep between frames; cpu %% "
-			 "shows what the spin costs a quiet stream.");
+		im[2 + NSPIN] = (struct lat_impl)LAT_IMPL("64 B back-to-back", "iceoryx WaitSet",
+							  LAT_IOX_WS, 64, 0, 0, LAT_FLOOR);
+		im[3 + NSPIN] = (struct lat_impl)LAT_IMPL("64 B back-to-back", "iceoryx busy poll",
+							  LAT_IOX_BUSY, 64, 0, 0, LAT_FLOOR);
+		lat_group(im, nim, opt.rt_small);
+		floor_p50 = p50_of(im, nim, LAT_FLOOR);
+		pipe64 = p50_of(im, nim, LAT_PIPE);
+		for (int i = 0; i < nim; i++)
+			lat_print(&im[i], floor_p50, pipe64, im, nim);
+		lat_group(paced, NSPIN, paced_n);
+		for (int i = 0; i < NSPIN; i++)
+			lat_print(&paced[i], floor_p50, pipe64, paced, NSPIN);
+		out_note("paced: a ping every 1 ms, so both sides sleep between frames (but the "
+			 "busy poll, which spins); cpu %% shows what the spin costs a quiet "
+			 "stream.");
 	}
 	if (restore)
 		sched_setaffinity(0, sizeof(all), &all);

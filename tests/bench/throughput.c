@@ -17,11 +17,25 @@
 #include "bench.h"
 #include "zbclient.h"
 
-enum tp_kind { TP_PIPE, TP_SOCK, TP_ZB_COPY, TP_ZB_ACQ, TP_N };
+enum tp_kind {
+	TP_PIPE,
+	TP_SOCK,
+	TP_ZB_COPY,
+	TP_ZB_ACQ,
+	TP_ZB_FILL,
+	TP_IOX_COPY,
+	TP_IOX_ACQ,
+	TP_IOX_FILL,
+	TP_UP_COPY,
+	TP_UP_ACQ,
+	TP_UP_FILL,
+	TP_N
+};
 
-/* Every case runs TP_REPS times, interleaved with the others, and keeps its
- * best: load from other processes only ever slows a run down, and
- * interleaving exposes every implementation to the same spells of it. */
+/* Every case runs TP_REPS times, interleaved with the others, and reports
+ * the median: interleaving exposes every implementation to the same spells of
+ * load from other processes, and the median keeps one lucky or unlucky spell
+ * from deciding a ratio. */
 #define TP_REPS 3
 static double rep_s; /* timed seconds of one run */
 /* Set while a run uses a buffer zbd owns: the reader attaches, not creates. */
@@ -32,7 +46,51 @@ static const char *const tp_names[TP_N] = {
 	[TP_SOCK] = "socketpair",
 	[TP_ZB_COPY] = "zb write (copy)",
 	[TP_ZB_ACQ] = "zb acquire/commit",
+	[TP_ZB_FILL] = "zb acquire+fill",
+	[TP_IOX_COPY] = "iceoryx loan+copy",
+	[TP_IOX_ACQ] = "iceoryx loan/publish",
+	[TP_IOX_FILL] = "iceoryx loan+fill",
+	[TP_UP_COPY] = "upstream write_frame",
+	[TP_UP_ACQ] = "upstream get/commit",
+	[TP_UP_FILL] = "upstream get+fill",
 };
+
+/* How the producer makes a frame: copied in ('c'), every byte written in
+ * place ('f'), or only the stamps written in place ('s'). */
+static char tp_mode(enum tp_kind k)
+{
+	switch (k) {
+	case TP_ZB_ACQ:
+	case TP_IOX_ACQ:
+	case TP_UP_ACQ:
+		return 's';
+	case TP_ZB_FILL:
+	case TP_IOX_FILL:
+	case TP_UP_FILL:
+		return 'f';
+	default:
+		return 'c';
+	}
+}
+
+/* The external peer a kind runs on, or -1 for ours and the baselines. */
+static int tp_peer(enum tp_kind k)
+{
+	if (k >= TP_IOX_COPY && k <= TP_IOX_FILL)
+		return PEER_ICEORYX;
+	if (k >= TP_UP_COPY && k <= TP_UP_FILL)
+		return PEER_UPSTREAM;
+	return -1;
+}
+
+/* The peer's kind that makes frames as `k` does. */
+static enum tp_kind tp_same_mode(enum peer_id p, enum tp_kind k)
+{
+	char m = tp_mode(k);
+	enum tp_kind first = p == PEER_ICEORYX ? TP_IOX_COPY : TP_UP_COPY;
+
+	return m == 'c' ? first : m == 's' ? first + 1 : first + 2;
+}
 
 struct tctl {
 	int ready;     /* the reader created the buffer */
@@ -46,7 +104,7 @@ struct tctl {
 
 static bool is_zb(enum tp_kind k)
 {
-	return k == TP_ZB_COPY || k == TP_ZB_ACQ;
+	return k == TP_ZB_COPY || k == TP_ZB_ACQ || k == TP_ZB_FILL;
 }
 
 static void wait_flag(int *flag, struct tctl *c, const char *what)
@@ -126,6 +184,24 @@ static void tp_writer(enum tp_kind kind, struct tctl *c, int fd, const char *nam
 				fill_frame(p, size, seq);
 			else
 				stamp_frame(p, size, seq);
+			err = zb_writer_commit(w, size);
+			if (err < 0)
+				CHILD_FAIL(c, "zb_writer_commit: %s", zb_strerror(err));
+			break;
+		}
+		case TP_ZB_FILL: {
+			void *p;
+
+			err = zb_writer_acquire(w, size, &p, 10000);
+			if (err < 0)
+				CHILD_FAIL(c, "zb_writer_acquire: %s", zb_strerror(err));
+			/* The producer writes every byte of the frame in place. */
+			if (opt.verify) {
+				fill_frame(p, size, seq);
+			} else {
+				memset(p, (int)(seq & 0xff), size);
+				stamp_frame(p, size, seq);
+			}
 			err = zb_writer_commit(w, size);
 			if (err < 0)
 				CHILD_FAIL(c, "zb_writer_commit: %s", zb_strerror(err));
@@ -223,6 +299,11 @@ static bool tp_run(enum tp_kind kind, size_t size, struct tp_result *res)
 	pid_t rd, wr;
 	bool ok = false;
 
+	if (tp_peer(kind) >= 0) {
+		ok = peer_tp(tp_peer(kind), size, rep_s, tp_mode(kind), &res->fps);
+		res->gbs = res->fps * (double)size / 1e9;
+		goto out;
+	}
 	if (!is_zb(kind) && warm > 1000)
 		warm = 1000; /* no pages to fault in: a short warm-up is enough */
 	if (kind == TP_PIPE && pipe(fds) < 0)
@@ -309,71 +390,133 @@ static void memcpy_run(size_t size, struct tp_result *res)
 }
 
 static const struct col tp_cols[] = {
-	{ "mframes_per_s", "Mframes/s", 10, 3 },  { "gb_per_s", "GB/s", 8, 2 },
-	{ "vs_memcpy", "x memcpy", 9, 2 },	  { "vs_pipe", "x pipe", 8, 2 },
-	{ "vs_socketpair", "x sockpair", 10, 2 },
+	{ "mframes_per_s", "Mframes/s", 10, 3 }, { "gb_per_s", "GB/s", 8, 2 },
+	{ "vs_memcpy", "x memcpy", 9, 2 },	 { "vs_pipe", "x pipe", 8, 2 },
+	{ "vs_iceoryx", "x iceoryx", 9, 2 },	 { "vs_upstream", "x upstream", 10, 2 },
 };
+
+/* The frame sizes of scenario 1: the defaults, or --size alone. */
+static const size_t tp_sizes[] = { 64, 1024, 65536, 1u << 20, FRAME_1080P };
+static const char *const tp_labels[] = { "64 B", "1 KiB", "64 KiB", "1 MiB", "1080p 3110400 B" };
+
+static const char *size_label(size_t size, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(tp_sizes) / sizeof(tp_sizes[0]); i++)
+		if (tp_sizes[i] == size)
+			return tp_labels[i];
+	snprintf(buf, len, "%zu B", size);
+	return buf;
+}
+
+/* Whether kind k runs: wanted, and its peer (if any) is there. */
+static bool tp_runs(enum tp_kind k)
+{
+	return impl_wanted(tp_names[k]) && (tp_peer(k) < 0 || !peer_absent(tp_peer(k)));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of n frame rates, as a result for frames of `size` bytes. */
+static struct tp_result tp_median(double *fps, int n, size_t size)
+{
+	struct tp_result r;
+
+	qsort(fps, (size_t)n, sizeof(*fps), cmp_double);
+	r.fps = n % 2 ? fps[n / 2] : (fps[n / 2 - 1] + fps[n / 2]) / 2;
+	r.gbs = r.fps * (double)size / 1e9;
+	return r;
+}
+
+static void tp_size(size_t size, int reps)
+{
+	struct tp_result mc, base[TP_N], one;
+	double runs[TP_N + 1][TP_REPS];
+	bool failed[TP_N] = { false };
+	char buf[32];
+	const char *label = size_label(size, buf, sizeof(buf));
+	double v[6];
+
+	if (2 * (size + 16) > opt.ring || size < 16) {
+		out_skip(label, "every implementation", "frames of 16 B up to half the ring only");
+		return;
+	}
+	for (int r = 0; r < reps; r++) {
+		memcpy_run(size, &one);
+		runs[TP_N][r] = one.fps;
+		for (int k = 0; k < TP_N; k++) {
+			if (!tp_runs(k) || failed[k])
+				continue;
+			if (!tp_run(k, size, &one))
+				failed[k] = true;
+			runs[k][r] = one.fps;
+		}
+	}
+	mc = tp_median(runs[TP_N], reps, size);
+	for (int k = 0; k < TP_N; k++)
+		base[k] = tp_runs(k) && !failed[k] ? tp_median(runs[k], reps, size)
+						   : (struct tp_result){ NAN, NAN };
+	v[0] = mc.fps / 1e6;
+	v[1] = mc.gbs;
+	v[2] = v[3] = v[4] = v[5] = NAN;
+	out_row(label, "memcpy (1 process)", v);
+	for (int k = 0; k < TP_N; k++) {
+		int peer = tp_peer(k);
+
+		if (!impl_wanted(tp_names[k]))
+			continue;
+		if (peer >= 0 && peer_absent(peer)) {
+			if (k == (int)tp_same_mode(peer, TP_ZB_COPY))
+				out_skip(label, peer_name(peer), peer_absent(peer));
+			continue;
+		}
+		if (failed[k]) {
+			out_skip(label, tp_names[k], "failed (see stderr)");
+			continue;
+		}
+		v[0] = base[k].fps / 1e6;
+		v[1] = base[k].gbs;
+		v[2] = base[k].gbs / mc.gbs;
+		v[3] = k == TP_PIPE ? NAN : base[k].fps / base[TP_PIPE].fps;
+		v[4] = k <= TP_SOCK || peer == PEER_ICEORYX
+			       ? NAN
+			       : base[k].fps / base[tp_same_mode(PEER_ICEORYX, k)].fps;
+		v[5] = k <= TP_SOCK || peer >= 0
+			       ? NAN
+			       : base[k].fps / base[tp_same_mode(PEER_UPSTREAM, k)].fps;
+		out_row(label, tp_names[k], v);
+	}
+}
 
 void scenario_throughput(void)
 {
-	static const size_t sizes[] = { 64, 1024, 65536, 1u << 20, FRAME_1080P };
-	static const char *const labels[] = { "64 B", "1 KiB", "64 KiB", "1 MiB",
-					      "1080p 3110400 B" };
-	char title[160];
-
 	int reps = opt.smoke ? 1 : TP_REPS;
+	char title[160];
 
 	rep_s = opt.duration_s / reps;
 	snprintf(title, sizeof(title),
-		 "1. One-way throughput (best of %d x %.2g s, %llu MiB ring, reader checks %s)",
+		 "1. One-way throughput (median of %d x %.2g s, %llu MiB ring, reader checks %s)",
 		 reps, rep_s, (unsigned long long)(opt.ring >> 20),
 		 opt.verify ? "every byte" : "sequence and first/last 8 bytes");
-	out_section("throughput", title, tp_cols, 5);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct tp_result mc = { 0, 0 }, base[TP_N], one;
-		bool failed[TP_N] = { false };
-		double v[5];
-
-		if (2 * (sizes[i] + 16) > opt.ring || (opt.size && opt.size != sizes[i]))
-			continue;
-		for (int k = 0; k < TP_N; k++)
-			base[k].fps = base[k].gbs = NAN;
-		for (int r = 0; r < reps; r++) {
-			memcpy_run(sizes[i], &one);
-			if (one.gbs > mc.gbs)
-				mc = one;
-			for (int k = 0; k < TP_N; k++) {
-				if (!impl_wanted(tp_names[k]) || failed[k])
-					continue;
-				if (!tp_run(k, sizes[i], &one))
-					failed[k] = true;
-				else if (isnan(base[k].fps) || one.fps > base[k].fps)
-					base[k] = one;
-			}
-		}
-		v[0] = mc.fps / 1e6;
-		v[1] = mc.gbs;
-		v[2] = v[3] = v[4] = NAN;
-		out_row(labels[i], "memcpy (1 process)", v);
-		for (int k = 0; k < TP_N; k++) {
-			if (!impl_wanted(tp_names[k]))
-				continue;
-			if (failed[k]) {
-				out_skip(labels[i], tp_names[k], "failed (see stderr)");
-				continue;
-			}
-			v[0] = base[k].fps / 1e6;
-			v[1] = base[k].gbs;
-			v[2] = base[k].gbs / mc.gbs;
-			v[3] = k == TP_PIPE ? NAN : base[k].fps / base[TP_PIPE].fps;
-			v[4] = k <= TP_SOCK ? NAN : base[k].fps / base[TP_SOCK].fps;
-			out_row(labels[i], tp_names[k], v);
-		}
-	}
+	out_section("throughput", title, tp_cols, 6);
+	if (opt.size)
+		tp_size(opt.size, reps);
+	else
+		for (size_t i = 0; i < sizeof(tp_sizes) / sizeof(tp_sizes[0]); i++)
+			tp_size(tp_sizes[i], reps);
 	out_note("memcpy: one process copies the frame to successive slots of a region the "
 		 "size of the ring (the copy limit).");
 	out_note("pipe/socketpair: a 16-byte {length, sequence} header and the data, one "
 		 "write() per frame, read with a 256 KiB+ buffer.");
+	out_note(
+		"copy: the frame is copied in; fill: the producer writes every byte in place; "
+		"acquire/commit, loan/publish, get/commit: only the 16 stamp bytes (a hand-over).");
+	out_note("x iceoryx, x upstream: frames/s against the peer's row that makes frames the "
+		 "same way (copy, fill or stamps).");
 }
 
 bool tp_run_zbd_owned(size_t size, int64_t (*cpu_ns)(pid_t), struct tp_owned *ret)

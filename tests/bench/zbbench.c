@@ -35,6 +35,9 @@ static const struct col *cur_cols;
 static int cur_ncols;
 static const char *cur_id;
 static bool json_first_row = true;
+/* Where the JSON goes: stdout (--json, no table), a file (--json=FILE, beside
+ * the table, so one run gives both), or nowhere. */
+static FILE *jf;
 
 static void cpu_model(char *buf, size_t size)
 {
@@ -58,16 +61,16 @@ static void cpu_model(char *buf, size_t size)
 
 static void json_str(const char *s)
 {
-	putchar('"');
+	fputc('"', jf);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(jf, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(jf, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, jf);
 	}
-	putchar('"');
+	fputc('"', jf);
 }
 
 void out_begin(void)
@@ -77,17 +80,21 @@ void out_begin(void)
 
 	cpu_model(model, sizeof(model));
 	uname(&u);
-	if (opt.json) {
-		printf("{\"machine\":{\"cpus\":%ld,\"model\":", sysconf(_SC_NPROCESSORS_ONLN));
+	if (jf) {
+		fprintf(jf, "{\"machine\":{\"cpus\":%ld,\"model\":", sysconf(_SC_NPROCESSORS_ONLN));
 		json_str(model);
-		printf(",\"kernel\":");
+		fprintf(jf, ",\"kernel\":");
 		json_str(u.release);
-		printf("},\"options\":{\"smoke\":%s,\"verify\":%s,\"pin\":%s,\"duration_s\":%g,"
-		       "\"ring\":%llu},\"results\":[",
-		       opt.smoke ? "true" : "false", opt.verify ? "true" : "false",
-		       opt.pin ? "true" : "false", opt.duration_s, (unsigned long long)opt.ring);
-		return;
+		fprintf(jf,
+			"},\"options\":{\"smoke\":%s,\"verify\":%s,\"pin\":%s,\"duration_s\":%g,"
+			"\"ring\":%llu},\"results\":[",
+			opt.smoke ? "true" : "false", opt.verify ? "true" : "false",
+			opt.pin ? "true" : "false", opt.duration_s, (unsigned long long)opt.ring);
+		/* Forked children must not inherit unwritten JSON. */
+		fflush(jf);
 	}
+	if (opt.json)
+		return;
 	printf("zbbench: %ld CPUs, %s, Linux %s%s%s%s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
 	       u.release, opt.smoke ? ", smoke run (figures meaningless)" : "",
 	       opt.verify ? ", --verify (every byte checked)" : "",
@@ -110,31 +117,32 @@ void out_section(const char *id, const char *title, const struct col *cols, int 
 
 static void json_row_start(const char *label, const char *impl)
 {
-	printf("%s\n{\"scenario\":", json_first_row ? "" : ",");
+	fprintf(jf, "%s\n{\"scenario\":", json_first_row ? "" : ",");
 	json_first_row = false;
 	json_str(cur_id);
-	printf(",\"case\":");
+	fprintf(jf, ",\"case\":");
 	json_str(label);
-	printf(",\"impl\":");
+	fprintf(jf, ",\"impl\":");
 	json_str(impl);
 }
 
 void out_row(const char *label, const char *impl, const double *vals)
 {
-	if (opt.json) {
+	if (jf) {
 		json_row_start(label, impl);
 		for (int i = 0; i < cur_ncols; i++) {
-			printf(",\"%s\":", cur_cols[i].key);
+			fprintf(jf, ",\"%s\":", cur_cols[i].key);
 			if (isnan(vals[i]))
-				printf("null");
+				fprintf(jf, "null");
 			else
-				printf("%.*f", cur_cols[i].prec < 3 ? 3 : cur_cols[i].prec,
-				       vals[i]);
+				fprintf(jf, "%.*f", cur_cols[i].prec < 3 ? 3 : cur_cols[i].prec,
+					vals[i]);
 		}
-		printf("}");
-		fflush(stdout);
-		return;
+		fprintf(jf, "}");
+		fflush(jf);
 	}
+	if (opt.json)
+		return;
 	printf("%-18s %-22s", label, impl);
 	for (int i = 0; i < cur_ncols; i++) {
 		if (isnan(vals[i]))
@@ -148,13 +156,15 @@ void out_row(const char *label, const char *impl, const double *vals)
 
 void out_skip(const char *label, const char *impl, const char *why)
 {
-	if (opt.json) {
+	if (jf) {
 		json_row_start(label, impl);
-		printf(",\"skipped\":");
+		fprintf(jf, ",\"skipped\":");
 		json_str(why);
-		printf("}");
-		return;
+		fprintf(jf, "}");
+		fflush(jf);
 	}
+	if (opt.json)
+		return;
 	printf("%-18s %-22s skipped: %s\n", label, impl, why);
 	fflush(stdout);
 }
@@ -175,9 +185,13 @@ void out_note(const char *fmt, ...)
 
 void out_end(void)
 {
-	if (opt.json)
-		printf("\n],\"failures\":%d}\n", bench_failures());
-	else if (bench_failures())
+	if (jf) {
+		fprintf(jf, "\n],\"failures\":%d}\n", bench_failures());
+		fflush(jf);
+		if (jf != stdout)
+			fclose(jf);
+	}
+	if (!opt.json && bench_failures())
 		printf("\n%d FAILURES (see stderr)\n", bench_failures());
 }
 
@@ -204,23 +218,29 @@ bool impl_wanted(const char *name)
 	return !opt.impl || strstr(name, opt.impl);
 }
 
+bool bench_dir(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	char *slash;
+
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	return true;
+}
+
 /* zbd is looked for beside us in the build tree unless --zbd names it. */
 static void find_zbd(void)
 {
-	char self[2048], *slash;
-	ssize_t n;
+	char self[2048];
 	struct stat st;
 
-	if (opt.zbd[0])
+	if (opt.zbd[0] || !bench_dir(self, sizeof(self)))
 		return;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return;
-	*slash = '\0';
 	snprintf(opt.zbd, sizeof(opt.zbd), "%s/../../zbd/zbd", self);
 	if (stat(opt.zbd, &st) < 0 || !S_ISREG(st.st_mode) || access(opt.zbd, X_OK) < 0)
 		opt.zbd[0] = '\0';
@@ -231,13 +251,14 @@ static void usage(FILE *f)
 	fprintf(f, "usage: zbbench [options]\n"
 		   "  --smoke         a seconds-long run that checks everything works\n"
 		   "  --json          JSON instead of a table\n"
+		   "  --json=FILE     the table, and JSON into FILE (for plot.py)\n"
 		   "  --verify        readers check every byte of every frame\n"
 		   "  --only=LIST     scenarios to run, e.g. 1,2 (1 throughput, 2 latency,\n"
 		   "                  3 wait policy, 4 dead peer, 5 broker cost, 6 scale)\n"
 		   "  --duration=S    seconds per throughput case (default 1)\n"
 		   "  --round-trips=N round trips for 64 B and 4 KiB frames (default 100000)\n"
 		   "  --kills=N       kills per dead-peer case (default 20)\n"
-		   "  --size=N        only frames of N bytes in scenarios 1 and 2\n"
+		   "  --size=N        only frames of N bytes in scenarios 1 and 2 (any N from 16)\n"
 		   "  --impl=TEXT     only implementations whose name contains TEXT\n"
 		   "  --spin=US       zb spin in scenario 1 (default: the library's)\n"
 		   "  --pin           give the two processes of each pair a CPU each\n"
@@ -248,7 +269,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "smoke", no_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", optional_argument, NULL, 'j' },
 		{ "verify", no_argument, NULL, 'v' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -270,7 +291,13 @@ int main(int argc, char **argv)
 			opt.smoke = true;
 			break;
 		case 'j':
-			opt.json = true;
+			if (!optarg) {
+				opt.json = true;
+				jf = stdout;
+			} else if (!(jf = fopen(optarg, "w"))) {
+				fprintf(stderr, "zbbench: %s: %s\n", optarg, strerror(errno));
+				return 2;
+			}
 			break;
 		case 'v':
 			opt.verify = true;
@@ -330,6 +357,12 @@ int main(int argc, char **argv)
 		verify_init();
 
 	out_begin();
+	if (scenario_wanted(1) || scenario_wanted(2) || scenario_wanted(3)) {
+		/* Every size scenarios 1 to 3 may run, for iceoryx's mempools. */
+		size_t sizes[] = { 64, 1024, 4096, 65536, 1u << 20, FRAME_1080P, opt.size };
+
+		peers_start(sizes, opt.size ? 7 : 6);
+	}
 	if (scenario_wanted(1))
 		scenario_throughput();
 	if (scenario_wanted(2) || scenario_wanted(3))
@@ -338,6 +371,7 @@ int main(int argc, char **argv)
 		scenario_deadpeer();
 	if (scenario_wanted(5) || scenario_wanted(6))
 		scenario_zbd();
+	peers_stop();
 	out_end();
 	tu_cleanup_all();
 	return bench_failures() ? 1 : 0;

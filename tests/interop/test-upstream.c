@@ -9,8 +9,9 @@
  * frames ending exactly at the end of the ring), copy and zero-copy on both
  * sides, metadata, 1 MiB frames, a stream of 3,000,000 frames after which both
  * semaphores are bounded, a sem-r found near SEM_VALUE_MAX, SIGKILL of either
- * side with and without zbd, and an upstream writer attaching to a zbd buffer
- * before its reader. Where upstream is wrong (doc/protocol.md section 15) the
+ * side with and without zbd, an upstream writer attaching to a zbd buffer
+ * before its reader, and our writer's early wraps (doc/protocol.md section 14,
+ * item 21) into each upstream reader. Where upstream is wrong (doc/protocol.md section 15) the
  * tests avoid what would break upstream's side and say so: those bugs are theirs.
  */
 #include <check.h>
@@ -735,6 +736,61 @@ START_TEST(sigkill_with_zbd)
 }
 END_TEST
 
+/* ------------------------------------------------------------ 8: early wraps */
+
+/*
+ * Early wraps (doc/protocol.md section 14, item 21) into the real upstream
+ * readers. Frames of 1 MiB with their header, in an 8 MiB ring, end each lap
+ * exactly at the end: a writer that wraps only when it must never writes a
+ * marker here. Ours, four frames in and with the ring drained, goes back to 0
+ * behind one although the frame still fits: every marker counted is an early
+ * wrap, which the upstream reader had to follow to read every frame intact.
+ */
+#define EW_RING (8u << 20)
+#define EW_FRAME ((1u << 20) - ZB_FRAME_HEADER_SIZE)
+#define EW_COUNT 24
+
+START_TEST(early_wrap_to_upstream_reader)
+{
+	const char *name = tu_unique_name("ewup");
+	char n_count[24], n_frame[24], n_p[24];
+	const char *const args[] = { "read",
+				     name,
+				     num(n_count, EW_COUNT),
+				     "17",
+				     num(n_frame, EW_FRAME),
+				     n_frame,
+				     num(n_p, EW_RING),
+				     NULL };
+	const struct zb_oieb *o;
+	unsigned long long markers;
+	struct zb_writer *w;
+	uint8_t *seg;
+	size_t seg_size;
+	struct up u;
+
+	pattern_init(&pat, 17, EW_FRAME, EW_FRAME);
+	peer_start(&u, _i, args);
+	ck_assert_int_eq(zb_writer_open(&w, name), 0);
+	seg = seg_map(name, &seg_size);
+	o = (const struct zb_oieb *)seg;
+	for (uint64_t seq = 1; seq <= EW_COUNT; seq++) {
+		/* The reader gave everything back: when our writer wraps early. */
+		ck_assert_msg(TU_UNTIL(zb_load(&o->payload_free_bytes) == EW_RING, 30000, 50),
+			      "the %s reader did not drain the ring", peer_names[_i]);
+		ck_assert_int_eq(write_stream(w, seq, seq, true), 0);
+	}
+	ck_assert_uint_eq(peer_done(&u, 60000).frames, EW_COUNT);
+	markers = zb_load(&o->payload_written_count) - EW_COUNT;
+	printf("%s reader: %u frames of 1 MiB read intact across %llu early wraps\n",
+	       peer_names[_i], EW_COUNT, markers);
+	ck_assert_uint_gt(markers, 0);
+	seg_unmap(seg, seg_size);
+	zb_writer_close(w);
+	ck_assert_int_eq(up_exit(&u, 20000), 0);
+}
+END_TEST
+
 TU_SUITE(upstream_suite, "interop-upstream", .skip = skip_reason)
 {
 	TCase *tc = tu_tcase(s, "real", NULL, teardown);
@@ -748,4 +804,5 @@ TU_SUITE(upstream_suite, "interop-upstream", .skip = skip_reason)
 	tcase_add_loop_test(tc, upstream_writer_before_reader_on_zbd_buffer, CPP, PY + 1);
 	tcase_add_loop_test(tc, sigkill_without_zbd, CPP, PY + 1);
 	tcase_add_loop_test(tc, sigkill_with_zbd, CPP, PY + 1);
+	tcase_add_loop_test(tc, early_wrap_to_upstream_reader, CPP, PY + 1);
 }

@@ -42,6 +42,33 @@ static long long wait_num(const char *name, const char *key, long long want)
 	return v;
 }
 
+/* bytes_written once a scan has moved it (frame counts are read live, bytes
+ * move at scans); t.reply then holds that health reply. */
+static long long wait_bytes_written(const char *name)
+{
+	long long bytes = 0;
+
+	for (int i = 0; i < 200 && bytes <= 0; i++) {
+		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
+		bytes = tz_get_num(t.reply, rec, "bytes_written");
+		if (bytes <= 0)
+			usleep(10000);
+	}
+	return bytes;
+}
+
+/* `n` frames of `size` bytes written, each read and released before the next. */
+static void stream(struct zb_writer *w, struct zb_reader *r, const void *buf, size_t size, int n)
+{
+	struct zb_frame f;
+
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(zb_writer_write(w, buf, size, 1000), 0);
+		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
+		zb_reader_release(r, &f);
+	}
+}
+
 static const char *wait_state(const char *name, const char *want)
 {
 	const char *s = "";
@@ -153,7 +180,6 @@ START_TEST(lapping_the_ring_between_scans_is_estimated)
 	const char *name = tu_unique_name("lap");
 	struct zb_writer *w;
 	struct zb_reader *r;
-	struct zb_frame f;
 	char buf[1000] = { 0 };
 	long long bytes, frames;
 
@@ -162,18 +188,8 @@ START_TEST(lapping_the_ring_between_scans_is_estimated)
 	 * frames since the last wrap give the mean frame: the estimate is close
 	 * (it once counted one byte per frame, 50,176 of 640,000). */
 	start_pair("[zbd]\nscan_interval_ms = 300\n", name, "64K", &r, &w);
-	for (int i = 0; i < 640; i++) {
-		ck_assert_int_eq(zb_writer_write(w, buf, sizeof(buf), 1000), 0);
-		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
-		zb_reader_release(r, &f);
-	}
-	for (int i = 0; i < 200; i++) {
-		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-		bytes = tz_get_num(t.reply, rec, "bytes_written");
-		if (bytes > 0)
-			break;
-		usleep(10000);
-	}
+	stream(w, r, buf, sizeof(buf), 640);
+	bytes = wait_bytes_written(name);
 	frames = tz_get_num(t.reply, rec, "frames_written");
 	printf("640 frames, 640,000 bytes lapping a 64 KiB ring between scans: "
 	       "frames_written=%lld bytes_written=%lld\n",
@@ -187,33 +203,56 @@ START_TEST(lapping_the_ring_between_scans_is_estimated)
 }
 END_TEST
 
+/*
+ * A writer that wraps early (doc/protocol.md section 14, item 21) laps a
+ * stretch of four frames, far short of the ring: 100 frames of 1 MiB with
+ * their header in a ring of 8 MiB take some 24 markers (none of them needed:
+ * the frames fit the ring exactly), all between two scans. The estimate once
+ * assumed one marker per 8 MiB and counted the rest as frames (124).
+ */
+START_TEST(lapping_with_early_wraps)
+{
+	const char *name = tu_unique_name("lapew");
+	size_t size = (1u << 20) - ZB_FRAME_HEADER_SIZE;
+	char *buf = calloc(1, size);
+	long long bytes, frames, want = 100 * (long long)size;
+	struct zb_writer *w;
+	struct zb_reader *r;
+
+	ck_assert_ptr_nonnull(buf);
+	start_pair("[zbd]\nscan_interval_ms = 300\n", name, "8M", &r, &w);
+	stream(w, r, buf, size, 100);
+	bytes = wait_bytes_written(name);
+	frames = tz_get_num(t.reply, rec, "frames_written");
+	printf("100 frames of 1 MiB wrapping early between scans: frames_written=%lld "
+	       "bytes_written=%lld\n",
+	       frames, bytes);
+	ck_assert_int_ge(frames, 95);
+	ck_assert_int_le(frames, 105);
+	ck_assert_int_ge(bytes, want - want / 20);
+	ck_assert_int_le(bytes, want + want / 20);
+	free(buf);
+	zb_writer_close(w);
+	zb_reader_close(r);
+}
+END_TEST
+
 START_TEST(lapping_small_frames)
 {
 	const char *name = tu_unique_name("lap");
 	struct zb_writer *w;
 	struct zb_reader *r;
-	struct zb_frame f;
 	char buf[64] = { 0 };
 	long long bytes;
 
 	/* Frames of 64 ring bytes end exactly at the end of the ring: no markers,
 	 * and the estimate of a lapped interval is exact. */
 	start_pair("[zbd]\nscan_interval_ms = 300\n", name, "4K", &r, &w);
-	for (int i = 0; i < 1000; i++) {
-		ck_assert_int_eq(zb_writer_write(w, buf, 48, 1000), 0);
-		ck_assert_int_eq(zb_reader_read(r, &f, 1000), 0);
-		zb_reader_release(r, &f);
-	}
+	stream(w, r, buf, 48, 1000);
 	ck_assert_int_eq(wait_num(name, "frames_read", 1000), 1000);
 	ck_assert_int_eq(wait_num(name, "frames_written", 1000), 1000);
 	/* Frame counts are read live; bytes move at the next scan. */
-	for (int i = 0; i < 200; i++) {
-		ck_assert_int_eq(tz_request(&t, "health %s", name), 0);
-		bytes = tz_get_num(t.reply, rec, "bytes_written");
-		if (bytes > 0)
-			break;
-		usleep(10000);
-	}
+	bytes = wait_bytes_written(name);
 	ck_assert_int_eq(bytes, 48000);
 	zb_writer_close(w);
 	zb_reader_close(r);
@@ -281,6 +320,7 @@ TU_SUITE(zbd_health_suite, "zbd-health")
 	tcase_add_test(tc, frames_and_bytes_leave_wraps_out);
 	tcase_add_test(tc, lapping_the_ring_between_scans_is_estimated);
 	tcase_add_test(tc, lapping_small_frames);
+	tcase_add_test(tc, lapping_with_early_wraps);
 	tcase_add_test(tc, corrupt_control_block);
 	tcase_add_test(tc, systemd_status_watchdog_stopping);
 }
