@@ -579,8 +579,10 @@ START_TEST(sigkill_without_zbd)
 	const char *name = tu_unique_name("kill");
 	const char *args[8];
 	char n_ms[24];
-	const char *reader_args[] = { "read",  NULL,	  "1000000000",	   "16", "1", "300",
-				      "65536", "timeout", num(n_ms, 1000), NULL };
+	/* Our writer's frames take multiples of 16 ring bytes (unit): no tail
+	 * under 16 bytes, where both upstream readers read past the ring. */
+	const char *reader_args[] = { "read",  NULL,	  "1000000000",	   "16",   "1",	 "300",
+				      "65536", "timeout", num(n_ms, 1000), "unit", "16", NULL };
 	struct ours o = { .name = name, .count = 1000000000 };
 	struct zb_reader *r;
 	struct zb_writer *w;
@@ -601,6 +603,7 @@ START_TEST(sigkill_without_zbd)
 	/* Our writer dies: their reader gives up, "writer dead" (22). */
 	pattern_free(&pat);
 	pattern_init(&pat, 16, 1, 300);
+	pat.unit = 16; /* as the reader's `unit 16`: no short tails */
 	zb_reader_close(r);
 	name = tu_unique_name("kill");
 	o.name = name;
@@ -616,7 +619,7 @@ START_TEST(sigkill_without_zbd)
 	name = tu_unique_name("kill");
 	peer_start(&u, _i,
 		   (const char *const[]){ "read", name, "1000000000", "16", "1", "300", "65536",
-					  NULL });
+					  "unit", "16", NULL });
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(write_stream(w, 1, 1000, true), 0);
 	kill(u.pid, SIGKILL);
@@ -700,12 +703,13 @@ START_TEST(sigkill_with_zbd)
 	 * wait out its 20 s read; zbd wakes it, and it sees "writer dead". */
 	pattern_free(&pat);
 	pattern_init(&pat, 16, 1, 300);
+	pat.unit = 16; /* as the reader's `unit 16`: no short tails */
 	name = tu_unique_name("zkill");
 	o.name = name;
 	o.count = 1000000000;
 	peer_start(&u, _i,
 		   (const char *const[]){ "read", name, "1000000000", "16", "1", "300", "65536",
-					  NULL });
+					  "unit", "16", NULL });
 	ck_assert(TU_UNTIL(zbd_lists(name, "foreign"), 10000, 10000));
 	pid = ours_start(our_writer_main, &o);
 	ck_assert(TU_UNTIL(tz_request(&zbd, "health %s", name) == 0 &&
@@ -725,7 +729,7 @@ START_TEST(sigkill_with_zbd)
 	name = tu_unique_name("zkill");
 	peer_start(&u, _i,
 		   (const char *const[]){ "read", name, "1000000000", "16", "1", "300", "65536",
-					  NULL });
+					  "unit", "16", NULL });
 	ck_assert(TU_UNTIL(zbd_lists(name, "foreign"), 10000, 10000));
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(write_stream(w, 1, 1000, true), 0);
