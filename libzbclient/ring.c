@@ -180,8 +180,11 @@ bool ring_span_walk(const struct zb_segment *s, uint64_t from, uint64_t to, uint
 	struct ring_span span = { 0 };
 
 	to %= p;
-	for (;;) {
+	for (unsigned steps = 0;; steps++) {
 		bool any = entries == RING_SPAN_ANY;
+
+		if (steps > RING_SPAN_STEPS_MAX)
+			return false;
 
 		/* A count left over may be an unmarked wrap's: the Python writer's. */
 		if (pos == to && (span.ring_bytes > 0 || entries == 0 || any) &&
