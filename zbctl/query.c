@@ -89,8 +89,8 @@ static int ask(const struct args *a, const char *line, struct zb_ctl **ret_ctl,
 int cmd_health(const struct args *a)
 {
 	char line[ZB_CTL_LINE_MAX + 1] = "health";
-	struct zb_ctl_reply *reply;
-	struct zb_ctl *ctl;
+	struct zb_ctl_reply *reply = NULL;
+	struct zb_ctl *ctl = NULL;
 	int code;
 
 	if (a->operand)
@@ -108,8 +108,8 @@ int cmd_health(const struct args *a)
  * or with --json the reply as every verb gives it. */
 int cmd_metrics(const struct args *a)
 {
-	struct zb_ctl_reply *reply;
-	struct zb_ctl *ctl;
+	struct zb_ctl_reply *reply = NULL;
+	struct zb_ctl *ctl = NULL;
 	int code = ask(a, "metrics", &ctl, &reply);
 
 	if (code)

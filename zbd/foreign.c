@@ -108,10 +108,10 @@ static bool complete(const char *name)
 	struct stat st;
 	int fd;
 
-	snprintf(obj, sizeof(obj), "sem.sem-w-%s", name);
+	snprintf(obj, sizeof(obj), "sem.sem-w-%.*s", ZB_NAME_MAX, name);
 	if (!shm_stat(obj, &st))
 		return false;
-	snprintf(obj, sizeof(obj), "sem.sem-r-%s", name);
+	snprintf(obj, sizeof(obj), "sem.sem-r-%.*s", ZB_NAME_MAX, name);
 	if (!shm_stat(obj, &st))
 		return false;
 	names_shm(obj, name);
@@ -153,7 +153,7 @@ static void consider(struct zbd *d, const char *name)
 	if (!b)
 		return;
 	b->daemon = d;
-	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(b->name, sizeof(b->name), "%.*s", ZB_NAME_MAX, name); /* checked */
 	b->lock_fd = -1;
 	b->mode = st.st_mode & 07777;
 	b->gid = st.st_gid;

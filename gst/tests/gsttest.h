@@ -63,8 +63,8 @@ void gt_proc_close(struct gt_proc *p);
 
 /* A real zbd, ready (READY=1 on a notify socket we own) on a private socket. */
 struct gt_zbd {
-	char dir[128];
-	char sock[192];
+	char dir[192]; /* gt_dir() */
+	char sock[192 + sizeof("/zbd.sock")];
 	int notify_fd;
 	pid_t pid;
 };

@@ -30,7 +30,7 @@ static void teardown(void)
 
 static const char *fdname(const char *name)
 {
-	static char out[512];
+	static char out[256]; /* as struct tz's stored names */
 	size_t n = (size_t)snprintf(out, sizeof(out), "buf-");
 
 	/* ':' and '%' escaped, as zbd does: systemd refuses ':' in a name. */
