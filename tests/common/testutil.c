@@ -345,6 +345,15 @@ const char *tu_no_private_mounts(void)
 	return "no private mount namespace for /tmp and /dev/shm (unshare or mount refused)";
 }
 
+bool tu_pidns_initial(void)
+{
+	struct stat st;
+
+	/* 0xEFFFFFFC: the kernel's fixed inode of the initial pid namespace. */
+	return stat("/proc/self/ns/pid", &st) == 0 && (uint32_t)st.st_ino == 0xEFFFFFFCu &&
+	       access("/proc/1/status", R_OK) == 0;
+}
+
 /* ------------------------------------------------------- objects and files */
 
 bool tu_lock_is_held(const char *name)

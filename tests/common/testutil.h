@@ -137,6 +137,12 @@ bool tu_private_mounts(const char *shm_options);
  * child, so nothing changes in the caller), or NULL. */
 const char *tu_no_private_mounts(void);
 
+/* Whether we are in the initial pid namespace with every process visible:
+ * only there does zbd (started by us) take a pid no process that maps the
+ * buffer has for a dead peer (zbd/peerproc.c); in a container it says
+ * `unknown` (doc/zbd.md, "Liveness"). */
+bool tu_pidns_initial(void);
+
 /* ------------------------------------------------------- objects and files */
 
 /* True if anyone holds the flock on NAME.lock (this process through another
