@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -607,4 +608,29 @@ const char *tz_state(struct tz *t, const char *name)
 	ck_assert_int_eq(tz_request(t, "health %s", name), 0);
 	snprintf(state, sizeof(state), "%s", tz_get(t->reply, rec, "state"));
 	return state;
+}
+
+bool tz_watches(struct tz *t, pid_t pid)
+{
+	char path[300], line[64], want[32];
+	bool found = false;
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)t->pid);
+	snprintf(want, sizeof(want), "Pid:\t%d\n", (int)pid);
+	dir = opendir(path);
+	while (dir && !found && (de = readdir(dir))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)t->pid, de->d_name);
+		f = fopen(path, "re");
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strcmp(line, want) == 0;
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
 }

@@ -105,6 +105,10 @@ long long tz_get_num(const char *reply, const char *record, const char *key);
  * Static storage. */
 const char *tz_state(struct tz *t, const char *name);
 
+/* Whether zbd holds a pidfd on `pid` (its fdinfo says "Pid:"): it has found
+ * that process and watches it. */
+bool tz_watches(struct tz *t, pid_t pid);
+
 /* Whether `list` names the buffer as zbd's own (not one it only observes,
  * owner=foreign). */
 bool tz_in_list(struct tz *t, const char *name);

@@ -674,6 +674,10 @@ START_TEST(sigkill_with_zbd)
 	args[1] = name;
 	peer_start(&u, _i, args);
 	read_stream(r, 1, 1000, 1);
+	/* In a container zbd cannot take a pid it never saw for dead (it may be
+	 * a sibling namespace's, doc/zbd.md "Liveness"): it must have found it. */
+	if (!tu_pidns_initial())
+		ck_assert(TU_UNTIL(tz_watches(&zbd, u.pid), 5000, 2000));
 	kill(u.pid, SIGKILL);
 	read_until_gone(r, 1001);
 	up_exit(&u, 20000);
@@ -733,6 +737,8 @@ START_TEST(sigkill_with_zbd)
 	ck_assert(TU_UNTIL(zbd_lists(name, "foreign"), 10000, 10000));
 	ck_assert_int_eq(zb_writer_open(&w, name), 0);
 	ck_assert_int_eq(write_stream(w, 1, 1000, true), 0);
+	if (!tu_pidns_initial())
+		ck_assert(TU_UNTIL(tz_watches(&zbd, u.pid), 5000, 2000));
 	kill(u.pid, SIGKILL);
 	write_until_gone(w, 1001);
 	up_exit(&u, 20000);

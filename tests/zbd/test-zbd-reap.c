@@ -429,33 +429,6 @@ static bool liveness_is(const char *name, bool reader, const char *want)
 	return got && strcmp(got, want) == 0;
 }
 
-/* Whether zbd holds a pidfd on `pid` (its fdinfo says "Pid:"): it has found
- * the process and watches it. */
-static bool zbd_watches(pid_t pid)
-{
-	char path[300], line[64], want[32];
-	bool found = false;
-	struct dirent *de;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)t.pid);
-	snprintf(want, sizeof(want), "Pid:\t%d\n", (int)pid);
-	dir = opendir(path);
-	while (dir && !found && (de = readdir(dir))) {
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)t.pid, de->d_name);
-		f = fopen(path, "re");
-		while (f && !found && fgets(line, sizeof(line), f))
-			found = strcmp(line, want) == 0;
-		if (f)
-			fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-	return found;
-}
-
 /* A peer of another implementation, as far as zbd can tell: it maps the
  * segment and records its pid by hand, without libzbclient. */
 static int foreign_peer(void *arg)
@@ -503,7 +476,7 @@ START_TEST(foreign_peers_are_reaped_too)
 		 * container, zbd cannot take a pid it never saw for dead (it may be a
 		 * sibling namespace's): there it must have found the process first. */
 		if (!tu_pidns_initial())
-			ck_assert(TU_UNTIL(zbd_watches(pid), 5000, 2000));
+			ck_assert(TU_UNTIL(tz_watches(&t, pid), 5000, 2000));
 		kill(pid, SIGKILL);
 		t0 = tu_now_ms();
 		/* Repaired, then the peer it would have woken got its token. */
