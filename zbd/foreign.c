@@ -149,18 +149,11 @@ static void consider(struct zbd *d, const char *name)
 	    zb_name_check(name) < 0 || registry_find(d, name) || foreign_find(d, name) ||
 	    !shm_stat(name, &st) || st.st_size < (off_t)ZB_OIEB_SIZE || !complete(name))
 		return;
-	b = calloc(1, sizeof(*b));
+	b = registry_buffer_new(d, name, st.st_mode & 07777, st.st_gid);
 	if (!b)
 		return;
-	b->daemon = d;
-	snprintf(b->name, sizeof(b->name), "%.*s", ZB_NAME_MAX, name); /* checked */
-	b->lock_fd = -1;
-	b->mode = st.st_mode & 07777;
-	b->gid = st.st_gid;
 	b->foreign = true;
 	b->seg_ino = st.st_ino;
-	list_init(&b->link);
-	reaper_init(b);
 	/* Not ours to map (another user's, read-only to us), or not a buffer. */
 	if (attach_guarded(b) < 0 || other_zbd(d, b->seg.oieb)) {
 		mapguard_forget(&b->guard);

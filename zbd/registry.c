@@ -41,14 +41,14 @@ struct zbd_buffer *registry_find(struct zbd *d, const char *name)
 	return NULL;
 }
 
-static struct zbd_buffer *buffer_new(struct zbd *d, const char *name, mode_t mode, gid_t gid)
+struct zbd_buffer *registry_buffer_new(struct zbd *d, const char *name, mode_t mode, gid_t gid)
 {
 	struct zbd_buffer *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		return NULL;
 	b->daemon = d;
-	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(b->name, sizeof(b->name), "%.*s", ZB_NAME_MAX, name); /* checked by callers */
 	b->lock_fd = -1;
 	b->mode = mode;
 	b->gid = gid;
@@ -281,7 +281,7 @@ int registry_create(struct zbd *d, const struct zbd_buffer_spec *s, enum registr
 		err = -EINVAL;
 	else if (registry_find(d, s->name))
 		err = -EEXIST;
-	else if (!(b = buffer_new(d, s->name, s->mode, s->gid)))
+	else if (!(b = registry_buffer_new(d, s->name, s->mode, s->gid)))
 		err = -ENOMEM;
 	else
 		err = create_objects(d, b, s, lock_path, &step);
@@ -370,7 +370,7 @@ static void sem_unlink_ours(const char *name, const char *obj)
  */
 static void finish_destroy(struct zbd *d, const struct statefile_entry *e)
 {
-	struct zbd_buffer *b = buffer_new(d, e->name, e->mode, e->gid);
+	struct zbd_buffer *b = registry_buffer_new(d, e->name, e->mode, e->gid);
 	char obj[ZB_OBJ_NAME_MAX];
 
 	if (!b)
@@ -464,7 +464,7 @@ static void adopt_one(void *ctx, const struct statefile_entry *e)
 		a->dropped++;
 		return;
 	}
-	b = buffer_new(a->d, e->name, e->mode, e->gid);
+	b = registry_buffer_new(a->d, e->name, e->mode, e->gid);
 	if (!b) {
 		a->dropped++;
 		return;

@@ -19,6 +19,10 @@ void registry_init(struct zbd *d, void (*changed)(void *ctx), void *ctx);
 
 struct zbd_buffer *registry_find(struct zbd *d, const char *name);
 
+/* A buffer record not yet mapped or listed, its peers not watched (calloc'd;
+ * NULL without memory). foreign.c makes its records with it too. */
+struct zbd_buffer *registry_buffer_new(struct zbd *d, const char *name, mode_t mode, gid_t gid);
+
 /* The step at which a create failed: one code means different things at
  * different steps (-EPERM: an unsafe lock directory, or a lock file not zbd's). */
 enum registry_step {
