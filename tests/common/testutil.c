@@ -345,6 +345,24 @@ const char *tu_no_private_mounts(void)
 	return "no private mount namespace for /tmp and /dev/shm (unshare or mount refused)";
 }
 
+int tu_writer_then_hang(void *arg)
+{
+	const struct tu_hanging_writer *a = arg;
+	struct zb_writer *w;
+	char buf[TU_FRAME_MAX];
+
+	if (zb_writer_open(&w, a->name) < 0)
+		return 10;
+	for (uint64_t seq = a->first; seq <= a->last; seq++) {
+		tu_frame_fill(buf, seq);
+		if (zb_writer_write(w, buf, tu_frame_size(seq), 5000) < 0)
+			return 11;
+	}
+	tu_say(a->ready_fd, 1);
+	pause();
+	return 12;
+}
+
 bool tu_pidns_initial(void)
 {
 	struct stat st;

@@ -101,6 +101,16 @@ pid_t tu_spawn_reporter(const char *path, const char *const args[], int *ret_sta
  * with its result. */
 pid_t tu_fork(int (*fn)(void *arg), void *arg);
 
+/* A writer for tu_fork(): attaches to `name`, writes frames first..last of
+ * the frame pattern, says ready (one byte on ready_fd) and waits to be
+ * killed. Exits 10 if it cannot attach, 11 if a write fails. */
+struct tu_hanging_writer {
+	const char *name;
+	int ready_fd;
+	uint64_t first, last;
+};
+int tu_writer_then_hang(void *arg);
+
 /* Run fn(arg) in a child as uid/gid with the given supplementary groups and
  * umask 0 (so what it creates has exactly the mode it asks for); returns the
  * child's exit code (the test fails if it does not exit within 20 s or cannot

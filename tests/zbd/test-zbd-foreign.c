@@ -43,35 +43,11 @@ static bool listed_as(struct tz *z, const char *name, const char *owner)
 	return strstr(z->reply, rec) != NULL;
 }
 
-struct writer_args {
-	const char *name;
-	int ready_fd;
-};
-
-/* Writes 10 frames, says ready, waits to be killed. */
-static int writer_then_hang(void *arg)
-{
-	struct writer_args *a = arg;
-	struct zb_writer *w;
-	char buf[512];
-
-	if (zb_writer_open(&w, a->name) < 0)
-		return 10;
-	for (uint64_t seq = 1; seq <= 10; seq++) {
-		tu_frame_fill(buf, seq);
-		if (zb_writer_write(w, buf, tu_frame_size(seq), 5000) < 0)
-			return 11;
-	}
-	tu_say(a->ready_fd, 1);
-	pause();
-	return 12;
-}
-
 START_TEST(standalone_buffer_is_observed)
 {
 	struct zb_buffer_config cfg = { .payload_size = 16384 };
 	const char *name = tu_unique_name("observed");
-	struct writer_args a = { .name = name };
+	struct tu_hanging_writer a = { .name = name, .first = 1, .last = 10 };
 	struct zb_reader *r;
 	struct zb_frame f;
 	char rec[300], state[200];
@@ -94,7 +70,7 @@ START_TEST(standalone_buffer_is_observed)
 	/* Its writer dies: zbd reaps it and wakes the reader, as for its own. */
 	ck_assert_int_eq(pipe(p), 0);
 	a.ready_fd = p[1];
-	w = tu_fork(writer_then_hang, &a);
+	w = tu_fork(tu_writer_then_hang, &a);
 	ck_assert_int_eq(tu_read_byte(p[0], 10000), 1);
 	for (uint64_t seq = 1; seq <= 10; seq++) {
 		ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);

@@ -60,25 +60,6 @@ static void wait_ready(int fd)
 	ck_assert_int_eq(tu_read_byte(fd, -1), 1);
 }
 
-/* Writes frames first..last, says ready, then waits to be killed. */
-static int writer_then_hang(void *arg)
-{
-	struct peer_args *a = arg;
-	struct zb_writer *w;
-	char buf[512];
-
-	if (zb_writer_open(&w, a->name) < 0)
-		return 10;
-	for (uint64_t seq = a->first; seq <= a->last; seq++) {
-		tu_frame_fill(buf, seq);
-		if (zb_writer_write(w, buf, tu_frame_size(seq), 5000) < 0)
-			return 11;
-	}
-	tu_say(a->ready_fd, 1);
-	pause();
-	return 12;
-}
-
 /* Writes frames 1..last and closes cleanly. */
 static int writer_stream(void *arg)
 {
@@ -190,7 +171,8 @@ START_TEST(writer_killed_while_reader_waits)
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	a.ready_fd = p[1];
-	w = tu_fork(writer_then_hang, &a);
+	w = tu_fork(tu_writer_then_hang,
+		    &(struct tu_hanging_writer){ name, p[1], a.first, a.last });
 	wait_ready(p[0]);
 	for (uint64_t seq = 1; seq <= 100; seq++) {
 		ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);
@@ -384,7 +366,6 @@ static int destroy_later(void *arg)
 START_TEST(forced_destroy_wakes_reader)
 {
 	const char *name = tu_unique_name("force");
-	struct peer_args a = { .name = name, .first = 1, .last = 1 };
 	struct zb_reader *r;
 	struct zb_frame f;
 	int p[2], err;
@@ -394,8 +375,7 @@ START_TEST(forced_destroy_wakes_reader)
 	start_with_buffer(name, "64K");
 	ck_assert_int_eq(zb_reader_open(&r, name), 0);
 	ck_assert_int_eq(pipe(p), 0);
-	a.ready_fd = p[1];
-	w = tu_fork(writer_then_hang, &a);
+	w = tu_fork(tu_writer_then_hang, &(struct tu_hanging_writer){ name, p[1], 1, 1 });
 	wait_ready(p[0]);
 	ck_assert_int_eq(zb_reader_read(r, &f, 5000), 0);
 	zb_reader_release(r, &f);
