@@ -79,7 +79,7 @@ static void segment_set_layout(struct zb_segment *s, uint64_t m, uint64_t p)
 	s->payload_size = p;
 }
 
-int segment_attach(struct zb_segment *s, const char *name)
+static int attach(struct zb_segment *s, const char *name, bool reserve)
 {
 	char shm[ZB_OBJ_NAME_MAX];
 	struct stat st;
@@ -127,7 +127,7 @@ int segment_attach(struct zb_segment *s, const char *name)
 		goto fail;
 	/* A creator that did not reserve the memory (upstream's): a page that
 	 * /dev/shm cannot give would SIGBUS whoever touches it first. */
-	r = shmfile_reserve(fd, s->map_size);
+	r = reserve ? shmfile_reserve(fd, s->map_size) : 0;
 	if (r < 0)
 		goto fail;
 	segment_set_layout(s, m, p);
@@ -141,6 +141,16 @@ fail:
 	close(fd);
 	segment_detach(s);
 	return r;
+}
+
+int segment_attach(struct zb_segment *s, const char *name)
+{
+	return attach(s, name, true);
+}
+
+int segment_observe(struct zb_segment *s, const char *name)
+{
+	return attach(s, name, false);
 }
 
 /* M and P of a buffer asked for these sizes (0: the default), as created. */

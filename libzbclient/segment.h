@@ -64,6 +64,11 @@ int names_lock(char *out, size_t size, const char *name);
  * and reserves the segment's memory (-ENOSPC if /dev/shm cannot hold it). */
 int segment_attach(struct zb_segment *s, const char *name);
 
+/* segment_attach without reserving: zbd observing another owner's buffer
+ * (foreign.c) must not allocate, and be charged for, a ring its peers may
+ * never fill; it absorbs the SIGBUS of a page /dev/shm cannot give. */
+int segment_observe(struct zb_segment *s, const char *name);
+
 /*
  * Create a buffer: semaphores first, then the zeroed segment, then the control
  * block with oieb_size stored last, so a writer that attaches early either

@@ -131,7 +131,7 @@ static int attach_guarded(struct zbd_buffer *b)
 	int err;
 
 	mapguard_window_open();
-	err = segment_attach(&b->seg, b->name);
+	err = segment_observe(&b->seg, b->name);
 	if (mapguard_window_close() && err == 0)
 		err = ZB_ECORRUPT;
 	if (err == 0 && mapguard_watch(&b->guard, &b->seg) < 0)

@@ -9,6 +9,8 @@
  * it leaves or dies.
  */
 #include <check.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,6 +143,36 @@ START_TEST(foreign_segment_truncated)
 }
 END_TEST
 
+/* Upstream readers create their segment without reserving its memory. zbd
+ * observing it must not allocate the ring (charged to zbd's cgroup) that its
+ * peers may never fill: it maps, it does not reserve. */
+START_TEST(foreign_segment_not_reserved)
+{
+	struct zb_buffer_config cfg = { .payload_size = 16 << 20 };
+	const char *name = tu_unique_name("sparse");
+	struct zb_reader *r;
+	struct stat st;
+	int fd;
+
+	ck_assert_int_eq(zb_reader_create(&r, name, &cfg), 0);
+	/* As upstream leaves it: all but the first page a hole. */
+	fd = open(tu_shm_path(name), O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, st.st_size - 4096),
+		0);
+	tz_setup(&t, OBSERVING);
+	tz_start(&t);
+	ck_assert(TU_UNTIL(listed_as(&t, name, "foreign"), 5000, 10000));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_msg(st.st_blocks * 512 < (1 << 20), "zbd made the observed segment %lld bytes",
+		      (long long)st.st_blocks * 512);
+	close(fd);
+	zb_reader_close(r);
+}
+END_TEST
+
 /* A buffer another zbd owns is that zbd's to watch. */
 START_TEST(another_zbds_buffer_is_not_observed)
 {
@@ -225,6 +257,7 @@ TU_SUITE(zbd_foreign_suite, "zbd-foreign")
 
 	tcase_add_test(tc, standalone_buffer_is_observed);
 	tcase_add_test(tc, foreign_segment_truncated);
+	tcase_add_test(tc, foreign_segment_not_reserved);
 	tcase_add_test(tc, another_zbds_buffer_is_not_observed);
 	tcase_add_test(tc, zbd_stands_in_for_the_absent_reader);
 }
